@@ -1,0 +1,113 @@
+// The normalised job definition: what every stage after `definitions/` works with.
+// All defaults are applied, durations are milliseconds, instants are epoch milliseconds (UTC),
+// the time zone is a canonical IANA name and compatibility forms are converted.
+// The raw file format is described by schemas/job.schema.json and typed in ./job-file.ts.
+
+export const CATCHUP_POLICIES = ['skip', 'latest', 'all'] as const;
+export type CatchupPolicy = (typeof CATCHUP_POLICIES)[number];
+
+export const OVERLAP_MODES = ['skip', 'queue', 'allow', 'replace'] as const;
+export type OverlapMode = (typeof OVERLAP_MODES)[number];
+
+/** When a job fires, before time zone, jitter and window are applied. */
+export type Trigger =
+  /** `expression` has 5 or 6 fields (seconds first); macros such as `@daily` are expanded. */
+  | { kind: 'cron'; expression: string; source: string }
+  /** Fires at anchorMs + k × intervalMs for every integer k. */
+  | { kind: 'every'; intervalMs: number; anchorMs: number }
+  | { kind: 'at'; atMs: number }
+  | { kind: 'once' };
+
+export interface Schedule {
+  trigger: Trigger;
+  /** Canonical IANA zone name, e.g. `Europe/Berlin`. */
+  timezone: string;
+  /** Random delay in [0, jitterMs), derived from (job id, fire time). 0 = none. */
+  jitterMs: number;
+  catchup: CatchupPolicy;
+  catchupWindowMs: number;
+  /** Fires before this instant are not produced. */
+  startAtMs?: number;
+  /** Fires after this instant are not produced. */
+  endAtMs?: number;
+}
+
+export interface RetryPolicy {
+  /** Extra attempts after the first failure. */
+  attempts: number;
+  delayMs: number;
+  backoff: number;
+  maxDelayMs: number;
+}
+
+export interface CommandTask {
+  type: 'command';
+  /** argv (run without a shell) or a string (run by `/bin/sh -c`). */
+  command: string[] | string;
+  /** Absolute; defaults to the job file's directory. */
+  cwd: string;
+  env: Record<string, string>;
+  cleanEnv: boolean;
+  successExitCodes: number[];
+  killGraceMs: number;
+}
+
+/** An exact status code (e.g. 204) or a class (2 for `2xx`). */
+export type StatusMatcher = { code: number } | { class: number };
+
+export interface HttpTask {
+  type: 'http';
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  /** A string is sent as is; anything else is sent as JSON. */
+  body?: unknown;
+  /** Per request; undefined = the job's timeout. */
+  timeoutMs?: number;
+  expectStatus: StatusMatcher[];
+}
+
+export interface VmCollectTask {
+  type: 'vm-collect';
+  source: { url: string; token?: string; dateParam: string; timeoutMs: number };
+  victoriametrics: { url: string };
+  metricPrefix: string;
+  labelFields: string[];
+  labels: Record<string, string>;
+  watermark: { metric: string; startDate: string };
+  slidingWindowDays: number;
+  statusMetric: string;
+}
+
+export interface VmExtractTask {
+  type: 'vm-extract';
+  victoriametrics: { url: string };
+  query: string;
+  startDateOffsetDays: number;
+  chunkSizeDays: number;
+  /** undefined = the agent's own database. */
+  databaseUrl?: string;
+  /** query_range step; undefined = raw samples through /api/v1/export. */
+  stepMs?: number;
+  statusMetric: string;
+}
+
+export type Task = CommandTask | HttpTask | VmCollectTask | VmExtractTask;
+export type TaskType = Task['type'];
+
+export interface JobDefinition {
+  id: string;
+  /** Absolute path of the job file. */
+  file: string;
+  description?: string;
+  enabled: boolean;
+  schedule: Schedule;
+  overlap: OverlapMode;
+  /** Per attempt (default 1h). */
+  timeoutMs: number;
+  retry: RetryPolicy;
+  idempotencyKey?: string;
+  task: Task;
+  /** sha256 of the normalised definition, to tell whether a reload changed anything. */
+  hash: string;
+}
