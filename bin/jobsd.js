@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// jobsd runs its TypeScript sources directly, which needs Node.js 24 (type stripping).
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write(
+    `jobsd needs Node.js 24 or later; this is ${process.version}.\n` +
+      'Run it through npm in the project (npm start, npx jobsd ...), which uses the Node 24 that npm install brought, or install Node 24.\n',
+  );
+  process.exit(2);
+}
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));

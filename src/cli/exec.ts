@@ -1,0 +1,56 @@
+// jobsd exec FILE [--json]: run the job's task once, here, without the database or the queue.
+
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { loadFileWithDefaults } from '../definitions/directory.ts';
+import { formatFileError } from '../definitions/errors.ts';
+import { createLogger } from '../log.ts';
+import { runTask } from '../workers/run-task.ts';
+import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
+import { loadOptions } from './settings.ts';
+
+const usage = `Usage: jobsd exec FILE [--json] [--env NAME] [--allow-insecure-files]
+
+Runs the job's task once in this process (no database, no queue) and prints the result JSON.
+Logs go to stderr. Ctrl-C cancels the run (its process group is terminated).
+Exit status: 0 the run succeeded, 1 it did not (or the file is invalid), 2 usage error.`;
+
+export const execCommand: Command = {
+  name: 'exec',
+  summary: 'run a job file\'s task once here and print the result JSON',
+  usage,
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(args, {
+      env: { type: 'string' },
+      json: { type: 'boolean' },
+      'allow-insecure-files': { type: 'boolean' },
+    });
+    if (values.help) {
+      io.stdout(usage + '\n');
+      return EXIT.ok;
+    }
+    if (positionals.length !== 1) throw new UsageError('expected exactly one job FILE');
+    const load = loadFileWithDefaults(positionals[0]!, loadOptions(values, io));
+    if (!load.ok) {
+      for (const e of load.errors) io.stderr(formatFileError(e) + '\n');
+      return EXIT.failed;
+    }
+    const job = load.definition;
+    const logger = createLogger({
+      level: io.env.JOBSD_LOG_LEVEL ?? 'info',
+      destination: 'stderr',
+      pretty: !values.json && process.stderr.isTTY === true,
+    });
+    if (!job.enabled) logger.warn({ job: job.id }, 'the job is disabled (enabled: false); running it anyway because exec was asked to');
+    const result = await runTask(job, {
+      runId: randomUUID(),
+      fireTimeMs: Date.now(),
+      attempt: 1,
+      instance: io.env.JOBSD_INSTANCE ?? `${hostname()}:${process.pid}`,
+      signal: io.signal,
+      logger,
+    });
+    io.stdout(JSON.stringify(result, null, values.json ? undefined : 2) + '\n');
+    return result.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+  },
+};

@@ -1,0 +1,59 @@
+// The CLI entry: dispatches to one module per command. The only place that decides exit codes.
+
+import { EXIT, UsageError, type Command, type Io } from './command.ts';
+import { execCommand } from './exec.ts';
+import { nextCommand } from './next.ts';
+import { validateCommand } from './validate.ts';
+
+const COMMANDS: Command[] = [validateCommand, nextCommand, execCommand];
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'Usage: jobsd COMMAND [OPTIONS]',
+    '',
+    'A scheduler agent: a directory of job files run exactly once across replicas.',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    "Run 'jobsd COMMAND --help' for a command's options.",
+  ].join('\n');
+}
+
+export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  const full: Io = {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    signal: controller.signal,
+    ...io,
+  };
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    full.stdout(overview() + '\n');
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    full.stderr(`jobsd: unknown command "${name}"\n\n${overview()}\n`);
+    return EXIT.usage;
+  }
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await command.run(rest, full);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      full.stderr(`jobsd ${command.name}: ${error.message}\n\n${command.usage}\n`);
+      return EXIT.usage;
+    }
+    full.stderr(`jobsd ${command.name}: ${(error as Error).stack ?? String(error)}\n`);
+    return EXIT.failed;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,23 @@
+// Agent settings shared by commands: flags first, then the environment, then defaults.
+
+import type { LoadOptions } from '../definitions/load.ts';
+import type { Io } from './command.ts';
+
+export interface FileSettingsFlags {
+  env?: string | undefined;
+  'allow-insecure-files'?: boolean | undefined;
+}
+
+export function loadOptions(flags: FileSettingsFlags, io: Io): LoadOptions {
+  const environment = flags.env ?? io.env.JOBSD_ENV;
+  return {
+    env: environment !== undefined ? { ...io.env, JOBSD_ENV: environment } : io.env,
+    ...(environment ? { environment } : {}),
+    defaultTimezone: io.env.JOBSD_TIMEZONE || 'UTC',
+    allowInsecureFiles: flags['allow-insecure-files'] ?? io.env.JOBSD_ALLOW_INSECURE_FILES === 'true',
+  };
+}
+
+export function jobsDir(flag: string | undefined, io: Io): string {
+  return flag ?? io.env.JOBSD_JOBS_DIR ?? 'jobs.d';
+}

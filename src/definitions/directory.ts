@@ -1,0 +1,101 @@
+// A jobs directory → definitions and errors, with `_defaults` and the duplicate-id rule.
+
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { isDefaultsFile, isJobFileName } from '../files/names.ts';
+import type { ParsedDocument } from '../files/parse.ts';
+import { ERROR_CODES, type FileError } from './errors.ts';
+import { loadDefaults, loadJobFile, type LoadOptions, type LoadResult } from './load.ts';
+import type { JobDefinition } from './types.ts';
+
+export interface DirectoryListing {
+  /** Job files, sorted by name, joined to the directory as given. */
+  jobs: string[];
+  defaults?: string;
+}
+
+export function listDirectory(dir: string): DirectoryListing {
+  const names = readdirSync(dir).sort();
+  const isFile = (name: string) => {
+    try {
+      return statSync(path.join(dir, name)).isFile(); // follows symlinks (ConfigMap mounts)
+    } catch {
+      return false;
+    }
+  };
+  const defaults = names.find((n) => isDefaultsFile(n) && isFile(n));
+  return {
+    jobs: names.filter((n) => isJobFileName(n) && isFile(n)).map((n) => path.join(dir, n)),
+    ...(defaults ? { defaults: path.join(dir, defaults) } : {}),
+  };
+}
+
+export interface FileOutcome {
+  file: string;
+  result: LoadResult;
+}
+
+/** The first file to claim an id keeps it; later ones become errors naming both files. */
+export function claimIds(outcomes: readonly FileOutcome[]): FileOutcome[] {
+  const owner = new Map<string, string>();
+  return outcomes.map((outcome) => {
+    const { result, file } = outcome;
+    if (!result.ok) return outcome;
+    const first = owner.get(result.definition.id);
+    if (first === undefined) {
+      owner.set(result.definition.id, file);
+      return outcome;
+    }
+    const error: FileError = {
+      code: ERROR_CODES.duplicateId,
+      file,
+      ...(result.idAt ? { line: result.idAt.line, column: result.idAt.column } : {}),
+      field: 'id',
+      message: `"${result.definition.id}" is already the id of ${first}: set a different id in one of the two files`,
+    };
+    return { file, result: { ok: false, errors: [error] } };
+  });
+}
+
+export interface DirectoryLoad {
+  definitions: JobDefinition[];
+  errors: FileError[];
+  outcomes: FileOutcome[];
+}
+
+export function loadDirectory(dir: string, options: LoadOptions): DirectoryLoad {
+  let listing: DirectoryListing;
+  try {
+    listing = listDirectory(dir);
+  } catch (error) {
+    const e: FileError = { code: ERROR_CODES.read, file: dir, message: `cannot read the jobs directory: ${(error as Error).message}` };
+    return { definitions: [], errors: [e], outcomes: [] };
+  }
+  const errors: FileError[] = [];
+  let defaults: ParsedDocument | undefined;
+  if (listing.defaults) {
+    const loaded = loadDefaults(listing.defaults, options);
+    if (Array.isArray(loaded)) errors.push(...loaded);
+    else defaults = loaded;
+  }
+  const outcomes = claimIds(listing.jobs.map((file) => ({ file, result: loadJobFile(file, defaults, options) })));
+  const definitions: JobDefinition[] = [];
+  for (const { result } of outcomes) {
+    if (result.ok) definitions.push(result.definition);
+    else errors.push(...result.errors);
+  }
+  return { definitions, errors, outcomes };
+}
+
+/** One job file, loaded as the agent would: with the `_defaults` of its own directory. */
+export function loadFileWithDefaults(file: string, options: LoadOptions): LoadResult {
+  let defaultsFile: string | undefined;
+  try {
+    defaultsFile = listDirectory(path.dirname(file)).defaults;
+  } catch {
+    defaultsFile = undefined; // the file's own read reports a missing directory
+  }
+  const defaults = defaultsFile ? loadDefaults(defaultsFile, options) : undefined;
+  if (Array.isArray(defaults)) return { ok: false, errors: defaults };
+  return loadJobFile(file, defaults, options);
+}

@@ -1,0 +1,117 @@
+// One job file → a JobDefinition or its errors: parse with positions, overlay the environment,
+// merge `_defaults`, interpolate, validate against the schema, normalise.
+
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { interpolateValue } from '../files/interpolate.ts';
+import { locate, type Location, type Locations } from '../files/locations.ts';
+import { formatOf, idFromFileName } from '../files/names.ts';
+import { parseText, type ParsedDocument } from '../files/parse.ts';
+import { ERROR_CODES, fieldName, type ErrorCode, type FileError } from './errors.ts';
+import type { JobFile } from './job-file.ts';
+import { isPlainObject, mergeDocuments, subDocument, withoutKey } from './merge.ts';
+import { normalizeJob } from './normalize.ts';
+import { checkAgainstSchema } from './schema.ts';
+import type { JobDefinition } from './types.ts';
+
+export interface LoadOptions {
+  /** Variables for ${VAR} interpolation. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** JOBSD_ENV / --env: selects `environments.<name>` overlays. */
+  environment?: string;
+  /** Zone of schedules that name none: JOBSD_TIMEZONE, else UTC. */
+  defaultTimezone: string;
+  /** Accept files writable by others (mode o+w). */
+  allowInsecureFiles?: boolean;
+}
+
+export type LoadResult =
+  | { ok: true; definition: JobDefinition; /** where the id is set, for duplicate-id errors */ idAt?: Location }
+  | { ok: false; errors: FileError[] };
+
+function located(code: ErrorCode, locations: Locations, p: (string | number)[], message: string, file: string, atKey = false): FileError {
+  const at = locate(locations, p, atKey);
+  return { code, file: at?.file ?? file, line: at?.line, column: at?.column, field: p.length ? fieldName(p) : undefined, message };
+}
+
+/** Reads and parses a file; refuses files writable by others unless allowed. */
+export function readDocument(file: string, options: Pick<LoadOptions, 'allowInsecureFiles'>): ParsedDocument | FileError {
+  const format = formatOf(file);
+  if (!format) return { code: ERROR_CODES.read, file, message: 'not a job file: use .yaml, .yml, .json or .json5' };
+  let text: string;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) return { code: ERROR_CODES.read, file, message: 'not a regular file' };
+    if ((stat.mode & 0o002) !== 0 && !options.allowInsecureFiles) {
+      return {
+        code: ERROR_CODES.insecure,
+        file,
+        message: `refused: the file is writable by others (mode ${(stat.mode & 0o777).toString(8)}); run chmod o-w on it, or start with --allow-insecure-files`,
+      };
+    }
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return { code: ERROR_CODES.read, file, message: `cannot read: ${(error as Error).message}` };
+  }
+  const parsed = parseText(text, format, file);
+  if ('code' in parsed) return parsed;
+  if (!isPlainObject(parsed.value)) {
+    return { code: ERROR_CODES.schema, file, line: 1, column: 1, message: 'a job file must hold a mapping of fields (id, schedule, task, ...)' };
+  }
+  return parsed;
+}
+
+/** The document with its `environments.<environment>` overlay applied and `environments` removed. */
+function withEnvironment(doc: ParsedDocument, environment: string | undefined): ParsedDocument {
+  const overlay = environment ? subDocument(doc, ['environments', environment]) : undefined;
+  const base = withoutKey(doc, 'environments');
+  return overlay && isPlainObject(overlay.value) ? mergeDocuments(base, overlay) : base;
+}
+
+/** Reads `_defaults.*`; its own environment overlay is applied. */
+export function loadDefaults(file: string, options: LoadOptions): ParsedDocument | FileError[] {
+  const doc = readDocument(file, options);
+  if ('code' in doc) return [doc];
+  const errors = ['id', 'job_id']
+    .filter((key) => key in (doc.value as object))
+    .map((key) => located(ERROR_CODES.defaults, doc.locations, [key], 'defaults cannot set an id: every job has its own', file, true));
+  return errors.length ? errors : withEnvironment(doc, options.environment);
+}
+
+/** Everything after reading: pure but for `${file:...}` references. */
+export function loadDocument(file: string, doc: ParsedDocument, defaults: ParsedDocument | undefined, options: LoadOptions): LoadResult {
+  let merged = withEnvironment(doc, options.environment);
+  if (defaults) merged = mergeDocuments(defaults, merged);
+  const dir = path.dirname(path.resolve(file));
+  const interpolated = interpolateValue(merged.value, {
+    env: options.env,
+    readFile: (p) => readFileSync(path.resolve(dir, p), 'utf8'),
+  });
+  const errors: FileError[] = interpolated.errors.map((e) => located(ERROR_CODES.interpolate, merged.locations, e.path, e.message, file));
+  if (errors.length) return { ok: false, errors };
+
+  const problems = checkAgainstSchema(interpolated.value);
+  if (problems.length) {
+    return { ok: false, errors: sortErrors(problems.map((p) => located(ERROR_CODES.schema, merged.locations, p.path, p.message, file, p.atKey))) };
+  }
+  const result = normalizeJob(interpolated.value as JobFile, {
+    file: path.resolve(file),
+    fileId: idFromFileName(path.basename(file)),
+    defaultTimezone: options.defaultTimezone,
+  });
+  if (Array.isArray(result)) {
+    return { ok: false, errors: sortErrors(result.map((p) => located(p.code, merged.locations, [...p.path], p.message, file))) };
+  }
+  const idAt = merged.locations.values.get('/id') ?? merged.locations.values.get('/job_id');
+  return { ok: true, definition: result, ...(idAt ? { idAt } : {}) };
+}
+
+export function loadJobFile(file: string, defaults: ParsedDocument | undefined, options: LoadOptions): LoadResult {
+  const doc = readDocument(file, options);
+  if ('code' in doc) return { ok: false, errors: [doc] };
+  return loadDocument(file, doc, defaults, options);
+}
+
+function sortErrors(errors: FileError[]): FileError[] {
+  return errors.sort((a, b) => (a.file === b.file ? (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0) : a.file < b.file ? -1 : 1));
+}

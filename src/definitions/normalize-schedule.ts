@@ -1,0 +1,98 @@
+// The `schedule` of a job file → a Schedule: one trigger, a canonical zone, durations in ms.
+
+import { fromApscheduler } from './apscheduler.ts';
+import { parseCron } from './cron.ts';
+import { ERROR_CODES } from './errors.ts';
+import { duration, Problems, type Path } from './fields.ts';
+import { parseInstant } from './instant.ts';
+import type { ScheduleInput } from './job-file.ts';
+import type { Schedule, Trigger } from './types.ts';
+import { canonicalZone } from './zone.ts';
+
+const KINDS = ['cron', 'every', 'at', 'once', 'type'] as const;
+const HOUR = 3_600_000;
+
+/** A bare string schedule as the object form it stands for. */
+export function scheduleFromString(text: string): ScheduleInput {
+  const t = text.trim();
+  if (t.toLowerCase() === '@once') return { once: true };
+  const every = /^every\s+(.+)$/i.exec(t);
+  if (every) return { every: every[1]! };
+  if (/^\d{4}-\d{2}-\d{2}([T ]|$)/.test(t)) return { at: t };
+  return { cron: t };
+}
+
+export function normalizeSchedule(
+  problems: Problems,
+  raw: string | ScheduleInput,
+  defaultTimezone: string,
+): Schedule | undefined {
+  const path: Path = ['schedule'];
+  let input = typeof raw === 'string' ? scheduleFromString(raw) : raw;
+  const kinds = KINDS.filter((k) => input[k] !== undefined);
+  if (kinds.length === 0) {
+    problems.add(ERROR_CODES.schedule, path, 'needs one of cron, every, at, once (or APScheduler type + args)');
+    return undefined;
+  }
+  if (kinds.length > 1) {
+    problems.add(ERROR_CODES.schedule, [...path, kinds[1]!], `two schedule kinds, ${kinds[0]} and ${kinds[1]}: keep one`);
+    return undefined;
+  }
+  if (input.type !== undefined) {
+    const converted = problems.attempt(() => fromApscheduler(input as ScheduleInput, path));
+    if (!converted) return undefined;
+    input = converted;
+  }
+  const field = (key: string): Path => (typeof raw === 'string' ? path : [...path, key]);
+
+  const zoneName = input.timezone ?? defaultTimezone;
+  const timezone = canonicalZone(zoneName);
+  if (!timezone) {
+    problems.add(ERROR_CODES.timezone, field('timezone'), `"${zoneName}" is not an IANA time zone such as "Europe/Berlin", "America/New_York" or "UTC"`);
+    return undefined;
+  }
+  const instant = (key: 'at' | 'anchor' | 'start_at' | 'end_at'): number | undefined => {
+    const text = input[key];
+    if (text === undefined) return undefined;
+    const ms = parseInstant(text, timezone);
+    if (typeof ms === 'number') return ms;
+    problems.add(ERROR_CODES.schedule, field(key), ms.error);
+    return undefined;
+  };
+
+  let trigger: Trigger | undefined;
+  if (input.cron !== undefined) {
+    const cron = parseCron(input.cron);
+    if ('error' in cron) problems.add(ERROR_CODES.cron, field('cron'), cron.error);
+    else trigger = { kind: 'cron', expression: cron.expression, source: input.cron };
+  } else if (input.every !== undefined) {
+    const intervalMs = duration(problems, input.every, field('every'), 0, { min: 1000 });
+    if (intervalMs > 0) trigger = { kind: 'every', intervalMs, anchorMs: instant('anchor') ?? 0 };
+  } else if (input.at !== undefined) {
+    const atMs = instant('at');
+    if (atMs !== undefined) trigger = { kind: 'at', atMs };
+  } else {
+    trigger = { kind: 'once' };
+  }
+  if (input.anchor !== undefined && input.every === undefined) {
+    problems.add(ERROR_CODES.schedule, field('anchor'), 'anchor applies to every only');
+  }
+
+  const startAtMs = instant('start_at');
+  const endAtMs = instant('end_at');
+  if (startAtMs !== undefined && endAtMs !== undefined && endAtMs <= startAtMs) {
+    problems.add(ERROR_CODES.schedule, field('end_at'), 'end_at must be after start_at');
+  }
+  const jitterMs = duration(problems, input.jitter, field('jitter'), 0);
+  const catchupWindowMs = duration(problems, input.catchup_window, field('catchup_window'), HOUR);
+  if (!trigger) return undefined;
+  return {
+    trigger,
+    timezone,
+    jitterMs,
+    catchup: input.catchup ?? 'skip',
+    catchupWindowMs,
+    ...(startAtMs !== undefined ? { startAtMs } : {}),
+    ...(endAtMs !== undefined ? { endAtMs } : {}),
+  };
+}

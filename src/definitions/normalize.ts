@@ -1,0 +1,53 @@
+// A merged, interpolated, schema-valid job document → a JobDefinition, or located problems.
+
+import { createHash } from 'node:crypto';
+import { ERROR_CODES, type DefinitionError } from './errors.ts';
+import { duration, Problems } from './fields.ts';
+import type { JobFile } from './job-file.ts';
+import { normalizeSchedule } from './normalize-schedule.ts';
+import { normalizeTask } from './normalize-task.ts';
+import type { JobDefinition } from './types.ts';
+
+export const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+
+export interface NormalizeContext {
+  /** Absolute path of the job file. */
+  file: string;
+  /** The id the file name gives when the file sets none. */
+  fileId: string;
+  defaultTimezone: string;
+}
+
+export function normalizeJob(doc: JobFile, context: NormalizeContext): JobDefinition | DefinitionError[] {
+  const problems = new Problems();
+  if (doc.id !== undefined && doc.job_id !== undefined && doc.id !== doc.job_id) {
+    problems.add(ERROR_CODES.id, ['job_id'], `conflicts with id "${doc.id}": keep one of them`);
+  }
+  const id = doc.id ?? doc.job_id ?? context.fileId;
+  if (doc.id === undefined && doc.job_id === undefined && !ID_PATTERN.test(id)) {
+    problems.add(ERROR_CODES.id, [], `the file name gives the id "${id}", which is not valid (1-128 of a-z 0-9 . _ -, starting with a letter or digit): rename the file or set id`);
+  }
+  const schedule = normalizeSchedule(problems, doc.schedule, context.defaultTimezone);
+  const task = normalizeTask(problems, doc.task, { jobId: id, file: context.file });
+  const timeoutMs = duration(problems, doc.timeout, ['timeout'], 3_600_000, { min: 1 });
+  const retry = doc.retry ?? {};
+  const definition: Omit<JobDefinition, 'hash'> = {
+    id,
+    file: context.file,
+    ...(doc.description !== undefined ? { description: doc.description } : {}),
+    enabled: doc.enabled === undefined ? true : doc.enabled === true || doc.enabled === 'true',
+    schedule: schedule!,
+    overlap: doc.overlap ?? 'skip',
+    timeoutMs,
+    retry: {
+      attempts: retry.attempts ?? 0,
+      delayMs: duration(problems, retry.delay, ['retry', 'delay'], 30_000),
+      backoff: retry.backoff ?? 2,
+      maxDelayMs: duration(problems, retry.max_delay, ['retry', 'max_delay'], 600_000),
+    },
+    ...(doc.idempotency_key !== undefined ? { idempotencyKey: doc.idempotency_key } : {}),
+    task,
+  };
+  if (problems.list.length > 0 || !schedule) return problems.list;
+  return { ...definition, hash: createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16) };
+}

@@ -1,0 +1,58 @@
+// The agent's logger: pino, one JSON object per line, secrets redacted.
+// The CLI sends logs to stderr when stdout carries a JSON document (`--json`).
+import pino from 'pino';
+import pretty from 'pino-pretty';
+
+export type Logger = pino.Logger;
+
+export interface LoggerOptions {
+  /** pino level name; default `info`. */
+  level?: string;
+  /** Default `stdout`. */
+  destination?: 'stdout' | 'stderr';
+  /** Human-readable lines (pino-pretty) instead of JSON, e.g. on a TTY. */
+  pretty?: boolean;
+}
+
+/**
+ * Paths whose values are replaced by `[redacted]`. pino's `*` matches one level, so both a
+ * top-level key and the same key one object down are listed. Environment values are not
+ * redacted wholesale: task env is never logged, and blanking every `env.*` would hide the
+ * harmless ones too.
+ */
+export const REDACT_PATHS: readonly string[] = [
+  'token',
+  'password',
+  'secret',
+  'authorization',
+  '*.token',
+  '*.password',
+  '*.secret',
+  '*.authorization',
+  '*.apiKey',
+  '*.api_key',
+  'headers.authorization',
+  'headers.Authorization',
+  'headers.cookie',
+  'headers["set-cookie"]',
+  'headers["x-api-key"]',
+  '*.headers.authorization',
+  '*.headers.Authorization',
+  '*.headers.cookie',
+  '*.headers["set-cookie"]',
+  '*.headers["x-api-key"]',
+];
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const fd = options.destination === 'stderr' ? 2 : 1;
+  const config: pino.LoggerOptions = {
+    level: options.level ?? 'info',
+    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (options.pretty === true) {
+    // Synchronous so that lines written just before process.exit are not lost.
+    return pino(config, pretty({ destination: fd, sync: true, colorize: true }));
+  }
+  return pino(config, pino.destination({ dest: fd, sync: true }));
+}

@@ -1,0 +1,194 @@
+// The `command` task: a child process in its own process group (design §4).
+//
+// Timeout or cancellation sends SIGTERM to the whole group, then SIGKILL after kill_grace,
+// and the run ends only once no process of the group is left, so a retry never overlaps an
+// orphan. Processes the command leaves behind in its group after a normal exit are
+// terminated the same way (as systemd does with KillMode=control-group).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CommandTask, JobDefinition } from '../definitions/types.ts';
+import { OutputTail, lineLogger } from './output-tail.ts';
+import { groupAlive, signalGroup, waitForGroupExit } from './process-group.ts';
+import { buildResult, formatMs, isoUtc, runFields, type Outcome, type RunContext, type RunResult } from './result.ts';
+
+export type CommandJob = JobDefinition & { task: CommandTask };
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** How long to keep polling for the group after SIGKILL before giving up. */
+const AFTER_KILL_WAIT_MS = 5_000;
+/** How long to wait for stdout/stderr to close once the group is gone (an escaped daemon may hold them). */
+const STDIO_CLOSE_WAIT_MS = 1_000;
+/** setTimeout's maximum delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+type StopReason = 'timed_out' | 'cancelled' | 'leftover';
+
+export function commandEnv(def: CommandJob, ctx: RunContext): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = def.task.cleanEnv ? { PATH: process.env.PATH ?? DEFAULT_PATH } : { ...process.env };
+  return {
+    ...base,
+    ...def.task.env,
+    JOBSD_JOB_ID: def.id,
+    JOBSD_RUN_ID: ctx.runId,
+    JOBSD_FIRE_TIME: isoUtc(ctx.fireTimeMs),
+    JOBSD_ATTEMPT: String(ctx.attempt),
+    JOBSD_INSTANCE: ctx.instance,
+    JOBSD_JOB_FILE: def.file,
+  };
+}
+
+async function cwdProblem(cwd: string): Promise<string | undefined> {
+  try {
+    if (!(await stat(cwd)).isDirectory()) return `cwd ${JSON.stringify(cwd)} is not a directory`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `cwd ${JSON.stringify(cwd)} does not exist`;
+    return `cwd ${JSON.stringify(cwd)} is not usable: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
+function spawnProblem(program: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const name = JSON.stringify(program);
+  if (code === 'ENOENT') return `cannot run ${name}: program not found`;
+  if (code === 'EACCES') return `cannot run ${name}: permission denied`;
+  return `cannot run ${name}: ${(err as Error).message}`;
+}
+
+/** Resolves with undefined once the child has started, or with the spawn error. */
+function started(child: ChildProcess): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', (err) => resolve(err));
+  });
+}
+
+export async function runCommand(def: CommandJob, ctx: RunContext): Promise<RunResult> {
+  const { task } = def;
+  const log = ctx.logger.child(runFields(def, ctx));
+  const startedMs = Date.now();
+  const finish = (o: Omit<Outcome, 'startedMs' | 'completedMs'>): RunResult =>
+    buildResult(def, ctx, { ...o, startedMs, completedMs: Date.now() });
+
+  if (ctx.signal?.aborted) return finish({ status: 'cancelled', message: 'cancelled before start' });
+  const badCwd = await cwdProblem(task.cwd);
+  if (badCwd !== undefined) return finish({ status: 'failed', message: badCwd });
+
+  const [program, ...args] = typeof task.command === 'string' ? ['/bin/sh', '-c', task.command] : task.command;
+  if (program === undefined || program === '') return finish({ status: 'failed', message: 'empty command' });
+
+  let child: ChildProcess;
+  try {
+    child = spawn(program, args, {
+      cwd: task.cwd,
+      env: commandEnv(def, ctx),
+      detached: true, // its own process group, so signals reach the whole tree
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    return finish({ status: 'failed', message: spawnProblem(program, err) });
+  }
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  exited.catch(() => {}); // an 'error' after a failed spawn rejects it; handled below
+
+  const tail = new OutputTail();
+  const fields = runFields(def, ctx);
+  const stdio = (['stdout', 'stderr'] as const).map((name) => {
+    const stream = child[name]!;
+    const lines = lineLogger(ctx.logger, fields, name);
+    stream.on('data', (chunk: Buffer) => {
+      tail.push(chunk);
+      lines.write(chunk);
+    });
+    return { stream, lines, closed: once(stream, 'close').catch(() => {}) };
+  });
+
+  const spawnError = await started(child);
+  if (spawnError !== undefined || child.pid === undefined) {
+    return finish({ status: 'failed', message: spawnProblem(program, spawnError ?? new Error('no pid')) });
+  }
+  const pid = child.pid;
+  log.debug({ pid, program }, 'command started');
+
+  let stopReason: StopReason | undefined;
+  let stopStartedMs = 0;
+  let killed = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = (reason: StopReason): void => {
+    if (stopReason !== undefined) return;
+    stopReason = reason;
+    stopStartedMs = Date.now();
+    log.warn({ pid, reason }, 'sending SIGTERM to the process group');
+    signalGroup(pid, 'SIGTERM');
+    killTimer = setTimeout(() => {
+      log.warn({ pid, reason, kill_grace_ms: task.killGraceMs }, 'sending SIGKILL to the process group');
+      killed = signalGroup(pid, 'SIGKILL') || killed;
+    }, Math.min(task.killGraceMs, MAX_TIMER_MS));
+  };
+
+  const timeoutTimer = setTimeout(() => stop('timed_out'), Math.min(def.timeoutMs, MAX_TIMER_MS));
+  const onAbort = (): void => stop('cancelled');
+  ctx.signal?.addEventListener('abort', onAbort, { once: true });
+
+  let exitCode: number | null = null;
+  let exitSignal: NodeJS.Signals | null = null;
+  try {
+    [exitCode, exitSignal] = await exited;
+  } finally {
+    clearTimeout(timeoutTimer);
+    ctx.signal?.removeEventListener('abort', onAbort);
+  }
+
+  if (stopReason === undefined && (await groupAlive(pid))) {
+    log.warn({ pid }, 'the command exited but left processes in its group; terminating them');
+    stop('leftover');
+  }
+  let groupGone = true;
+  if (stopReason !== undefined) {
+    const budget = stopStartedMs + task.killGraceMs + AFTER_KILL_WAIT_MS - Date.now();
+    groupGone = await waitForGroupExit(pid, Math.max(budget, 0));
+    if (!groupGone) log.error({ pid }, 'the process group is still alive after SIGKILL');
+  }
+  clearTimeout(killTimer);
+
+  const timeout = sleep(STDIO_CLOSE_WAIT_MS, undefined, { ref: false });
+  await Promise.race([Promise.all(stdio.map((s) => s.closed)), timeout]);
+  for (const s of stdio) {
+    s.stream.destroy();
+    s.lines.end();
+  }
+
+  const details: Record<string, unknown> = {
+    pid,
+    exit_code: exitCode,
+    signal: exitSignal,
+    output_tail: tail.toString(),
+    output_bytes: tail.totalBytes,
+    output_truncated: tail.truncated,
+  };
+  if (stopReason === 'leftover') details.leftover_processes_terminated = true;
+  if (!groupGone) details.process_group_alive = true;
+  const afterStop = killed ? `; SIGKILL after kill_grace ${formatMs(task.killGraceMs)}` : '';
+
+  if (stopReason === 'timed_out') {
+    return finish({ status: 'timed_out', message: `timed out after ${formatMs(def.timeoutMs)}${afterStop}`, details });
+  }
+  if (stopReason === 'cancelled') {
+    return finish({ status: 'cancelled', message: `cancelled${abortReason(ctx.signal)}${afterStop}`, details });
+  }
+  if (exitCode === null) {
+    return finish({ status: 'failed', message: `killed by signal ${exitSignal ?? 'unknown'}`, details });
+  }
+  const status = task.successExitCodes.includes(exitCode) ? 'succeeded' : 'failed';
+  return finish({ status, message: `exit code ${exitCode}`, details });
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return `: ${reason.message}`;
+  if (typeof reason === 'string' && reason !== '') return `: ${reason}`;
+  return '';
+}

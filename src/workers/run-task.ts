@@ -1,0 +1,34 @@
+// Runs one attempt of a job's task and always returns a result: a worker loop never sees a throw.
+import type { JobDefinition } from '../definitions/types.ts';
+import { runCommand } from './command.ts';
+import { runHttp } from './http.ts';
+import { buildResult, type RunContext, type RunResult } from './result.ts';
+
+export async function runTask(def: JobDefinition, ctx: RunContext): Promise<RunResult> {
+  const startedMs = Date.now();
+  const task = def.task;
+  try {
+    switch (task.type) {
+      case 'command':
+        return await runCommand({ ...def, task }, ctx);
+      case 'http':
+        return await runHttp({ ...def, task }, ctx);
+      case 'vm-collect':
+      case 'vm-extract':
+        return buildResult(def, ctx, {
+          status: 'failed',
+          message: `${task.type} is not implemented yet`,
+          startedMs,
+          completedMs: Date.now(),
+        });
+    }
+  } catch (err) {
+    ctx.logger.error({ err, job: def.id, run: ctx.runId }, 'task threw');
+    return buildResult(def, ctx, {
+      status: 'failed',
+      message: `internal error: ${err instanceof Error ? err.message : String(err)}`,
+      startedMs,
+      completedMs: Date.now(),
+    });
+  }
+}

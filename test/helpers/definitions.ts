@@ -1,0 +1,84 @@
+// Normalised JobDefinition values for tests, with every required field filled in.
+import { tmpdir } from 'node:os';
+import { pino } from 'pino';
+import type { CommandTask, HttpTask, JobDefinition } from '../../src/definitions/types.ts';
+import type { Logger } from '../../src/log.ts';
+import type { RunContext } from '../../src/workers/result.ts';
+
+type Base = Omit<JobDefinition, 'task'>;
+
+export function baseJob(partial: Partial<Base> = {}): Base {
+  return {
+    id: 'test-job',
+    file: '/tmp/x.yaml',
+    enabled: true,
+    schedule: {
+      trigger: { kind: 'cron', expression: '* * * * *', source: '* * * * *' },
+      timezone: 'UTC',
+      jitterMs: 0,
+      catchup: 'skip',
+      catchupWindowMs: 3_600_000,
+    },
+    overlap: 'skip',
+    timeoutMs: 30_000,
+    retry: { attempts: 0, delayMs: 30_000, backoff: 2, maxDelayMs: 600_000 },
+    hash: 'test',
+    ...partial,
+  };
+}
+
+export function commandJob(
+  partial: Partial<Base> & { task?: Partial<CommandTask> } = {},
+): JobDefinition & { task: CommandTask } {
+  const { task, ...rest } = partial;
+  return {
+    ...baseJob(rest),
+    task: {
+      type: 'command',
+      command: ['true'],
+      cwd: tmpdir(),
+      env: {},
+      cleanEnv: false,
+      successExitCodes: [0],
+      killGraceMs: 2_000,
+      ...task,
+    },
+  };
+}
+
+export function httpJob(partial: Partial<Base> & { task?: Partial<HttpTask> } = {}): JobDefinition & { task: HttpTask } {
+  const { task, ...rest } = partial;
+  return {
+    ...baseJob(rest),
+    task: {
+      type: 'http',
+      method: 'GET',
+      url: 'http://127.0.0.1:9/',
+      headers: {},
+      expectStatus: [{ class: 2 }],
+      ...task,
+    },
+  };
+}
+
+/** A logger that keeps every entry in memory. */
+export function memoryLogger(): { logger: Logger; entries: Array<Record<string, unknown>> } {
+  const entries: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug' }, {
+    write(line: string) {
+      entries.push(JSON.parse(line) as Record<string, unknown>);
+    },
+  });
+  return { logger, entries };
+}
+
+export function runContext(partial: Partial<RunContext> = {}): RunContext {
+  return {
+    runId: 'run-1',
+    fireTimeMs: Date.UTC(2026, 10, 23, 0, 0, 0, 0),
+    attempt: 1,
+    instance: 'test-host:1',
+    logger: partial.logger ?? memoryLogger().logger,
+    ...partial,
+  };
+}
