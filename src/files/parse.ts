@@ -25,9 +25,11 @@ function parseJson(text: string, format: 'json' | 'json5', file: string): Parsed
   let value: unknown;
   try {
     value = format === 'json' ? JSON.parse(text) : JSON5.parse(text);
-  } catch {
-    // JSON.parse rarely says where; json5 always does, and fails at the same place on invalid JSON.
+  } catch (error) {
     const what = format === 'json' ? 'invalid JSON' : 'invalid JSON5';
+    // V8 says where for most JSON errors; json5 always does, and fails at the same place on invalid JSON.
+    const v8 = /^(.*?) in JSON at position \d+ \(line (\d+) column (\d+)\)/.exec((error as Error).message);
+    if (format === 'json' && v8) return syntaxError(file, Number(v8[2]), Number(v8[3]), `${what}: ${v8[1]}`);
     const located = json5Error(text);
     if (!located) return syntaxError(file, 1, 1, `${what}: comments, trailing commas and unquoted keys need the .json5 extension`);
     return syntaxError(file, located.line, located.column, `${what}: ${located.message}`);

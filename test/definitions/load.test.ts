@@ -1,0 +1,146 @@
+// Loading valid files: formats, overlays, defaults, compatibility forms, all normalised.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { loadDirectory, loadFileWithDefaults } from '../../src/definitions/directory.ts';
+import { formatFileError } from '../../src/definitions/errors.ts';
+import type { LoadOptions } from '../../src/definitions/load.ts';
+import type { JobDefinition } from '../../src/definitions/types.ts';
+
+const base: LoadOptions = { env: {}, defaultTimezone: 'UTC' };
+
+function directory(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-load-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+function load(files: Record<string, string>, name: string, options: Partial<LoadOptions> = {}): JobDefinition {
+  const dir = directory(files);
+  const result = loadFileWithDefaults(path.join(dir, name), { ...base, ...options });
+  assert.ok(result.ok, result.ok ? '' : result.errors.map(formatFileError).join('\n'));
+  return result.definition;
+}
+
+test('a minimal job gets every default, its id from the file name and cwd from its directory', () => {
+  const def = load({ 'backup.yaml': 'schedule: "0 3 * * *"\ntask: { type: command, command: [tar, czf, x.tgz, .] }\n' }, 'backup.yaml');
+  assert.equal(def.id, 'backup');
+  assert.equal(def.enabled, true);
+  assert.equal(def.overlap, 'skip');
+  assert.equal(def.timeoutMs, 3_600_000);
+  assert.deepEqual(def.retry, { attempts: 0, delayMs: 30_000, backoff: 2, maxDelayMs: 600_000 });
+  assert.deepEqual(def.schedule, {
+    trigger: { kind: 'cron', expression: '0 3 * * *', source: '0 3 * * *' },
+    timezone: 'UTC',
+    jitterMs: 0,
+    catchup: 'skip',
+    catchupWindowMs: 3_600_000,
+  });
+  assert.deepEqual(def.task, {
+    type: 'command',
+    command: ['tar', 'czf', 'x.tgz', '.'],
+    cwd: path.dirname(def.file),
+    env: {},
+    cleanEnv: false,
+    successExitCodes: [0],
+    killGraceMs: 10_000,
+  });
+  assert.match(def.hash, /^[0-9a-f]{16}$/);
+});
+
+test('bare-string schedules: cron, @once, every, ISO timestamp', () => {
+  const kinds = (schedule: string, tz = 'UTC') =>
+    load({ 'j.yaml': `schedule: "${schedule}"\ntask: { type: command, command: [true] }\n` }, 'j.yaml', { defaultTimezone: tz }).schedule.trigger;
+  assert.deepEqual(kinds('@once'), { kind: 'once' });
+  assert.deepEqual(kinds('every 1h30m'), { kind: 'every', intervalMs: 5_400_000, anchorMs: 0 });
+  assert.deepEqual(kinds('2026-12-01T02:00:00+01:00'), { kind: 'at', atMs: Date.parse('2026-12-01T01:00:00Z') });
+  assert.deepEqual(kinds('2026-12-01T02:00', 'Europe/Berlin'), { kind: 'at', atMs: Date.parse('2026-12-01T01:00:00Z') }, 'no offset: the zone');
+  assert.equal(kinds('@daily').kind, 'cron');
+});
+
+test('durations and retry are milliseconds; http defaults; jitter, window and catch-up', () => {
+  const def = load(
+    {
+      'h.json5': `{ schedule: { every: 90, jitter: '500ms', catchup: 'all', catchup_window: '2d', start_at: '2026-01-01T00:00:00Z' },
+        timeout: '1h30m', retry: { attempts: 3, delay: '30s', backoff: 1.5, max_delay: '10m' },
+        task: { type: 'http', url: 'http://127.0.0.1:1/x', method: 'post', body: { a: 1 }, expect_status: [204, '3xx'] } }`,
+    },
+    'h.json5',
+  );
+  assert.equal(def.timeoutMs, 5_400_000);
+  assert.deepEqual(def.retry, { attempts: 3, delayMs: 30_000, backoff: 1.5, maxDelayMs: 600_000 });
+  assert.deepEqual(def.schedule.trigger, { kind: 'every', intervalMs: 90_000, anchorMs: 0 });
+  assert.equal(def.schedule.jitterMs, 500);
+  assert.equal(def.schedule.catchup, 'all');
+  assert.equal(def.schedule.catchupWindowMs, 172_800_000);
+  assert.equal(def.schedule.startAtMs, Date.parse('2026-01-01T00:00:00Z'));
+  assert.deepEqual(def.task, { type: 'http', method: 'POST', url: 'http://127.0.0.1:1/x', headers: {}, body: { a: 1 }, expectStatus: [{ code: 204 }, { class: 3 }] });
+});
+
+test('environments overlay the job when JOBSD_ENV matches; _defaults lie under every job', () => {
+  const files = {
+    '_defaults.yaml': 'timeout: 5m\nretry: { attempts: 2 }\nschedule: { timezone: Europe/Berlin }\nenvironments:\n  prod: { timeout: 15m }\n',
+    'r.yaml': 'schedule: { cron: "0 1 * * *" }\nretry: { delay: 1m }\ntask: { type: command, command: [echo, "${WHO:-nobody}"] }\nenvironments:\n  prod:\n    schedule: { cron: "0 2 * * *" }\n    task: { env: { X: "1" } }\n',
+  };
+  const dev = load(files, 'r.yaml', { env: { WHO: 'dev' } });
+  assert.equal(dev.timeoutMs, 300_000);
+  assert.deepEqual(dev.retry, { attempts: 2, delayMs: 60_000, backoff: 2, maxDelayMs: 600_000 });
+  assert.equal(dev.schedule.timezone, 'Europe/Berlin');
+  assert.equal(dev.schedule.trigger.kind === 'cron' && dev.schedule.trigger.expression, '0 1 * * *');
+  assert.deepEqual((dev.task as { command: string[] }).command, ['echo', 'dev']);
+  const prod = load(files, 'r.yaml', { environment: 'prod' });
+  assert.equal(prod.timeoutMs, 900_000);
+  assert.equal(prod.schedule.trigger.kind === 'cron' && prod.schedule.trigger.expression, '0 2 * * *');
+  assert.equal(prod.schedule.timezone, 'Europe/Berlin');
+  assert.deepEqual((prod.task as { env: object }).env, { X: '1' });
+  assert.notEqual(dev.hash, prod.hash);
+});
+
+test('an error in an overlay or in _defaults points at the file and line it came from', () => {
+  const dir = directory({
+    '_defaults.yaml': 'overlap: sometimes\n',
+    'j.yaml': 'schedule: every 1m\ntask: { type: command, command: [true] }\nenvironments:\n  prod:\n    timeout: soon\n',
+  });
+  const result = loadFileWithDefaults(path.join(dir, 'j.yaml'), { ...base, environment: 'prod' });
+  assert.equal(result.ok, false);
+  const lines = result.ok ? [] : result.errors.map(formatFileError);
+  assert.ok(lines.includes(`${dir}/_defaults.yaml:1:10: overlap: "sometimes" is not one of "skip", "queue", "allow", "replace"`), lines.join('\n'));
+  assert.ok(lines.some((l) => l.startsWith(`${dir}/j.yaml:5:14: timeout: "soon" is not a duration`)), lines.join('\n'));
+});
+
+test('compatibility: job_id, execute_command with a string, APScheduler cron/interval/date', () => {
+  const legacy = load(
+    { 'l.yaml': 'job_id: legacy\nschedule: { type: cron, args: { day_of_week: "mon-fri", hour: 6 } }\ntask: { type: execute_command, command: "echo hi | tr a-z A-Z" }\n' },
+    'l.yaml',
+  );
+  assert.equal(legacy.id, 'legacy');
+  assert.deepEqual(legacy.schedule.trigger, { kind: 'cron', expression: '0 0 6 * * 1,2,3,4,5', source: '0 0 6 * * 1,2,3,4,5' });
+  assert.equal(legacy.task.type, 'command');
+  assert.equal((legacy.task as { command: string }).command, 'echo hi | tr a-z A-Z');
+
+  const trigger = (args: string, type = 'cron') =>
+    load({ 'a.yaml': `schedule: { type: ${type}, args: ${args} }\ntask: { type: command, command: [true] }\n` }, 'a.yaml').schedule.trigger;
+  assert.deepEqual(trigger('{ minute: "*/5" }'), { kind: 'cron', expression: '0 */5 * * * *', source: '0 */5 * * * *' });
+  assert.deepEqual(trigger('{ day_of_week: "sat,sun", hour: 9, minute: 30 }'), { kind: 'cron', expression: '0 30 9 * * 0,6', source: '0 30 9 * * 0,6' });
+  assert.deepEqual(trigger('{ day_of_week: 6 }'), { kind: 'cron', expression: '0 0 0 * * 0', source: '0 0 0 * * 0' }, '6 = Sunday in APScheduler');
+  assert.deepEqual(trigger('{ hours: 1, minutes: 30 }', 'interval'), { kind: 'every', intervalMs: 5_400_000, anchorMs: 0 });
+  assert.deepEqual(trigger('{ run_date: "2026-12-01 02:00:00" }', 'date'), { kind: 'at', atMs: Date.parse('2026-12-01T02:00:00Z') });
+});
+
+test('enabled accepts "true", "false" and "" (false), so ${VAR:+true} turns a job on only when VAR is set', () => {
+  const file = { 'v.yaml': 'enabled: "${VM_URL:+true}"\nschedule: every 1m\ntask: { type: command, command: [true] }\n' };
+  assert.equal(load(file, 'v.yaml').enabled, false);
+  assert.equal(load(file, 'v.yaml', { env: { VM_URL: 'http://127.0.0.1:8428' } }).enabled, true);
+});
+
+test('the example jobs.d loads without errors, in both environments', () => {
+  const dir = path.join(import.meta.dirname, '..', '..', 'jobs.d');
+  for (const environment of [undefined, 'prod']) {
+    const loaded = loadDirectory(dir, { ...base, ...(environment ? { environment } : {}) });
+    assert.deepEqual(loaded.errors.map(formatFileError), []);
+    assert.ok(loaded.definitions.length >= 8);
+  }
+});
