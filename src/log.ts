@@ -52,7 +52,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
   if (options.pretty === true) {
     // Synchronous so that lines written just before process.exit are not lost.
-    return pino(config, pretty({ destination: fd, sync: true, colorize: true }));
+    const colorize = (fd === 2 ? process.stderr : process.stdout).isTTY === true;
+    return pino(config, pretty({ destination: fd, sync: true, colorize }));
   }
   return pino(config, pino.destination({ dest: fd, sync: true }));
 }

@@ -10,7 +10,7 @@ export const JOB_SCHEMA: object = schema;
 let compiled: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
-  compiled ??= new Ajv2020({ allErrors: true, strict: true, verbose: true }).compile(JOB_SCHEMA);
+  compiled ??= new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }).compile(JOB_SCHEMA);
   return compiled;
 }
 

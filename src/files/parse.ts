@@ -53,7 +53,7 @@ function parseYaml(text: string, file: string): ParsedDocument | FileError {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   const first = doc.errors[0];
   if (first) {
-    const at = lineCounter.linePos(first.pos[0]);
+    const at = lineCounter.linePos(errorOffset(text, first.pos[0], first.message));
     return syntaxError(file, at.line, at.col, `invalid YAML: ${first.message.split('\n')[0]}`);
   }
   const locations = emptyLocations();
@@ -81,4 +81,12 @@ function parseYaml(text: string, file: string): ParsedDocument | FileError {
   walk(doc.contents, []);
   if (!locations.values.has('')) locations.values.set('', { file, line: 1, column: 1 });
   return { value: doc.toJS({ maxAliasCount: 100 }), locations };
+}
+
+/** An unterminated quote is reported at the end of the text; point at where the quote opened. */
+function errorOffset(text: string, offset: number, message: string): number {
+  const quote = /Missing closing (["'])quote/.exec(message)?.[1];
+  if (!quote) return offset;
+  const open = text.lastIndexOf(quote, Math.min(offset, text.length - 1));
+  return open >= 0 ? open : offset;
 }

@@ -1,25 +1,4 @@
-// Time zones: which names we accept, and the zone's UTC offset at an instant, through Intl only.
-// luxon's isValidZone accepts `EST` and `+02:00`; we accept IANA `Area/Location` names and UTC.
-
-/** `Europe/Berlin`, `America/Argentina/Buenos_Aires`, `US/Eastern` (a link): an area, then locations. */
-const IANA_NAME = /^[A-Za-z]+(?:\/[A-Za-z0-9_+-]+)+$/;
-const UTC_NAMES = new Set(['utc', 'etc/utc']);
-
-/**
- * The canonical IANA name for `name` as Intl resolves it (`europe/berlin` → `Europe/Berlin`,
- * `US/Eastern` → `America/New_York`, `Etc/UTC` → `UTC`), or null when it is not an IANA zone name.
- * Abbreviations (`EST`, `CET`, `GMT`), offsets (`+02:00`, `GMT+2`) and the sign-inverted
- * `Etc/GMT+2` forms are rejected: they say nothing about daylight saving time, or say it wrongly.
- */
-export function canonicalZone(name: string): string | null {
-  const lower = name.toLowerCase();
-  if (!UTC_NAMES.has(lower) && (!IANA_NAME.test(name) || lower.startsWith('etc/'))) return null;
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
-  } catch {
-    return null;
-  }
-}
+// A zone's UTC offset at an instant and its offset transitions, through Intl only.
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 const OFFSET_TEXT = /GMT(?:([+-])(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?)?$/;

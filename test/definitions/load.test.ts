@@ -53,7 +53,7 @@ test('a minimal job gets every default, its id from the file name and cwd from i
 
 test('bare-string schedules: cron, @once, every, ISO timestamp', () => {
   const kinds = (schedule: string, tz = 'UTC') =>
-    load({ 'j.yaml': `schedule: "${schedule}"\ntask: { type: command, command: [true] }\n` }, 'j.yaml', { defaultTimezone: tz }).schedule.trigger;
+    load({ 'j.yaml': `schedule: "${schedule}"\ntask: { type: command, command: [echo] }\n` }, 'j.yaml', { defaultTimezone: tz }).schedule.trigger;
   assert.deepEqual(kinds('@once'), { kind: 'once' });
   assert.deepEqual(kinds('every 1h30m'), { kind: 'every', intervalMs: 5_400_000, anchorMs: 0 });
   assert.deepEqual(kinds('2026-12-01T02:00:00+01:00'), { kind: 'at', atMs: Date.parse('2026-12-01T01:00:00Z') });
@@ -66,7 +66,7 @@ test('durations and retry are milliseconds; http defaults; jitter, window and ca
     {
       'h.json5': `{ schedule: { every: 90, jitter: '500ms', catchup: 'all', catchup_window: '2d', start_at: '2026-01-01T00:00:00Z' },
         timeout: '1h30m', retry: { attempts: 3, delay: '30s', backoff: 1.5, max_delay: '10m' },
-        task: { type: 'http', url: 'http://127.0.0.1:1/x', method: 'post', body: { a: 1 }, expect_status: [204, '3xx'] } }`,
+        task: { type: 'http', url: 'http://127.0.0.1:1/x', method: 'POST', body: { a: 1 }, expect_status: [204, '3xx'] } }`,
     },
     'h.json5',
   );
@@ -102,7 +102,7 @@ test('environments overlay the job when JOBSD_ENV matches; _defaults lie under e
 test('an error in an overlay or in _defaults points at the file and line it came from', () => {
   const dir = directory({
     '_defaults.yaml': 'overlap: sometimes\n',
-    'j.yaml': 'schedule: every 1m\ntask: { type: command, command: [true] }\nenvironments:\n  prod:\n    timeout: soon\n',
+    'j.yaml': 'schedule: every 1m\ntask: { type: command, command: [echo] }\nenvironments:\n  prod:\n    timeout: soon\n',
   });
   const result = loadFileWithDefaults(path.join(dir, 'j.yaml'), { ...base, environment: 'prod' });
   assert.equal(result.ok, false);
@@ -122,7 +122,7 @@ test('compatibility: job_id, execute_command with a string, APScheduler cron/int
   assert.equal((legacy.task as { command: string }).command, 'echo hi | tr a-z A-Z');
 
   const trigger = (args: string, type = 'cron') =>
-    load({ 'a.yaml': `schedule: { type: ${type}, args: ${args} }\ntask: { type: command, command: [true] }\n` }, 'a.yaml').schedule.trigger;
+    load({ 'a.yaml': `schedule: { type: ${type}, args: ${args} }\ntask: { type: command, command: [echo] }\n` }, 'a.yaml').schedule.trigger;
   assert.deepEqual(trigger('{ minute: "*/5" }'), { kind: 'cron', expression: '0 */5 * * * *', source: '0 */5 * * * *' });
   assert.deepEqual(trigger('{ day_of_week: "sat,sun", hour: 9, minute: 30 }'), { kind: 'cron', expression: '0 30 9 * * 0,6', source: '0 30 9 * * 0,6' });
   assert.deepEqual(trigger('{ day_of_week: 6 }'), { kind: 'cron', expression: '0 0 0 * * 0', source: '0 0 0 * * 0' }, '6 = Sunday in APScheduler');
@@ -131,7 +131,7 @@ test('compatibility: job_id, execute_command with a string, APScheduler cron/int
 });
 
 test('enabled accepts "true", "false" and "" (false), so ${VAR:+true} turns a job on only when VAR is set', () => {
-  const file = { 'v.yaml': 'enabled: "${VM_URL:+true}"\nschedule: every 1m\ntask: { type: command, command: [true] }\n' };
+  const file = { 'v.yaml': 'enabled: "${VM_URL:+true}"\nschedule: every 1m\ntask: { type: command, command: [echo] }\n' };
   assert.equal(load(file, 'v.yaml').enabled, false);
   assert.equal(load(file, 'v.yaml', { env: { VM_URL: 'http://127.0.0.1:8428' } }).enabled, true);
 });

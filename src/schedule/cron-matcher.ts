@@ -1,0 +1,72 @@
+// Cron matching over wall-clock time, with Vixie's day rule. cron-parser does the field arithmetic.
+// Time zones are not handled here: next.ts maps wall-clock time to instants (see nextWall).
+
+import { CronExpressionParser, type CronExpression } from 'cron-parser';
+import { parseCron } from '../definitions/cron.ts';
+
+/** A cron expression ready to step through wall-clock time. */
+export interface CompiledCron {
+  readonly wild: boolean;
+  /**
+   * The first matching wall-clock time strictly after `afterWallMs`, or null when there is none.
+   * Wall-clock times are encoded as if they were UTC instants ("naive" time): 02:30 on
+   * 2026-03-29 in any zone is Date.UTC(2026, 2, 29, 2, 30).
+   */
+  nextWall(afterWallMs: number): number | null;
+}
+
+const compiled = new Map<string, CompiledCron>();
+const CACHE_LIMIT = 1000;
+const DAY_MS = 86_400_000;
+
+/** Compiles an expression returned by parseCron (cached per expression). Throws when invalid. */
+export function compileCron(expression: string): CompiledCron {
+  const cached = compiled.get(expression);
+  if (cached !== undefined) return cached;
+  const parsed = parseCron(expression);
+  if ('error' in parsed) throw new Error(parsed.error);
+  const given = parsed.expression.split(' ');
+  const six = given.length === 6 ? given : ['0', ...given];
+  const full = CronExpressionParser.parse(six.join(' '), { tz: 'UTC', currentDate: 0 });
+  // Vixie cron: when day of month or day of week starts with `*` the two must both match;
+  // otherwise either may match. cron-parser treats only a bare `*` that way, reading `*/2` as
+  // restricted (so `0 0 */2 * 1` would be "odd days or Mondays"). For such a field we let
+  // cron-parser see a bare `*` and check the field's values ourselves.
+  const dom = six[3] ?? '*';
+  const dow = six[5] ?? '*';
+  const both = (dom.startsWith('*') || dow.startsWith('*')) && dom !== '*' && dow !== '*';
+  const domDays = both && dom.startsWith('*') ? new Set(full.fields.dayOfMonth.values.map(Number)) : null;
+  const dowDays = both && dow.startsWith('*') ? new Set(full.fields.dayOfWeek.values.map((d) => Number(d) % 7)) : null;
+  if (domDays !== null) six[3] = '*';
+  if (dowDays !== null) six[5] = '*';
+  const expr = domDays || dowDays ? CronExpressionParser.parse(six.join(' '), { tz: 'UTC', currentDate: 0 }) : full;
+  const result: CompiledCron = {
+    wild: parsed.wild,
+    nextWall(afterWallMs) {
+      let from = afterWallMs;
+      for (let guard = 0; guard < 5000; guard++) {
+        const wall = step(expr, from);
+        if (wall === null) return null;
+        const day = new Date(wall);
+        if ((domDays === null || domDays.has(day.getUTCDate())) && (dowDays === null || dowDays.has(day.getUTCDay()))) {
+          return wall;
+        }
+        from = Math.floor(wall / DAY_MS) * DAY_MS + DAY_MS - 1; // the last millisecond of that day
+      }
+      return null;
+    },
+  };
+  if (compiled.size >= CACHE_LIMIT) compiled.clear();
+  compiled.set(expression, result);
+  return result;
+}
+
+/** One cron-parser step in UTC, reusing the parsed expression. */
+function step(expr: CronExpression, afterMs: number): number | null {
+  try {
+    expr.reset(new Date(afterMs));
+    return expr.next().getTime();
+  } catch {
+    return null; // no further match (cron-parser's loop limit)
+  }
+}

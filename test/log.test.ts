@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+
+const logModule = JSON.stringify(new URL('../src/log.ts', import.meta.url).pathname);
+
+/** Runs `body` (with `createLogger` in scope) in a child process; returns its stdout and stderr. */
+function run(body: string): { stdout: string; stderr: string } {
+  const script = `import { createLogger } from ${logModule};\n${body}`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  return { stdout: child.stdout, stderr: child.stderr };
+}
+
+describe('createLogger', () => {
+  it('writes JSON lines to stdout with secrets redacted', () => {
+    const { stdout } = run(`createLogger({}).info({ job: 'j', source: { token: 't0k' },
+      headers: { authorization: 'Bearer x' }, password: 'pw' }, 'hi');`);
+    const line = JSON.parse(stdout) as Record<string, unknown>;
+    assert.equal(line.msg, 'hi');
+    assert.equal(line.job, 'j');
+    assert.deepEqual(line.source, { token: '[redacted]' });
+    assert.deepEqual(line.headers, { authorization: '[redacted]' });
+    assert.equal(line.password, '[redacted]');
+    assert.doesNotMatch(stdout, /t0k|Bearer|"pw"/);
+  });
+
+  it('writes to stderr when asked, leaving stdout to a JSON document', () => {
+    const { stdout, stderr } = run(`createLogger({ destination: 'stderr', level: 'debug' }).debug('to stderr');
+      process.stdout.write('{"doc":1}');`);
+    assert.equal(stdout, '{"doc":1}');
+    assert.equal((JSON.parse(stderr) as { msg: string }).msg, 'to stderr');
+  });
+});
