@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 
 export interface SchemaNode {
+  $id?: string;
   $ref?: string;
   type?: string | string[];
   enum?: unknown[];
