@@ -34,6 +34,20 @@ const FIELDS = [
  * `wild` is cronie's rule for daylight saving time: the minute or the hour field starts with `*`.
  */
 export function parseCron(text: string): ParsedCron | { error: string } {
+  let result = cache.get(text);
+  if (result === undefined) {
+    result = check(text);
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(text, result);
+  }
+  return result;
+}
+
+// Thousands of job files share a handful of expressions; checking one costs several cron-parser parses.
+const cache = new Map<string, ParsedCron | { error: string }>();
+const CACHE_LIMIT = 10_000;
+
+function check(text: string): ParsedCron | { error: string } {
   const trimmed = text.trim();
   const quoted = `"${trimmed}"`;
   if (trimmed.startsWith('@')) {
@@ -51,13 +65,15 @@ export function parseCron(text: string): ParsedCron | { error: string } {
     };
   }
   const six = given.length === 6 ? given : ['0', ...given];
-  for (const [index, value] of six.entries()) {
-    const problem = fieldProblem(index, value);
-    if (problem !== null) return { error: `${quoted}: ${problem}` };
-  }
   try {
+    if (six.some((value) => /[H?]/.test(value.replace(/[a-z]{3}/gi, '')))) throw new Error('H or ?');
     CronExpressionParser.parse(six.join(' '), { tz: 'UTC', currentDate: 0 });
   } catch (cause) {
+    // Only now check the fields one by one, so that the message can name the one at fault.
+    for (const [index, value] of six.entries()) {
+      const problem = fieldProblem(index, value);
+      if (problem !== null) return { error: `${quoted}: ${problem}` };
+    }
     const message = cause instanceof Error ? cause.message : String(cause);
     if (message.includes('day of month')) {
       return { error: `${quoted}: day of month ${six[3]} never occurs in month ${six[4]}` };

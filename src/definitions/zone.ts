@@ -12,6 +12,18 @@ const UTC_NAMES = new Set(['utc', 'etc/utc']);
  * `Etc/GMT+2` forms are rejected: they say nothing about daylight saving time, or say it wrongly.
  */
 export function canonicalZone(name: string): string | null {
+  let zone = canonical.get(name);
+  if (zone === undefined) {
+    zone = resolve(name);
+    if (canonical.size < 1_000) canonical.set(name, zone);
+  }
+  return zone;
+}
+
+// Resolving a zone builds an Intl.DateTimeFormat (~100 µs); job files name a handful of zones.
+const canonical = new Map<string, string | null>();
+
+function resolve(name: string): string | null {
   const lower = name.toLowerCase();
   if (!UTC_NAMES.has(lower) && (!IANA_NAME.test(name) || lower.startsWith('etc/'))) return null;
   try {
