@@ -144,12 +144,10 @@ test('firesBetween: from exclusive, to inclusive, the most recent `limit` oldest
   for (const [s, from, to, limit, expected] of rows) assert.deepEqual(iso(firesBetween(s, ms(from), ms(to), limit)), expected, `${from}..${to}`);
 });
 
-test('a per-second cron stays fast, across a transition and over a long outage', () => {
-  const started = performance.now();
+test('a per-second cron across a transition and over a long outage (speed: npm run bench -- planner)', () => {
   const fires = nextFires(cron('* * * * * *', 'Europe/Berlin'), ms('2026-03-29T00:58:00Z'), 2000);
   assert.equal(fires.length, 2000);
   assert.ok(fires.every((at, i) => i === 0 || at - (fires[i - 1] ?? 0) === 1000), 'one per second of elapsed time');
   const missed = firesBetween(cron('* * * * * *', 'Europe/Berlin'), ms('2026-03-01T00:00:00Z'), ms('2026-03-29T01:00:30Z'), 100);
   assert.deepEqual(iso([missed[0] ?? 0, missed.at(-1) ?? 0]), ['2026-03-29T00:58:51.000Z', '2026-03-29T01:00:30.000Z']);
-  assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`);
 });
