@@ -1,0 +1,19 @@
+// Deterministic ids: every replica derives the same pg-boss job id for a fire (UUID v5, RFC 9562).
+
+import { createHash } from 'node:crypto';
+
+/** The namespace of jobsd fire ids (a random v4 UUID, fixed forever). */
+const NAMESPACE = Buffer.from('5b0a0d6c8f1e4d2a9c4e3f7b2a61d0c9', 'hex');
+
+export function uuidV5(name: string, namespace: Buffer = NAMESPACE): string {
+  const hash = createHash('sha1').update(namespace).update(name, 'utf8').digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The id of the fire (job id, nominal fire time): the pg-boss job id and the ledger's run id. */
+export function fireId(jobId: string, fireTimeMs: number): string {
+  return uuidV5(`${jobId}@${new Date(fireTimeMs).toISOString()}`);
+}
