@@ -24,6 +24,10 @@ export class MinHeap<T> {
     return this.items[0]?.key;
   }
 
+  peek(): T | undefined {
+    return this.items[0]?.value;
+  }
+
   pop(): { key: number; value: T } | undefined {
     const items = this.items;
     const top = items[0];

@@ -1,0 +1,89 @@
+// The fire ledger (jobsd.fires): the durable record of which fires happened and how they ended.
+// pg-boss deletes finished jobs after its retention period; the ledger keeps the history.
+
+import type pg from 'pg';
+
+export type FireState = 'scheduled' | 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped' | 'missed' | 'partial';
+
+type Queryable = Pick<pg.ClientBase, 'query'> | Pick<pg.Pool, 'query'>;
+
+export interface NewFire {
+  jobId: string;
+  fireTimeMs: number;
+  runId: string;
+  manual: boolean;
+  definitionHash: string;
+  dueAtMs: number;
+  instance: string;
+}
+
+/** Records a fire; false when another replica (or an earlier run of this one) already did. */
+export async function insertFire(db: Queryable, fire: NewFire): Promise<boolean> {
+  const result = await db.query(
+    `INSERT INTO jobsd.fires (job_id, fire_time, run_id, manual, state, definition_hash, due_at, enqueued_at, instance)
+     VALUES ($1, $2, $3, $4, 'scheduled', $5, $6, now(), $7)
+     ON CONFLICT (job_id, fire_time) DO NOTHING`,
+    [fire.jobId, new Date(fire.fireTimeMs), fire.runId, fire.manual, fire.definitionHash, new Date(fire.dueAtMs), fire.instance],
+  );
+  return result.rowCount === 1;
+}
+
+export interface FireUpdate {
+  state: FireState;
+  attempts?: number;
+  instance?: string;
+  started?: boolean;
+  finished?: boolean;
+  result?: unknown;
+}
+
+export async function updateFire(db: Queryable, jobId: string, fireTimeMs: number, update: FireUpdate): Promise<void> {
+  await db.query(
+    `UPDATE jobsd.fires SET state = $3,
+       attempts = COALESCE($4, attempts),
+       instance = COALESCE($5, instance),
+       started_at = CASE WHEN $6 THEN now() ELSE started_at END,
+       finished_at = CASE WHEN $7 THEN now() ELSE NULL END,
+       result = COALESCE($8, result)
+     WHERE job_id = $1 AND fire_time = $2`,
+    [
+      jobId,
+      new Date(fireTimeMs),
+      update.state,
+      update.attempts ?? null,
+      update.instance ?? null,
+      update.started === true,
+      update.finished === true,
+      update.result === undefined ? null : JSON.stringify(update.result),
+    ],
+  );
+}
+
+export interface FireRow {
+  job_id: string;
+  fire_time: Date;
+  run_id: string;
+  manual: boolean;
+  state: FireState;
+  attempts: number;
+  definition_hash: string | null;
+  due_at: Date | null;
+  enqueued_at: Date | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  instance: string | null;
+  result: Record<string, unknown> | null;
+}
+
+export async function fireHistory(db: Queryable, jobId: string, limit: number): Promise<FireRow[]> {
+  const result = await db.query<FireRow>('SELECT * FROM jobsd.fires WHERE job_id = $1 ORDER BY fire_time DESC LIMIT $2', [jobId, limit]);
+  return result.rows;
+}
+
+/** The newest fire of each job, for `jobsd list`. */
+export async function lastFires(db: Queryable): Promise<Map<string, FireRow>> {
+  const result = await db.query<FireRow>(
+    `SELECT DISTINCT ON (job_id) * FROM jobsd.fires WHERE state NOT IN ('scheduled') ORDER BY job_id, fire_time DESC`,
+  );
+  return new Map(result.rows.map((r) => [r.job_id, r]));
+}

@@ -1,0 +1,37 @@
+// pg-boss, configured for jobsd: its own schema, no cron of its own, LISTEN/NOTIFY so that a fire
+// sent by one replica wakes the workers of every replica, and our queues checked at start.
+
+import { PgBoss } from 'pg-boss';
+import { QUEUES } from './queues.ts';
+
+export const BOSS_SCHEMA = 'pgboss';
+
+export function createBoss(connectionString: string, applicationName: string): PgBoss {
+  return new PgBoss({
+    connectionString,
+    schema: BOSS_SCHEMA,
+    application_name: applicationName,
+    max: 8,
+    schedule: false, // jobsd's ticker decides when things fire
+    useListenNotify: true,
+    migrate: true,
+  });
+}
+
+/**
+ * Creates the queues once, and fails loudly when an existing queue has another policy: pg-boss
+ * silently ignores createQueue for an existing name, which would quietly break the overlap rules.
+ */
+export async function ensureQueues(boss: PgBoss): Promise<void> {
+  for (const spec of Object.values(QUEUES)) {
+    await boss.createQueue(spec.name, { policy: spec.policy, notify: true });
+    const queue = await boss.getQueue(spec.name);
+    if (!queue) throw new Error(`pg-boss queue ${spec.name} could not be created`);
+    if (queue.policy !== spec.policy) {
+      throw new Error(
+        `pg-boss queue ${spec.name} has policy "${queue.policy}" but jobsd needs "${spec.policy}"; ` +
+          `pg-boss cannot change a queue's policy: delete the queue (SELECT ${BOSS_SCHEMA}.delete_queue('${spec.name}') or boss.deleteQueue) while no agent runs, then start again`,
+      );
+    }
+  }
+}

@@ -1,0 +1,108 @@
+// Enqueueing a fire: record it in the ledger and send the pg-boss job in ONE transaction. The ledger
+// insert decides which replica enqueues; the deterministic job id makes a duplicate send a no-op;
+// the queue policy refuses a fire that would overlap (recorded `skipped`).
+
+import type { PgBoss } from 'pg-boss';
+import type pg from 'pg';
+import type { JobDefinition } from '../definitions/types.ts';
+import { insertFire, updateFire } from '../db/ledger.ts';
+import { fireId } from './fire-id.ts';
+import { queueFor } from './queues.ts';
+
+/** What a queued run carries: the definition it was queued with, so a reload does not change it. */
+export interface FireData {
+  jobId: string;
+  fireTime: string;
+  runId: string;
+  manual: boolean;
+  definition: JobDefinition;
+}
+
+export type EnqueueOutcome = 'queued' | 'skipped' | 'duplicate';
+
+export interface EnqueueRequest {
+  definition: JobDefinition;
+  fireTimeMs: number;
+  dueAtMs: number;
+  manual?: boolean;
+  /** Defaults to the deterministic fire id. */
+  runId?: string;
+  instance: string;
+}
+
+/** pg-boss expiry: the job's timeout, plus the kill grace, plus a margin for the worker's own work. */
+export function expireInSeconds(def: JobDefinition): number {
+  const killGrace = def.task.type === 'command' ? def.task.killGraceMs : 0;
+  return Math.min(86_400, Math.ceil((def.timeoutMs + killGrace) / 1000) + 30);
+}
+
+export function retryOptions(def: JobDefinition) {
+  const { attempts, delayMs, backoff, maxDelayMs } = def.retry;
+  return {
+    retryLimit: attempts,
+    retryDelay: Math.ceil(delayMs / 1000),
+    retryBackoff: backoff > 1,
+    ...(backoff > 1 ? { retryDelayMax: Math.max(1, Math.ceil(maxDelayMs / 1000)) } : {}),
+  };
+}
+
+export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueRequest): Promise<EnqueueOutcome> {
+  const { definition: def, fireTimeMs } = request;
+  const runId = request.runId ?? fireId(def.id, fireTimeMs);
+  const spec = queueFor(def.overlap);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const recorded = await insertFire(client, {
+      jobId: def.id,
+      fireTimeMs,
+      runId,
+      manual: request.manual === true,
+      definitionHash: def.hash,
+      dueAtMs: request.dueAtMs,
+      instance: request.instance,
+    });
+    if (!recorded) {
+      await client.query('ROLLBACK');
+      return 'duplicate';
+    }
+    const data: FireData = { jobId: def.id, fireTime: new Date(fireTimeMs).toISOString(), runId, manual: request.manual === true, definition: def };
+    const sent = await boss.send(spec.name, data, {
+      id: runId,
+      ...(spec.keyed ? { singletonKey: def.id } : {}),
+      ...retryOptions(def),
+      expireInSeconds: expireInSeconds(def),
+      db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) },
+    });
+    if (sent === null) {
+      await updateFire(client, def.id, fireTimeMs, { state: 'skipped', finished: true, result: skippedResult(def, fireTimeMs, runId, request.instance) });
+    } else {
+      await updateFire(client, def.id, fireTimeMs, { state: 'queued' });
+    }
+    await client.query('COMMIT');
+    return sent === null ? 'skipped' : 'queued';
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** The result JSON of a fire the queue policy refused. */
+function skippedResult(def: JobDefinition, fireTimeMs: number, runId: string, instance: string) {
+  const now = new Date().toISOString();
+  return {
+    job_id: def.id,
+    run_id: runId,
+    fire_time: new Date(fireTimeMs).toISOString(),
+    attempt: 0,
+    instance,
+    status: 'skipped',
+    message: `skipped: a run of this job was still queued or active (overlap: ${def.overlap})`,
+    started_at: now,
+    completed_at: now,
+    execution_time_seconds: 0,
+    details: {},
+  };
+}

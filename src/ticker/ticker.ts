@@ -1,0 +1,110 @@
+// ONE timer over a heap of next fires for all jobs. On wake it re-reads the clock (timers fire
+// early or late), hands every due fire to `dispatch`, and re-arms for the earliest next fire.
+// Reloads update the heap incrementally: a replaced entry is skipped when it surfaces (lazy delete).
+
+import type { JobDefinition } from '../definitions/types.ts';
+import type { Logger } from '../log.ts';
+import { jitterDelay } from '../schedule/jitter.ts';
+import { nextFire } from '../schedule/next.ts';
+import { MinHeap } from './heap.ts';
+
+export interface Fire {
+  definition: JobDefinition;
+  /** The nominal fire time: the fire's identity. */
+  fireTimeMs: number;
+  /** When it is due: the fire time plus its jitter. */
+  dueAtMs: number;
+}
+
+export interface TickerOptions {
+  /** The clock fires are judged by (corrected for skew against the database, later). */
+  now: () => number;
+  /** Enqueues a due fire; must not throw (log instead). */
+  dispatch: (fire: Fire) => void;
+  logger: Logger;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class Ticker {
+  private readonly options: TickerOptions;
+  private readonly heap = new MinHeap<Fire>();
+  /** The one live entry per job; heap entries not identical to it are stale. */
+  private readonly current = new Map<string, Fire>();
+  private timer: NodeJS.Timeout | undefined;
+  private armedFor = Infinity;
+  private running = false;
+
+  constructor(options: TickerOptions) {
+    this.options = options;
+  }
+
+  /** Schedules (or reschedules) a job from now on. Disabled or finished jobs are removed. */
+  upsert(definition: JobDefinition, afterMs = this.options.now()): void {
+    this.current.delete(definition.id);
+    if (definition.enabled) this.scheduleAfter(definition, afterMs);
+    this.arm();
+  }
+
+  remove(id: string): void {
+    this.current.delete(id);
+  }
+
+  /** The next fire of every scheduled job. */
+  nextFires(): Map<string, Fire> {
+    return new Map(this.current);
+  }
+
+  start(): void {
+    this.running = true;
+    this.arm();
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedFor = Infinity;
+  }
+
+  private scheduleAfter(definition: JobDefinition, afterMs: number): void {
+    const fireTimeMs = nextFire(definition.schedule, afterMs);
+    if (fireTimeMs === null) return;
+    const fire: Fire = { definition, fireTimeMs, dueAtMs: fireTimeMs + jitterDelay(definition.id, fireTimeMs, definition.schedule.jitterMs) };
+    this.current.set(definition.id, fire);
+    this.heap.push(fire.dueAtMs, fire);
+  }
+
+  private arm(): void {
+    if (!this.running) return;
+    this.dropStale();
+    const next = this.heap.peekKey();
+    if (next === undefined || next >= this.armedFor) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.armedFor = next;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, next - this.options.now()));
+    this.timer = setTimeout(() => this.tick(), delay);
+  }
+
+  private dropStale(): void {
+    for (let top = this.heap.peek(); top && this.current.get(top.definition.id) !== top; top = this.heap.peek()) this.heap.pop();
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    this.armedFor = Infinity;
+    const now = this.options.now();
+    for (let top = this.heap.peek(); top && top.dueAtMs <= now; top = this.heap.peek()) {
+      this.heap.pop();
+      if (this.current.get(top.definition.id) !== top) continue;
+      this.current.delete(top.definition.id);
+      this.scheduleAfter(top.definition, top.fireTimeMs);
+      try {
+        this.options.dispatch(top);
+      } catch (error) {
+        this.options.logger.error({ job: top.definition.id, err: error }, 'dispatching a fire failed');
+      }
+    }
+    this.arm();
+  }
+}

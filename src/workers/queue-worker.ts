@@ -1,0 +1,115 @@
+// Workers on the pg-boss queues: run each queued fire's task, update its ledger row on every
+// attempt, let pg-boss retry failures, and on shutdown give unfinished runs back to the queue.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Job, PgBoss } from 'pg-boss';
+import type pg from 'pg';
+import { updateFire, type FireState } from '../db/ledger.ts';
+import type { Logger } from '../log.ts';
+import type { FireData } from '../queue/enqueue.ts';
+import { QUEUES } from '../queue/queues.ts';
+import { runTask } from './run-task.ts';
+import type { RunResult } from './result.ts';
+
+export interface QueueWorkersOptions {
+  boss: PgBoss;
+  pool: pg.Pool;
+  instance: string;
+  /** Runs at once per queue on this agent. */
+  concurrency: number;
+  logger: Logger;
+  /** Called after every attempt (metrics, tests). */
+  onResult?: (result: RunResult, data: FireData) => void;
+}
+
+interface ActiveRun {
+  queue: string;
+  jobId: string;
+  controller: AbortController;
+  done: Promise<unknown>;
+}
+
+export class QueueWorkers {
+  private readonly options: QueueWorkersOptions;
+  private readonly workerIds = new Map<string, string>();
+  private readonly active = new Set<ActiveRun>();
+
+  constructor(options: QueueWorkersOptions) {
+    this.options = options;
+  }
+
+  async start(): Promise<void> {
+    for (const spec of Object.values(QUEUES)) {
+      const id = await this.options.boss.work<FireData>(
+        spec.name,
+        { localConcurrency: this.options.concurrency, batchSize: 1, pollingIntervalSeconds: 2 },
+        ([job]) => (job ? this.handle(spec.name, job) : Promise.resolve()),
+      );
+      this.workerIds.set(spec.name, id);
+    }
+  }
+
+  /** Wakes this agent's worker of a queue at once, instead of at its next poll. */
+  wake(queue: string): void {
+    const id = this.workerIds.get(queue);
+    if (id) this.options.boss.notifyWorker(id);
+  }
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  /**
+   * Stops fetching, lets active runs finish for up to `graceMs`, then cancels the rest (their
+   * process groups are terminated) and gives their queue jobs back so another replica runs them.
+   */
+  async drain(graceMs: number): Promise<void> {
+    const { boss, logger } = this.options;
+    const stopFetching = [...this.workerIds.keys()].map((q) => boss.offWork(q, { wait: false }).catch(() => undefined));
+    await Promise.all(stopFetching);
+    const all = () => Promise.allSettled([...this.active].map((r) => r.done));
+    if (this.active.size > 0) {
+      logger.info({ active: this.active.size, grace_ms: graceMs }, 'waiting for active runs to finish');
+      await Promise.race([all(), sleep(graceMs)]);
+    }
+    const unfinished = [...this.active];
+    if (unfinished.length === 0) return;
+    logger.warn({ runs: unfinished.map((r) => r.jobId) }, 'grace period over: cancelling active runs and giving them back to the queue');
+    for (const run of unfinished) run.controller.abort(new Error('agent shutting down'));
+    await all();
+    await Promise.all([...this.workerIds.keys()].map((q) => boss.offWork(q, { wait: true }).catch(() => undefined)));
+    // pg-boss failed them; a job with no retries left is now `failed`: put it back in `retry`.
+    for (const run of unfinished) await boss.retry(run.queue, run.jobId).catch(() => undefined);
+  }
+
+  private async handle(queue: string, job: Job<FireData>): Promise<void> {
+    const { pool, instance, logger } = this.options;
+    const data = job.data;
+    const def = data.definition;
+    const fireTimeMs = Date.parse(data.fireTime);
+    const attempt = job.retryCount + 1;
+    const controller = new AbortController();
+    const signal = AbortSignal.any([job.signal, controller.signal]);
+    const fields = { job: def.id, run: data.runId, fire: data.fireTime, attempt };
+    let settle: () => void = () => undefined;
+    const run: ActiveRun = { queue, jobId: job.id, controller, done: new Promise<void>((resolve) => (settle = resolve)) };
+    this.active.add(run);
+    try {
+      await updateFire(pool, def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true });
+      logger.info({ ...fields, lateness_ms: Date.now() - fireTimeMs }, 'run started');
+      const result = await runTask(def, { runId: data.runId, fireTimeMs, attempt, instance, signal, logger });
+      const givenBack = controller.signal.aborted;
+      const willRetry = result.status !== 'succeeded' && (givenBack || attempt <= def.retry.attempts);
+      const state: FireState = willRetry ? 'queued' : result.status;
+      await updateFire(pool, def.id, fireTimeMs, { state, finished: !willRetry, result });
+      const outcome = { ...fields, status: result.status, seconds: result.execution_time_seconds, will_retry: willRetry };
+      if (result.status === 'succeeded') logger.info(outcome, `run ${result.status}`);
+      else logger.warn({ ...outcome, error: result.error }, `run ${result.status}: ${result.message}`);
+      this.options.onResult?.(result, data);
+      if (result.status !== 'succeeded') throw new Error(`${result.status}: ${result.message}`);
+    } finally {
+      this.active.delete(run);
+      settle();
+    }
+  }
+}

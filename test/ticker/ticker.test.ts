@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { mock, test } from 'node:test';
+import type { JobDefinition } from '../../src/definitions/types.ts';
+import { Ticker, type Fire } from '../../src/ticker/ticker.ts';
+import { baseJob, memoryLogger } from '../helpers/definitions.ts';
+
+const START = Date.parse('2026-11-23T10:00:00.000Z');
+
+function every(id: string, seconds: number, extra: Partial<JobDefinition> = {}): JobDefinition {
+  const def = baseJob({ id, ...extra });
+  return { ...def, schedule: { ...def.schedule, trigger: { kind: 'every', intervalMs: seconds * 1000, anchorMs: 0 } } };
+}
+
+function setup() {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
+  const fired: string[] = [];
+  const ticker = new Ticker({
+    now: () => Date.now(),
+    dispatch: (f: Fire) => fired.push(`${f.definition.id}@${(f.fireTimeMs - START) / 1000}`),
+    logger: memoryLogger().logger,
+  });
+  ticker.start();
+  return { ticker, fired };
+}
+
+test('one timer fires every due job at its time, in order, and keeps going', (t) => {
+  t.after(() => mock.timers.reset());
+  const { ticker, fired } = setup();
+  ticker.upsert(every('a', 1));
+  ticker.upsert(every('b', 2));
+  mock.timers.tick(4000);
+  const byTime = (x: string) => Number(x.split('@')[1]);
+  assert.deepEqual(fired.map(byTime), [1, 2, 2, 3, 4, 4], 'in time order');
+  assert.deepEqual([...fired].sort(), ['a@1', 'a@2', 'a@3', 'a@4', 'b@2', 'b@4']);
+  ticker.stop();
+});
+
+test('reload: a changed job fires on its new schedule from now, a removed or disabled one stops', (t) => {
+  t.after(() => mock.timers.reset());
+  const { ticker, fired } = setup();
+  ticker.upsert(every('a', 1));
+  ticker.upsert(every('b', 1));
+  mock.timers.tick(1000);
+  ticker.upsert(every('a', 3));
+  ticker.remove('b');
+  mock.timers.tick(5000);
+  assert.deepEqual(fired, ['a@1', 'b@1', 'a@3', 'a@6']);
+  ticker.upsert(every('a', 3, { enabled: false }));
+  mock.timers.tick(10_000);
+  assert.deepEqual(fired, ['a@1', 'b@1', 'a@3', 'a@6']);
+  assert.equal(ticker.nextFires().size, 0);
+});
+
+test('a fire that is due while the timer was late is still dispatched once, with its nominal time', (t) => {
+  t.after(() => mock.timers.reset());
+  const { ticker, fired } = setup();
+  ticker.upsert(every('a', 10));
+  mock.timers.setTime(START + 15_000); // the clock jumped past the fire; the timer wakes once
+  mock.timers.tick(0);
+  mock.timers.tick(10_000);
+  assert.deepEqual(fired, ['a@10', 'a@20']);
+});
