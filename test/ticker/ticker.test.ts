@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
 import type { JobDefinition } from '../../src/definitions/types.ts';
 import { Ticker, type Fire } from '../../src/ticker/ticker.ts';
-import { baseJob, memoryLogger } from '../helpers/definitions.ts';
+import { commandJob, memoryLogger } from '../helpers/definitions.ts';
 
 const START = Date.parse('2026-11-23T10:00:00.000Z');
 
-function every(id: string, seconds: number, extra: Partial<JobDefinition> = {}): JobDefinition {
-  const def = baseJob({ id, ...extra });
+function every(id: string, seconds: number, extra: { enabled?: boolean } = {}): JobDefinition {
+  const def = commandJob({ id, ...extra });
   return { ...def, schedule: { ...def.schedule, trigger: { kind: 'every', intervalMs: seconds * 1000, anchorMs: 0 } } };
 }
 

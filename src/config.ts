@@ -1,0 +1,77 @@
+// Agent settings from flags and the environment (flags win), with the defaults of design section 6.
+
+import { hostname, availableParallelism } from 'node:os';
+
+export type Role = 'all' | 'scheduler' | 'worker';
+
+export interface AgentConfig {
+  jobsDir: string;
+  /** Undefined: an embedded PostgreSQL in dataDir/pg. */
+  databaseUrl?: string;
+  dataDir: string;
+  environment?: string;
+  /** Undefined: no HTTP server. */
+  http?: { host: string; port: number };
+  concurrency: number;
+  poll: boolean;
+  instance: string;
+  role: Role;
+  timezone: string;
+  logLevel: string;
+  allowInsecureFiles: boolean;
+  /** How long active runs may finish at shutdown. */
+  graceMs: number;
+}
+
+export interface StartFlags {
+  'jobs-dir'?: string;
+  'database-url'?: string;
+  'data-dir'?: string;
+  env?: string;
+  http?: string;
+  concurrency?: string;
+  poll?: boolean;
+  instance?: string;
+  role?: string;
+  'allow-insecure-files'?: boolean;
+  grace?: string;
+}
+
+export class ConfigError extends Error {}
+
+function parseHttp(text: string): { host: string; port: number } | undefined {
+  if (text === 'off') return undefined;
+  const match = /^(?:(.*):)?(\d+)$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || port > 65_535) throw new ConfigError(`--http: "${text}" is not HOST:PORT, PORT or off`);
+  return { host: match[1] || '127.0.0.1', port };
+}
+
+export function agentConfig(flags: StartFlags, env: Readonly<Record<string, string | undefined>>): AgentConfig {
+  const concurrencyText = flags.concurrency ?? env.JOBSD_CONCURRENCY;
+  const concurrency = concurrencyText === undefined ? Math.max(4, availableParallelism() * 4) : Number(concurrencyText);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`--concurrency: "${concurrencyText}" is not a positive integer`);
+  const role = (flags.role ?? env.JOBSD_ROLE ?? 'all') as Role;
+  if (!['all', 'scheduler', 'worker'].includes(role)) throw new ConfigError(`--role: "${role}" is not all, scheduler or worker`);
+  const graceText = flags.grace ?? env.JOBSD_SHUTDOWN_GRACE ?? '30';
+  const graceSeconds = Number(graceText);
+  if (!(graceSeconds >= 0)) throw new ConfigError(`--grace: "${graceText}" is not a number of seconds`);
+  const databaseUrl = flags['database-url'] ?? env.JOBSD_DATABASE_URL ?? env.DATABASE_URL;
+  const environment = flags.env ?? env.JOBSD_ENV;
+  const http = parseHttp(flags.http ?? env.JOBSD_HTTP ?? 'off');
+  return {
+    jobsDir: flags['jobs-dir'] ?? env.JOBSD_JOBS_DIR ?? 'jobs.d',
+    ...(databaseUrl ? { databaseUrl } : {}),
+    dataDir: flags['data-dir'] ?? env.JOBSD_DATA_DIR ?? '.jobsd',
+    ...(environment ? { environment } : {}),
+    ...(http ? { http } : {}),
+    concurrency,
+    poll: flags.poll ?? env.JOBSD_POLL === 'true',
+    instance: flags.instance ?? env.JOBSD_INSTANCE ?? `${hostname()}:${process.pid}`,
+    role,
+    timezone: env.JOBSD_TIMEZONE || 'UTC',
+    logLevel: env.JOBSD_LOG_LEVEL ?? 'info',
+    allowInsecureFiles: flags['allow-insecure-files'] ?? env.JOBSD_ALLOW_INSECURE_FILES === 'true',
+    graceMs: graceSeconds * 1000,
+  };
+}
