@@ -3,9 +3,14 @@
 import { EXIT, UsageError, type Command, type Io } from './command.ts';
 import { execCommand } from './exec.ts';
 import { nextCommand } from './next.ts';
+import { historyCommand } from './history.ts';
+import { listCommand } from './list.ts';
+import { runCommand } from './run.ts';
+import { startCommand } from './start.ts';
+import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 
-const COMMANDS: Command[] = [validateCommand, nextCommand, execCommand];
+const COMMANDS: Command[] = [startCommand, validateCommand, nextCommand, listCommand, runCommand, execCommand, historyCommand, statusCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -12,6 +12,7 @@ import { jitterDelay } from '../schedule/jitter.ts';
 import { nextFires } from '../schedule/next.ts';
 import { EXIT, parseCommandArgs, positiveInteger, UsageError, type Command, type Io } from './command.ts';
 import { loadOptions } from './settings.ts';
+import { formatTable } from './table.ts';
 
 const usage = `Usage: jobsd next (FILE | --cron EXPR | --every DUR) [--tz ZONE] [--from ISO] [--count N] [--json]
 
@@ -86,6 +87,5 @@ function printTable(schedule: Schedule, jobId: string, fires: number[], io: Io):
   const local = (ms: number) => DateTime.fromMillis(ms, { zone: schedule.timezone }).toFormat('ccc yyyy-MM-dd HH:mm:ss ZZ (ZZZZ)');
   const rows = fires.map((ms, i) => [String(i + 1), local(ms), new Date(ms).toISOString(), ...(schedule.jitterMs > 0 ? [new Date(ms + jitterDelay(jobId, ms, schedule.jitterMs)).toISOString()] : [])]);
   const header = ['#', schedule.timezone, 'UTC', ...(schedule.jitterMs > 0 ? ['due with jitter (UTC)'] : [])];
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  for (const row of [header, ...rows]) io.stdout(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd() + '\n');
+  io.stdout(formatTable(header, rows));
 }

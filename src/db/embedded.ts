@@ -106,3 +106,9 @@ function runningServer(databaseDir: string): { pid: number; port: number } | und
   }
   return Number.isInteger(port) && port > 0 ? { pid, port } : undefined;
 }
+
+/** The URL of the embedded PostgreSQL an agent runs in dataDir/pg, when one is running. */
+export function runningEmbeddedUrl(dataDir: string): string | undefined {
+  const server = runningServer(path.resolve(dataDir, 'pg'));
+  return server ? urlFor(server.port) : undefined;
+}

@@ -1,0 +1,154 @@
+// The composition root: builds the subsystems of `jobsd start` and wires them, top to bottom:
+// database → queue → catalog (files) → ticker → workers. Nothing else constructs them.
+
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import pg from 'pg';
+import type { PgBoss } from 'pg-boss';
+import { Catalog, type CatalogChange } from './catalog/catalog.ts';
+import { createReloader } from './catalog/reload.ts';
+import type { AgentConfig } from './config.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { heartbeat, registerInstance, unregisterInstance } from './db/instances.ts';
+import { migrate } from './db/migrate.ts';
+import type { JobDefinition } from './definitions/types.ts';
+import { watchDirectory } from './files/watch.ts';
+import type { Logger } from './log.ts';
+import { createBoss, ensureQueues } from './queue/boss.ts';
+import { enqueueFire } from './queue/enqueue.ts';
+import { queueFor } from './queue/queues.ts';
+import { Ticker, type Fire } from './ticker/ticker.ts';
+import { QueueWorkers } from './workers/queue-worker.ts';
+import { closeHttpAgent } from './workers/http.ts';
+
+export const VERSION = '0.1.0';
+const HEARTBEAT_MS = 15_000;
+
+export interface Agent {
+  /** Stops firing, drains the workers within the grace period, closes everything. Never throws. */
+  stop(): Promise<void>;
+  readonly databaseUrl: string;
+}
+
+/** A one-time job's fire: an instant derived from its idempotency key, so (id, key) runs once ever. */
+export function onceFireTime(def: JobDefinition): number {
+  const digest = createHash('sha256').update(def.idempotencyKey ?? '').digest();
+  return digest.readUIntBE(0, 5); // ms after the epoch, before 2005: never a real schedule's instant
+}
+
+export async function startAgent(config: AgentConfig, logger: Logger): Promise<Agent> {
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.dataDir, { info: (m) => logger.info(m), warn: (m) => logger.warn(m) });
+    databaseUrl = embedded.url;
+  }
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: `jobsd ${config.instance}` });
+  pool.on('error', (err) => logger.error({ err }, 'database connection error'));
+  const applied = await migrate(pool);
+  if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+
+  const boss: PgBoss = createBoss(databaseUrl, `jobsd ${config.instance} (pg-boss)`);
+  boss.on('error', (err) => logger.error({ err }, 'pg-boss error'));
+  await boss.start();
+  await ensureQueues(boss);
+
+  const workers = new QueueWorkers({ boss, pool, instance: config.instance, concurrency: config.concurrency, logger });
+  const dispatch = (fire: Fire, manual = false) => {
+    enqueueFire(pool, boss, { definition: fire.definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: config.instance, manual })
+      .then((outcome) => {
+        const fields = { job: fire.definition.id, fire: new Date(fire.fireTimeMs).toISOString() };
+        if (outcome === 'queued') {
+          workers.wake(queueFor(fire.definition.overlap).name);
+          logger.debug({ ...fields, lateness_ms: Date.now() - fire.fireTimeMs }, 'fire queued');
+        } else if (outcome === 'skipped') logger.info(fields, 'fire skipped: the previous run is still queued or active (overlap: skip)');
+      })
+      .catch((err: unknown) => logger.error({ job: fire.definition.id, err }, 'could not enqueue a fire'));
+  };
+  const ticker = new Ticker({ now: () => Date.now(), dispatch, logger });
+
+  const apply = (changes: CatalogChange[]) => {
+    for (const change of changes) {
+      if (change.kind === 'removed' || !change.definition) {
+        ticker.remove(change.id);
+        continue;
+      }
+      const def = change.definition;
+      if (def.schedule.trigger.kind === 'once') {
+        ticker.remove(def.id);
+        if (def.enabled) dispatch({ definition: def, fireTimeMs: onceFireTime(def), dueAtMs: Date.now() });
+      } else ticker.upsert(def);
+    }
+  };
+  const catalog = new Catalog();
+  const reloader = createReloader({
+    dir: config.jobsDir,
+    options: {
+      env: config.environment ? { ...process.env, JOBSD_ENV: config.environment } : process.env,
+      ...(config.environment ? { environment: config.environment } : {}),
+      defaultTimezone: config.timezone,
+      allowInsecureFiles: config.allowInsecureFiles,
+    },
+    catalog,
+    onChanges: apply,
+    logger,
+  });
+  const scheduling = config.role !== 'worker';
+  if (scheduling) {
+    reloader.loadAll();
+    ticker.start();
+  }
+  const watcher = scheduling
+    ? watchDirectory(config.jobsDir, {
+        poll: config.poll,
+        onPaths: (paths) => reloader.reload(paths),
+        onRescan: () => reloader.loadAll(),
+        onError: (err) => logger.error({ err }, 'watching the jobs directory failed'),
+      })
+    : undefined;
+  await watcher?.ready;
+  if (config.role !== 'scheduler') await workers.start();
+
+  await registerInstance(pool, {
+    name: config.instance,
+    hostname: hostname(),
+    pid: process.pid,
+    role: config.role,
+    version: VERSION,
+    jobsDir: config.jobsDir,
+  });
+  const beat = () =>
+    heartbeat(pool, config.instance, catalog.definitions().length, catalog.fileErrors()).catch((err: unknown) =>
+      logger.warn({ err }, 'instance heartbeat failed'),
+    );
+  await beat();
+  const heartbeatTimer = setInterval(beat, HEARTBEAT_MS);
+  logger.info(
+    { instance: config.instance, role: config.role, jobs: catalog.definitions().length, file_errors: catalog.fileErrors().length, jobs_dir: config.jobsDir },
+    'jobsd started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info({ grace_ms: config.graceMs }, 'stopping: no new fires; active runs may finish');
+      ticker.stop();
+      clearInterval(heartbeatTimer);
+      const step = async (what: string, fn: () => Promise<unknown>) => {
+        try {
+          await fn();
+        } catch (err) {
+          logger.warn({ err }, `stopping: ${what} failed`);
+        }
+      };
+      await step('closing the watcher', async () => watcher?.close());
+      await step('draining the workers', () => workers.drain(config.graceMs));
+      await step('unregistering', () => unregisterInstance(pool, config.instance));
+      await step('stopping pg-boss', () => boss.stop({ graceful: true, timeout: 1000, close: true }));
+      await step('closing the pool', () => pool.end());
+      await step('closing HTTP connections', () => closeHttpAgent());
+      if (embedded) await step('stopping the embedded PostgreSQL', () => embedded.stop());
+      logger.info('jobsd stopped');
+    })());
+  return { stop, databaseUrl };
+}

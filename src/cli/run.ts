@@ -1,0 +1,85 @@
+// jobsd run JOB_ID [--wait] [--json]: a manual run now, through the queue, respecting overlap.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PgBoss } from 'pg-boss';
+import { loadDirectory } from '../definitions/directory.ts';
+import { fireHistory } from '../db/ledger.ts';
+import { migrate } from '../db/migrate.ts';
+import { BOSS_SCHEMA, ensureQueues } from '../queue/boss.ts';
+import { enqueueFire } from '../queue/enqueue.ts';
+import { fireId } from '../queue/fire-id.ts';
+import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
+import { DATABASE_FLAGS, databaseUrl, withPool } from './database.ts';
+import { jobsDir, loadOptions } from './settings.ts';
+
+const usage = `Usage: jobsd run JOB_ID [--wait] [--json] [--jobs-dir DIR] [--env NAME] [--database-url URL] [--data-dir DIR]
+
+Queues a manual run of the job now, through the queue, so a running agent executes it and its overlap
+mode applies (with overlap: skip, a run while another is queued or active is refused).
+  --wait   wait for the run to finish and print its result; exit 0 only if it succeeded
+  --json   print the result JSON (with --wait) or {"job_id","run_id","state"} only`;
+
+const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'missed', 'partial']);
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'queue a manual run of a job now (--wait for its result)',
+  usage,
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(args, {
+      ...DATABASE_FLAGS,
+      'jobs-dir': { type: 'string' },
+      env: { type: 'string' },
+      wait: { type: 'boolean' },
+      json: { type: 'boolean' },
+    });
+    if (values.help) {
+      io.stdout(usage + '\n');
+      return EXIT.ok;
+    }
+    if (positionals.length !== 1) throw new UsageError('expected one JOB_ID');
+    const id = positionals[0]!;
+    const dir = jobsDir(values['jobs-dir'], io);
+    const definition = loadDirectory(dir, loadOptions(values, io)).definitions.find((d) => d.id === id);
+    if (!definition) {
+      io.stderr(`jobsd run: no valid job "${id}" in ${dir} (jobsd validate ${dir} shows file errors)\n`);
+      return EXIT.failed;
+    }
+    const url = databaseUrl(values, io);
+    const fireTimeMs = Date.now();
+    const runId = fireId(id, fireTimeMs);
+    const outcome = await withPool(url, async (pool) => {
+      await migrate(pool);
+      const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, schedule: false, supervise: false, registerInstance: false, max: 2 });
+      boss.on('error', () => undefined);
+      await boss.start();
+      try {
+        await ensureQueues(boss);
+        return await enqueueFire(pool, boss, { definition, fireTimeMs, dueAtMs: fireTimeMs, manual: true, runId, instance: 'cli' });
+      } finally {
+        await boss.stop({ graceful: false, close: true });
+      }
+    });
+    const summary = { job_id: id, run_id: runId, fire_time: new Date(fireTimeMs).toISOString(), state: outcome };
+    if (outcome === 'skipped') {
+      io.stderr(`${id}: not run: a run of this job is already queued or active (overlap: ${definition.overlap})\n`);
+      if (values.json) io.stdout(JSON.stringify(summary) + '\n');
+      return EXIT.failed;
+    }
+    if (!values.wait) {
+      io.stdout(values.json ? JSON.stringify(summary) + '\n' : `queued ${id} run ${runId}\n`);
+      return EXIT.ok;
+    }
+    const row = await withPool(url, async (pool) => {
+      for (;;) {
+        const found = (await fireHistory(pool, id, 50)).find((r) => r.run_id === runId);
+        if (found && FINAL.has(found.state)) return found;
+        if (io.signal.aborted) return found;
+        await sleep(200);
+      }
+    });
+    const result = row?.result ?? summary;
+    io.stdout(JSON.stringify(result, null, values.json ? undefined : 2) + '\n');
+    return row?.state === 'succeeded' ? EXIT.ok : EXIT.failed;
+  },
+};

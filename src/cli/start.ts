@@ -1,0 +1,57 @@
+// jobsd start: the agent, until SIGTERM or SIGINT.
+
+import { agentConfig, ConfigError } from '../config.ts';
+import { startAgent } from '../agent.ts';
+import { createLogger } from '../log.ts';
+import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
+
+const usage = `Usage: jobsd start [--jobs-dir DIR] [--database-url URL] [--data-dir DIR] [--env NAME] [--http HOST:PORT|off]
+                   [--concurrency N] [--poll] [--instance NAME] [--role all|scheduler|worker]
+                   [--grace SECONDS] [--allow-insecure-files]
+
+Runs the agent: watches the jobs directory, fires each job on its schedule through the queue, runs the tasks.
+With no database URL ($JOBSD_DATABASE_URL, $DATABASE_URL) it starts an embedded PostgreSQL in DATA_DIR/pg
+(default ./.jobsd). SIGTERM/SIGINT: stop firing, let active runs finish for --grace seconds (default 30),
+give the rest back to the queue for another replica, exit 0.
+
+Environment: JOBSD_JOBS_DIR JOBSD_DATABASE_URL JOBSD_DATA_DIR JOBSD_ENV JOBSD_HTTP JOBSD_CONCURRENCY
+JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE`;
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'run the agent on a jobs directory',
+  usage,
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(args, {
+      'jobs-dir': { type: 'string' },
+      'database-url': { type: 'string' },
+      'data-dir': { type: 'string' },
+      env: { type: 'string' },
+      http: { type: 'string' },
+      concurrency: { type: 'string' },
+      poll: { type: 'boolean' },
+      instance: { type: 'string' },
+      role: { type: 'string' },
+      grace: { type: 'string' },
+      'allow-insecure-files': { type: 'boolean' },
+    });
+    if (values.help) {
+      io.stdout(usage + '\n');
+      return EXIT.ok;
+    }
+    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    let config;
+    try {
+      config = agentConfig(values, io.env);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new UsageError(error.message);
+      throw error;
+    }
+    const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY === true });
+    if (io.signal.aborted) return EXIT.ok;
+    const agent = await startAgent(config, logger);
+    await new Promise<void>((resolve) => (io.signal.aborted ? resolve() : io.signal.addEventListener('abort', () => resolve(), { once: true })));
+    await agent.stop();
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,57 @@
+// jobsd status [--json]: instances with heartbeats, queue depth, file errors.
+
+import { listInstances } from '../db/instances.ts';
+import { BOSS_SCHEMA } from '../queue/boss.ts';
+import { QUEUES } from '../queue/queues.ts';
+import { formatFileError, type FileError } from '../definitions/errors.ts';
+import { EXIT, parseCommandArgs, type Command } from './command.ts';
+import { DATABASE_FLAGS, databaseUrl, withPool } from './database.ts';
+import { formatTable } from './table.ts';
+
+const usage = `Usage: jobsd status [--json] [--database-url URL] [--data-dir DIR]
+
+The running agents (with the age of their last heartbeat), the depth of each queue, and the file errors
+the agents report (a file in error keeps its last good version running).`;
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'instances, queue depth and file errors',
+  usage,
+  async run(args, io) {
+    const { values } = parseCommandArgs(args, { ...DATABASE_FLAGS, json: { type: 'boolean' } }, false);
+    if (values.help) {
+      io.stdout(usage + '\n');
+      return EXIT.ok;
+    }
+    const { instances, queues } = await withPool(databaseUrl(values, io), async (pool) => {
+      const instances = await listInstances(pool);
+      const names = Object.values(QUEUES).map((q) => q.name);
+      const counts = await pool
+        .query<{ name: string; state: string; count: string }>(`SELECT name, state, count(*) FROM ${BOSS_SCHEMA}.job WHERE name = ANY($1) AND state IN ('created', 'retry', 'active') GROUP BY 1, 2`, [names])
+        .catch(() => ({ rows: [] }));
+      const queues = names.map((name) => {
+        const of = (state: string) => Number(counts.rows.find((r) => r.name === name && r.state === state)?.count ?? 0);
+        return { name, queued: of('created'), retry: of('retry'), active: of('active') };
+      });
+      return { instances, queues };
+    });
+    const errors = new Map<string, FileError>();
+    for (const i of instances) for (const e of i.file_errors) errors.set(formatFileError(e), e);
+    if (values.json) {
+      io.stdout(JSON.stringify({ instances, queues, file_errors: [...errors.values()].map((e) => ({ ...e, text: formatFileError(e) })) }, null, 2) + '\n');
+      return EXIT.ok;
+    }
+    io.stdout('Instances\n');
+    io.stdout(
+      formatTable(
+        ['NAME', 'ROLE', 'JOBS', 'HEARTBEAT', 'STARTED (UTC)'],
+        instances.map((i) => [i.name, i.role, String(i.jobs), `${Math.round(i.heartbeat_age_seconds)}s ago`, i.started_at.toISOString()]),
+      ),
+    );
+    io.stdout('\nQueues\n');
+    io.stdout(formatTable(['QUEUE', 'QUEUED', 'RETRY', 'ACTIVE'], queues.map((q) => [q.name, String(q.queued), String(q.retry), String(q.active)])));
+    io.stdout(`\nFile errors: ${errors.size}\n`);
+    for (const text of errors.keys()) io.stdout(`  ${text}\n`);
+    return EXIT.ok;
+  },
+};
