@@ -44,12 +44,13 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     databaseUrl = embedded.url;
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: `jobsd ${config.instance}` });
-  pool.on('error', (err) => logger.error({ err }, 'database connection error'));
+  let closing = false;
+  pool.on('error', (err) => (closing ? undefined : logger.error({ err }, 'database connection error')));
   const applied = await migrate(pool);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
   const boss: PgBoss = createBoss(databaseUrl, `jobsd ${config.instance} (pg-boss)`);
-  boss.on('error', (err) => logger.error({ err }, 'pg-boss error'));
+  boss.on('error', (err) => (closing ? undefined : logger.error({ err }, 'pg-boss error')));
   await boss.start();
   await ensureQueues(boss);
 
@@ -145,6 +146,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       await step('draining the workers', () => workers.drain(config.graceMs));
       await step('unregistering', () => unregisterInstance(pool, config.instance));
       await step('stopping pg-boss', () => boss.stop({ graceful: true, timeout: 1000, close: true }));
+      closing = true;
       await step('closing the pool', () => pool.end());
       await step('closing HTTP connections', () => closeHttpAgent());
       if (embedded) await step('stopping the embedded PostgreSQL', () => embedded.stop());
