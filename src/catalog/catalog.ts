@@ -1,7 +1,9 @@
-// The catalog: per job file, its last good definition and its current errors; ids resolved across
-// files (the file that claimed an id first keeps it). Pure: the reloader feeds it load results.
+// The catalog: per job file, its content hash, its last good definition and its current errors;
+// ids resolved across files (the file that claimed an id first keeps it, later claimants wait).
+// Pure: the reloader feeds it load results and it answers with what changed, per job id.
 
-import { ERROR_CODES, type FileError } from '../definitions/errors.ts';
+import { claimIds } from '../definitions/directory.ts';
+import { formatFileError, type FileError } from '../definitions/errors.ts';
 import type { LoadResult } from '../definitions/load.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Location } from '../files/locations.ts';
@@ -9,100 +11,185 @@ import type { Location } from '../files/locations.ts';
 export interface CatalogChange {
   kind: 'added' | 'changed' | 'removed';
   id: string;
+  /** The definition now in force (added, changed). */
   definition?: JobDefinition;
+  /** The definition that was in force (changed, removed). */
   previous?: JobDefinition;
 }
 
-interface FileEntry {
-  /** The last good definition: it keeps running while the file is in error. */
-  definition?: JobDefinition;
-  idAt?: Location;
-  errors: FileError[];
+export interface CatalogUpdate {
+  file: string;
+  result: LoadResult | 'gone';
+  /** Fingerprint of what was loaded (bytes, mode, defaults), so unchanged files can be skipped. */
+  hash?: string;
 }
 
 export interface FileStatus {
   file: string;
+  /** The id of the file's last good definition, running or waiting for a duplicate id. */
   id?: string;
   ok: boolean;
   errors: FileError[];
+  /** Set when this file's definition is the one in force for its id. */
   runningHash?: string;
 }
 
-export class Catalog {
-  /** In the order files were first seen: that order decides who keeps a duplicate id. */
-  private readonly files = new Map<string, FileEntry>();
-  private owners = new Map<string, { file: string; definition: JobDefinition }>();
-  private duplicates = new Map<string, FileError>();
+interface FileState {
+  hash?: string;
+  /** The last good definition: it stays in force while the file is in error. */
+  good?: { definition: JobDefinition; idAt?: Location };
+  /** When `good` claimed its id; the smallest claim among a duplicate id's files wins. */
+  claim: number;
+  /** Errors of the latest load; empty when it loaded. */
+  errors: FileError[];
+}
 
-  apply(updates: readonly { file: string; result: LoadResult | 'gone' }[]): CatalogChange[] {
-    const before = this.owners;
+export class Catalog {
+  readonly #files = new Map<string, FileState>();
+  /** id → the files whose last good definition has that id. */
+  readonly #claimants = new Map<string, Set<string>>();
+  #sequence = 0;
+
+  /**
+   * Applies one batch of load results. The id → definition map is compared before and after the
+   * whole batch, per touched id, so a rename that keeps the id is one `changed`.
+   */
+  apply(updates: readonly CatalogUpdate[]): CatalogChange[] {
+    const touched = new Set<string>();
     for (const { file, result } of updates) {
-      if (result === 'gone') this.files.delete(file);
-      else if (result.ok) this.files.set(file, { definition: result.definition, ...(result.idAt ? { idAt: result.idAt } : {}), errors: [] });
-      else this.files.set(file, { ...this.files.get(file), errors: result.errors });
+      const old = this.#files.get(file)?.good?.definition.id;
+      if (old !== undefined) touched.add(old);
+      if (result !== 'gone' && result.ok) touched.add(result.definition.id);
     }
-    this.resolveOwners();
+    const before = new Map([...touched].map((id) => [id, this.get(id)] as const));
+
+    for (const update of updates) this.#update(update);
+
     const changes: CatalogChange[] = [];
-    for (const [id, { definition }] of this.owners) {
-      const previous = before.get(id)?.definition;
-      if (!previous) changes.push({ kind: 'added', id, definition });
-      else if (previous.hash !== definition.hash) changes.push({ kind: 'changed', id, definition, previous });
+    for (const id of touched) {
+      const previous = before.get(id);
+      const definition = this.get(id);
+      if (previous && !definition) changes.push({ kind: 'removed', id, previous });
+      else if (!previous && definition) changes.push({ kind: 'added', id, definition });
+      else if (previous && definition && previous.hash !== definition.hash) changes.push({ kind: 'changed', id, definition, previous });
     }
-    for (const [id, { definition }] of before) if (!this.owners.has(id)) changes.push({ kind: 'removed', id, previous: definition });
     return changes;
   }
 
+  /** The definitions in force, one per id, sorted by id (including `enabled: false` ones). */
   definitions(): JobDefinition[] {
-    return [...this.owners.values()].map((o) => o.definition);
+    return [...this.#claimants.keys()]
+      .sort()
+      .map((id) => this.get(id))
+      .filter((d) => d !== undefined);
   }
 
   get(id: string): JobDefinition | undefined {
-    return this.owners.get(id)?.definition;
+    const owner = this.#owner(id);
+    return owner === undefined ? undefined : this.#files.get(owner)?.good?.definition;
   }
 
+  has(file: string): boolean {
+    return this.#files.has(file);
+  }
+
+  /** The fingerprint recorded with the file's latest load. */
+  hashOf(file: string): string | undefined {
+    return this.#files.get(file)?.hash;
+  }
+
+  /** Current errors of every file, also of files whose last good version stays in force. */
   fileErrors(): FileError[] {
-    return [...this.files.keys()].flatMap((file) => this.errorsOf(file));
-  }
-
-  fileStatuses(): FileStatus[] {
-    return [...this.files].map(([file, entry]) => {
-      const errors = this.errorsOf(file);
-      return {
-        file,
-        ...(entry.definition ? { id: entry.definition.id } : {}),
-        ok: errors.length === 0,
-        errors,
-        ...(entry.definition && this.owners.get(entry.definition.id)?.file === file ? { runningHash: entry.definition.hash } : {}),
-      };
-    });
-  }
-
-  private errorsOf(file: string): FileError[] {
-    const entry = this.files.get(file);
-    const duplicate = this.duplicates.get(file);
-    return [...(entry?.errors ?? []), ...(duplicate ? [duplicate] : [])];
-  }
-
-  private resolveOwners(): void {
-    const owners = new Map<string, { file: string; definition: JobDefinition }>();
-    const duplicates = new Map<string, FileError>();
-    for (const [file, entry] of this.files) {
-      const def = entry.definition;
-      if (!def) continue;
-      const owner = owners.get(def.id);
-      if (!owner) {
-        owners.set(def.id, { file, definition: def });
-        continue;
+    const seen = new Set<string>();
+    const errors: FileError[] = [];
+    for (const file of this.#files.keys()) {
+      for (const error of this.#errorsOf(file)) {
+        const key = `${error.code} ${formatFileError(error)}`; // a broken _defaults is every job's error
+        if (seen.has(key)) continue;
+        seen.add(key);
+        errors.push(error);
       }
-      duplicates.set(file, {
-        code: ERROR_CODES.duplicateId,
-        file,
-        ...(entry.idAt ? { line: entry.idAt.line, column: entry.idAt.column } : {}),
-        field: 'id',
-        message: `"${def.id}" is already the id of ${owner.file}: set a different id in one of the two files`,
-      });
     }
-    this.owners = owners;
-    this.duplicates = duplicates;
+    return errors;
+  }
+
+  files(): FileStatus[] {
+    return [...this.#files.keys()].sort().map((file) => this.#status(file));
+  }
+
+  /** Alias of files(). */
+  fileStatuses(): FileStatus[] {
+    return this.files();
+  }
+
+  #update({ file, result, hash }: CatalogUpdate): void {
+    const state = this.#files.get(file);
+    if (result === 'gone') {
+      if (state?.good) this.#unclaim(state.good.definition.id, file);
+      this.#files.delete(file);
+      return;
+    }
+    const next: FileState = state ?? { claim: 0, errors: [] };
+    if (hash === undefined) delete next.hash;
+    else next.hash = hash;
+    if (!result.ok) {
+      next.errors = result.errors;
+    } else {
+      const id = result.definition.id;
+      if (next.good?.definition.id !== id) {
+        if (next.good) this.#unclaim(next.good.definition.id, file);
+        next.claim = ++this.#sequence;
+        let claimants = this.#claimants.get(id);
+        if (!claimants) this.#claimants.set(id, (claimants = new Set()));
+        claimants.add(file);
+      }
+      next.good = { definition: result.definition, ...(result.idAt ? { idAt: result.idAt } : {}) };
+      next.errors = [];
+    }
+    this.#files.set(file, next);
+  }
+
+  #unclaim(id: string, file: string): void {
+    const claimants = this.#claimants.get(id);
+    claimants?.delete(file);
+    if (claimants?.size === 0) this.#claimants.delete(id);
+  }
+
+  #owner(id: string): string | undefined {
+    let owner: string | undefined;
+    let first = Infinity;
+    for (const file of this.#claimants.get(id) ?? []) {
+      const claim = this.#files.get(file)?.claim ?? Infinity;
+      if (claim < first) [owner, first] = [file, claim];
+    }
+    return owner;
+  }
+
+  #errorsOf(file: string): FileError[] {
+    const state = this.#files.get(file);
+    if (!state) return [];
+    const good = state.good;
+    const owner = good ? this.#owner(good.definition.id) : undefined;
+    if (!good || owner === undefined || owner === file) return state.errors;
+    // The same message as `jobsd validate` gives: the owner first, this file waiting.
+    const ownerDefinition = this.#files.get(owner)?.good?.definition ?? good.definition;
+    const [, waiting] = claimIds([
+      { file: owner, result: { ok: true, definition: ownerDefinition } },
+      { file, result: { ok: true, ...good } },
+    ]);
+    return [...state.errors, ...(waiting && !waiting.result.ok ? waiting.result.errors : [])];
+  }
+
+  #status(file: string): FileStatus {
+    const state = this.#files.get(file);
+    const errors = this.#errorsOf(file);
+    const definition = state?.good?.definition;
+    return {
+      file,
+      ...(definition ? { id: definition.id } : {}),
+      ok: errors.length === 0,
+      errors,
+      ...(definition && this.#owner(definition.id) === file ? { runningHash: definition.hash } : {}),
+    };
   }
 }

@@ -1,140 +1,180 @@
-// Reloading job files into the catalog: only files whose bytes (or whose _defaults) changed are
-// parsed again. A broken _defaults keeps its last good version, as a broken job file does.
+// Reloading job files into the catalog: a file is parsed again only when its bytes, its o+w bit
+// or the `_defaults` it is merged with changed. A `_defaults` change (or a ConfigMap `..data`
+// swap, or an event on the directory itself) re-checks every job file.
 
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { listDirectory } from '../definitions/directory.ts';
+import { listDirectory, type DirectoryListing } from '../definitions/directory.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
-import { loadDefaults, loadJobFile, type LoadOptions, type LoadResult } from '../definitions/load.ts';
+import { loadDefaults, loadJobFile, type LoadOptions } from '../definitions/load.ts';
 import { isDefaultsFile, isJobFileName } from '../files/names.ts';
 import type { ParsedDocument } from '../files/parse.ts';
 import type { Logger } from '../log.ts';
-import type { Catalog, CatalogChange } from './catalog.ts';
+import type { Catalog, CatalogChange, CatalogUpdate } from './catalog.ts';
 
 export interface ReloaderOptions {
   dir: string;
   options: LoadOptions;
   catalog: Catalog;
-  onChanges: (changes: CatalogChange[]) => void;
-  logger: Logger;
+  /** Called after a batch that changed a definition or the set of file errors. */
+  onChanges: (changes: CatalogChange[], context: { errors: FileError[] }) => void;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
+
+export interface ReloadStats {
+  /** Job files parsed (read, interpolated, validated): unchanged files are not. */
+  parsed: number;
+  /** Job files whose bytes were read and fingerprinted. */
+  checked: number;
+  /** Full re-checks of the directory. */
+  rescans: number;
 }
 
 export interface Reloader {
-  /** Re-checks every file of the directory (start, ConfigMap swaps, `_defaults` edits, the safety net). */
+  /** Lists the directory and re-checks every file; catalog files no longer there are gone. */
   loadAll(): CatalogChange[];
-  /** Re-checks the given paths only. */
+  /** Re-checks the given paths (from the watcher); falls back to loadAll() when they call for it. */
   reload(paths: readonly string[]): CatalogChange[];
-  /** Files parsed so far (unchanged files are not). */
-  readonly stats: { parsed: number };
+  readonly stats: ReloadStats;
 }
 
-/** Bytes and mode: the mode matters because a file writable by others is refused. */
-function fingerprint(file: string): string | undefined {
+interface DefaultsState {
+  /** Part of every job's fingerprint: `none`, or the defaults file's own fingerprint. */
+  key: string;
+  doc?: ParsedDocument;
+  /** Set while the defaults file is broken: every job gets these errors, last good versions stay. */
+  errors?: FileError[];
+  file?: string;
+}
+
+/** sha256 of the bytes and of the o+w bit (a file writable by others is refused). */
+function fingerprint(bytes: Buffer, mode: number, salt: string): string {
+  return createHash('sha256')
+    .update(bytes)
+    .update((mode & 0o002) !== 0 ? '\0o+w\0' : '\0\0')
+    .update(salt)
+    .digest('hex');
+}
+
+type Read = { kind: 'gone' } | { kind: 'file'; hash: string } | { kind: 'unreadable' };
+
+function read(file: string, salt: string): Read {
   try {
-    const stat = statSync(file);
-    if (!stat.isFile()) return undefined;
-    return createHash('sha256').update(readFileSync(file)).update(String(stat.mode & 0o777)).digest('hex');
-  } catch {
-    return undefined;
+    const stat = statSync(file); // follows symlinks: ConfigMap entries are links through ..data
+    if (!stat.isFile()) return { kind: 'gone' };
+    return { kind: 'file', hash: fingerprint(readFileSync(file), stat.mode, salt) };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' ? { kind: 'gone' } : { kind: 'unreadable' };
   }
 }
 
 export function createReloader({ dir, options, catalog, onChanges, logger }: ReloaderOptions): Reloader {
-  const prints = new Map<string, string>();
-  const logged = new Map<string, string>();
-  const stats = { parsed: 0 };
-  let defaults: { file: string; print: string; doc: ParsedDocument | undefined } | undefined;
+  const root = path.resolve(dir);
+  const stats: ReloadStats = { parsed: 0, checked: 0, rescans: 0 };
+  let defaults: DefaultsState | undefined;
+  /** Error lines logged and still current: each is logged once per change of its text. */
+  let logged = new Set<string>();
 
-  const load = (file: string): LoadResult => {
-    stats.parsed++;
-    return loadJobFile(file, defaults?.doc, options);
+  const refreshDefaults = (file: string | undefined): CatalogUpdate[] => {
+    const updates: CatalogUpdate[] = [];
+    if (defaults?.errors && defaults.file && defaults.file !== file) updates.push({ file: defaults.file, result: 'gone' });
+    if (!file) {
+      defaults = { key: 'none' };
+      return updates;
+    }
+    const seen = read(file, '');
+    const key = seen.kind === 'file' ? seen.hash : 'unreadable';
+    if (defaults?.file === file && defaults.key === key) return updates;
+    const loaded = loadDefaults(file, options);
+    if (Array.isArray(loaded)) {
+      defaults = { key, errors: loaded, file };
+      updates.push({ file, result: { ok: false, errors: loaded }, hash: key });
+    } else {
+      if (defaults?.errors && defaults.file === file) updates.push({ file, result: 'gone' });
+      defaults = { key, doc: loaded, file };
+    }
+    return updates;
   };
 
-  const report = (changes: CatalogChange[]): CatalogChange[] => {
+  /** The catalog update for one job file, or nothing when its fingerprint is unchanged. */
+  const check = (file: string, state: DefaultsState): CatalogUpdate | undefined => {
+    stats.checked++;
+    const seen = read(file, state.key);
+    if (seen.kind === 'gone') return catalog.has(file) ? { file, result: 'gone' } : undefined;
+    if (seen.kind === 'file' && catalog.hashOf(file) === seen.hash) return undefined;
+    const hash = seen.kind === 'file' ? { hash: seen.hash } : {};
+    if (state.errors) return { file, result: { ok: false, errors: state.errors }, ...hash };
+    stats.parsed++;
+    return { file, result: loadJobFile(file, state.doc, options), ...hash };
+  };
+
+  const commit = (updates: CatalogUpdate[]): CatalogChange[] => {
+    const changes = updates.length ? catalog.apply(updates) : [];
     for (const c of changes) {
-      const file = (c.definition ?? c.previous)?.file;
-      logger.info({ job: c.id, file }, `job ${c.kind}`);
+      logger.info({ job: c.id, file: (c.definition ?? c.previous)?.file }, `job ${c.kind}`);
     }
-    const byFile = new Map<string, FileError[]>();
-    for (const e of catalog.fileErrors()) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e]);
-    for (const [file, errors] of byFile) {
-      const text = errors.map(formatFileError).join('\n');
-      if (logged.get(file) === text) continue;
-      logged.set(file, text);
-      const running = catalog.fileStatuses().find((f) => f.file === file)?.runningHash !== undefined;
-      for (const e of errors) {
-        logger.warn({ file: e.file, line: e.line, field: e.field, code: e.code, last_good_kept: running }, formatFileError(e));
+    const errors = catalog.fileErrors();
+    const current = new Set<string>();
+    for (const e of errors) {
+      const text = formatFileError(e);
+      const key = `${e.code} ${text}`;
+      current.add(key);
+      if (!logged.has(key)) logger.warn({ file: e.file, line: e.line, field: e.field, code: e.code }, text);
+    }
+    const errorsChanged = current.size !== logged.size || [...current].some((k) => !logged.has(k));
+    logged = current;
+    if (changes.length || errorsChanged) {
+      try {
+        onChanges(changes, { errors });
+      } catch (error) {
+        logger.error({ err: error }, 'applying job changes failed');
       }
     }
-    for (const file of logged.keys()) if (!byFile.has(file)) logged.delete(file);
-    if (changes.length) onChanges(changes);
     return changes;
   };
 
-  /** True when the defaults changed, so that every job must be parsed again. */
-  const refreshDefaults = (file: string | undefined): boolean => {
-    if (!file) {
-      const had = defaults !== undefined;
-      defaults = undefined;
-      return had;
-    }
-    const print = fingerprint(file);
-    if (!print || (defaults?.file === file && defaults.print === print)) return false;
-    const loaded = loadDefaults(file, options);
-    if (Array.isArray(loaded)) {
-      for (const e of loaded) logger.warn({ file: e.file, line: e.line, field: e.field, code: e.code, last_good_kept: defaults !== undefined }, formatFileError(e));
-      if (defaults) defaults.print = print; // keep the last good document; log this version's errors once
-      else defaults = { file, print, doc: undefined };
-      return false;
-    }
-    defaults = { file, print, doc: loaded };
-    return true;
-  };
-
   const loadAll = (): CatalogChange[] => {
-    let listing;
+    stats.rescans++;
+    let listing: DirectoryListing;
     try {
       listing = listDirectory(dir);
     } catch (error) {
+      // An unmounted or vanished directory must not stop every job: keep what is loaded.
       logger.error({ dir, err: error }, 'cannot read the jobs directory; keeping the jobs loaded so far');
       return [];
     }
-    const all = refreshDefaults(listing.defaults);
+    const updates = refreshDefaults(listing.defaults);
+    const state = defaults ?? { key: 'none' };
     const present = new Set(listing.jobs);
-    const updates: { file: string; result: LoadResult | 'gone' }[] = [];
     for (const file of listing.jobs) {
-      const print = fingerprint(file);
-      if (!print) continue;
-      if (!all && prints.get(file) === print) continue;
-      prints.set(file, print);
-      updates.push({ file, result: load(file) });
+      const update = check(file, state);
+      if (update) updates.push(update);
     }
-    for (const file of [...prints.keys()]) {
-      if (present.has(file)) continue;
-      prints.delete(file);
-      updates.push({ file, result: 'gone' });
+    for (const { file } of catalog.files()) {
+      if (!present.has(file) && file !== state.file) updates.push({ file, result: 'gone' });
     }
-    return report(catalog.apply(updates));
+    return commit(updates);
   };
 
   const reload = (paths: readonly string[]): CatalogChange[] => {
-    const names = paths.map((p) => path.basename(p));
-    if (names.some((n) => isDefaultsFile(n) || n.startsWith('..')) || paths.some((p) => path.resolve(p) === path.resolve(dir))) return loadAll();
-    const updates: { file: string; result: LoadResult | 'gone' }[] = [];
-    for (const p of new Set(paths)) {
-      if (!isJobFileName(path.basename(p))) continue;
-      const file = path.join(dir, path.basename(p));
-      const print = fingerprint(file);
-      if (print === undefined) {
-        if (prints.delete(file)) updates.push({ file, result: 'gone' });
-        continue;
-      }
-      if (prints.get(file) === print) continue;
-      prints.set(file, print);
-      updates.push({ file, result: load(file) });
+    if (!defaults) return loadAll();
+    const files = new Set<string>();
+    for (const p of paths) {
+      const rel = path.relative(root, path.resolve(root, p));
+      const [first = '', ...rest] = rel.split(path.sep);
+      if (rel === '' || (first.startsWith('..') && first !== '..') || isDefaultsFile(first)) return loadAll();
+      if (first === '..' || rest.length || !isJobFileName(first)) continue; // outside, or a subdirectory
+      files.add(path.join(dir, first));
     }
-    return report(catalog.apply(updates));
+    const state = defaults;
+    const updates: CatalogUpdate[] = [];
+    for (const file of files) {
+      const update = check(file, state);
+      if (update) updates.push(update);
+    }
+    return commit(updates);
   };
 
   return { loadAll, reload, stats };

