@@ -1,33 +1,61 @@
-// Watching the jobs directory (chokidar 6: one inotify watch for the directory). Events are
-// collected for `debounceMs` and handed over as one batch of paths; anything that touches the
-// Kubernetes ConfigMap machinery (`..data`, `..2026_…`) or the directory itself asks for a full
-// rescan instead, as does a timer every `rescanMs` (the safety net for lost events and NFS).
+// Watching the jobs directory with chokidar 6 (one watch for the directory, symlinks followed).
+// add / change / unlink events are collected for `debounceMs` and handed over as one batch of
+// unique paths. Anything touching the Kubernetes ConfigMap machinery (`..data`), a directory
+// event, or the `rescanMs` timer (the safety net for lost events and NFS) asks for a full rescan
+// instead, which covers every path of that window.
+//
+// What chokidar 6 reports for a ConfigMap swap (new `..2026_…` dir, `..data_tmp` renamed over
+// `..data`, old dir deleted), with every other `..` entry ignored: native backend `unlinkDir ..data`,
+// `addDir ..data` and `change` for EVERY symlinked job file (the followed target is a new inode,
+// even when its bytes are the same); polling backend only the `change` events. A key removed from
+// the ConfigMap leaves a dangling link until the kubelet deletes it (`unlink`). Pinned in
+// test/catalog/watch-reload.test.ts.
 
 import path from 'node:path';
 import { watch } from 'chokidar';
 
 export interface WatchOptions {
+  /** Stat polling instead of inotify (NFS and other filesystems without change notification). */
   poll?: boolean;
+  /** Polling period; default 500 ms. */
+  pollIntervalMs?: number;
+  /** Events are collected this long before one callback; default 25 ms. */
   debounceMs?: number;
+  /** A full rescan is requested this often; default 60 s. */
   rescanMs?: number;
-  onPaths: (paths: string[]) => void;
-  onRescan: () => void;
-  onError: (error: unknown) => void;
+  onPaths(paths: string[]): void;
+  onRescan(): void;
+  onError(error: unknown): void;
 }
 
 export interface DirectoryWatch {
+  /** Resolves when the initial scan is done: later changes are reported. */
   ready: Promise<void>;
-  close: () => Promise<void>;
+  /** Stops watching; pending events are dropped. */
+  close(): Promise<void>;
 }
 
+/** The `..` entry that a ConfigMap swap replaces; other `..` entries are its timestamped dirs. */
+const CONFIGMAP_LINK = '..data';
+
 export function watchDirectory(dir: string, options: WatchOptions): DirectoryWatch {
-  const debounceMs = options.debounceMs ?? 25;
   const root = path.resolve(dir);
+  const debounceMs = options.debounceMs ?? 25;
   let pending = new Set<string>();
   let rescan = false;
+  let closed = false;
   let timer: NodeJS.Timeout | undefined;
+
+  const report = (error: unknown) => {
+    try {
+      options.onError(error);
+    } catch {
+      // the error handler itself failed: nothing left to tell
+    }
+  };
   const flush = () => {
     timer = undefined;
+    if (closed) return;
     const paths = [...pending];
     const full = rescan;
     pending = new Set();
@@ -36,36 +64,57 @@ export function watchDirectory(dir: string, options: WatchOptions): DirectoryWat
       if (full) options.onRescan();
       else if (paths.length) options.onPaths(paths);
     } catch (error) {
-      options.onError(error);
+      report(error);
     }
   };
-  const note = (file: string) => {
-    const name = path.basename(file);
-    if (path.resolve(file) === root || name.startsWith('..')) rescan = true;
-    else pending.add(file);
-    timer ??= setTimeout(flush, debounceMs);
+  // A fixed window from the first event, not a trailing debounce: a busy directory cannot starve it.
+  const schedule = () => {
+    if (!closed) timer ??= setTimeout(flush, debounceMs);
   };
-  const watcher = watch(dir, {
+
+  const note = (event: string, file: string) => {
+    const rel = path.relative(root, path.resolve(root, file));
+    const first = rel.split(path.sep)[0] ?? '';
+    if (first === '..') return; // above the directory (chokidar watches the parent for the root)
+    if (rel === '' || first.startsWith('..') || event === 'addDir' || event === 'unlinkDir') rescan = true;
+    else if (event === 'add' || event === 'change' || event === 'unlink') pending.add(file);
+    else return;
+    schedule();
+  };
+
+  const watcher = watch(root, {
     ignoreInitial: true,
     depth: 0,
     followSymlinks: true,
-    atomic: false, // the debounce covers editors' delete-and-rename saves without chokidar's 100 ms delay
-    ...(options.poll ? { usePolling: true, interval: 500 } : {}),
+    // Ignore the timestamped ConfigMap dirs and `..data_tmp`, but see `..data` being replaced.
+    ignored: (p: string) => {
+      const name = path.basename(p);
+      return name.startsWith('..') && name !== CONFIGMAP_LINK && path.dirname(path.resolve(p)) === root;
+    },
+    // An editor's delete-then-write within 100 ms is one `change`, never a remove + add of the job.
+    atomic: 100,
+    ...(options.poll ? { backend: 'polling' as const, pollingInterval: options.pollIntervalMs ?? 500 } : {}),
   });
-  watcher.on('all', (_event, file) => note(file));
-  watcher.on('error', (error) => options.onError(error));
+  watcher.on('all', (event, file) => note(event, file));
+  watcher.on('error', report);
   const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+
   const safetyNet = setInterval(() => {
     rescan = true;
-    timer ??= setTimeout(flush, 0);
+    schedule();
   }, options.rescanMs ?? 60_000);
   safetyNet.unref();
+
+  let closing: Promise<void> | undefined;
   return {
     ready,
-    close: async () => {
-      clearInterval(safetyNet);
-      if (timer) clearTimeout(timer);
-      await watcher.close();
-    },
+    close: () =>
+      (closing ??= (async () => {
+        closed = true;
+        clearInterval(safetyNet);
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        await watcher.close();
+      })()),
   };
 }

@@ -82,6 +82,27 @@ export class QueueWorkers {
     for (const run of unfinished) await boss.retry(run.queue, run.jobId).catch(() => undefined);
   }
 
+  /**
+   * pg-boss does not notify when a retry becomes due, and its fallback poll is 30 s with
+   * LISTEN/NOTIFY on: read the retry's start time once pg-boss has recorded the failure and wake
+   * this agent's worker then, so a retry runs on time.
+   */
+  private async wakeForRetry(queue: string, id: string): Promise<void> {
+    try {
+      for (let i = 0; i < 40; i++) {
+        await sleep(50);
+        const job = await this.options.boss.getJobById(queue, id);
+        if (!job || job.state === 'completed' || job.state === 'cancelled' || job.state === 'failed') return;
+        if (job.state === 'retry') {
+          setTimeout(() => this.wake(queue), Math.max(0, job.startAfter.getTime() - Date.now()) + 20).unref();
+          return;
+        }
+      }
+    } catch (err) {
+      this.options.logger.debug({ err }, 'could not read a retry time; the worker poll picks it up');
+    }
+  }
+
   private async handle(queue: string, job: Job<FireData>): Promise<void> {
     const { pool, instance, logger } = this.options;
     const data = job.data;
@@ -106,6 +127,7 @@ export class QueueWorkers {
       if (result.status === 'succeeded') logger.info(outcome, `run ${result.status}`);
       else logger.warn({ ...outcome, error: result.error }, `run ${result.status}: ${result.message}`);
       this.options.onResult?.(result, data);
+      if (willRetry && !givenBack) void this.wakeForRetry(queue, job.id);
       if (result.status !== 'succeeded') throw new Error(`${result.status}: ${result.message}`);
     } finally {
       this.active.delete(run);
