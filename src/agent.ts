@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { Catalog, type CatalogChange } from './catalog/catalog.ts';
@@ -14,6 +15,7 @@ import { migrate } from './db/migrate.ts';
 import type { JobDefinition } from './definitions/types.ts';
 import { watchDirectory } from './files/watch.ts';
 import type { Logger } from './log.ts';
+import { startHttp, type HttpEndpoint } from './http/server.ts';
 import { createBoss, ensureQueues } from './queue/boss.ts';
 import { enqueueFire } from './queue/enqueue.ts';
 import { queueFor } from './queue/queues.ts';
@@ -94,6 +96,13 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     onChanges: apply,
     logger,
   });
+  let registered = false;
+  const beat = async () => {
+    if (!registered) return;
+    await heartbeat(pool, config.instance, catalog.definitions().length, catalog.fileErrors()).catch((err: unknown) =>
+      logger.warn({ err }, 'instance heartbeat failed'),
+    );
+  };
   const scheduling = config.role !== 'worker';
   if (scheduling) {
     reloader.loadAll();
@@ -102,8 +111,14 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   const watcher = scheduling
     ? watchDirectory(config.jobsDir, {
         poll: config.poll,
-        onPaths: (paths) => reloader.reload(paths),
-        onRescan: () => reloader.loadAll(),
+        onPaths: (paths) => {
+          reloader.reload(paths);
+          void beat(); // file errors reach `jobsd status` at once, not at the next heartbeat
+        },
+        onRescan: () => {
+          reloader.loadAll();
+          void beat();
+        },
         onError: (err) => logger.error({ err }, 'watching the jobs directory failed'),
       })
     : undefined;
@@ -118,11 +133,23 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     version: VERSION,
     jobsDir: config.jobsDir,
   });
-  const beat = () =>
-    heartbeat(pool, config.instance, catalog.definitions().length, catalog.fileErrors()).catch((err: unknown) =>
-      logger.warn({ err }, 'instance heartbeat failed'),
-    );
+  registered = true;
   await beat();
+  let http: HttpEndpoint | undefined;
+  if (config.http) {
+    http = await startHttp({
+      ...config.http,
+      readiness: async () => {
+        try {
+          await Promise.race([pool.query('SELECT 1'), sleep(2000).then(() => Promise.reject(new Error('no answer within 2 s')))]);
+        } catch (error) {
+          return `database unreachable: ${(error as Error).message}`;
+        }
+        return null;
+      },
+    });
+    logger.info({ url: http.url }, 'HTTP endpoint listening (/healthz, /readyz)');
+  }
   const heartbeatTimer = setInterval(beat, HEARTBEAT_MS);
   logger.info(
     { instance: config.instance, role: config.role, jobs: catalog.definitions().length, file_errors: catalog.fileErrors().length, jobs_dir: config.jobsDir },
@@ -143,6 +170,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
         }
       };
       await step('closing the watcher', async () => watcher?.close());
+      await step('closing the HTTP endpoint', async () => http?.close());
       await step('draining the workers', () => workers.drain(config.graceMs));
       await step('unregistering', () => unregisterInstance(pool, config.instance));
       await step('stopping pg-boss', () => boss.stop({ graceful: true, timeout: 1000, close: true }));
