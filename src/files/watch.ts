@@ -12,7 +12,7 @@
 // test/catalog/watch-reload.test.ts.
 
 import path from 'node:path';
-import { watch } from 'chokidar';
+import { watch, type ChokidarOptions } from 'chokidar';
 
 export interface WatchOptions {
   /** Stat polling instead of inotify (NFS and other filesystems without change notification). */
@@ -37,6 +37,24 @@ export interface DirectoryWatch {
 
 /** The `..` entry that a ConfigMap swap replaces; other `..` entries are its timestamped dirs. */
 const CONFIGMAP_LINK = '..data';
+
+/** The chokidar options of watchDirectory (exported to pin chokidar's behaviour in a test). */
+export function chokidarOptions(dir: string, options: Pick<WatchOptions, 'poll' | 'pollIntervalMs'>): ChokidarOptions {
+  const root = path.resolve(dir);
+  return {
+    ignoreInitial: true,
+    depth: 0,
+    followSymlinks: true,
+    // Ignore the timestamped ConfigMap dirs and `..data_tmp`, but see `..data` being replaced.
+    ignored: (p: string) => {
+      const name = path.basename(p);
+      return name.startsWith('..') && name !== CONFIGMAP_LINK && path.dirname(path.resolve(p)) === root;
+    },
+    // An editor's delete-then-write within 100 ms is one `change`, never a remove + add of the job.
+    atomic: 100,
+    ...(options.poll ? { backend: 'polling' as const, pollingInterval: options.pollIntervalMs ?? 500 } : {}),
+  };
+}
 
 export function watchDirectory(dir: string, options: WatchOptions): DirectoryWatch {
   const root = path.resolve(dir);
@@ -82,19 +100,7 @@ export function watchDirectory(dir: string, options: WatchOptions): DirectoryWat
     schedule();
   };
 
-  const watcher = watch(root, {
-    ignoreInitial: true,
-    depth: 0,
-    followSymlinks: true,
-    // Ignore the timestamped ConfigMap dirs and `..data_tmp`, but see `..data` being replaced.
-    ignored: (p: string) => {
-      const name = path.basename(p);
-      return name.startsWith('..') && name !== CONFIGMAP_LINK && path.dirname(path.resolve(p)) === root;
-    },
-    // An editor's delete-then-write within 100 ms is one `change`, never a remove + add of the job.
-    atomic: 100,
-    ...(options.poll ? { backend: 'polling' as const, pollingInterval: options.pollIntervalMs ?? 500 } : {}),
-  });
+  const watcher = watch(root, chokidarOptions(root, options));
   watcher.on('all', (event, file) => note(event, file));
   watcher.on('error', report);
   const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
