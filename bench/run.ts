@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { agentBenchmark } from './agent.ts';
 import { plannerBenchmark } from './planner.ts';
 
 export interface BenchmarkOptions {
@@ -15,7 +16,7 @@ export interface Benchmark {
   run: (options: BenchmarkOptions) => Promise<string>;
 }
 
-const BENCHMARKS: Benchmark[] = [plannerBenchmark];
+const BENCHMARKS: Benchmark[] = [plannerBenchmark, agentBenchmark];
 const DOC = path.join(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 
 function machine(): string {

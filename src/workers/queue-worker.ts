@@ -11,6 +11,9 @@ import { QUEUES } from '../queue/queues.ts';
 import { runTask } from './run-task.ts';
 import type { RunResult } from './result.ts';
 
+/** Fires fetched at once by one worker loop. */
+const BATCH_SIZE = 10;
+
 export interface QueueWorkersOptions {
   boss: PgBoss;
   pool: pg.Pool;
@@ -40,10 +43,20 @@ export class QueueWorkers {
 
   async start(): Promise<void> {
     for (const spec of Object.values(QUEUES)) {
-      const id = await this.options.boss.work<FireData>(
+      // Batches with burst: one wake-up drains a burst of fires (pg-boss otherwise waits a polling
+      // interval after every single fetch). Each job of a batch is settled on its own.
+      const id = await this.options.boss.work<FireData, unknown, { localConcurrency: number; batchSize: number; burstWhenBatchFull: true; perJobResults: true; pollingIntervalSeconds: number }>(
         spec.name,
-        { localConcurrency: this.options.concurrency, batchSize: 1, pollingIntervalSeconds: 2 },
-        ([job]) => (job ? this.handle(spec.name, job) : Promise.resolve()),
+        { localConcurrency: this.options.concurrency, batchSize: BATCH_SIZE, burstWhenBatchFull: true, perJobResults: true, pollingIntervalSeconds: 2 },
+        (jobs) =>
+          Promise.all(
+            jobs.map((job) =>
+              this.handle(spec.name, job).then(
+                () => ({ id: job.id, status: 'completed' as const }),
+                (error: unknown) => ({ id: job.id, status: 'failed' as const, output: { message: (error as Error).message } }),
+              ),
+            ),
+          ),
       );
       this.workerIds.set(spec.name, id);
     }
