@@ -35,3 +35,12 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
     }
   }
 }
+
+/**
+ * Wakes every replica's workers of a queue, as pg-boss's own send does. pg-boss sends no
+ * notification when a job returns to `retry`, and its fallback poll is 30 s with LISTEN/NOTIFY on.
+ * The channel is pg-boss 12's (plans.js notifyChannelSql); test/agent/shutdown.test.ts pins it.
+ */
+export async function notifyQueue(db: { query: (text: string, values: unknown[]) => Promise<unknown> }, queue: string): Promise<void> {
+  await db.query(`SELECT pg_notify('pgboss_' || left(encode(sha224($1::bytea), 'hex'), 24), $2)`, [BOSS_SCHEMA, queue]);
+}

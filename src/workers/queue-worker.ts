@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { updateFire, type FireState } from '../db/ledger.ts';
 import type { Logger } from '../log.ts';
 import type { FireData } from '../queue/enqueue.ts';
+import { notifyQueue } from '../queue/boss.ts';
 import { QUEUES } from '../queue/queues.ts';
 import { runTask } from './run-task.ts';
 import type { RunResult } from './result.ts';
@@ -92,7 +93,15 @@ export class QueueWorkers {
     await all();
     await Promise.all([...this.workerIds.keys()].map((q) => boss.offWork(q, { wait: true }).catch(() => undefined)));
     // pg-boss failed them; a job with no retries left is now `failed`: put it back in `retry`.
-    for (const run of unfinished) await boss.retry(run.queue, run.jobId).catch(() => undefined);
+    for (const run of unfinished) {
+      await boss.retry(run.queue, run.jobId).catch(() => undefined);
+      // A job with retries left went to `retry` with its retry delay: a given-back run is due now.
+      await boss.update({ name: run.queue, options: { id: run.jobId, startAfter: new Date() } }).catch(() => undefined);
+    }
+    // …and tell the other replicas at once rather than at their next poll.
+    for (const queue of new Set(unfinished.map((r) => r.queue))) {
+      await notifyQueue(this.options.pool, queue).catch((err: unknown) => logger.warn({ err }, 'could not notify the other replicas'));
+    }
   }
 
   /**

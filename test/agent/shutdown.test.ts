@@ -1,0 +1,41 @@
+// SIGTERM: stop firing, let active runs finish within the grace period, give the rest back to the
+// queue so another replica runs them; exit 0. Also `jobsd run`, `history` and `list` against it.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runCli } from '../helpers/cli.ts';
+import { freshDatabase } from '../helpers/db.ts';
+import { jobsDir, ledger, startAgent } from '../helpers/agent.ts';
+import { pollUntil } from '../helpers/poll.ts';
+
+test('a run still active after the grace period is given back and finished by the other agent', async (t) => {
+  const url = await freshDatabase('shutdown');
+  // Retries left with a long delay: a given-back run must still be picked up at once.
+  const dir = jobsDir({ 'long.yaml': 'schedule: every 1h\ntimeout: 1m\nretry: { attempts: 2, delay: 5m }\ntask: { type: command, command: ["sleep", "4"] }\n' });
+  const a = await startAgent({ name: 'agent-a', jobsDir: dir, databaseUrl: url, args: ['--grace', '1'] });
+  t.after(() => a.stop('SIGKILL'));
+  const queued = await runCli(['run', 'long', '--json', '--jobs-dir', dir, '--database-url', url]);
+  assert.equal(queued.code, 0, queued.stderr);
+  await pollUntil(async () => (await ledger(url, 'long')).some((r) => r.state === 'running' && r.instance === 'agent-a'), { timeoutMs: 10_000, what: 'running on a' });
+  const b = await startAgent({ name: 'agent-b', jobsDir: dir, databaseUrl: url, args: ['--role', 'worker'] });
+  t.after(() => b.stop('SIGKILL'));
+  assert.equal(await a.stop('SIGTERM'), 0, 'exit 0 after giving the run back');
+  assert.ok(a.logs.some((l) => String(l.msg).startsWith('grace period over')));
+  const [row] = await pollUntil(async () => {
+    const rows = await ledger(url, 'long');
+    return rows[0]?.state === 'succeeded' ? rows : undefined;
+  }, { timeoutMs: 15_000, intervalMs: 250, what: 'the given-back run finished on agent-b' });
+  assert.equal(row!.instance, 'agent-b');
+  assert.equal(row!.attempts, 2);
+
+  const history = await runCli(['history', 'long', '--json', '--database-url', url]);
+  assert.equal(history.code, 0, history.stderr);
+  const fires = JSON.parse(history.stdout) as { state: string; manual: boolean; result: { status: string } }[];
+  assert.deepEqual(fires.map((f) => [f.state, f.manual, f.result.status]), [['succeeded', true, 'succeeded']]);
+  const list = await runCli(['list', '--json', '--jobs-dir', dir, '--database-url', url]);
+  const jobs = (JSON.parse(list.stdout) as { jobs: { id: string; last_state: string; next_fire: string }[] }).jobs;
+  assert.equal(jobs[0]?.id, 'long');
+  assert.equal(jobs[0]?.last_state, 'succeeded');
+  assert.match(jobs[0]!.next_fire, /:00:00\.000Z$/);
+  assert.equal(await b.stop(), 0);
+});
