@@ -12,6 +12,7 @@ import type { AgentConfig } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { heartbeat, registerInstance, unregisterInstance } from './db/instances.ts';
 import { migrate } from './db/migrate.ts';
+import { guardDiscardedPgClients } from './db/pg-guard.ts';
 import type { JobDefinition } from './definitions/types.ts';
 import { watchDirectory } from './files/watch.ts';
 import type { Logger } from './log.ts';
@@ -39,6 +40,7 @@ export function onceFireTime(def: JobDefinition): number {
 }
 
 export async function startAgent(config: AgentConfig, logger: Logger): Promise<Agent> {
+  guardDiscardedPgClients();
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
@@ -47,12 +49,19 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: `jobsd ${config.instance}` });
   let closing = false;
-  pool.on('error', (err) => (closing ? undefined : logger.error({ err }, 'database connection error')));
+  // A database restart drops every connection at once: one line per 30 s, not one per connection.
+  let lastConnectionError = 0;
+  const connectionError = (what: string) => (err: unknown) => {
+    if (closing || Date.now() - lastConnectionError < 30_000) return;
+    lastConnectionError = Date.now();
+    logger.error({ err }, what);
+  };
+  pool.on('error', connectionError('database connection error'));
   const applied = await migrate(pool);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
   const boss: PgBoss = createBoss(databaseUrl, `jobsd ${config.instance} (pg-boss)`);
-  boss.on('error', (err) => (closing ? undefined : logger.error({ err }, 'pg-boss error')));
+  boss.on('error', connectionError('pg-boss error'));
   await boss.start();
   await ensureQueues(boss);
 
@@ -160,6 +169,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   const stop = () =>
     (stopping ??= (async () => {
       logger.info({ grace_ms: config.graceMs }, 'stopping: no new fires; active runs may finish');
+      closing = true; // connection errors from here on are expected (a terminal's Ctrl-C also stops the embedded PostgreSQL)
       ticker.stop();
       clearInterval(heartbeatTimer);
       const step = async (what: string, fn: () => Promise<unknown>) => {
@@ -174,7 +184,6 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       await step('draining the workers', () => workers.drain(config.graceMs));
       await step('unregistering', () => unregisterInstance(pool, config.instance));
       await step('stopping pg-boss', () => boss.stop({ graceful: true, timeout: 1000, close: true }));
-      closing = true;
       await step('closing the pool', () => pool.end());
       await step('closing HTTP connections', () => closeHttpAgent());
       if (embedded) await step('stopping the embedded PostgreSQL', () => embedded.stop());

@@ -1,0 +1,23 @@
+// pg-boss 12.38's LISTEN connection (db.js, `disconnect`) calls removeAllListeners() on a pg Client
+// whose connection is failing, then ends it; the FATAL message that follows (57P01 when PostgreSQL
+// shuts down or restarts) is emitted as 'error' with no listener left, and an EventEmitter 'error'
+// without a listener ends the process. A client whose listeners were all removed is being thrown
+// away, so its later errors are safe to drop: keep a no-op listener on it. Pinned by
+// test/db/pg-guard.test.ts; remove when pg-boss keeps an error listener on discarded clients.
+
+import pg from 'pg';
+
+const GUARDED = Symbol.for('jobsd.pgClientErrorGuard');
+const ignore = () => undefined;
+
+export function guardDiscardedPgClients(): void {
+  const proto = pg.Client.prototype as unknown as Record<symbol, boolean> & { removeAllListeners: (event?: string | symbol) => unknown };
+  if (proto[GUARDED]) return;
+  const original = proto.removeAllListeners;
+  proto.removeAllListeners = function (this: pg.Client, event?: string | symbol) {
+    const result = original.call(this, event);
+    if (event === undefined || event === 'error') this.on('error', ignore);
+    return result;
+  };
+  proto[GUARDED] = true;
+}
