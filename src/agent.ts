@@ -18,9 +18,9 @@ import { watchDirectory } from './files/watch.ts';
 import type { Logger } from './log.ts';
 import { startHttp, type HttpEndpoint } from './http/server.ts';
 import { createBoss, ensureQueues } from './queue/boss.ts';
-import { enqueueFire } from './queue/enqueue.ts';
+import { Dispatcher } from './queue/dispatcher.ts';
 import { queueFor } from './queue/queues.ts';
-import { Ticker, type Fire } from './ticker/ticker.ts';
+import { Ticker } from './ticker/ticker.ts';
 import { QueueWorkers } from './workers/queue-worker.ts';
 import { closeHttpAgent } from './workers/http.ts';
 
@@ -47,7 +47,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     embedded = await startEmbeddedPostgres(config.dataDir, { info: (m) => logger.info(m), warn: (m) => logger.warn(m) });
     databaseUrl = embedded.url;
   }
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: `jobsd ${config.instance}` });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5_000, application_name: `jobsd ${config.instance}` });
   let closing = false;
   // A database restart drops every connection at once: one line per 30 s, not one per connection.
   let lastConnectionError = 0;
@@ -66,18 +66,15 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   await ensureQueues(boss);
 
   const workers = new QueueWorkers({ boss, pool, instance: config.instance, concurrency: config.concurrency, logger });
-  const dispatch = (fire: Fire, manual = false) => {
-    enqueueFire(pool, boss, { definition: fire.definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: config.instance, manual })
-      .then((outcome) => {
-        const fields = { job: fire.definition.id, fire: new Date(fire.fireTimeMs).toISOString() };
-        if (outcome === 'queued') {
-          workers.wake(queueFor(fire.definition.overlap).name);
-          logger.debug({ ...fields, lateness_ms: Date.now() - fire.fireTimeMs }, 'fire queued');
-        } else if (outcome === 'skipped') logger.info(fields, 'fire skipped: the previous run is still queued or active (overlap: skip)');
-      })
-      .catch((err: unknown) => logger.error({ job: fire.definition.id, err }, 'could not enqueue a fire'));
-  };
-  const ticker = new Ticker({ now: () => Date.now(), dispatch, logger });
+  const dispatcher = new Dispatcher({ pool, boss, instance: config.instance, logger, queued: (def) => workers.wake(queueFor(def.overlap).name) });
+  const ticker = new Ticker({
+    now: () => Date.now(),
+    dispatch: (fire) => dispatcher.dispatch(fire),
+    late: (def, since, now) => dispatcher.late(def, since, now),
+    logger,
+  });
+  /** During the first load, jobs are scheduled from this instant and caught up to it. */
+  let loadedAt: number | undefined;
 
   const apply = (changes: CatalogChange[]) => {
     for (const change of changes) {
@@ -88,8 +85,8 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       const def = change.definition;
       if (def.schedule.trigger.kind === 'once') {
         ticker.remove(def.id);
-        if (def.enabled) dispatch({ definition: def, fireTimeMs: onceFireTime(def), dueAtMs: Date.now() });
-      } else ticker.upsert(def);
+        if (def.enabled) dispatcher.dispatch({ definition: def, fireTimeMs: onceFireTime(def), dueAtMs: Date.now() });
+      } else ticker.upsert(def, loadedAt);
     }
   };
   const catalog = new Catalog();
@@ -114,7 +111,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   };
   const scheduling = config.role !== 'worker';
   if (scheduling) {
+    loadedAt = Date.now();
     reloader.loadAll();
+    await dispatcher.catchUpAtStart(catalog.definitions(), loadedAt);
+    loadedAt = undefined;
     ticker.start();
   }
   const watcher = scheduling
@@ -149,6 +149,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     http = await startHttp({
       ...config.http,
       readiness: async () => {
+        if (dispatcher.outage) return 'database unreachable: fires wait for catch-up';
         try {
           await Promise.race([pool.query('SELECT 1'), sleep(2000).then(() => Promise.reject(new Error('no answer within 2 s')))]);
         } catch (error) {
@@ -171,6 +172,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       logger.info({ grace_ms: config.graceMs }, 'stopping: no new fires; active runs may finish');
       closing = true; // connection errors from here on are expected (a terminal's Ctrl-C also stops the embedded PostgreSQL)
       ticker.stop();
+      dispatcher.stop();
       clearInterval(heartbeatTimer);
       const step = async (what: string, fn: () => Promise<unknown>) => {
         try {

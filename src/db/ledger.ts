@@ -87,3 +87,28 @@ export async function lastFires(db: Queryable): Promise<Map<string, FireRow>> {
   );
   return new Map(result.rows.map((r) => [r.job_id, r]));
 }
+
+/** The newest scheduled (not manual) fire of every job: where catch-up starts from. */
+export async function lastScheduledFires(db: Queryable): Promise<Map<string, number>> {
+  const result = await db.query<{ job_id: string; last: Date }>('SELECT job_id, max(fire_time) AS last FROM jobsd.fires WHERE NOT manual GROUP BY job_id');
+  return new Map(result.rows.map((r) => [r.job_id, r.last.getTime()]));
+}
+
+/** Records fires that will not run (state `missed`), with their result JSON; existing rows win. */
+export async function recordMissed(db: Queryable, rows: { jobId: string; fireTimeMs: number; runId: string; definitionHash: string; result: unknown }[], instance: string): Promise<number> {
+  if (rows.length === 0) return 0;
+  const result = await db.query(
+    `INSERT INTO jobsd.fires (job_id, fire_time, run_id, state, definition_hash, finished_at, instance, result)
+     SELECT r.job_id, r.fire_time, r.run_id, 'missed', r.hash, now(), $2, r.result
+       FROM jsonb_to_recordset($1::jsonb) AS r(job_id text, fire_time timestamptz, run_id uuid, hash text, result jsonb)
+     ON CONFLICT (job_id, fire_time) DO NOTHING`,
+    [JSON.stringify(rows.map((r) => ({ job_id: r.jobId, fire_time: new Date(r.fireTimeMs).toISOString(), run_id: r.runId, hash: r.definitionHash, result: r.result }))), instance],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** The state of one fire, or undefined when it has no row. */
+export async function fireState(db: Queryable, jobId: string, fireTimeMs: number): Promise<FireState | undefined> {
+  const result = await db.query<{ state: FireState }>('SELECT state FROM jobsd.fires WHERE job_id = $1 AND fire_time = $2', [jobId, new Date(fireTimeMs)]);
+  return result.rows[0]?.state;
+}

@@ -21,8 +21,18 @@ export interface TickerOptions {
   now: () => number;
   /** Enqueues a due fire; must not throw (log instead). */
   dispatch: (fire: Fire) => void;
+  /**
+   * A fire found more than `lateAfterMs` past due (the process was paused, the event loop stalled, the
+   * clock jumped): instead of dispatching every fire missed meanwhile, the job's fires in
+   * (sinceMs, nowMs] are handed over for catch-up and the job is scheduled from now.
+   */
+  late?: (definition: JobDefinition, sinceMs: number, nowMs: number) => void;
+  lateAfterMs?: number;
   logger: Logger;
 }
+
+/** A fire this late is not run late but handled by the job's catch-up policy. */
+export const LATE_AFTER_MS = 5_000;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -98,9 +108,11 @@ export class Ticker {
       this.heap.pop();
       if (this.current.get(top.definition.id) !== top) continue;
       this.current.delete(top.definition.id);
-      this.scheduleAfter(top.definition, top.fireTimeMs);
+      const late = this.options.late && now - top.dueAtMs > (this.options.lateAfterMs ?? LATE_AFTER_MS);
+      this.scheduleAfter(top.definition, late ? now : top.fireTimeMs);
       try {
-        this.options.dispatch(top);
+        if (late) this.options.late!(top.definition, top.fireTimeMs - 1, now);
+        else this.options.dispatch(top);
       } catch (error) {
         this.options.logger.error({ job: top.definition.id, err: error }, 'dispatching a fire failed');
       }

@@ -60,3 +60,24 @@ test('a fire that is due while the timer was late is still dispatched once, with
   mock.timers.tick(10_000);
   assert.deepEqual(fired, ['a@10', 'a@20']);
 });
+
+test('a fire found long past due goes to catch-up once, and the job is scheduled from now', (t) => {
+  t.after(() => mock.timers.reset());
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
+  const fired: number[] = [];
+  const late: [number, number][] = [];
+  const ticker = new Ticker({
+    now: () => Date.now(),
+    dispatch: (f) => fired.push((f.fireTimeMs - START) / 1000),
+    late: (_def, since, now) => late.push([(since + 1 - START) / 1000, (now - START) / 1000]),
+    logger: memoryLogger().logger,
+  });
+  ticker.start();
+  ticker.upsert(every('a', 1));
+  mock.timers.tick(1000);
+  mock.timers.setTime(START + 60_000); // paused for a minute
+  mock.timers.tick(0);
+  mock.timers.tick(2000);
+  assert.deepEqual(fired, [1, 61, 62]);
+  assert.deepEqual(late, [[2, 60]], 'the missed fires from 2 s to 60 s are handed to catch-up in one call');
+});

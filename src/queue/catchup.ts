@@ -1,0 +1,69 @@
+// Applying catch-up: missed fires are recorded `missed` or run, as the job's policy says. Every
+// replica computes the same plan; the ledger's primary key decides who records or runs each fire.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PgBoss } from 'pg-boss';
+import type pg from 'pg';
+import { fireState, recordMissed } from '../db/ledger.ts';
+import type { JobDefinition } from '../definitions/types.ts';
+import type { Logger } from '../log.ts';
+import { planCatchUp } from '../schedule/catchup.ts';
+import { enqueueFire, type EnqueueOutcome } from './enqueue.ts';
+import { fireId } from './fire-id.ts';
+
+const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'missed', 'partial']);
+
+export interface CatchUpContext {
+  pool: pg.Pool;
+  boss: PgBoss;
+  instance: string;
+  logger: Logger;
+  /** Called after a fire is queued (to wake the local worker). */
+  queued: (def: JobDefinition) => void;
+}
+
+function missedResult(def: JobDefinition, fireTimeMs: number, instance: string, why: string) {
+  const now = new Date().toISOString();
+  return {
+    job_id: def.id,
+    run_id: fireId(def.id, fireTimeMs),
+    fire_time: new Date(fireTimeMs).toISOString(),
+    attempt: 0,
+    instance,
+    status: 'missed',
+    message: `missed: ${why} (catchup: ${def.schedule.catchup}, catchup_window: ${def.schedule.catchupWindowMs / 1000}s)`,
+    started_at: now,
+    completed_at: now,
+    execution_time_seconds: 0,
+    details: {},
+  };
+}
+
+/**
+ * Handles the fires of `def` in (sinceMs, nowMs]. Runs of `all` go one at a time, each after the
+ * previous one ended, unless the job allows overlap; a chain stops when another replica owns it.
+ */
+export async function catchUp(ctx: CatchUpContext, def: JobDefinition, sinceMs: number, nowMs: number, why: string): Promise<void> {
+  const plan = planCatchUp(def.schedule, sinceMs, nowMs);
+  if (plan.run.length === 0 && plan.missed.length === 0) return;
+  const recorded = await recordMissed(
+    ctx.pool,
+    plan.missed.map((f) => ({ jobId: def.id, fireTimeMs: f, runId: fireId(def.id, f), definitionHash: def.hash, result: missedResult(def, f, ctx.instance, why) })),
+    ctx.instance,
+  );
+  if (recorded > 0 || plan.run.length > 0) {
+    ctx.logger.info({ job: def.id, missed: recorded, to_run: plan.run.map((f) => new Date(f).toISOString()), reason: why }, 'catch-up');
+  }
+  const sequential = def.overlap !== 'allow';
+  for (const fireTimeMs of plan.run) {
+    const outcome: EnqueueOutcome = await enqueueFire(ctx.pool, ctx.boss, { definition: def, fireTimeMs, dueAtMs: nowMs, instance: ctx.instance });
+    if (outcome === 'duplicate') return; // another replica handles this job's catch-up
+    if (outcome === 'queued') ctx.queued(def);
+    if (!sequential || fireTimeMs === plan.run.at(-1)) continue;
+    for (;;) {
+      const state = await fireState(ctx.pool, def.id, fireTimeMs);
+      if (state === undefined || FINAL.has(state)) break;
+      await sleep(500);
+    }
+  }
+}

@@ -1,0 +1,103 @@
+// Turning due fires into queued runs: enqueue each, and when the database cannot be reached,
+// remember which jobs missed fires, probe until it is back, then apply each job's catch-up policy.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { lastScheduledFires } from '../db/ledger.ts';
+import type { JobDefinition } from '../definitions/types.ts';
+import type { Fire } from '../ticker/ticker.ts';
+import { catchUp, type CatchUpContext } from './catchup.ts';
+import { enqueueFire } from './enqueue.ts';
+
+const PROBE_MS = 2_000;
+
+export class Dispatcher {
+  private readonly ctx: CatchUpContext;
+  /** Jobs whose fires could not be enqueued during an outage: the first such fire minus 1 ms. */
+  private readonly pending = new Map<string, { definition: JobDefinition; sinceMs: number }>();
+  private outageSince: number | undefined;
+  private stopped = false;
+
+  constructor(ctx: CatchUpContext) {
+    this.ctx = ctx;
+  }
+
+  /** Whether the database is currently unreachable (for /readyz). */
+  get outage(): boolean {
+    return this.outageSince !== undefined;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  dispatch(fire: Fire, manual = false): void {
+    const { definition } = fire;
+    if (this.outageSince !== undefined) return this.remember(definition, fire.fireTimeMs);
+    enqueueFire(this.ctx.pool, this.ctx.boss, { definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: this.ctx.instance, manual })
+      .then((outcome) => {
+        const fields = { job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() };
+        if (outcome === 'queued') {
+          this.ctx.queued(definition);
+          this.ctx.logger.debug({ ...fields, lateness_ms: Date.now() - fire.fireTimeMs }, 'fire queued');
+        } else if (outcome === 'skipped') this.ctx.logger.info(fields, `fire skipped: the previous run is still queued or active (overlap: ${definition.overlap})`);
+      })
+      .catch((err: unknown) => {
+        this.remember(definition, fire.fireTimeMs);
+        this.startOutage(err);
+      });
+  }
+
+  /** The ticker found fires long past due: the process was paused. */
+  late(definition: JobDefinition, sinceMs: number, nowMs: number): void {
+    this.ctx.logger.warn({ job: definition.id, since: new Date(sinceMs + 1).toISOString(), behind_ms: nowMs - sinceMs }, 'fires found long past due (was the agent paused?): applying catch-up');
+    if (this.outageSince !== undefined) return this.remember(definition, sinceMs + 1);
+    this.run(definition, sinceMs, nowMs, 'the agent was paused');
+  }
+
+  /** At start: every job's fires since its last recorded one (a past `at` with no record too), up to `nowMs`. */
+  async catchUpAtStart(definitions: JobDefinition[], nowMs: number): Promise<void> {
+    const last = await lastScheduledFires(this.ctx.pool);
+    for (const def of definitions) {
+      if (!def.enabled || def.schedule.trigger.kind === 'once') continue;
+      const since = last.get(def.id) ?? (def.schedule.trigger.kind === 'at' ? -Infinity : undefined);
+      if (since !== undefined) this.run(def, since, nowMs, 'no agent was running');
+    }
+  }
+
+  private run(def: JobDefinition, sinceMs: number, nowMs: number, why: string): void {
+    catchUp(this.ctx, def, sinceMs, nowMs, why).catch((err: unknown) => {
+      this.remember(def, sinceMs + 1);
+      this.startOutage(err);
+    });
+  }
+
+  private remember(definition: JobDefinition, fireTimeMs: number): void {
+    const known = this.pending.get(definition.id);
+    this.pending.set(definition.id, { definition, sinceMs: Math.min(known?.sinceMs ?? Infinity, fireTimeMs - 1) });
+  }
+
+  private startOutage(err: unknown): void {
+    if (this.outageSince !== undefined || this.stopped) return;
+    this.outageSince = Date.now();
+    this.ctx.logger.error({ err }, "database unreachable: fires are not enqueued now; each job's catch-up policy applies to them when it is back");
+    void this.probe();
+  }
+
+  private async probe(): Promise<void> {
+    while (!this.stopped) {
+      await sleep(PROBE_MS);
+      try {
+        await this.ctx.pool.query('SELECT 1');
+      } catch {
+        continue;
+      }
+      const now = Date.now();
+      const jobs = [...this.pending.values()];
+      this.pending.clear();
+      this.ctx.logger.info({ down_ms: now - (this.outageSince ?? now), jobs: jobs.length }, 'database reachable again: catching up');
+      this.outageSince = undefined;
+      for (const { definition, sinceMs } of jobs) this.run(definition, sinceMs, now, 'the database was unreachable');
+      return;
+    }
+  }
+}
