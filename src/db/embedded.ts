@@ -30,6 +30,7 @@ export function freePort(): Promise<number> {
 export async function startEmbeddedPostgres(
   dataDir: string,
   log: { info: (msg: string) => void; warn: (msg: string) => void },
+  options: { port?: number } = {},
 ): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataDir, 'pg');
   mkdirSync(path.dirname(databaseDir), { recursive: true });
@@ -47,7 +48,7 @@ export async function startEmbeddedPostgres(
     await ensureDatabase(running.port);
     return { url: urlFor(running.port), stop: async () => undefined };
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
