@@ -48,7 +48,16 @@ export class QueueWorkers {
       // interval after every single fetch). Each job of a batch is settled on its own.
       const id = await this.options.boss.work<FireData, unknown, { localConcurrency: number; batchSize: number; burstWhenBatchFull: true; perJobResults: true; pollingIntervalSeconds: number }>(
         spec.name,
-        { localConcurrency: this.options.concurrency, batchSize: BATCH_SIZE, burstWhenBatchFull: true, perJobResults: true, pollingIntervalSeconds: 2 },
+        {
+          localConcurrency: this.options.concurrency,
+          batchSize: BATCH_SIZE,
+          burstWhenBatchFull: true,
+          perJobResults: true,
+          pollingIntervalSeconds: 2,
+          // Replace-mode jobs carry a heartbeat: refreshing it every second is how a cancellation by
+          // another replica reaches this run within a second.
+          ...(spec.name === QUEUES.replace.name ? { heartbeatRefreshSeconds: 1 } : {}),
+        },
         (jobs) =>
           Promise.all(
             jobs.map((job) =>
@@ -142,7 +151,12 @@ export class QueueWorkers {
       logger.info({ ...fields, lateness_ms: Date.now() - fireTimeMs }, 'run started');
       const result = await runTask(def, { runId: data.runId, fireTimeMs, attempt, instance, signal, logger });
       const givenBack = controller.signal.aborted;
-      const willRetry = result.status !== 'succeeded' && (givenBack || attempt <= def.retry.attempts);
+      const replaced = !givenBack && job.signal.aborted && (await this.options.boss.getJobById(queue, job.id).catch(() => null))?.state === 'cancelled';
+      if (replaced) {
+        result.status = 'cancelled';
+        result.message = result.error = 'cancelled: replaced by a newer fire (overlap: replace)';
+      }
+      const willRetry = result.status !== 'succeeded' && !replaced && (givenBack || attempt <= def.retry.attempts);
       const state: FireState = willRetry ? 'queued' : result.status;
       await updateFire(pool, def.id, fireTimeMs, { state, finished: !willRetry, result });
       const outcome = { ...fields, status: result.status, seconds: result.execution_time_seconds, will_retry: willRetry };
@@ -154,6 +168,8 @@ export class QueueWorkers {
     } finally {
       this.active.delete(run);
       settle();
+      // overlap: queue keeps one waiting fire, which pg-boss only hands out once this one settles.
+      if (queue === QUEUES.queue.name) this.wake(queue);
     }
   }
 }

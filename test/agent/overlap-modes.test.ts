@@ -1,0 +1,67 @@
+// overlap: queue and replace across replicas: one agent fires (role scheduler), another runs (role
+// worker), so every queue decision and every cancellation crosses from one process to the other.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { freshDatabase } from '../helpers/db.ts';
+import { jobsDir, ledger, startAgent, type LedgerRow } from '../helpers/agent.ts';
+import { pollUntil } from '../helpers/poll.ts';
+
+async function twoAgents(files: Record<string, string>, label: string) {
+  const url = await freshDatabase(label);
+  const dir = jobsDir(files);
+  const worker = await startAgent({ name: 'worker-b', jobsDir: dir, databaseUrl: url, args: ['--role', 'worker'] });
+  const scheduler = await startAgent({ name: 'scheduler-a', jobsDir: dir, databaseUrl: url, args: ['--role', 'scheduler'] });
+  return { url, scheduler, worker };
+}
+
+const relative = (rows: LedgerRow[]) => rows.map((r) => (r.fire_time.getTime() - rows[0]!.fire_time.getTime()) / 1000);
+
+test('overlap queue: one waiting fire runs as soon as the active run ends; further fires are skipped', async (t) => {
+  const { url, scheduler, worker } = await twoAgents({ 'q.yaml': 'schedule: every 2s\noverlap: queue\ntask: { type: command, command: ["sleep", "4.5"] }\n' }, 'queue');
+  t.after(async () => {
+    await scheduler.stop('SIGKILL');
+    await worker.stop('SIGKILL');
+  });
+  await pollUntil(async () => (await ledger(url, 'q')).filter((r) => r.state === 'succeeded').length >= 3, { timeoutMs: 30_000, intervalMs: 250, what: 'three runs' });
+  await scheduler.stop();
+  await worker.stop('SIGKILL');
+  const rows = (await ledger(url, 'q')).slice(0, 6);
+  assert.deepEqual(relative(rows), [0, 2, 4, 6, 8, 10]);
+  // 0 runs 0–4.5; 2 waits and runs 4.5–9; 4 finds one waiting: skipped; 6 waits, runs 9–13.5; 8 skipped; 10 waits.
+  assert.deepEqual(rows.map((r) => r.state).slice(0, 5), ['succeeded', 'succeeded', 'skipped', 'succeeded', 'skipped']);
+  const ran = rows.filter((r) => r.started_at);
+  for (let i = 1; i < ran.length; i++) {
+    const gap = ran[i]!.started_at!.getTime() - ran[i - 1]!.finished_at!.getTime();
+    assert.ok(gap >= 0 && gap < 1000, `the waiting fire starts as soon as the active run ends (gap ${gap} ms)`);
+  }
+  assert.ok(ran.every((r) => r.instance === 'worker-b'));
+});
+
+test('overlap replace: each fire cancels the active run on the other agent, its process group terminated, and runs', async (t) => {
+  const { url, scheduler, worker } = await twoAgents(
+    { 'r.yaml': 'schedule: every 2s\noverlap: replace\nretry: { attempts: 2 }\ntask: { type: command, command: ["sleep", "30"], kill_grace: 1s }\n' },
+    'replace',
+  );
+  t.after(async () => {
+    await scheduler.stop('SIGKILL');
+    await worker.stop('SIGKILL');
+  });
+  await pollUntil(async () => (await ledger(url, 'r')).filter((r) => r.state === 'cancelled').length >= 3, { timeoutMs: 30_000, intervalMs: 250, what: 'three replacements' });
+  await scheduler.stop();
+  const rows = await ledger(url, 'r');
+  const cancelled = rows.filter((r) => r.state === 'cancelled').slice(0, 3);
+  for (const r of cancelled) {
+    const next = rows.find((n) => n.fire_time.getTime() === r.fire_time.getTime() + 2000)!;
+    assert.ok(next.started_at, 'the next fire ran');
+    const cancelledAfter = r.finished_at!.getTime() - next.fire_time.getTime();
+    assert.ok(cancelledAfter >= 0 && cancelledAfter < 2500, `cancelled within the heartbeat refresh and kill grace of the new fire (${cancelledAfter} ms)`);
+    assert.equal(r.attempts, 1, 'a replaced run is not retried');
+    assert.match(String(r.result?.message), /replaced by a newer fire/);
+  }
+  const pids = worker.logs.filter((l) => l.msg === 'command started').map((l) => Number(l.pid));
+  const { processAlive } = await import('../../src/workers/process-group.ts');
+  const alive = (await Promise.all(pids.map((p) => processAlive(p)))).filter(Boolean).length;
+  assert.ok(alive <= 1, `only the newest run's process may be left (${alive} alive)`);
+  await worker.stop('SIGKILL');
+});
