@@ -11,7 +11,9 @@ import { createReloader } from './catalog/reload.ts';
 import type { AgentConfig } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { heartbeat, registerInstance, unregisterInstance } from './db/instances.ts';
+import { measureClockOffset } from './db/clock.ts';
 import { migrate } from './db/migrate.ts';
+import { pruneLedger } from './db/retention.ts';
 import { guardDiscardedPgClients } from './db/pg-guard.ts';
 import type { JobDefinition } from './definitions/types.ts';
 import { watchDirectory } from './files/watch.ts';
@@ -26,6 +28,8 @@ import { closeHttpAgent } from './workers/http.ts';
 
 export const VERSION = '0.1.0';
 const HEARTBEAT_MS = 15_000;
+const CLOCK_CHECK_MS = 10 * 60_000;
+const PRUNE_MS = 60 * 60_000;
 
 export interface Agent {
   /** Stops firing, drains the workers within the grace period, closes everything. Never throws. */
@@ -67,8 +71,28 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
 
   const workers = new QueueWorkers({ boss, pool, instance: config.instance, concurrency: config.concurrency, logger });
   const dispatcher = new Dispatcher({ pool, boss, instance: config.instance, logger, queued: (def) => workers.wake(queueFor(def.overlap).name) });
+  // Fire by the database's clock, so that replicas with drifting clocks agree on when a fire is due.
+  let clockOffsetMs = 0;
+  const checkClock = async () => {
+    try {
+      const sample = await measureClockOffset(pool);
+      clockOffsetMs = sample.offsetMs;
+      const fields = { offset_ms: Math.round(sample.offsetMs), round_trip_ms: sample.roundTripMs };
+      if (Math.abs(sample.offsetMs) > 1000) logger.warn(fields, 'the local clock differs from the database clock by more than 1 s: firing by the database clock (check NTP on this host)');
+      else logger.debug(fields, 'clock checked against the database');
+    } catch (err) {
+      logger.debug({ err }, 'clock check failed');
+    }
+  };
+  await checkClock();
+  const clockTimer = setInterval(checkClock, CLOCK_CHECK_MS);
+  const pruneTimer = setInterval(() => {
+    pruneLedger(pool, config.historyRetentionMs)
+      .then((n) => n > 0 && logger.info({ deleted: n }, 'ledger pruned'))
+      .catch((err: unknown) => logger.warn({ err }, 'pruning the ledger failed'));
+  }, PRUNE_MS);
   const ticker = new Ticker({
-    now: () => Date.now(),
+    now: () => Date.now() + clockOffsetMs,
     dispatch: (fire) => dispatcher.dispatch(fire),
     late: (def, since, now) => dispatcher.late(def, since, now),
     logger,
@@ -111,7 +135,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   };
   const scheduling = config.role !== 'worker';
   if (scheduling) {
-    loadedAt = Date.now();
+    loadedAt = Date.now() + clockOffsetMs;
     reloader.loadAll();
     await dispatcher.catchUpAtStart(catalog.definitions(), loadedAt);
     loadedAt = undefined;
@@ -174,6 +198,8 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       ticker.stop();
       dispatcher.stop();
       clearInterval(heartbeatTimer);
+      clearInterval(clockTimer);
+      clearInterval(pruneTimer);
       const step = async (what: string, fn: () => Promise<unknown>) => {
         try {
           await fn();

@@ -1,6 +1,7 @@
 // Agent settings from flags and the environment (flags win), with the defaults of design section 6.
 
 import { hostname, availableParallelism } from 'node:os';
+import { parseDuration } from './definitions/duration.ts';
 
 export type Role = 'all' | 'scheduler' | 'worker';
 
@@ -21,6 +22,8 @@ export interface AgentConfig {
   allowInsecureFiles: boolean;
   /** How long active runs may finish at shutdown. */
   graceMs: number;
+  /** Ledger rows older than this are pruned. */
+  historyRetentionMs: number;
 }
 
 export interface StartFlags {
@@ -35,6 +38,7 @@ export interface StartFlags {
   role?: string;
   'allow-insecure-files'?: boolean;
   grace?: string;
+  'history-retention'?: string;
 }
 
 export class ConfigError extends Error {}
@@ -56,6 +60,11 @@ export function agentConfig(flags: StartFlags, env: Readonly<Record<string, stri
   const graceText = flags.grace ?? env.JOBSD_SHUTDOWN_GRACE ?? '30';
   const graceSeconds = Number(graceText);
   if (!(graceSeconds >= 0)) throw new ConfigError(`--grace: "${graceText}" is not a number of seconds`);
+  const retentionText = flags['history-retention'] ?? env.JOBSD_HISTORY_RETENTION ?? '30d';
+  const historyRetentionMs = parseDuration(retentionText);
+  if (typeof historyRetentionMs !== 'number' || historyRetentionMs < 3_600_000) {
+    throw new ConfigError(`--history-retention: "${retentionText}" is not a duration of at least 1h, such as 30d`);
+  }
   const databaseUrl = flags['database-url'] ?? env.JOBSD_DATABASE_URL ?? env.DATABASE_URL;
   const environment = flags.env ?? env.JOBSD_ENV;
   const http = parseHttp(flags.http ?? env.JOBSD_HTTP ?? 'off');
@@ -73,5 +82,6 @@ export function agentConfig(flags: StartFlags, env: Readonly<Record<string, stri
     logLevel: env.JOBSD_LOG_LEVEL ?? 'info',
     allowInsecureFiles: flags['allow-insecure-files'] ?? env.JOBSD_ALLOW_INSECURE_FILES === 'true',
     graceMs: graceSeconds * 1000,
+    historyRetentionMs,
   };
 }

@@ -7,7 +7,7 @@ import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 
 const usage = `Usage: jobsd start [--jobs-dir DIR] [--database-url URL] [--data-dir DIR] [--env NAME] [--http HOST:PORT|off]
                    [--concurrency N] [--poll] [--instance NAME] [--role all|scheduler|worker]
-                   [--grace SECONDS] [--allow-insecure-files]
+                   [--grace SECONDS] [--history-retention DURATION] [--allow-insecure-files]
 
 Runs the agent: watches the jobs directory, fires each job on its schedule through the queue, runs the tasks.
 With no database URL ($JOBSD_DATABASE_URL, $DATABASE_URL) it starts an embedded PostgreSQL in DATA_DIR/pg
@@ -15,7 +15,7 @@ With no database URL ($JOBSD_DATABASE_URL, $DATABASE_URL) it starts an embedded 
 give the rest back to the queue for another replica, exit 0.
 
 Environment: JOBSD_JOBS_DIR JOBSD_DATABASE_URL JOBSD_DATA_DIR JOBSD_ENV JOBSD_HTTP JOBSD_CONCURRENCY
-JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE`;
+JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE JOBSD_HISTORY_RETENTION (default 30d)`;
 
 export const startCommand: Command = {
   name: 'start',
@@ -33,6 +33,7 @@ export const startCommand: Command = {
       instance: { type: 'string' },
       role: { type: 'string' },
       grace: { type: 'string' },
+      'history-retention': { type: 'string' },
       'allow-insecure-files': { type: 'boolean' },
     });
     if (values.help) {
