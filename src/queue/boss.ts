@@ -14,6 +14,10 @@ export function createBoss(connectionString: string, applicationName: string): P
     max: 8,
     schedule: false, // jobsd's ticker decides when things fire
     useListenNotify: true,
+    // The monitor that fails jobs of dead agents (missed heartbeats) and expired jobs, so a live
+    // replica retries them: every 30 s rather than pg-boss's 60 s.
+    superviseIntervalSeconds: 30,
+    monitorIntervalSeconds: 30,
     migrate: true,
   });
 }

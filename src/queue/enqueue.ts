@@ -21,8 +21,8 @@ export interface FireData {
 
 export type EnqueueOutcome = 'queued' | 'skipped' | 'duplicate';
 
-/** pg-boss's minimum; workers of the replace queue refresh it every second (see queue-worker.ts). */
-export const REPLACE_HEARTBEAT_SECONDS = 10;
+/** pg-boss's minimum. Workers refresh it every 5 s, and every second in the replace queue. */
+export const HEARTBEAT_SECONDS = 10;
 
 const tables = new WeakMap<PgBoss, Map<string, string>>();
 
@@ -113,8 +113,11 @@ export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueR
       ...(spec.keyed ? { singletonKey: def.id } : {}),
       ...retryOptions(def),
       expireInSeconds: expireInSeconds(def),
-      // With a heartbeat, pg-boss aborts a cancelled job's signal on the replica that runs it.
-      ...(def.overlap === 'replace' ? { heartbeatSeconds: REPLACE_HEARTBEAT_SECONDS } : {}),
+      // The worker refreshes a heartbeat while the run is active: when its agent dies, pg-boss's monitor
+      // fails the job after HEARTBEAT_SECONDS (plus its monitor interval) and a live replica retries
+      // it, instead of waiting for the whole timeout. The heartbeat is also how pg-boss aborts a
+      // cancelled job's signal on the replica that runs it (overlap: replace).
+      heartbeatSeconds: HEARTBEAT_SECONDS,
       db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) },
     });
     if (sent === null) {

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandTask, JobDefinition } from '../definitions/types.ts';
+import { withDeathSignal } from './death-signal.ts';
 import { OutputTail, lineLogger } from './output-tail.ts';
 import { groupAlive, signalGroup, waitForGroupExit } from './process-group.ts';
 import { buildResult, formatMs, isoUtc, runFields, type Outcome, type RunContext, type RunResult } from './result.ts';
@@ -82,9 +83,11 @@ export async function runCommand(def: CommandJob, ctx: RunContext): Promise<RunR
 
   let child: ChildProcess;
   try {
-    child = spawn(program, args, {
+    const env = commandEnv(def, ctx);
+    const argv = withDeathSignal(program, args, env, task.cwd);
+    child = spawn(argv.program, argv.args, {
       cwd: task.cwd,
-      env: commandEnv(def, ctx),
+      env,
       detached: true, // its own process group, so signals reach the whole tree
       stdio: ['ignore', 'pipe', 'pipe'],
     });
