@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PgBoss } from 'pg-boss';
 import { loadDirectory } from '../definitions/directory.ts';
-import { fireHistory } from '../db/ledger.ts';
+import { fireByRunId } from '../db/ledger.ts';
 import { migrate } from '../db/migrate.ts';
 import { BOSS_SCHEMA, ensureQueues } from '../queue/boss.ts';
 import { enqueueFire } from '../queue/enqueue.ts';
@@ -72,7 +72,7 @@ export const runCommand: Command = {
     }
     const row = await withPool(url, async (pool) => {
       for (;;) {
-        const found = (await fireHistory(pool, id, 50)).find((r) => r.run_id === runId);
+        const found = await fireByRunId(pool, runId);
         if (found && FINAL.has(found.state)) return found;
         if (io.signal.aborted) return found;
         await sleep(200);

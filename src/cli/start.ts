@@ -50,7 +50,15 @@ export const startCommand: Command = {
     }
     const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY === true });
     if (io.signal.aborted) return EXIT.ok;
-    const agent = await startAgent(config, logger);
+    let agent;
+    try {
+      agent = await startAgent(config, logger);
+    } catch (err) {
+      logger.fatal({ err }, `jobsd could not start: ${(err as Error).message}`);
+      // What started before the failure (pool, pg-boss, timers) would keep the process alive.
+      setTimeout(() => process.exit(EXIT.failed), 500).unref();
+      return EXIT.failed;
+    }
     await new Promise<void>((resolve) => (io.signal.aborted ? resolve() : io.signal.addEventListener('abort', () => resolve(), { once: true })));
     await agent.stop();
     return EXIT.ok;

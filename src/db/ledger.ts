@@ -112,3 +112,8 @@ export async function fireState(db: Queryable, jobId: string, fireTimeMs: number
   const result = await db.query<{ state: FireState }>('SELECT state FROM jobsd.fires WHERE job_id = $1 AND fire_time = $2', [jobId, new Date(fireTimeMs)]);
   return result.rows[0]?.state;
 }
+
+export async function fireByRunId(db: Queryable, runId: string): Promise<FireRow | undefined> {
+  const result = await db.query<FireRow>('SELECT * FROM jobsd.fires WHERE run_id = $1', [runId]);
+  return result.rows[0];
+}

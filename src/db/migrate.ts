@@ -25,6 +25,8 @@ export function migrations(): Migration[] {
 /** Applies the migrations not applied yet; returns the names applied by this call. */
 export async function migrate(pool: pg.Pool): Promise<string[]> {
   const client = await pool.connect();
+  const onError = () => undefined; // a dropped connection fails the next query instead of the process
+  client.on('error', onError);
   const applied: string[] = [];
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
@@ -46,6 +48,7 @@ export async function migrate(pool: pg.Pool): Promise<string[]> {
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    client.off('error', onError);
     client.release();
   }
   return applied;

@@ -21,3 +21,22 @@ export function guardDiscardedPgClients(): void {
   };
   proto[GUARDED] = true;
 }
+
+/**
+ * Checks a client out of the pool for a multi-statement piece of work. pg-pool takes its own error
+ * listener off a client while it is checked out, so a connection dropped meanwhile (a PostgreSQL
+ * restart) would emit 'error' with nothing listening and end the process; here the error is kept,
+ * the work's next query fails, and the broken client is discarded on release.
+ */
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => (broken ??= error);
+  client.on('error', onError);
+  try {
+    return await work(client);
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}

@@ -12,6 +12,8 @@ const ONE_TIME_BEFORE = '2005-01-01T00:00:00Z';
 /** Deletes finished fires older than `retentionMs`; returns how many. */
 export async function pruneLedger(pool: pg.Pool, retentionMs: number): Promise<number> {
   const client = await pool.connect();
+  const onError = () => undefined; // a dropped connection fails the next query instead of the process
+  client.on('error', onError);
   let deleted = 0;
   try {
     const locked = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_KEY]);
@@ -33,6 +35,7 @@ export async function pruneLedger(pool: pg.Pool, retentionMs: number): Promise<n
       await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
     }
   } finally {
+    client.off('error', onError);
     client.release();
   }
   return deleted;

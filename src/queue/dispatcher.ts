@@ -65,6 +65,8 @@ export class Dispatcher {
   }
 
   private run(def: JobDefinition, sinceMs: number, nowMs: number, why: string): void {
+    // A one-time job that could not be enqueued has no schedule to catch up on: send it again.
+    if (def.schedule.trigger.kind === 'once') return this.dispatch({ definition: def, fireTimeMs: sinceMs + 1, dueAtMs: nowMs });
     catchUp(this.ctx, def, sinceMs, nowMs, why).catch((err: unknown) => {
       this.remember(def, sinceMs + 1);
       this.startOutage(err);

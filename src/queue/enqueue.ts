@@ -6,6 +6,7 @@ import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import type { JobDefinition } from '../definitions/types.ts';
 import { insertFire, updateFire } from '../db/ledger.ts';
+import { withClient } from '../db/pg-guard.ts';
 import { fireId } from './fire-id.ts';
 import { BOSS_SCHEMA } from './boss.ts';
 import { queueFor } from './queues.ts';
@@ -90,49 +91,48 @@ export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueR
   const { definition: def, fireTimeMs } = request;
   const runId = request.runId ?? fireId(def.id, fireTimeMs);
   const spec = queueFor(def.overlap);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const recorded = await insertFire(client, {
-      jobId: def.id,
-      fireTimeMs,
-      runId,
-      manual: request.manual === true,
-      definitionHash: def.hash,
-      dueAtMs: request.dueAtMs,
-      instance: request.instance,
-    });
-    if (!recorded) {
-      await client.query('ROLLBACK');
-      return 'duplicate';
+  return withClient(pool, async (client) => {
+    try {
+      await client.query('BEGIN');
+      const recorded = await insertFire(client, {
+        jobId: def.id,
+        fireTimeMs,
+        runId,
+        manual: request.manual === true,
+        definitionHash: def.hash,
+        dueAtMs: request.dueAtMs,
+        instance: request.instance,
+      });
+      if (!recorded) {
+        await client.query('ROLLBACK');
+        return 'duplicate';
+      }
+      if (def.overlap === 'replace') await cancelForReplace(client, boss, spec.name, def.id);
+      const data: FireData = { jobId: def.id, fireTime: new Date(fireTimeMs).toISOString(), runId, manual: request.manual === true, definition: def };
+      const sent = await boss.send(spec.name, data, {
+        id: runId,
+        ...(spec.keyed ? { singletonKey: def.id } : {}),
+        ...retryOptions(def),
+        expireInSeconds: expireInSeconds(def),
+        // The worker refreshes a heartbeat while the run is active: when its agent dies, pg-boss's monitor
+        // fails the job after HEARTBEAT_SECONDS (plus its monitor interval) and a live replica retries
+        // it, instead of waiting for the whole timeout. The heartbeat is also how pg-boss aborts a
+        // cancelled job's signal on the replica that runs it (overlap: replace).
+        heartbeatSeconds: HEARTBEAT_SECONDS,
+        db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) },
+      });
+      if (sent === null) {
+        await updateFire(client, def.id, fireTimeMs, { state: 'skipped', finished: true, result: skippedResult(def, fireTimeMs, runId, request.instance) });
+      } else {
+        await updateFire(client, def.id, fireTimeMs, { state: 'queued' });
+      }
+      await client.query('COMMIT');
+      return sent === null ? 'skipped' : 'queued';
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
     }
-    if (def.overlap === 'replace') await cancelForReplace(client, boss, spec.name, def.id);
-    const data: FireData = { jobId: def.id, fireTime: new Date(fireTimeMs).toISOString(), runId, manual: request.manual === true, definition: def };
-    const sent = await boss.send(spec.name, data, {
-      id: runId,
-      ...(spec.keyed ? { singletonKey: def.id } : {}),
-      ...retryOptions(def),
-      expireInSeconds: expireInSeconds(def),
-      // The worker refreshes a heartbeat while the run is active: when its agent dies, pg-boss's monitor
-      // fails the job after HEARTBEAT_SECONDS (plus its monitor interval) and a live replica retries
-      // it, instead of waiting for the whole timeout. The heartbeat is also how pg-boss aborts a
-      // cancelled job's signal on the replica that runs it (overlap: replace).
-      heartbeatSeconds: HEARTBEAT_SECONDS,
-      db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) },
-    });
-    if (sent === null) {
-      await updateFire(client, def.id, fireTimeMs, { state: 'skipped', finished: true, result: skippedResult(def, fireTimeMs, runId, request.instance) });
-    } else {
-      await updateFire(client, def.id, fireTimeMs, { state: 'queued' });
-    }
-    await client.query('COMMIT');
-    return sent === null ? 'skipped' : 'queued';
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The result JSON of a fire the queue policy refused. */

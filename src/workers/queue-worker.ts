@@ -62,14 +62,34 @@ export class QueueWorkers {
           Promise.all(
             jobs.map((job) =>
               this.handle(spec.name, job).then(
-                () => ({ id: job.id, status: 'completed' as const }),
-                (error: unknown) => ({ id: job.id, status: 'failed' as const, output: { message: (error as Error).message } }),
+                () => this.settle(spec.name, job, undefined),
+                (error: unknown) => this.settle(spec.name, job, error as Error),
               ),
             ),
           ),
       );
       this.workerIds.set(spec.name, id);
     }
+  }
+
+  /**
+   * Settles a job the moment its run ends, not when the slowest run of its batch does: until then
+   * pg-boss would keep it active, holding the job's overlap slot. The attempt fence of the job
+   * object makes the batch-end settlement that follows a no-op (it only touches active jobs of
+   * that attempt), and does the settling if this one did not land.
+   */
+  private async settle(queue: string, job: Job<FireData>, error: Error | undefined) {
+    const { boss, logger } = this.options;
+    try {
+      if (error) await boss.fail(queue, job, { message: error.message });
+      else await boss.complete(queue, job);
+    } catch (err) {
+      logger.warn({ err, job: job.data.jobId }, 'settling a run failed; pg-boss settles it with its batch');
+    }
+    if (queue === QUEUES.queue.name) this.wake(queue);
+    return error
+      ? { id: job.id, status: 'failed' as const, output: { message: error.message } }
+      : { id: job.id, status: 'completed' as const };
   }
 
   /** Wakes this agent's worker of a queue at once, instead of at its next poll. */
@@ -93,7 +113,7 @@ export class QueueWorkers {
     const all = () => Promise.allSettled([...this.active].map((r) => r.done));
     if (this.active.size > 0) {
       logger.info({ active: this.active.size, grace_ms: graceMs }, 'waiting for active runs to finish');
-      await Promise.race([all(), sleep(graceMs)]);
+      await Promise.race([all(), sleep(graceMs, undefined, { ref: false })]);
     }
     const unfinished = [...this.active];
     if (unfinished.length === 0) return;
@@ -168,8 +188,6 @@ export class QueueWorkers {
     } finally {
       this.active.delete(run);
       settle();
-      // overlap: queue keeps one waiting fire, which pg-boss only hands out once this one settles.
-      if (queue === QUEUES.queue.name) this.wake(queue);
     }
   }
 }

@@ -58,3 +58,18 @@ test('a command past its timeout is killed with its children, retried per its po
   for (const pid of grandchildren) assert.equal(await processAlive(pid), false, `grandchild ${pid} is gone`);
   assert.equal(await a.stop(), 0);
 });
+
+test('a finished run frees its overlap slot at once, even when a slow run was fetched in the same batch', async (t) => {
+  const url = await freshDatabase('batch');
+  const dir = jobsDir({
+    'quick.yaml': 'schedule: every 2s\ntask: { type: command, command: ["true"] }\n',
+    'slow.yaml': 'schedule: every 2s\ntask: { type: command, command: ["sleep", "30"] }\n',
+  });
+  const a = await startAgent({ name: 'agent-a', jobsDir: dir, databaseUrl: url });
+  t.after(() => a.stop('SIGKILL'));
+  await pollUntil(async () => (await ledger(url, 'quick')).length >= 5, { timeoutMs: 20_000, intervalMs: 250, what: 'five quick fires' });
+  const quick = (await ledger(url, 'quick')).slice(0, 4);
+  assert.deepEqual(quick.map((r) => r.state), ['succeeded', 'succeeded', 'succeeded', 'succeeded'], 'no quick fire skipped because of the slow one');
+  const slow = await ledger(url, 'slow');
+  assert.ok(slow.slice(1, 4).every((r) => r.state === 'skipped'), 'the slow job itself skips while it runs');
+});
