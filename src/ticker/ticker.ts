@@ -51,8 +51,12 @@ export class Ticker {
 
   /** Schedules (or reschedules) a job from now on. Disabled or finished jobs are removed. */
   upsert(definition: JobDefinition, afterMs = this.options.now()): void {
+    // A fire whose nominal time has passed but whose jittered due time has not is kept: an edit
+    // in that window must not lose it (every replica reloads the same edit).
+    const pending = this.current.get(definition.id);
+    const from = pending && pending.fireTimeMs <= afterMs ? Math.min(afterMs, pending.fireTimeMs - 1) : afterMs;
     this.current.delete(definition.id);
-    if (definition.enabled) this.scheduleAfter(definition, afterMs);
+    if (definition.enabled) this.scheduleAfter(definition, from);
     this.arm();
   }
 

@@ -81,3 +81,20 @@ test('a fire found long past due goes to catch-up once, and the job is scheduled
   assert.deepEqual(fired, [1, 61, 62]);
   assert.deepEqual(late, [[2, 60]], 'the missed fires from 2 s to 60 s are handed to catch-up in one call');
 });
+
+test("an edit between a fire's nominal time and its jittered due time does not lose the fire", async (t) => {
+  t.after(() => mock.timers.reset());
+  const { ticker, fired } = setup();
+  const { jitterDelay } = await import('../../src/schedule/jitter.ts');
+  const jittered = (id: string) => {
+    const def = every(id, 10);
+    return { ...def, schedule: { ...def.schedule, jitterMs: 5000 } };
+  };
+  const delay = jitterDelay('j', START + 10_000, 5000);
+  assert.ok(delay > 100, 'the chosen id has a jitter worth testing');
+  ticker.upsert(jittered('j'));
+  mock.timers.tick(10_000 + delay / 2); // past the nominal time, before the due time
+  ticker.upsert({ ...jittered('j'), description: 'edited' });
+  mock.timers.tick(delay);
+  assert.deepEqual(fired, ['j@10']);
+});
