@@ -20,6 +20,7 @@ import { watchDirectory } from './files/watch.ts';
 import type { Logger } from './log.ts';
 import { startHttp, type HttpEndpoint } from './http/server.ts';
 import { createBoss, ensureQueues } from './queue/boss.ts';
+import { cancelQueuedRuns } from './queue/cancel.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
 import { queueFor } from './queue/queues.ts';
 import { Ticker } from './ticker/ticker.ts';
@@ -102,8 +103,12 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
 
   const apply = (changes: CatalogChange[]) => {
     for (const change of changes) {
-      if (change.kind === 'removed' || !change.definition) {
+      if (change.kind === 'removed' || !change.definition || !change.definition.enabled) {
         ticker.remove(change.id);
+        const why = change.kind === 'removed' ? 'the job was removed' : 'the job was disabled';
+        cancelQueuedRuns(pool, boss, change.id, why)
+          .then((n) => n > 0 && logger.info({ job: change.id, cancelled: n }, `queued runs cancelled: ${why}`))
+          .catch((err: unknown) => logger.warn({ job: change.id, err }, 'could not cancel the queued runs of a removed job'));
         continue;
       }
       const def = change.definition;

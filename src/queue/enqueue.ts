@@ -8,7 +8,7 @@ import type { JobDefinition } from '../definitions/types.ts';
 import { insertFire, updateFire } from '../db/ledger.ts';
 import { withClient } from '../db/pg-guard.ts';
 import { fireId } from './fire-id.ts';
-import { BOSS_SCHEMA } from './boss.ts';
+import { cancelRuns } from './cancel.ts';
 import { queueFor } from './queues.ts';
 
 /** What a queued run carries: the definition it was queued with, so a reload does not change it. */
@@ -25,41 +25,6 @@ export type EnqueueOutcome = 'queued' | 'skipped' | 'duplicate';
 /** pg-boss's minimum. Workers refresh it every 5 s, and every second in the replace queue. */
 export const HEARTBEAT_SECONDS = 10;
 
-const tables = new WeakMap<PgBoss, Map<string, string>>();
-
-async function tableOf(boss: PgBoss, queue: string): Promise<string> {
-  let known = tables.get(boss);
-  if (!known) tables.set(boss, (known = new Map()));
-  let table = known.get(queue);
-  if (!table) {
-    table = (await boss.getQueue(queue))?.table ?? 'job';
-    known.set(queue, table);
-  }
-  return table;
-}
-
-/**
- * overlap: replace: cancel the job's queued and active runs (across replicas: the replica running
- * one sees its signal aborted at its next heartbeat and terminates the process group), in the
- * transaction that sends the new fire. Runs that had not started are recorded `cancelled` here.
- */
-async function cancelForReplace(client: pg.PoolClient, boss: PgBoss, queue: string, jobId: string): Promise<void> {
-  const table = await tableOf(boss, queue);
-  const live = await client.query<{ id: string }>(
-    `SELECT id FROM ${BOSS_SCHEMA}.${table} WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry', 'active') FOR UPDATE`,
-    [queue, jobId],
-  );
-  if (live.rows.length === 0) return;
-  const ids = live.rows.map((r) => r.id);
-  await boss.cancel(queue, ids, { db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) } });
-  await client.query(
-    `UPDATE jobsd.fires SET state = 'cancelled', finished_at = now(),
-       result = jsonb_build_object('job_id', job_id, 'run_id', run_id, 'fire_time', to_char(fire_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                                   'attempt', attempts, 'status', 'cancelled', 'message', 'replaced by a newer fire before it started (overlap: replace)')
-     WHERE run_id = ANY($1::uuid[]) AND state IN ('scheduled', 'queued')`,
-    [ids],
-  );
-}
 
 export interface EnqueueRequest {
   definition: JobDefinition;
@@ -107,7 +72,9 @@ export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueR
         await client.query('ROLLBACK');
         return 'duplicate';
       }
-      if (def.overlap === 'replace') await cancelForReplace(client, boss, spec.name, def.id);
+      if (def.overlap === 'replace') {
+      await cancelRuns(client, boss, spec.name, def.id, ['created', 'retry', 'active'], 'replaced by a newer fire (overlap: replace)');
+    }
       const data: FireData = { jobId: def.id, fireTime: new Date(fireTimeMs).toISOString(), runId, manual: request.manual === true, definition: def };
       const sent = await boss.send(spec.name, data, {
         id: runId,

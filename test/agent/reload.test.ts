@@ -97,3 +97,20 @@ test('a ConfigMap-style ..data symlink swap reloads the changed jobs and removes
   await pollUntil(async () => (await firesAfter(url, 'a', swappedAt)).length >= 2, { timeoutMs: 10_000, what: 'a on its new schedule' });
   assert.ok((await firesAfter(url, 'a', swappedAt)).every((ms) => ms % 2000 === 0));
 });
+
+test('removing a job cancels its queued runs and pending retries', async (t) => {
+  const url = await freshDatabase('remove');
+  const dir = jobsDir({ 'flaky.yaml': 'schedule: every 1h\nretry: { attempts: 3, delay: 5m }\ntask: { type: command, command: ["false"] }\n' });
+  const agent = await startAgent({ name: 'agent-a', jobsDir: dir, databaseUrl: url });
+  t.after(() => agent.stop('SIGKILL'));
+  const queued = await runCli(['run', 'flaky', '--jobs-dir', dir, '--database-url', url]);
+  assert.equal(queued.code, 0, queued.stderr);
+  await pollUntil(async () => (await ledger(url, 'flaky')).some((r) => r.state === 'queued' && r.attempts === 1), { timeoutMs: 10_000, what: 'the first attempt failed, a retry pending' });
+  rmSync(path.join(dir, 'flaky.yaml'));
+  const [row] = await pollUntil(async () => {
+    const rows = await ledger(url, 'flaky');
+    return rows[0]?.state === 'cancelled' ? rows : undefined;
+  }, { timeoutMs: 10_000, what: 'the pending retry cancelled' });
+  assert.match(String(row!.result?.message), /the job was removed/);
+  assert.equal(await agent.stop(), 0);
+});
