@@ -17,6 +17,8 @@ export function createBoss(connectionString: string, applicationName: string): P
     // The monitor that fails jobs of dead agents (missed heartbeats) and expired jobs, so a live
     // replica retries them: every 30 s rather than pg-boss's 60 s.
     superviseIntervalSeconds: 30,
+    // jobsd uses no pg-boss flows; its flow resolver would otherwise poll every 5 s (about 36 statements a minute).
+    flowIntervalSeconds: 3600,
     monitorIntervalSeconds: 30,
     migrate: true,
   });
