@@ -4,13 +4,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
-import { fireState, recordMissed } from '../db/ledger.ts';
+import { fireState, hasLiveRun, recordMissed } from '../db/ledger.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Logger } from '../log.ts';
 import { planCatchUp } from '../schedule/catchup.ts';
 import { enqueueFire, type EnqueueOutcome } from './enqueue.ts';
 import { fireId } from './fire-id.ts';
 
+/** How long a catch-up run waits for a live run of its job to end before it is sent anyway. */
+const SLOT_WAIT_MS = 60_000;
 const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'missed', 'partial']);
 
 export interface CatchUpContext {
@@ -56,6 +58,8 @@ export async function catchUp(ctx: CatchUpContext, def: JobDefinition, sinceMs: 
   }
   const sequential = def.overlap !== 'allow';
   for (const fireTimeMs of plan.run) {
+    // Wait for the job's slot (a live fire may hold it): the queue policy would refuse this run.
+    for (let waited = 0; sequential && waited < SLOT_WAIT_MS && (await hasLiveRun(ctx.pool, def.id)); waited += 250) await sleep(250);
     const outcome: EnqueueOutcome = await enqueueFire(ctx.pool, ctx.boss, { definition: def, fireTimeMs, dueAtMs: nowMs, instance: ctx.instance });
     if (outcome === 'duplicate') return; // another replica handles this job's catch-up
     if (outcome === 'queued') ctx.queued(def);
