@@ -180,7 +180,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       readiness: async () => {
         if (dispatcher.outage) return 'database unreachable: fires wait for catch-up';
         try {
-          await Promise.race([pool.query('SELECT 1'), sleep(2000).then(() => Promise.reject(new Error('no answer within 2 s')))]);
+          const probe = pool.query('SELECT 1');
+          probe.catch(() => undefined); // it may fail after the timeout below has answered
+          await Promise.race([probe, sleep(2000, undefined, { ref: false }).then(() => Promise.reject(new Error('no answer within 2 s')))]);
         } catch (error) {
           return `database unreachable: ${(error as Error).message}`;
         }

@@ -50,6 +50,8 @@ export const startCommand: Command = {
     }
     const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY === true });
     if (io.signal.aborted) return EXIT.ok;
+    // A scheduler must not stop firing every job over one stray promise: log it as the bug it is.
+    process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection (a bug in jobsd; please report it): continuing'));
     let agent;
     try {
       agent = await startAgent(config, logger);

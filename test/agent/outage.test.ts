@@ -45,9 +45,10 @@ test('a PostgreSQL restart: agents survive, are not ready meanwhile, and catch u
   const skip = inOutage(await ledger(db.url, 'o-skip'));
   assert.equal(skip.length, expected, 'every outage fire of o-skip is recorded');
   assert.ok(skip.every((r) => r.state === 'missed'), 'and none of them ran');
-  assert.equal(a.child.exitCode, null, 'agent-a is still running');
-  assert.equal(b.child.exitCode, null, 'agent-b is still running');
+  assert.equal(a.child.exitCode, null, `agent-a is still running: ${a.stderr()}`);
+  assert.equal(b.child.exitCode, null, `agent-b is still running: ${b.stderr()}`);
   const errors = [...a.logs, ...b.logs].filter((l) => Number(l.level) >= 50);
+  assert.ok(!errors.some((l) => String(l.msg).startsWith('unhandled promise rejection')), JSON.stringify(errors));
   assert.ok(errors.length <= 8, `a few clear error lines, not a flood (${errors.length})`);
   assert.ok(a.logs.some((l) => String(l.msg).startsWith('database unreachable')));
   t.diagnostic(`outage ${upAt - downAt} ms, ${expected} fires per job in it, ready again ${recovered} ms after PostgreSQL was back, ${errors.length} error lines over both agents`);

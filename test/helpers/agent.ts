@@ -14,6 +14,8 @@ export interface AgentProcess {
   /** Parsed JSON log lines so far. */
   logs: Record<string, unknown>[];
   exited: Promise<number | null>;
+  /** What the agent wrote to stderr (crashes end up here). */
+  stderr(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -51,6 +53,7 @@ export async function startAgent(options: { name: string; jobsDir: string; datab
     child,
     logs,
     exited,
+    stderr: () => stderr,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
