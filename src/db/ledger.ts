@@ -117,9 +117,3 @@ export async function fireByRunId(db: Queryable, runId: string): Promise<FireRow
   const result = await db.query<FireRow>('SELECT * FROM jobsd.fires WHERE run_id = $1', [runId]);
   return result.rows[0];
 }
-
-/** Whether the job has a run queued or running (any replica). */
-export async function hasLiveRun(db: Queryable, jobId: string): Promise<boolean> {
-  const result = await db.query("SELECT 1 FROM jobsd.fires WHERE job_id = $1 AND state IN ('queued', 'running') LIMIT 1", [jobId]);
-  return (result.rowCount ?? 0) > 0;
-}

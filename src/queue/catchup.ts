@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
-import { fireState, hasLiveRun, recordMissed } from '../db/ledger.ts';
+import { fireState, recordMissed } from '../db/ledger.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Logger } from '../log.ts';
 import { planCatchUp } from '../schedule/catchup.ts';
@@ -58,9 +58,14 @@ export async function catchUp(ctx: CatchUpContext, def: JobDefinition, sinceMs: 
   }
   const sequential = def.overlap !== 'allow';
   for (const fireTimeMs of plan.run) {
-    // Wait for the job's slot (a live fire may hold it): the queue policy would refuse this run.
-    for (let waited = 0; sequential && waited < SLOT_WAIT_MS && (await hasLiveRun(ctx.pool, def.id)); waited += 250) await sleep(250);
-    const outcome: EnqueueOutcome = await enqueueFire(ctx.pool, ctx.boss, { definition: def, fireTimeMs, dueAtMs: nowMs, instance: ctx.instance });
+    // A live fire may hold the job's slot: the queue policy then refuses the catch-up run; wait for
+    // the slot rather than record the missed fire as skipped.
+    const request = { definition: def, fireTimeMs, dueAtMs: nowMs, instance: ctx.instance };
+    let outcome: EnqueueOutcome = 'refused';
+    for (let waited = 0; outcome === 'refused'; waited += 250) {
+      outcome = await enqueueFire(ctx.pool, ctx.boss, { ...request, retryWhenRefused: sequential && waited < SLOT_WAIT_MS });
+      if (outcome === 'refused') await sleep(250);
+    }
     if (outcome === 'duplicate') return; // another replica handles this job's catch-up
     if (outcome === 'queued') ctx.queued(def);
     if (!sequential || fireTimeMs === plan.run.at(-1)) continue;

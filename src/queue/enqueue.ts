@@ -20,7 +20,8 @@ export interface FireData {
   definition: JobDefinition;
 }
 
-export type EnqueueOutcome = 'queued' | 'skipped' | 'duplicate';
+/** `refused`: the queue policy refused it and, as asked, nothing was recorded (try again later). */
+export type EnqueueOutcome = 'queued' | 'skipped' | 'duplicate' | 'refused';
 
 /** pg-boss's minimum. Workers refresh it every 5 s, and every second in the replace queue. */
 export const HEARTBEAT_SECONDS = 10;
@@ -33,6 +34,8 @@ export interface EnqueueRequest {
   manual?: boolean;
   /** Defaults to the deterministic fire id. */
   runId?: string;
+  /** When the queue policy refuses the fire, record nothing and return `refused` (catch-up waits and retries). */
+  retryWhenRefused?: boolean;
   instance: string;
 }
 
@@ -88,6 +91,10 @@ export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueR
         heartbeatSeconds: HEARTBEAT_SECONDS,
         db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) },
       });
+      if (sent === null && request.retryWhenRefused) {
+        await client.query('ROLLBACK');
+        return 'refused';
+      }
       if (sent === null) {
         await updateFire(client, def.id, fireTimeMs, { state: 'skipped', finished: true, result: skippedResult(def, fireTimeMs, runId, request.instance) });
       } else {

@@ -37,7 +37,10 @@ test('catch-up after downtime: skip runs none, latest runs the newest once, all 
       return all.length === expected('c-all') && all.every((r) => r.state === 'succeeded') && (await missedWindow('c-latest')).some((r) => r.state === 'succeeded');
     },
     { timeoutMs: 15_000, what: 'catch-up finished' },
-  );
+  ).catch(async (error: Error) => {
+    const dump = async (id: string) => (await missedWindow(id)).map((r) => `${r.fire_time.toISOString().slice(11, 19)} ${r.state} ${r.attempts}`).join(', ');
+    throw new Error(`${error.message}; expected ${expected('c-all')} fires per job; c-all: ${await dump('c-all')}; c-latest: ${await dump('c-latest')}; logs: ${JSON.stringify(second.logs.filter((l) => l.job === 'c-all' || l.job === 'c-latest').map((l) => [l.msg, l.fire]).slice(-12))}`);
+  });
   assert.equal(await second.stop(), 0);
 
   const skip = await missedWindow('c-skip');
