@@ -23,10 +23,10 @@ export class UsageError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** node:util parseArgs with `--help`, strict flags and usage errors instead of exceptions. */
+/** node:util parseArgs with strict flags and usage errors instead of exceptions (`--help` is main.ts's). */
 export function parseCommandArgs<O extends Options>(args: string[], options: O, allowPositionals = true) {
   try {
-    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+    return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

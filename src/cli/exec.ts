@@ -7,7 +7,7 @@ import { formatFileError } from '../definitions/errors.ts';
 import { createLogger } from '../log.ts';
 import { runTask } from '../workers/run-task.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
-import { loadOptions } from './settings.ts';
+import { FILE_FLAGS, loadOptions } from './settings.ts';
 
 const usage = `Usage: jobsd exec FILE [--json] [--env NAME] [--allow-insecure-files]
 
@@ -21,14 +21,9 @@ export const execCommand: Command = {
   usage,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(args, {
-      env: { type: 'string' },
+      ...FILE_FLAGS,
       json: { type: 'boolean' },
-      'allow-insecure-files': { type: 'boolean' },
     });
-    if (values.help) {
-      io.stdout(usage + '\n');
-      return EXIT.ok;
-    }
     if (positionals.length !== 1) throw new UsageError('expected exactly one job FILE');
     const load = loadFileWithDefaults(positionals[0]!, loadOptions(values, io));
     if (!load.ok) {

@@ -15,10 +15,6 @@ export const historyCommand: Command = {
   usage,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(args, { ...DATABASE_FLAGS, limit: { type: 'string' }, json: { type: 'boolean' } });
-    if (values.help) {
-      io.stdout(usage + '\n');
-      return EXIT.ok;
-    }
     if (positionals.length !== 1) throw new UsageError('expected one JOB_ID');
     const limit = positiveInteger(values.limit, '--limit', 20);
     const rows = await withPool(databaseUrl(values, io), (pool) => fireHistory(pool, positionals[0]!, limit));

@@ -19,10 +19,6 @@ export const listCommand: Command = {
   usage,
   async run(args, io) {
     const { values } = parseCommandArgs(args, { ...DATABASE_FLAGS, 'jobs-dir': { type: 'string' }, env: { type: 'string' }, json: { type: 'boolean' } }, false);
-    if (values.help) {
-      io.stdout(usage + '\n');
-      return EXIT.ok;
-    }
     const loaded = loadDirectory(jobsDir(values['jobs-dir'], io), loadOptions(values, io));
     let last = new Map<string, FireRow>();
     try {

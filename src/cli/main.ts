@@ -46,6 +46,10 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
     full.stderr(`jobsd: unknown command "${name}"\n\n${overview()}\n`);
     return EXIT.usage;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    full.stdout(command.usage + '\n');
+    return EXIT.ok;
+  }
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {

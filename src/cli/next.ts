@@ -11,7 +11,7 @@ import { describeTrigger } from '../schedule/describe.ts';
 import { jitterDelay } from '../schedule/jitter.ts';
 import { nextFires } from '../schedule/next.ts';
 import { EXIT, parseCommandArgs, positiveInteger, UsageError, type Command, type Io } from './command.ts';
-import { loadOptions } from './settings.ts';
+import { FILE_FLAGS, loadOptions } from './settings.ts';
 import { formatTable } from './table.ts';
 
 const usage = `Usage: jobsd next (FILE | --cron EXPR | --every DUR) [--tz ZONE] [--from ISO] [--count N] [--json]
@@ -35,13 +35,8 @@ export const nextCommand: Command = {
       from: { type: 'string' },
       count: { type: 'string' },
       json: { type: 'boolean' },
-      env: { type: 'string' },
-      'allow-insecure-files': { type: 'boolean' },
+      ...FILE_FLAGS,
     });
-    if (values.help) {
-      io.stdout(usage + '\n');
-      return EXIT.ok;
-    }
     const sources = [positionals.length > 0, values.cron !== undefined, values.every !== undefined].filter(Boolean).length;
     if (sources !== 1 || positionals.length > 1) throw new UsageError('give exactly one of FILE, --cron EXPR or --every DUR');
     const count = positiveInteger(values.count, '--count', 5);

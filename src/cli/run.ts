@@ -33,10 +33,6 @@ export const runCommand: Command = {
       wait: { type: 'boolean' },
       json: { type: 'boolean' },
     });
-    if (values.help) {
-      io.stdout(usage + '\n');
-      return EXIT.ok;
-    }
     if (positionals.length !== 1) throw new UsageError('expected one JOB_ID');
     const id = positionals[0]!;
     const dir = jobsDir(values['jobs-dir'], io);

@@ -21,3 +21,9 @@ export function loadOptions(flags: FileSettingsFlags, io: Io): LoadOptions {
 export function jobsDir(flag: string | undefined, io: Io): string {
   return flag ?? io.env.JOBSD_JOBS_DIR ?? 'jobs.d';
 }
+
+/** The flags of every command that loads job files. */
+export const FILE_FLAGS = {
+  env: { type: 'string' },
+  'allow-insecure-files': { type: 'boolean' },
+} as const;

@@ -36,10 +36,6 @@ export const startCommand: Command = {
       'history-retention': { type: 'string' },
       'allow-insecure-files': { type: 'boolean' },
     });
-    if (values.help) {
-      io.stdout(usage + '\n');
-      return EXIT.ok;
-    }
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     let config;
     try {

@@ -19,10 +19,6 @@ export const statusCommand: Command = {
   usage,
   async run(args, io) {
     const { values } = parseCommandArgs(args, { ...DATABASE_FLAGS, json: { type: 'boolean' } }, false);
-    if (values.help) {
-      io.stdout(usage + '\n');
-      return EXIT.ok;
-    }
     const { instances, queues } = await withPool(databaseUrl(values, io), async (pool) => {
       const instances = await listInstances(pool);
       const names = Object.values(QUEUES).map((q) => q.name);

@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { claimIds, loadDirectory, loadFileWithDefaults, type FileOutcome } from '../definitions/directory.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import { EXIT, parseCommandArgs, type Command, type Io } from './command.ts';
-import { jobsDir, loadOptions } from './settings.ts';
+import { FILE_FLAGS, jobsDir, loadOptions } from './settings.ts';
 
 const usage = `Usage: jobsd validate [PATH...] [--env NAME] [--json] [--allow-insecure-files]
 
@@ -19,14 +19,9 @@ export const validateCommand: Command = {
   usage,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(args, {
-      env: { type: 'string' },
+      ...FILE_FLAGS,
       json: { type: 'boolean' },
-      'allow-insecure-files': { type: 'boolean' },
     });
-    if (values.help) {
-      io.stdout(usage + '\n');
-      return EXIT.ok;
-    }
     const options = loadOptions(values, io);
     const targets = positionals.length ? positionals : [jobsDir(undefined, io)];
     const outcomes: FileOutcome[] = [];

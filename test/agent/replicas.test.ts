@@ -2,7 +2,7 @@
 // survivor keeps firing when the other is killed.
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { freshDatabase } from '../helpers/db.ts';
 import { jobsDir, ledger, startAgent, type LedgerRow } from '../helpers/agent.ts';
 import { pollUntil } from '../helpers/poll.ts';
@@ -19,8 +19,9 @@ function assertEverySecondOnce(rows: LedgerRow[], from: number, to: number): voi
   assert.deepEqual(fired, expected, 'each second fired exactly once, none missed');
 }
 
-test('two agents, a job every second for 15 s: every second fires exactly once and runs once', async (t) => {
-  const url = await freshDatabase('replicas');
+/** Two agents on a fresh database sharing a jobs.d with the every-second `tick` job; killed after the test. */
+async function twoAgentsTicking(t: TestContext, label: string) {
+  const url = await freshDatabase(label);
   const dir = jobsDir({ 'tick.yaml': TICK });
   const a = await startAgent({ name: 'agent-a', jobsDir: dir, databaseUrl: url });
   const b = await startAgent({ name: 'agent-b', jobsDir: dir, databaseUrl: url });
@@ -28,6 +29,11 @@ test('two agents, a job every second for 15 s: every second fires exactly once a
     await a.stop('SIGKILL');
     await b.stop('SIGKILL');
   });
+  return { url, a, b };
+}
+
+test('two agents, a job every second for 15 s: every second fires exactly once and runs once', async (t) => {
+  const { url, a, b } = await twoAgentsTicking(t, 'replicas');
   const start = Math.ceil(Date.now() / 1000) + 1;
   await pollUntil(async () => (await ledger(url, 'tick')).filter((r) => r.state === 'succeeded' && r.fire_time.getTime() / 1000 >= start + 15).length > 0, {
     timeoutMs: 30_000,
@@ -49,14 +55,7 @@ test('two agents, a job every second for 15 s: every second fires exactly once a
 });
 
 test('one of two agents is SIGKILLed halfway: the survivor keeps firing, nothing is lost', async (t) => {
-  const url = await freshDatabase('sigkill');
-  const dir = jobsDir({ 'tick.yaml': TICK });
-  const a = await startAgent({ name: 'agent-a', jobsDir: dir, databaseUrl: url });
-  const b = await startAgent({ name: 'agent-b', jobsDir: dir, databaseUrl: url });
-  t.after(async () => {
-    await a.stop('SIGKILL');
-    await b.stop('SIGKILL');
-  });
+  const { url, a, b } = await twoAgentsTicking(t, 'sigkill');
   const start = Math.ceil(Date.now() / 1000) + 1;
   const firedUpTo = (s: number) => async () => (await ledger(url, 'tick')).some((r) => r.state === 'succeeded' && r.fire_time.getTime() / 1000 >= s);
   await pollUntil(firedUpTo(start + 5), { timeoutMs: 20_000, intervalMs: 250, what: 'first 5 s' });
