@@ -70,7 +70,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   await boss.start();
   await ensureQueues(boss);
 
-  const workers = new QueueWorkers({ boss, pool, instance: config.instance, concurrency: config.concurrency, logger });
+  const workers = new QueueWorkers({ boss, pool, instance: config.instance, concurrency: config.concurrency, logger, databaseUrl });
   const dispatcher = new Dispatcher({ pool, boss, instance: config.instance, logger, queued: (def) => workers.wake(queueFor(def.overlap).name) });
   // Fire by the database's clock, so that replicas with drifting clocks agree on when a fire is due.
   let clockOffsetMs = 0;

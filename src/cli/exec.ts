@@ -15,6 +15,11 @@ Runs the job's task once in this process (no database, no queue) and prints the 
 Logs go to stderr. Ctrl-C cancels the run (its process group is terminated).
 Exit status: 0 the run succeeded, 1 it did not (or the file is invalid), 2 usage error.`;
 
+/** exec runs without the agent: vm-extract jobs with no database of their own use JOBSD_DATABASE_URL. */
+function databaseUrlFromEnv(io: { env: Record<string, string | undefined> }): string | undefined {
+  return io.env.JOBSD_DATABASE_URL || io.env.DATABASE_URL || undefined;
+}
+
 export const execCommand: Command = {
   name: 'exec',
   summary: 'run a job file\'s task once here and print the result JSON',
@@ -44,6 +49,7 @@ export const execCommand: Command = {
       instance: io.env.JOBSD_INSTANCE ?? `${hostname()}:${process.pid}`,
       signal: io.signal,
       logger,
+      ...(databaseUrlFromEnv(io) ? { databaseUrl: databaseUrlFromEnv(io)! } : {}),
     });
     io.stdout(JSON.stringify(result, null, values.json ? undefined : 2) + '\n');
     return result.status === 'succeeded' ? EXIT.ok : EXIT.failed;

@@ -22,6 +22,8 @@ export interface QueueWorkersOptions {
   /** Runs at once per queue on this agent. */
   concurrency: number;
   logger: Logger;
+  /** The agent's own database, handed to vm-extract jobs that name none. */
+  databaseUrl?: string;
   /** Called after every attempt (metrics, tests). */
   onResult?: (result: RunResult, data: FireData) => void;
 }
@@ -169,7 +171,8 @@ export class QueueWorkers {
     try {
       await updateFire(pool, def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true });
       logger.info({ ...fields, lateness_ms: Date.now() - fireTimeMs }, 'run started');
-      const result = await runTask(def, { runId: data.runId, fireTimeMs, attempt, instance, signal, logger });
+      const { databaseUrl } = this.options;
+      const result = await runTask(def, { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}) });
       const givenBack = controller.signal.aborted;
       const replaced = !givenBack && job.signal.aborted && (await this.options.boss.getJobById(queue, job.id).catch(() => null))?.state === 'cancelled';
       if (replaced) {

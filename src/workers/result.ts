@@ -44,6 +44,8 @@ export interface RunContext {
   /** Aborted on cancellation, queue expiry or shutdown: the task must stop and clean up. */
   signal?: AbortSignal;
   logger: Logger;
+  /** The agent's own database (vm-extract writes there when the job names none). */
+  databaseUrl?: string;
 }
 
 export interface Outcome {
@@ -60,7 +62,10 @@ export function isoUtc(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-export function buildResult(def: Pick<JobDefinition, 'id'>, ctx: RunContext, outcome: Outcome): RunResult {
+/** What identifies a run in its result and its log lines. */
+export type RunIdentity = Pick<RunContext, 'runId' | 'fireTimeMs' | 'attempt' | 'instance'>;
+
+export function buildResult(def: Pick<JobDefinition, 'id'>, ctx: RunIdentity, outcome: Outcome): RunResult {
   const result: RunResult = {
     job_id: def.id,
     run_id: ctx.runId,
@@ -79,7 +84,7 @@ export function buildResult(def: Pick<JobDefinition, 'id'>, ctx: RunContext, out
 }
 
 /** Log fields that tie a line to its run. */
-export function runFields(def: Pick<JobDefinition, 'id'>, ctx: RunContext): { job: string; run: string; fire: string } {
+export function runFields(def: Pick<JobDefinition, 'id'>, ctx: RunIdentity): { job: string; run: string; fire: string } {
   return { job: def.id, run: ctx.runId, fire: isoUtc(ctx.fireTimeMs) };
 }
 

@@ -2,6 +2,7 @@
 import type { JobDefinition } from '../definitions/types.ts';
 import { runCommand } from './command.ts';
 import { runHttp } from './http.ts';
+import { runPipelineInThread } from './pipelines/in-thread.ts';
 import { buildResult, type RunContext, type RunResult } from './result.ts';
 
 export async function runTask(def: JobDefinition, ctx: RunContext): Promise<RunResult> {
@@ -15,12 +16,7 @@ export async function runTask(def: JobDefinition, ctx: RunContext): Promise<RunR
         return await runHttp({ ...def, task }, ctx);
       case 'vm-collect':
       case 'vm-extract':
-        return buildResult(def, ctx, {
-          status: 'failed',
-          message: `${task.type} is not implemented yet`,
-          startedMs,
-          completedMs: Date.now(),
-        });
+        return await runPipelineInThread({ ...def, task }, ctx);
     }
   } catch (err) {
     ctx.logger.error({ err, job: def.id, run: ctx.runId }, 'task threw');

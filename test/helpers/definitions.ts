@@ -1,7 +1,7 @@
 // Normalised JobDefinition values for tests, with every required field filled in.
 import { tmpdir } from 'node:os';
 import { pino } from 'pino';
-import type { CommandTask, HttpTask, JobDefinition } from '../../src/definitions/types.ts';
+import type { CommandTask, HttpTask, JobDefinition, VmCollectTask, VmExtractTask } from '../../src/definitions/types.ts';
 import type { Logger } from '../../src/log.ts';
 import type { RunContext } from '../../src/workers/result.ts';
 
@@ -56,6 +56,42 @@ export function httpJob(partial: Partial<Base> & { task?: Partial<HttpTask> } = 
       url: 'http://127.0.0.1:9/',
       headers: {},
       expectStatus: [{ class: 2 }],
+      ...task,
+    },
+  };
+}
+
+export function vmCollectJob(
+  partial: Partial<Base> & { task: Pick<VmCollectTask, 'source' | 'victoriametrics'> & Partial<VmCollectTask> },
+): JobDefinition & { task: VmCollectTask } {
+  const { task, ...rest } = partial;
+  return {
+    ...baseJob({ id: 'apex-collector', ...rest }),
+    task: {
+      type: 'vm-collect',
+      metricPrefix: 'apex_data_',
+      labelFields: ['desk'],
+      labels: { source: 'apex', job: 'apex_collector' },
+      watermark: { metric: 'apex_collector_watermark_days', startDate: '2026-11-19' },
+      slidingWindowDays: 0,
+      statusMetric: 'apex_collector_job_status',
+      ...task,
+    },
+  };
+}
+
+export function vmExtractJob(
+  partial: Partial<Base> & { task: Pick<VmExtractTask, 'victoriametrics' | 'databaseUrl'> & Partial<VmExtractTask> },
+): JobDefinition & { task: VmExtractTask } {
+  const { task, ...rest } = partial;
+  return {
+    ...baseJob({ id: 'apex-extractor', ...rest }),
+    task: {
+      type: 'vm-extract',
+      query: '{__name__=~"apex_data_.*"}',
+      startDateOffsetDays: 10,
+      chunkSizeDays: 7,
+      statusMetric: 'extractor_job_status',
       ...task,
     },
   };
