@@ -1,0 +1,147 @@
+// vm-extract against a real VictoriaMetrics and a real PostgreSQL, fed by vm-collect from a local source.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import type { RunResult } from '../../../src/workers/result.ts';
+import { runPipeline, type PipelineJob } from '../../../src/workers/pipelines/run.ts';
+import { freshDatabase } from '../../helpers/db.ts';
+import { memoryLogger, vmCollectJob, vmExtractJob } from '../../helpers/definitions.ts';
+import { startRestSource, type RestSource } from '../../helpers/rest-source.ts';
+import { startVictoriaMetrics, type VictoriaMetrics } from '../../helpers/victoria-metrics.ts';
+
+const TUESDAY_NOON = Date.UTC(2026, 10, 24, 12);
+const DATES = ['2026-11-19', '2026-11-20', '2026-11-23', '2026-11-24'];
+
+let vm: VictoriaMetrics;
+let source: RestSource;
+let url: string;
+let db: pg.Client;
+
+async function run(def: PipelineJob): Promise<RunResult> {
+  const result = await runPipeline(def, { runId: 'r', fireTimeMs: TUESDAY_NOON, attempt: 1, instance: 't:1', log: memoryLogger().logger });
+  await vm.flush();
+  return result;
+}
+
+before(async () => {
+  [vm, source, url] = await Promise.all([startVictoriaMetrics(), startRestSource(), freshDatabase('extract')]);
+  db = new pg.Client({ connectionString: url });
+  await db.connect();
+  const collected = await run(
+    vmCollectJob({ task: { source: { url: source.url, dateParam: 'business_date', timeoutMs: 2_000 }, victoriametrics: { url: vm.url } } }),
+  );
+  assert.equal(collected.status, 'succeeded', collected.message);
+});
+after(async () => {
+  await db?.end();
+  await Promise.all([vm?.stop(), source?.close()]);
+});
+
+interface Row {
+  biz_date: string;
+  metric_name: string;
+  labels: Record<string, string>;
+  value: number;
+  ts: string;
+  extracted_at: Date;
+}
+
+async function rows(date?: string): Promise<Row[]> {
+  const { rows } = await db.query<Row>(
+    `SELECT biz_date::text, metric_name, labels, value, "timestamp" AS ts, extracted_at FROM vm_extracted_metrics
+      WHERE job_id = 'apex-extractor' AND ($1::date IS NULL OR biz_date = $1) ORDER BY biz_date, metric_name, labels->>'desk', "timestamp"`,
+    [date ?? null],
+  );
+  return rows;
+}
+
+function countByDate(list: Row[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of list) counts[r.biz_date] = (counts[r.biz_date] ?? 0) + 1;
+  return counts;
+}
+
+describe('vm-extract', () => {
+  let def: PipelineJob;
+  before(() => {
+    def = vmExtractJob({ task: { victoriametrics: { url: vm.url }, databaseUrl: url, chunkSizeDays: 2 } });
+  });
+
+  it('copies every collected series into PostgreSQL, creating the tables, one business date per transaction', async () => {
+    const result = await run(def);
+    assert.equal(result.status, 'succeeded', result.message);
+    assert.deepEqual(result.details.dates_processed, DATES);
+    assert.deepEqual(result.details.dates_skipped, ['2026-11-16', '2026-11-17', '2026-11-18'], 'no data in VictoriaMetrics for these');
+    assert.equal(result.details.samples_read, 4 * 3 * 2);
+    assert.equal(result.details.samples_written, 4 * 3 * 2);
+    const all = await rows();
+    assert.deepEqual(countByDate(all), { '2026-11-19': 6, '2026-11-20': 6, '2026-11-23': 6, '2026-11-24': 6 });
+    const fx = all.find((r) => r.biz_date === '2026-11-23' && r.metric_name === 'apex_data_pnl' && r.labels.desk === 'fx')!;
+    assert.deepEqual(fx.labels, { business_date: '2026-11-23', source: 'apex', job: 'apex_collector', desk: 'fx' });
+    assert.equal(fx.value, 2300);
+    assert.equal(new Date(fx.ts).toISOString(), '2026-11-23T00:00:00.000Z');
+    const { rows: jobs } = await db.query(`SELECT business_date::text AS d, records_processed::int AS n, max_data_timestamp, error_message
+      FROM vm_extraction_jobs WHERE job_id = 'apex-extractor' ORDER BY business_date`);
+    assert.deepEqual(jobs.map((j) => [j.d, j.n, j.max_data_timestamp.toISOString(), j.error_message]), DATES.map((d) => [d, 6, `${d}T00:00:00.000Z`, null]));
+    assert.equal((await vm.exportSeries('extractor_job_status{job="apex-extractor"}'))[0]?.values.at(-1), 1);
+  });
+
+  it('a second run writes nothing new', async () => {
+    const before = await rows();
+    const result = await run(def);
+    assert.equal(result.status, 'succeeded');
+    assert.deepEqual(result.details.dates_processed, []);
+    assert.equal(result.details.samples_written, 0);
+    assert.deepEqual(await rows(), before, 'same rows, same extracted_at');
+  });
+
+  it('new samples for one date re-extract only that date', async () => {
+    const before = await rows();
+    const noon = Date.UTC(2026, 10, 23, 12);
+    await vm.importLines([`apex_data_pnl{business_date="2026-11-23",source="apex",job="apex_collector",desk="fx"} 2399 ${noon}`]);
+    const result = await run(def);
+    assert.equal(result.status, 'succeeded', result.message);
+    assert.deepEqual(result.details.dates_processed, ['2026-11-23']);
+    assert.equal(result.details.samples_written, 7);
+    const now = await rows();
+    assert.deepEqual(countByDate(now), { '2026-11-19': 6, '2026-11-20': 6, '2026-11-23': 7, '2026-11-24': 6 });
+    for (const date of ['2026-11-19', '2026-11-20', '2026-11-24']) {
+      assert.deepEqual(now.filter((r) => r.biz_date === date), before.filter((r) => r.biz_date === date), `${date} untouched`);
+    }
+    assert.ok(now.some((r) => r.value === 2399 && new Date(r.ts).getTime() === noon));
+  });
+
+  it('a failure in the middle of a date rolls that date back alone: its previous rows stay', async () => {
+    // A trigger that fails the insert of one series, after other rows of the same date were inserted.
+    await db.query(`CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.metric_name = 'apex_data_poison' THEN RAISE EXCEPTION 'poisoned sample'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER poison BEFORE INSERT ON vm_extracted_metrics FOR EACH ROW EXECUTE FUNCTION poison();`);
+    const before = await rows('2026-11-24');
+    const t = Date.UTC(2026, 10, 24, 6);
+    await vm.importLines([
+      `apex_data_pnl{business_date="2026-11-24",source="apex",job="apex_collector",desk="fx"} 1 ${t}`,
+      `apex_data_poison{business_date="2026-11-24",source="apex",job="apex_collector"} 1 ${t}`,
+      `apex_data_pnl{business_date="2026-11-20",source="apex",job="apex_collector",desk="fx"} 5 ${Date.UTC(2026, 10, 20, 6)}`,
+    ]);
+    try {
+      const result = await run(def);
+      assert.equal(result.status, 'partial', result.message);
+      assert.deepEqual(result.details.dates_processed, ['2026-11-20']);
+      const failed = result.details.dates_failed as Array<{ date: string; error: string }>;
+      assert.deepEqual(failed.map((f) => f.date), ['2026-11-24']);
+      assert.match(failed[0]!.error, /^2026-11-24: poisoned sample/);
+      assert.deepEqual(await rows('2026-11-24'), before, 'the rows of 2026-11-24 are the previous ones');
+      assert.equal((await rows('2026-11-20')).length, 7);
+      const { rows: jobs } = await db.query(`SELECT error_message FROM vm_extraction_jobs
+        WHERE job_id = 'apex-extractor' AND business_date = '2026-11-24' ORDER BY completed_at DESC LIMIT 1`);
+      assert.match(jobs[0].error_message, /poisoned sample/);
+      assert.equal((await vm.exportSeries('extractor_job_status{job="apex-extractor"}'))[0]?.values.at(-1), 0);
+    } finally {
+      await db.query('DROP TRIGGER poison ON vm_extracted_metrics');
+    }
+    const retried = await run(def);
+    assert.equal(retried.status, 'succeeded', retried.message);
+    assert.deepEqual(retried.details.dates_processed, ['2026-11-24'], 'the failed date is still behind, and only it');
+    assert.equal((await rows('2026-11-24')).length, 8);
+  });
+});
