@@ -6,24 +6,31 @@ import { chunks, dateMs, DAY_MS, extractWindow, formatDate } from './business-da
 import { copyNumber, copyText, createStage, ensureTables, recordedNewest, recordFailure, replaceDate, StageWriter } from './extract-store.ts';
 import { sampleLine } from './prometheus-text.ts';
 import type { PipelineOutcome, PipelineRun } from './run.ts';
-import { exportSeries, importLines, queryRange, type ExportedSeries } from './vm-http.ts';
+import { exportSeries, importLines, queryInstant, queryRange, type ExportedSeries } from './vm-http.ts';
 
-/** The newest sample timestamp (ms) per business date of the window, as VictoriaMetrics holds it now. */
+/** Freshness queries in flight at once. */
+const FRESHNESS_CONCURRENCY = 4;
+
+/**
+ * The newest sample timestamp (ms) per business date of the window, as VictoriaMetrics holds it now: one
+ * instant query per date, evaluated at the day's last millisecond with a 1d window, so that each query
+ * touches only that day's series (a window-wide query_range would touch every series of every date and
+ * hit -search.maxUniqueTimeseries sooner). Uncached, so backfilled samples show.
+ */
 export async function newestPerDate(task: VmExtractTask, dates: readonly string[], signal?: AbortSignal): Promise<Map<string, number>> {
   const newest = new Map<string, number>();
-  if (dates.length === 0) return newest;
-  // Evaluated at the last millisecond of each day, a 1d window covers exactly that day's samples.
-  const first = dateMs(dates[0]!) + DAY_MS - 1;
-  const last = dateMs(dates[dates.length - 1]!) + DAY_MS - 1;
-  const wanted = new Set(dates);
-  const series = await queryRange(task.victoriametrics.url, `max(tlast_over_time((${task.query})[1d]))`, first, last, DAY_MS, signal);
-  for (const { values } of series) {
-    for (const [at, value] of values) {
-      const date = formatDate(Math.round(at * 1000));
-      const ms = Math.round(Number(value) * 1000);
-      if (wanted.has(date) && Number.isFinite(ms)) newest.set(date, Math.max(ms, newest.get(date) ?? -Infinity));
+  const query = `max(tlast_over_time((${task.query})[1d]))`;
+  let next = 0;
+  const worker = async () => {
+    while (next < dates.length) {
+      const date = dates[next++]!;
+      for (const { value } of await queryInstant(task.victoriametrics.url, query, dateMs(date) + DAY_MS - 1, signal)) {
+        const ms = value ? Math.round(Number(value[1]) * 1000) : NaN;
+        if (Number.isFinite(ms)) newest.set(date, ms);
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(FRESHNESS_CONCURRENCY, dates.length) }, worker));
   return newest;
 }
 

@@ -188,3 +188,12 @@ export async function queryRange(vmUrl: string, query: string, startMs: number, 
   if (body.status !== 'success' || !body.data) throw new HttpFailure(`GET ${displayUrl(url)}: ${body.error ?? 'no data'}`);
   return body.data.result.map((series) => ({ metric: series.metric, values: series.values ?? [] }));
 }
+
+/** /api/v1/query at `timeMs`, uncached; the value of each series of the result. */
+export async function queryInstant(vmUrl: string, query: string, timeMs: number, signal?: AbortSignal) {
+  const url = vmEndpoint(vmUrl, 'api/v1/query', { query, time: timeMs / 1000, nocache: 1 });
+  const text = await getText(url, { timeoutMs: 120_000, ...(signal ? { signal } : {}) });
+  const body = JSON.parse(text) as QueryResponse;
+  if (body.status !== 'success' || !body.data) throw new HttpFailure(`GET ${displayUrl(url)}: ${body.error ?? 'no data'}`);
+  return body.data.result.map((series) => ({ metric: series.metric, value: series.value }));
+}
