@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { agentBenchmark } from './agent.ts';
+import { pipelinesBenchmark } from './pipelines.ts';
 import { plannerBenchmark } from './planner.ts';
 
 export interface BenchmarkOptions {
@@ -16,7 +17,7 @@ export interface Benchmark {
   run: (options: BenchmarkOptions) => Promise<string>;
 }
 
-const BENCHMARKS: Benchmark[] = [plannerBenchmark, agentBenchmark];
+const BENCHMARKS: Benchmark[] = [plannerBenchmark, agentBenchmark, pipelinesBenchmark];
 const DOC = path.join(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 
 function machine(): string {

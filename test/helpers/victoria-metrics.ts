@@ -35,7 +35,8 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
+/** `extraArgs` are added to the command line (benchmarks raise limits with them). */
+export async function startVictoriaMetrics(extraArgs: string[] = []): Promise<VictoriaMetrics> {
   if (!existsSync(VM_BINARY)) {
     throw new Error(`VictoriaMetrics is not installed at ${VM_BINARY}: apt-get install victoria-metrics (.ci/run does), or set JOBSD_TEST_VM_BINARY`);
   }
@@ -50,6 +51,7 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
       `-storageDataPath=${path.join(dir, 'data')}`,
       '-retentionPeriod=100y',
       '-loggerLevel=WARN',
+      ...extraArgs,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

@@ -5,8 +5,10 @@ import { formatLabels, MalformedRecord, recordsOf, recordsToLines, sampleLine, t
 import type { PipelineOutcome, PipelineRun } from './run.ts';
 import { exportSeries, getText, importLines } from './vm-http.ts';
 
-/** Lines per POST to /api/v1/import/prometheus (about 5 MB). */
-export const IMPORT_BATCH_LINES = 50_000;
+/** Lines per POST to /api/v1/import/prometheus (about 1 MB). */
+export const IMPORT_BATCH_LINES = 10_000;
+/** Import requests in flight at once: VictoriaMetrics ingests on several cores. */
+const IMPORT_CONCURRENCY = 2;
 
 /** The metric that marks a business date after the watermark as imported (a later gap can hold the watermark back). */
 export function importedMetric(task: VmCollectTask): string {
@@ -61,6 +63,29 @@ async function sourceLines(run: PipelineRun<VmCollectTask>, date: string): Promi
   return { lines, records: records.length };
 }
 
+type Prepared = { ok: true; value: { lines: string[]; records: number } } | { ok: false; error: unknown };
+
+/** A promise that never rejects, so a prefetch can wait unobserved. */
+function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+/** Imports in batches of IMPORT_BATCH_LINES, IMPORT_CONCURRENCY requests at a time; `written` counts each batch. */
+async function importConcurrently(vm: string, lines: readonly string[], signal: AbortSignal, written: (n: number) => void): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < lines.length) {
+      const batch = lines.slice(next, (next += IMPORT_BATCH_LINES));
+      await importLines(vm, batch, signal);
+      written(batch.length);
+    }
+  };
+  await Promise.all(Array.from({ length: IMPORT_CONCURRENCY }, worker));
+}
+
 interface DateOutcome {
   date: string;
   ok: boolean;
@@ -81,26 +106,32 @@ export async function runCollect(run: PipelineRun<VmCollectTask>): Promise<Pipel
   let recordsRead = 0;
   let samplesRead = 0;
   let samplesWritten = 0;
+  // The next date's source is fetched and converted while the current one is imported.
+  const toFetch = plan.dates.filter((d) => !done.has(d) || reprocessed.has(d));
+  const prepared = new Map<string, Promise<Prepared>>();
+  const prepare = (date: string | undefined) => {
+    if (date !== undefined && !prepared.has(date)) prepared.set(date, settle(sourceLines(run, date)));
+  };
   for (const date of plan.dates) {
     if (signal.aborted) break;
-    if (done.has(date) && !reprocessed.has(date)) {
+    if (!toFetch.includes(date)) {
       outcomes.push({ date, ok: true, skipped: true });
       continue;
     }
+    prepare(date);
+    const source = await prepared.get(date)!;
+    prepared.delete(date);
+    prepare(toFetch[toFetch.indexOf(date) + 1]);
     try {
-      const { lines, records } = await sourceLines(run, date);
+      if (!source.ok) throw source.error;
+      const { lines, records } = source.value;
       recordsRead += records;
       samplesRead += lines.length;
-      const samples = lines.length;
-      // The marker goes last, in the last batch: it is written only when every sample before it was.
-      lines.push(sampleLine(importedMetric(task), { business_date: date, ...task.labels }, Math.floor(run.nowMs / 1000), dateMs(date)));
-      for (let i = 0; i < lines.length; i += IMPORT_BATCH_LINES) {
-        const batch = lines.slice(i, i + IMPORT_BATCH_LINES);
-        await importLines(vm, batch, signal);
-        samplesWritten += Math.min(batch.length, samples - i);
-      }
+      await importConcurrently(vm, lines, signal, (n) => (samplesWritten += n));
+      // The marker goes after every sample of the date is in: it is written only when they all were.
+      await importLines(vm, [sampleLine(importedMetric(task), { business_date: date, ...task.labels }, Math.floor(run.nowMs / 1000), dateMs(date))], signal);
       outcomes.push({ date, ok: true });
-      log.info({ business_date: date, records, samples }, 'business date imported');
+      log.info({ business_date: date, records, samples: lines.length }, 'business date imported');
     } catch (err) {
       if (signal.aborted) break;
       const error = `${date}: ${err instanceof Error ? err.message : String(err)}`;
@@ -108,6 +139,7 @@ export async function runCollect(run: PipelineRun<VmCollectTask>): Promise<Pipel
       log.warn({ business_date: date, error }, 'business date failed');
     }
   }
+  await Promise.all(prepared.values()); // a prefetch left behind by a cancellation
 
   const after = advanceWatermark(before, outcomes);
   const failed = outcomes.filter((o) => !o.ok);

@@ -1,5 +1,5 @@
-// vm-extract's side of PostgreSQL: the two tables (created if missing), a session staging table filled by
-// COPY, and the one-transaction-per-date replace.
+// vm-extract's side of PostgreSQL: the two tables (created if missing), and the replace of one business date
+// in one transaction, its rows streamed in by COPY.
 import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -45,7 +45,7 @@ export async function ensureTables(client: pg.ClientBase): Promise<void> {
 }
 
 /** The newest sample timestamp extracted so far per business date (successful extractions only). */
-export async function recordedNewest(client: pg.ClientBase, jobId: string, dates: readonly string[]): Promise<Map<string, number>> {
+export async function recordedNewest(client: pg.Pool | pg.ClientBase, jobId: string, dates: readonly string[]): Promise<Map<string, number>> {
   const { rows } = await client.query<{ date: string; newest: Date | null }>(
     `SELECT DISTINCT ON (business_date) business_date::text AS date, max_data_timestamp AS newest
        FROM vm_extraction_jobs
@@ -54,12 +54,6 @@ export async function recordedNewest(client: pg.ClientBase, jobId: string, dates
     [jobId, dates],
   );
   return new Map(rows.filter((r) => r.newest !== null).map((r) => [r.date, r.newest!.getTime()]));
-}
-
-export async function createStage(client: pg.ClientBase): Promise<void> {
-  await client.query(`CREATE TEMP TABLE IF NOT EXISTS jobsd_extract_stage (
-    biz_date date NOT NULL, audit_id text, metric_name text NOT NULL, labels text NOT NULL, value double precision, ts bigint NOT NULL)`);
-  await client.query('TRUNCATE jobsd_extract_stage');
 }
 
 /** A text field for COPY's text format. */
@@ -72,84 +66,108 @@ export function copyNumber(value: number): string {
   return Number.isNaN(value) ? 'NaN' : value === Infinity ? 'Infinity' : value === -Infinity ? '-Infinity' : String(value);
 }
 
-/** A COPY into the staging table with backpressure: rows are buffered into ~64 KiB writes. */
-export class StageWriter {
+const COPY_SQL =
+  'COPY vm_extracted_metrics (biz_date, audit_id, metric_name, labels, value, "timestamp", extracted_at, job_id, job_execution_timestamp) FROM STDIN';
+
+/**
+ * One business date being replaced: a connection of its own holding one transaction, in which the job's old
+ * rows of the date are deleted and the new ones streamed in by COPY as they arrive. `commit` writes the
+ * vm_extraction_jobs row and commits; `rollback` leaves the date's previous rows as they were.
+ */
+export class DateWriter {
+  readonly date: string;
+  samples = 0;
+  newestMs = -Infinity;
+  /** Set when the COPY failed (a constraint, a trigger, a lost connection): later rows are dropped. */
+  failure: Error | undefined;
+  readonly startedMs = Date.now();
+  /** The row suffix every sample of this date shares: extracted_at, job_id, job_execution_timestamp. */
+  readonly suffix: string;
   private buffer = '';
+  private readonly client: pg.PoolClient;
   private readonly stream: NodeJS.WritableStream;
-  private constructor(stream: NodeJS.WritableStream) {
+  private readonly jobId: string;
+  private readonly executionMs: number;
+
+  private constructor(client: pg.PoolClient, stream: NodeJS.WritableStream, date: string, jobId: string, executionMs: number) {
+    this.client = client;
     this.stream = stream;
+    this.date = date;
+    this.jobId = jobId;
+    this.executionMs = executionMs;
+    this.suffix = `\t${new Date().toISOString()}\t${copyText(jobId)}\t${new Date(executionMs).toISOString()}\n`;
+    stream.on('error', (err: Error) => (this.failure ??= err));
   }
 
-  static async open(client: pg.ClientBase): Promise<StageWriter> {
-    const stream = client.query(copyFrom('COPY jobsd_extract_stage (biz_date, audit_id, metric_name, labels, value, ts) FROM STDIN'));
-    return new StageWriter(stream);
+  static async open(pool: pg.Pool, date: string, jobId: string, executionMs: number): Promise<DateWriter> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('DELETE FROM vm_extracted_metrics WHERE job_id = $1 AND biz_date = $2', [jobId, date]);
+      return new DateWriter(client, client.query(copyFrom(COPY_SQL)), date, jobId, executionMs);
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+      throw err;
+    }
   }
 
-  /** Adds one line of COPY text (ending in a newline); true when the buffer is full and should be flushed. */
-  push(row: string): boolean {
-    this.buffer += row;
+  /** Adds one row (the fields before the suffix); true when the buffer should be flushed. */
+  push(fields: string): boolean {
+    this.buffer += fields + this.suffix;
     return this.buffer.length >= 65_536;
   }
 
   async flush(): Promise<void> {
     const chunk = this.buffer;
     this.buffer = '';
-    if (chunk && !this.stream.write(chunk)) await once(this.stream, 'drain');
+    if (!chunk || this.failure) return;
+    if (!this.stream.write(chunk)) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error').catch(() => undefined)]);
   }
 
-  async end(): Promise<void> {
-    await this.flush();
-    const done = once(this.stream, 'finish');
-    this.stream.end();
-    await done;
+  /** Ends the COPY, writes the vm_extraction_jobs row and commits; throws (rolled back) on failure. */
+  async commit(): Promise<number> {
+    try {
+      await this.flush();
+      if (!this.failure) {
+        const finished = once(this.stream, 'finish');
+        this.stream.end();
+        await Promise.race([finished, once(this.stream, 'error').then(([err]) => Promise.reject(err as Error))]);
+      }
+      if (this.failure) throw this.failure;
+      await this.client.query(
+        `INSERT INTO vm_extraction_jobs (job_id, business_date, execution_timestamp, started_at, completed_at, records_processed,
+                                         execution_time_seconds, max_data_timestamp, error_message)
+         VALUES ($1, $2, $3, $4, clock_timestamp(), $5, extract(epoch FROM clock_timestamp() - $4::timestamptz), $6, NULL)`,
+        [this.jobId, this.date, new Date(this.executionMs), new Date(this.startedMs), this.samples, new Date(this.newestMs)],
+      );
+      await this.client.query('COMMIT');
+      return this.samples;
+    } catch (err) {
+      await this.rollback();
+      throw err;
+    } finally {
+      this.client.release();
+    }
   }
 
-  /** Abandons the COPY (the stream is destroyed, PostgreSQL rolls it back). */
-  abort(err: Error): void {
-    (this.stream as unknown as { destroy(e: Error): void }).destroy(err);
+  /** Abandons the date: its transaction is rolled back, its previous rows stay. */
+  async rollback(): Promise<void> {
+    if (!this.failure) {
+      this.failure = new Error('rolled back');
+      (this.stream as unknown as { destroy(e: Error): void }).destroy(this.failure);
+    }
+    await this.client.query('ROLLBACK').catch(() => undefined);
   }
-}
 
-export interface DateReplace {
-  jobId: string;
-  date: string;
-  executionMs: number;
-  startedMs: number;
-  newestMs: number;
-}
-
-/**
- * Replaces one business date in one transaction: its old rows for the job deleted, the staged rows of that
- * date inserted, the vm_extraction_jobs row written. Returns the rows written; throws (rolled back) on failure.
- */
-export async function replaceDate(client: pg.ClientBase, r: DateReplace): Promise<number> {
-  await client.query('BEGIN');
-  try {
-    await client.query('DELETE FROM vm_extracted_metrics WHERE job_id = $1 AND biz_date = $2', [r.jobId, r.date]);
-    const inserted = await client.query(
-      `INSERT INTO vm_extracted_metrics (biz_date, audit_id, metric_name, labels, value, "timestamp", extracted_at, job_id, job_execution_timestamp)
-       SELECT biz_date, audit_id, metric_name, labels::jsonb, value, to_timestamp(ts / 1000.0), now(), $1, $3
-         FROM jobsd_extract_stage WHERE biz_date = $2`,
-      [r.jobId, r.date, new Date(r.executionMs)],
-    );
-    const rows = inserted.rowCount ?? 0;
-    await client.query(
-      `INSERT INTO vm_extraction_jobs (job_id, business_date, execution_timestamp, started_at, completed_at, records_processed,
-                                       execution_time_seconds, max_data_timestamp, error_message)
-       VALUES ($1, $2, $3, $4, clock_timestamp(), $5, extract(epoch FROM clock_timestamp() - $4::timestamptz), $6, NULL)`,
-      [r.jobId, r.date, new Date(r.executionMs), new Date(r.startedMs), rows, new Date(r.newestMs)],
-    );
-    await client.query('COMMIT');
-    return rows;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+  release(): void {
+    this.client.release();
   }
 }
 
 /** Records a date that failed (after its transaction rolled back). */
-export async function recordFailure(client: pg.ClientBase, r: Omit<DateReplace, 'newestMs'>, error: string): Promise<void> {
-  await client.query(
+export async function recordFailure(db: pg.Pool | pg.ClientBase, r: { jobId: string; date: string; executionMs: number; startedMs: number }, error: string): Promise<void> {
+  await db.query(
     `INSERT INTO vm_extraction_jobs (job_id, business_date, execution_timestamp, started_at, completed_at, records_processed,
                                      execution_time_seconds, max_data_timestamp, error_message)
      VALUES ($1, $2, $3, $4, clock_timestamp(), 0, extract(epoch FROM clock_timestamp() - $4::timestamptz), NULL, $5)`,

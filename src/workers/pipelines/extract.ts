@@ -3,7 +3,7 @@
 import pg from 'pg';
 import type { VmExtractTask } from '../../definitions/types.ts';
 import { chunks, dateMs, DAY_MS, extractWindow, formatDate } from './business-dates.ts';
-import { copyNumber, copyText, createStage, ensureTables, recordedNewest, recordFailure, replaceDate, StageWriter } from './extract-store.ts';
+import { copyNumber, copyText, DateWriter, ensureTables, recordedNewest, recordFailure } from './extract-store.ts';
 import { sampleLine } from './prometheus-text.ts';
 import type { PipelineOutcome, PipelineRun } from './run.ts';
 import { exportSeries, importLines, queryInstant, queryRange, type ExportedSeries } from './vm-http.ts';
@@ -49,19 +49,23 @@ function seriesSource(task: VmExtractTask, signal: AbortSignal): SeriesSource {
   };
 }
 
-interface StagedDate {
-  samples: number;
-  newestMs: number;
-}
+/**
+ * Dates whose transactions one chunk holds open at once: one connection each. A larger chunk_size_days is
+ * read in requests of this many dates.
+ */
+export const MAX_OPEN_DATES = 8;
 
-/** Streams one chunk's series into the staging table; returns what was staged per date of the chunk. */
-async function stageChunk(client: pg.ClientBase, source: SeriesSource, dates: readonly string[]): Promise<Map<string, StagedDate>> {
+/**
+ * Streams one chunk from VictoriaMetrics straight into PostgreSQL: each sample goes to its date's writer
+ * (a transaction of its own, opened at the date's first sample), so the export is read once, never held,
+ * and the dates are written in parallel. Returns the writers, still uncommitted; throws when the read fails
+ * (after rolling every writer back).
+ */
+async function readChunk(pool: pg.Pool, source: SeriesSource, dates: readonly string[], jobId: string, executionMs: number): Promise<DateWriter[]> {
   const wanted = new Set(dates);
-  const staged = new Map<string, StagedDate>();
+  const writers = new Map<string, Promise<DateWriter>>();
   const from = dateMs(dates[0]!);
   const to = dateMs(dates[dates.length - 1]!) + DAY_MS - 1;
-  await createStage(client);
-  const writer = await StageWriter.open(client);
   try {
     let dayNumber = NaN;
     let day = '';
@@ -77,17 +81,22 @@ async function stageChunk(client: pg.ClientBase, source: SeriesSource, dates: re
           day = formatDate(n * DAY_MS);
         }
         if (!wanted.has(day)) continue;
-        let entry = staged.get(day);
-        if (!entry) staged.set(day, (entry = { samples: 0, newestMs: ts }));
-        entry.samples++;
-        if (ts > entry.newestMs) entry.newestMs = ts;
-        if (writer.push(`${day}${fixed}${copyNumber(values[i]!)}\t${ts}\n`)) await writer.flush();
+        let pending = writers.get(day);
+        if (!pending) writers.set(day, (pending = DateWriter.open(pool, day, jobId, executionMs)));
+        const writer = await pending;
+        writer.samples++;
+        if (ts > writer.newestMs) writer.newestMs = ts;
+        if (writer.push(`${day}${fixed}${copyNumber(values[i]!)}\t${new Date(ts).toISOString()}`)) await writer.flush();
       }
     }
-    await writer.end();
-    return staged;
+    return await Promise.all(writers.values());
   } catch (err) {
-    writer.abort(err as Error);
+    for (const pending of writers.values()) {
+      await pending.then(async (w) => {
+        await w.rollback();
+        w.release();
+      }, () => undefined);
+    }
     throw err;
   }
 }
@@ -101,9 +110,9 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
   const url = task.databaseUrl ?? run.databaseUrl;
   if (!url) throw new Error('vm-extract has no database: set task.database.url, or JOBSD_DATABASE_URL for jobsd exec');
   const window = extractWindow(run.nowMs, task.startDateOffsetDays);
-  const client = new pg.Client({ connectionString: url, application_name: `jobsd vm-extract ${run.jobId}` });
-  client.on('error', (err) => log.warn({ error: err.message }, 'vm-extract database connection error'));
-  await client.connect();
+  const chunkSize = Math.min(task.chunkSizeDays, MAX_OPEN_DATES);
+  const pool = new pg.Pool({ connectionString: url, max: chunkSize + 1, application_name: `jobsd vm-extract ${run.jobId}` });
+  pool.on('error', (err) => log.warn({ error: err.message }, 'vm-extract database connection error'));
   const processed: string[] = [];
   const failed: Array<{ date: string; error: string }> = [];
   let samplesRead = 0;
@@ -111,54 +120,65 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
   let newestBefore: number | undefined;
   let newestAfter: number | undefined;
   let behind: string[] = [];
+  const fail = async (date: string, startedMs: number, error: string) => {
+    failed.push({ date, error });
+    await recordFailure(pool, { jobId: run.jobId, date, executionMs: run.nowMs, startedMs }, error).catch((err: unknown) =>
+      log.warn({ business_date: date, error: message(err) }, 'could not record the failure in vm_extraction_jobs'),
+    );
+  };
   try {
-    await ensureTables(client);
-    const [available, recorded] = await Promise.all([newestPerDate(task, window, signal), recordedNewest(client, run.jobId, window)]);
+    const client = await pool.connect();
+    try {
+      await ensureTables(client);
+    } finally {
+      client.release();
+    }
+    const [available, recorded] = await Promise.all([newestPerDate(task, window, signal), recordedNewest(pool, run.jobId, window)]);
     for (const ms of recorded.values()) newestBefore = Math.max(ms, newestBefore ?? -Infinity);
     newestAfter = newestBefore;
     behind = window.filter((d) => available.has(d) && !(available.get(d)! <= (recorded.get(d) ?? -Infinity)));
     log.info({ window: window.length, behind: behind.length }, 'vm-extract plan');
     const source = seriesSource(task, signal);
-    for (const chunk of chunks(behind, task.chunkSizeDays)) {
+    for (const chunk of chunks(behind, chunkSize)) {
       if (signal.aborted) break;
       const chunkStarted = Date.now();
-      let staged: Map<string, StagedDate>;
+      let writers: DateWriter[];
       try {
-        staged = await stageChunk(client, source, chunk);
+        writers = await readChunk(pool, source, chunk, run.jobId, run.nowMs);
       } catch (err) {
         if (signal.aborted) break;
         const error = `reading ${chunk[0]}..${chunk[chunk.length - 1]} from VictoriaMetrics: ${message(err)}`;
-        for (const date of chunk) {
-          failed.push({ date, error });
-          await recordFailure(client, { jobId: run.jobId, date, executionMs: run.nowMs, startedMs: chunkStarted }, error);
-        }
-        log.warn({ dates: chunk, error }, 'chunk failed');
+        for (const date of chunk) await fail(date, chunkStarted, error);
+        log.warn({ dates: chunk, error }, 'chunk failed; its dates keep their previous rows');
         continue;
       }
       for (const date of chunk) {
-        const entry = staged.get(date);
-        if (!entry) {
+        if (!writers.some((w) => w.date === date)) {
           log.warn({ business_date: date }, 'VictoriaMetrics reported newer samples for this date but exported none: left as it was');
-          continue;
-        }
-        samplesRead += entry.samples;
-        const startedMs = Date.now();
-        try {
-          samplesWritten += await replaceDate(client, { jobId: run.jobId, date, executionMs: run.nowMs, startedMs, newestMs: entry.newestMs });
-          processed.push(date);
-          newestAfter = Math.max(entry.newestMs, newestAfter ?? -Infinity);
-          log.info({ business_date: date, samples: entry.samples }, 'business date extracted');
-        } catch (err) {
-          const error = `${date}: ${message(err)}`;
-          failed.push({ date, error });
-          await recordFailure(client, { jobId: run.jobId, date, executionMs: run.nowMs, startedMs }, error);
-          log.warn({ business_date: date, error }, 'business date failed; its previous rows are kept');
         }
       }
+      await Promise.all(
+        writers.map(async (writer) => {
+          samplesRead += writer.samples;
+          try {
+            const written = await writer.commit();
+            samplesWritten += written;
+            processed.push(writer.date);
+            newestAfter = Math.max(writer.newestMs, newestAfter ?? -Infinity);
+            log.info({ business_date: writer.date, samples: writer.samples }, 'business date extracted');
+          } catch (err) {
+            const error = `${writer.date}: ${message(err)}`;
+            await fail(writer.date, writer.startedMs, error);
+            log.warn({ business_date: writer.date, error }, 'business date failed; its previous rows are kept');
+          }
+        }),
+      );
     }
   } finally {
-    await client.end().catch(() => undefined);
+    await pool.end().catch(() => undefined);
   }
+  processed.sort();
+  failed.sort((a, b) => (a.date < b.date ? -1 : 1));
 
   const ok = failed.length === 0 && !signal.aborted;
   let statusError: string | undefined;

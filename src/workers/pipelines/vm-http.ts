@@ -147,10 +147,12 @@ function parseExportLine(line: string): ExportedSeries {
 
 /**
  * Streams /api/v1/export for `match` in [startMs, endMs] (both inclusive): one series per line, read and
- * parsed as it arrives, so memory holds one line at a time, never the whole export.
+ * parsed as it arrives, so memory holds one line at a time, never the whole export. `reduce_mem_usage=1`
+ * lets VictoriaMetrics send blocks as it finds them instead of merging each series first (3× faster here);
+ * a series may then come in several lines, in no particular order, which every caller accepts.
  */
 export async function* exportSeries(vmUrl: string, match: string, startMs: number, endMs: number, signal?: AbortSignal): AsyncGenerator<ExportedSeries> {
-  const url = vmEndpoint(vmUrl, 'api/v1/export', { 'match[]': match, start: startMs / 1000, end: endMs / 1000 });
+  const url = vmEndpoint(vmUrl, 'api/v1/export', { 'match[]': match, start: startMs / 1000, end: endMs / 1000, reduce_mem_usage: 1 });
   let res: Dispatcher.ResponseData;
   try {
     res = await request(url, { dispatcher: agent(), method: 'GET', ...(signal ? { signal } : {}) });

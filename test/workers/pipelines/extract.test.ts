@@ -72,7 +72,7 @@ describe('vm-extract', () => {
     assert.equal(result.status, 'succeeded', result.message);
     assert.deepEqual(result.details.dates_processed, DATES);
     assert.deepEqual(result.details.dates_skipped, ['2026-11-16', '2026-11-17', '2026-11-18'], 'no data in VictoriaMetrics for these');
-    assert.equal(result.details.samples_read, 4 * 3 * 2);
+    assert.equal(result.details.samples_read, 4 * 3 * 2, JSON.stringify(result.details));
     assert.equal(result.details.samples_written, 4 * 3 * 2);
     const all = await rows();
     assert.deepEqual(countByDate(all), { '2026-11-19': 6, '2026-11-20': 6, '2026-11-23': 6, '2026-11-24': 6 });
