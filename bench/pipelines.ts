@@ -9,7 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { once } from 'node:events';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { dateMs } from '../src/workers/pipelines/business-dates.ts';
+import { recordsToLines } from '../src/workers/pipelines/prometheus-text.ts';
 import type { JobDefinition, VmCollectTask, VmExtractTask } from '../src/definitions/types.ts';
 import { businessDatesBefore } from '../src/workers/pipelines/business-dates.ts';
 import { startVictoriaMetrics, VM_BINARY } from '../test/helpers/victoria-metrics.ts';
@@ -47,7 +52,7 @@ function base(id: string): Omit<JobDefinition, 'task'> {
   };
 }
 
-function collectJob(label: string, sourceUrl: string, vmUrl: string, startDate: string): JobDefinition & { task: VmCollectTask } {
+function collectJob(label: string, sourceUrl: string, vmUrl: string, startDate: string, slidingWindowDays = 0): JobDefinition & { task: VmCollectTask } {
   return {
     ...base(`collect-${label}`),
     task: {
@@ -58,7 +63,7 @@ function collectJob(label: string, sourceUrl: string, vmUrl: string, startDate: 
       labelFields: ['desk', 'book'],
       labels: { source: 'bench', set: label },
       watermark: { metric: 'bench_watermark_days', startDate },
-      slidingWindowDays: 0,
+      slidingWindowDays,
       statusMetric: 'bench_job_status',
     },
   };
@@ -104,6 +109,62 @@ async function startSource(recordsPerDate: number) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/data`, body, close: () => new Promise((r) => server.close(r)) };
 }
 
+/** VictoriaMetrics alone: the same samples as Prometheus text prepared beforehand, two imports in flight. */
+async function vmCeiling(vmUrl: string, body: (date: string) => Buffer, dates: string[]): Promise<{ samples: number; ms: number }> {
+  const batches: string[] = [];
+  let samples = 0;
+  for (const date of dates) {
+    const records = JSON.parse(body(date).toString()) as Record<string, unknown>[];
+    const lines = recordsToLines(records, date, dateMs(date), { prefix: 'bench_data_', labelFields: ['desk', 'book'], labels: { source: 'bench', set: 'vm-ceiling' } });
+    samples += lines.length;
+    for (let i = 0; i < lines.length; i += 10_000) batches.push(lines.slice(i, i + 10_000).join('\n') + '\n');
+  }
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length) {
+      const res = await fetch(`${vmUrl}/api/v1/import/prometheus`, { method: 'POST', body: batches[next++]! });
+      if (!res.ok) throw new Error(`VictoriaMetrics import: HTTP ${res.status}`);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return { samples, ms: performance.now() - started };
+}
+
+/** PostgreSQL alone: rows of the same shape prepared beforehand, COPYed over two connections at once. */
+async function pgCeiling(databaseUrl: string, rows: number): Promise<{ samples: number; ms: number }> {
+  const now = new Date().toISOString();
+  const bodies = [0, 1].map((part) => {
+    const chunks: string[] = [];
+    let chunk = '';
+    for (let i = part; i < rows; i += 2) {
+      const labels = JSON.stringify({ book: `book-${i}`, business_date: '2026-10-30', desk: `desk-${i % 20}`, set: 'pg-ceiling', source: 'bench' });
+      chunk += `2026-10-30\t\\N\tbench_data_field_${i % 10}\t${labels}\t${i * 1.25}\t2026-10-30T00:00:00.000Z\t${now}\tpg-ceiling\t${now}\n`;
+      if (chunk.length > 65_536) {
+        chunks.push(chunk);
+        chunk = '';
+      }
+    }
+    chunks.push(chunk);
+    return chunks;
+  });
+  const started = performance.now();
+  await Promise.all(
+    bodies.map(async (chunks) => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      await client.query('BEGIN');
+      const stream = client.query(copyFrom('COPY vm_extracted_metrics (biz_date, audit_id, metric_name, labels, value, "timestamp", extracted_at, job_id, job_execution_timestamp) FROM STDIN'));
+      for (const chunk of chunks) if (!stream.write(chunk)) await once(stream, 'drain');
+      stream.end();
+      await once(stream, 'finish');
+      await client.query('COMMIT');
+      await client.end();
+    }),
+  );
+  return { samples: rows, ms: performance.now() - started };
+}
+
 const rate = (samples: number, ms: number) => Math.round(samples / (ms / 1000));
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -121,50 +182,60 @@ export const pipelinesBenchmark: Benchmark = {
     ]);
     const rows: string[] = [];
     try {
-      const vmVersion = (await run(VM_BINARY, ['-version'])).stdout.trim();
-      const measured: Array<{ label: string; samples: number; collect: ChildOutput; extract: ChildOutput }> = [];
+      const vmVersion = /version="([^"]+)"/.exec(await (await fetch(`${vm.url}/metrics`)).text())?.[1] ?? 'VictoriaMetrics';
+      const table: string[] = [];
+      const row = (what: string, samples: number, ms: number, child?: ChildOutput) =>
+        table.push(`| ${what} | ${fmt(samples)} | ${(ms / 1000).toFixed(1)} s | ${fmt(rate(samples, ms))} | ${child ? `${Math.round(child.maxRssMb)} MB` : '—'} | ${child ? `${child.loopDelayMaxMs.toFixed(0)} ms` : '—'} |`);
+      const measured: Array<{ label: string; collect: ChildOutput; extract: ChildOutput }> = [];
       for (const size of sizes) {
         const dates = businessDatesBefore('2026-10-31', size.dates);
         const collect = await child({ mode: 'jobsd', def: collectJob(size.label, source.url, vm.url, dates[0]!), fireTimeMs: FRIDAY_NOON });
         await vm.flush();
         const calendarDays = Math.round((Date.parse('2026-10-30') - Date.parse(dates[0]!)) / 86_400_000);
         const extract = await child({ mode: 'jobsd', def: extractJob(size.label, vm.url, db.url, calendarDays), fireTimeMs: FRIDAY_NOON });
-        measured.push({ label: size.label, samples: collect.result.details.samples_written, collect, extract });
+        measured.push({ label: size.label, collect, extract });
         process.stderr.write(`  ${size.label}: collect ${Math.round(collect.ms)} ms, extract ${Math.round(extract.ms)} ms\n`);
       }
-      // Baselines over one business date of the largest set (a whole million would take many minutes).
       const largest = sizes.at(-1)!;
+      const largestDates = businessDatesBefore('2026-10-31', largest.dates);
+      // The same set collected again over existing series (sliding_window_days covering it all): jobsd's own pace.
+      const recollect = await child({ mode: 'jobsd', def: collectJob(largest.label, source.url, vm.url, largestDates[0]!, largest.dates), fireTimeMs: FRIDAY_NOON });
+      // The peers alone, on the same data: the ceilings the pipelines run into on this machine.
+      const vmAlone = await vmCeiling(vm.url, source.body, largestDates);
+      const pgAlone = await pgCeiling(db.url, largest.dates * recordsPerDate * FIELDS);
+      // The baselines, over one business date (a million samples would take minutes).
       const [oneDate] = businessDatesBefore('2026-10-31', 1);
       const collectBase = await child({ mode: 'baseline-collect', def: collectJob(`${largest.label}-baseline`, source.url, vm.url, oneDate!), fireTimeMs: FRIDAY_NOON, dates: [oneDate!] });
       const extractBase = await child({ mode: 'baseline-extract', def: extractJob(largest.label, vm.url, db.url, 0), fireTimeMs: FRIDAY_NOON, dates: [oneDate!] });
-      const big = measured.at(-1)!;
-      const collectRate = rate(big.samples, big.collect.ms);
-      const extractRate = rate(big.extract.result.details.samples_written, big.extract.ms);
-      const collectBaseRate = rate(collectBase.result.details.samples_written, collectBase.ms);
-      const extractBaseRate = rate(extractBase.result.details.samples_written, extractBase.ms);
 
+      for (const m of measured) {
+        row(`jobsd vm-collect, ${m.label} (new series)`, m.collect.result.details.samples_written, m.collect.ms, m.collect);
+        row(`jobsd vm-extract, ${m.label}`, m.extract.result.details.samples_written, m.extract.ms, m.extract);
+      }
+      row(`jobsd vm-collect, ${largest.label} again (existing series, sliding window)`, recollect.result.details.samples_written, recollect.ms, recollect);
+      row(`VictoriaMetrics alone: import of the ${largest.label} set prepared beforehand (new series)`, vmAlone.samples, vmAlone.ms);
+      row(`PostgreSQL alone: COPY of ${largest.label} prepared rows, 2 connections`, pgAlone.samples, pgAlone.ms);
+      row('baseline collect: one import request per record, 1 date', collectBase.result.details.samples_written, collectBase.ms, collectBase);
+      row('baseline extract: one INSERT round trip per sample, 1 date', extractBase.result.details.samples_written, extractBase.ms, extractBase);
+
+      const big = measured.at(-1)!;
+      const small = measured[0]!;
+      const collectRate = rate(big.collect.result.details.samples_written, big.collect.ms);
+      const extractRate = rate(big.extract.result.details.samples_written, big.extract.ms);
       rows.push(
-        `Source records of ${fmt(recordsPerDate)} rows × ${FIELDS} numeric fields per business date (${fmt(recordsPerDate * FIELDS)} samples, each its own series),`,
-        `served pre-rendered by a local HTTP server; ${vmVersion} on loopback; the embedded PostgreSQL. Each run is a process of`,
-        'its own (peak RSS is that process: the agent-side cost), the pipeline in its worker thread as under `jobsd start`;',
-        '"main-thread stall" is the largest event-loop delay of that process during the run (what the ticker would feel).',
+        `Source records of ${fmt(recordsPerDate)} rows × ${FIELDS} numeric fields per business date (${fmt(recordsPerDate * FIELDS)} samples, each its own series`,
+        'since `business_date` is a label), served pre-rendered by a local HTTP server; VictoriaMetrics ' + vmVersion + ' and the embedded',
+        'PostgreSQL on loopback, all on the same two cores. Each jobsd run is a process of its own with the pipeline in its worker',
+        'thread, as under `jobsd start`: peak RSS is that process; "main-thread stall" is its largest event-loop delay during the',
+        'run (what the ticker would feel).',
         '',
         '| run | samples | time | samples/s | peak RSS | main-thread stall |',
         '| --- | ---: | ---: | ---: | ---: | ---: |',
-      );
-      for (const m of measured) {
-        const written = m.extract.result.details.samples_written;
-        rows.push(
-          `| vm-collect, ${m.label} | ${fmt(m.samples)} | ${(m.collect.ms / 1000).toFixed(1)} s | ${fmt(rate(m.samples, m.collect.ms))} | ${Math.round(m.collect.maxRssMb)} MB | ${m.collect.loopDelayMaxMs.toFixed(0)} ms |`,
-          `| vm-extract, ${m.label} | ${fmt(written)} | ${(m.extract.ms / 1000).toFixed(1)} s | ${fmt(rate(written, m.extract.ms))} | ${Math.round(m.extract.maxRssMb)} MB | ${m.extract.loopDelayMaxMs.toFixed(0)} ms |`,
-        );
-      }
-      rows.push(
-        `| baseline collect: one import request per record, 1 date | ${fmt(collectBase.result.details.samples_written)} | ${(collectBase.ms / 1000).toFixed(1)} s | ${fmt(collectBaseRate)} | ${Math.round(collectBase.maxRssMb)} MB | ${collectBase.loopDelayMaxMs.toFixed(0)} ms |`,
-        `| baseline extract: one INSERT per sample, 1 date | ${fmt(extractBase.result.details.samples_written)} | ${(extractBase.ms / 1000).toFixed(1)} s | ${fmt(extractBaseRate)} | ${Math.round(extractBase.maxRssMb)} MB | ${extractBase.loopDelayMaxMs.toFixed(0)} ms |`,
+        ...table,
         '',
-        `Ratio on the largest set: collect ${(collectRate / collectBaseRate).toFixed(1)}× the per-record baseline, extract ${(extractRate / extractBaseRate).toFixed(1)}× the row-per-INSERT baseline.`,
-        `Memory from the ${measured[0]!.label} set to the ${big.label} set (${(big.samples / measured[0]!.samples).toFixed(0)}× the samples): collect ${Math.round(measured[0]!.collect.maxRssMb)} → ${Math.round(big.collect.maxRssMb)} MB, extract ${Math.round(measured[0]!.extract.maxRssMb)} → ${Math.round(big.extract.maxRssMb)} MB.`,
+        `- **Against the baselines**: collect ${(collectRate / rate(collectBase.result.details.samples_written, collectBase.ms)).toFixed(1)}× the per-record importer, extract ${(extractRate / rate(extractBase.result.details.samples_written, extractBase.ms)).toFixed(1)}× the row-per-INSERT loader.`,
+        `- **Against the peers alone**: a first collect reaches ${Math.round((100 * collectRate) / rate(vmAlone.samples, vmAlone.ms))}% of what VictoriaMetrics ingests of the same new series with nothing else running; the extract reaches ${Math.round((100 * extractRate) / rate(pgAlone.samples, pgAlone.ms))}% of PostgreSQL's own COPY of the same rows (which leaves out reading VictoriaMetrics).`,
+        `- **Memory** from the ${small.label} set to the ${big.label} set (${(big.collect.result.details.samples_written / small.collect.result.details.samples_written).toFixed(0)}× the samples): collect ${Math.round(small.collect.maxRssMb)} → ${Math.round(big.collect.maxRssMb)} MB, extract ${Math.round(small.extract.maxRssMb)} → ${Math.round(big.extract.maxRssMb)} MB.`,
       );
     } finally {
       await Promise.all([vm.stop(), db.stop(), source.close()]);

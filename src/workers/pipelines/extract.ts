@@ -8,6 +8,11 @@ import { sampleLine } from './prometheus-text.ts';
 import type { PipelineOutcome, PipelineRun } from './run.ts';
 import { exportSeries, importLines, queryInstant, queryRange, type ExportedSeries } from './vm-http.ts';
 
+/** `name`, `name{…}` or `{…}`: a series selector, as /api/v1/export's match[] needs. */
+export function isSelector(query: string): boolean {
+  return /^\s*(?:[a-zA-Z_:][a-zA-Z0-9_:]*\s*)?(?:\{[^{}]*\})?\s*$/.test(query) && query.trim() !== '';
+}
+
 /** Freshness queries in flight at once. */
 const FRESHNESS_CONCURRENCY = 4;
 
@@ -19,7 +24,8 @@ const FRESHNESS_CONCURRENCY = 4;
  */
 export async function newestPerDate(task: VmExtractTask, dates: readonly string[], signal?: AbortSignal): Promise<Map<string, number>> {
   const newest = new Map<string, number>();
-  const query = `max(tlast_over_time((${task.query})[1d]))`;
+  // A plain series selector takes the range directly; anything else becomes a subquery (twice as slow).
+  const query = isSelector(task.query) ? `max(tlast_over_time(${task.query.trim()}[1d]))` : `max(tlast_over_time((${task.query})[1d]))`;
   let next = 0;
   const worker = async () => {
     while (next < dates.length) {
@@ -67,8 +73,7 @@ async function readChunk(pool: pg.Pool, source: SeriesSource, dates: readonly st
   const from = dateMs(dates[0]!);
   const to = dateMs(dates[dates.length - 1]!) + DAY_MS - 1;
   try {
-    let dayNumber = NaN;
-    let day = '';
+    const days = new Map<number, string>();
     for await (const series of source(from, to)) {
       const { __name__: name = '', ...labels } = series.metric;
       const fixed = `\t${copyText(labels.audit_id)}\t${copyText(name)}\t${copyText(JSON.stringify(labels))}\t`;
@@ -76,10 +81,8 @@ async function readChunk(pool: pg.Pool, source: SeriesSource, dates: readonly st
       for (let i = 0; i < timestamps.length; i++) {
         const ts = timestamps[i]!;
         const n = Math.floor(ts / DAY_MS);
-        if (n !== dayNumber) {
-          dayNumber = n;
-          day = formatDate(n * DAY_MS);
-        }
+        let day = days.get(n);
+        if (day === undefined) days.set(n, (day = formatDate(n * DAY_MS)));
         if (!wanted.has(day)) continue;
         let pending = writers.get(day);
         if (!pending) writers.set(day, (pending = DateWriter.open(pool, day, jobId, executionMs)));
@@ -133,11 +136,12 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
     } finally {
       client.release();
     }
+    const planStarted = Date.now();
     const [available, recorded] = await Promise.all([newestPerDate(task, window, signal), recordedNewest(pool, run.jobId, window)]);
     for (const ms of recorded.values()) newestBefore = Math.max(ms, newestBefore ?? -Infinity);
     newestAfter = newestBefore;
     behind = window.filter((d) => available.has(d) && !(available.get(d)! <= (recorded.get(d) ?? -Infinity)));
-    log.info({ window: window.length, behind: behind.length }, 'vm-extract plan');
+    log.info({ window: window.length, behind: behind.length, plan_ms: Date.now() - planStarted }, 'vm-extract plan');
     const source = seriesSource(task, signal);
     for (const chunk of chunks(behind, chunkSize)) {
       if (signal.aborted) break;

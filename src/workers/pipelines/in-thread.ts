@@ -4,6 +4,16 @@ import { buildResult, formatMs, runFields, type RunContext, type RunResult } fro
 import type { PipelineJob } from './run.ts';
 import type { ThreadInput, ThreadMessage } from './thread.ts';
 
+/**
+ * The pipeline thread's heap cap (JOBSD_PIPELINE_HEAP_MB, default 256). The pipelines stream, so they fit in
+ * it whatever the number of samples; the cap keeps V8 from growing the heap lazily toward the agent's whole
+ * memory, and a runaway run fails alone ("out of memory") instead of taking the agent down.
+ */
+export function pipelineHeapMb(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.JOBSD_PIPELINE_HEAP_MB);
+  return Number.isFinite(value) && value >= 32 ? value : 256;
+}
+
 /** How long a thread may take to wind down after a cancel or its timeout before it is terminated. */
 const WIND_DOWN_MS = 15_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -15,7 +25,12 @@ export function runPipelineInThread(def: PipelineJob, ctx: RunContext): Promise<
     def,
     ctx: { runId: ctx.runId, fireTimeMs: ctx.fireTimeMs, attempt: ctx.attempt, instance: ctx.instance, ...(ctx.databaseUrl ? { databaseUrl: ctx.databaseUrl } : {}) },
   };
-  const worker = new Worker(new URL('./thread.ts', import.meta.url), { workerData: input, name: `jobsd ${def.task.type} ${def.id}` });
+  const heapMb = pipelineHeapMb();
+  const worker = new Worker(new URL('./thread.ts', import.meta.url), {
+    workerData: input,
+    name: `jobsd ${def.task.type} ${def.id}`,
+    resourceLimits: { maxOldGenerationSizeMb: heapMb },
+  });
   return new Promise<RunResult>((resolve) => {
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -50,7 +65,8 @@ export function runPipelineInThread(def: PipelineJob, ctx: RunContext): Promise<
     });
     worker.on('error', (err) => {
       log.error({ err }, `${def.task.type} thread failed`);
-      fail('failed', `internal error: ${err.message}`);
+      const oom = (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
+      fail('failed', oom ? `the ${def.task.type} thread ran out of its ${heapMb} MB heap (raise JOBSD_PIPELINE_HEAP_MB)` : `internal error: ${err.message}`);
     });
     worker.on('exit', (code) => fail('failed', `internal error: the ${def.task.type} thread exited (code ${code}) without a result`));
   });
