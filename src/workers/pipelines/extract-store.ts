@@ -44,16 +44,16 @@ export async function ensureTables(client: pg.ClientBase): Promise<void> {
   }
 }
 
-/** The newest sample timestamp extracted so far per business date (successful extractions only). */
-export async function recordedNewest(client: pg.Pool | pg.ClientBase, jobId: string, dates: readonly string[]): Promise<Map<string, number>> {
-  const { rows } = await client.query<{ date: string; newest: Date | null }>(
-    `SELECT DISTINCT ON (business_date) business_date::text AS date, max_data_timestamp AS newest
+/** The newest sample timestamp and the rows of the last successful extraction of each business date. */
+export async function recordedNewest(client: pg.Pool | pg.ClientBase, jobId: string, dates: readonly string[]): Promise<Map<string, { newestMs: number; samples: number }>> {
+  const { rows } = await client.query<{ date: string; newest: Date | null; samples: string }>(
+    `SELECT DISTINCT ON (business_date) business_date::text AS date, max_data_timestamp AS newest, records_processed AS samples
        FROM vm_extraction_jobs
       WHERE job_id = $1 AND business_date = ANY($2::date[]) AND error_message IS NULL
       ORDER BY business_date, completed_at DESC`,
     [jobId, dates],
   );
-  return new Map(rows.filter((r) => r.newest !== null).map((r) => [r.date, r.newest!.getTime()]));
+  return new Map(rows.filter((r) => r.newest !== null).map((r) => [r.date, { newestMs: r.newest!.getTime(), samples: Number(r.samples) }]));
 }
 
 /** A text field for COPY's text format. */

@@ -16,28 +16,39 @@ export function isSelector(query: string): boolean {
 /** Freshness queries in flight at once. */
 const FRESHNESS_CONCURRENCY = 4;
 
+/** What VictoriaMetrics holds for one business date. */
+export interface DateFreshness {
+  newestMs: number;
+  samples: number;
+}
+
 /**
- * The newest sample timestamp (ms) per business date of the window, as VictoriaMetrics holds it now: one
- * instant query per date, evaluated at the day's last millisecond with a 1d window, so that each query
- * touches only that day's series (a window-wide query_range would touch every series of every date and
- * hit -search.maxUniqueTimeseries sooner). Uncached, so backfilled samples show.
+ * The newest sample timestamp and the number of samples per business date, as VictoriaMetrics holds them
+ * now: one instant query per date, evaluated at the day's last millisecond with a 1d window, so that each
+ * query touches only that day's series (a window-wide query_range would touch every series of every date and
+ * hit -search.maxUniqueTimeseries sooner). Uncached, so backfilled samples show. The count catches samples
+ * that arrive late with a timestamp no newer than those already extracted (a collector still importing the
+ * date when the extractor read it).
  */
-export async function newestPerDate(task: VmExtractTask, dates: readonly string[], signal?: AbortSignal): Promise<Map<string, number>> {
-  const newest = new Map<string, number>();
-  // A plain series selector takes the range directly; anything else becomes a subquery (twice as slow).
-  const query = isSelector(task.query) ? `max(tlast_over_time(${task.query.trim()}[1d]))` : `max(tlast_over_time((${task.query})[1d]))`;
+export async function freshnessPerDate(task: VmExtractTask, dates: readonly string[], signal?: AbortSignal): Promise<Map<string, DateFreshness>> {
+  const fresh = new Map<string, DateFreshness>();
+  const range = isSelector(task.query) ? `${task.query.trim()}[1d]` : `(${task.query})[1d]`;
+  const query = `union(label_set(max(tlast_over_time(${range})), "of", "newest"), label_set(sum(count_over_time(${range})), "of", "samples"))`;
   let next = 0;
   const worker = async () => {
     while (next < dates.length) {
       const date = dates[next++]!;
-      for (const { value } of await queryInstant(task.victoriametrics.url, query, dateMs(date) + DAY_MS - 1, signal)) {
-        const ms = value ? Math.round(Number(value[1]) * 1000) : NaN;
-        if (Number.isFinite(ms)) newest.set(date, ms);
+      const entry: DateFreshness = { newestMs: NaN, samples: 0 };
+      for (const { metric, value } of await queryInstant(task.victoriametrics.url, query, dateMs(date) + DAY_MS - 1, signal)) {
+        if (!value) continue;
+        if (metric.of === 'newest') entry.newestMs = Math.round(Number(value[1]) * 1000);
+        else if (metric.of === 'samples') entry.samples = Number(value[1]);
       }
+      if (Number.isFinite(entry.newestMs)) fresh.set(date, entry);
     }
   };
   await Promise.all(Array.from({ length: Math.min(FRESHNESS_CONCURRENCY, dates.length) }, worker));
-  return newest;
+  return fresh;
 }
 
 interface SeriesSource {
@@ -137,10 +148,17 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
       client.release();
     }
     const planStarted = Date.now();
-    const [available, recorded] = await Promise.all([newestPerDate(task, window, signal), recordedNewest(pool, run.jobId, window)]);
-    for (const ms of recorded.values()) newestBefore = Math.max(ms, newestBefore ?? -Infinity);
+    // A date never extracted is read whatever its newest sample (an empty export costs little); only the
+    // dates extracted before need the freshness query, whose cost grows with the number of series.
+    const recorded = await recordedNewest(pool, run.jobId, window);
+    const available = await freshnessPerDate(task, window.filter((d) => recorded.has(d)), signal);
+    for (const r of recorded.values()) newestBefore = Math.max(r.newestMs, newestBefore ?? -Infinity);
     newestAfter = newestBefore;
-    behind = window.filter((d) => available.has(d) && !(available.get(d)! <= (recorded.get(d) ?? -Infinity)));
+    behind = window.filter((d) => {
+      const was = recorded.get(d);
+      const now = available.get(d);
+      return !was || (now !== undefined && (now.newestMs > was.newestMs || now.samples !== was.samples));
+    });
     log.info({ window: window.length, behind: behind.length, plan_ms: Date.now() - planStarted }, 'vm-extract plan');
     const source = seriesSource(task, signal);
     for (const chunk of chunks(behind, chunkSize)) {
@@ -157,7 +175,7 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
         continue;
       }
       for (const date of chunk) {
-        if (!writers.some((w) => w.date === date)) {
+        if (recorded.has(date) && !writers.some((w) => w.date === date)) {
           log.warn({ business_date: date }, 'VictoriaMetrics reported newer samples for this date but exported none: left as it was');
         }
       }
@@ -193,13 +211,13 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
     window: window.length ? { from: window[0], to: window[window.length - 1] } : null,
     dates_processed: processed,
     dates_failed: failed,
-    dates_skipped: window.filter((d) => !behind.includes(d)),
+    dates_skipped: window.filter((d) => !processed.includes(d) && !failed.some((f) => f.date === d)),
     samples_read: samplesRead,
     samples_written: samplesWritten,
     newest_extracted_before: newestBefore === undefined ? null : new Date(newestBefore).toISOString(),
     newest_extracted_after: newestAfter === undefined ? null : new Date(newestAfter).toISOString(),
   };
-  const summary = `${processed.length} date(s) extracted (${samplesWritten} samples), ${failed.length} failed, ${details.dates_skipped.length} up to date`;
+  const summary = `${processed.length} date(s) extracted (${samplesWritten} samples), ${failed.length} failed, ${details.dates_skipped.length} skipped (up to date, or no data)`;
   if (signal.aborted) return { aborted: true, message: summary, details };
   if (failed.length) {
     return { status: processed.length ? 'partial' : 'failed', message: summary, details, error: failed.map((f) => f.error).join('; ') };

@@ -111,6 +111,13 @@ describe('vm-extract', () => {
     assert.ok(now.some((r) => r.value === 2399 && new Date(r.ts).getTime() === noon));
   });
 
+  it('samples that arrive late with an old timestamp (a collector still importing) are picked up too', async () => {
+    await vm.importLines([`apex_data_pnl{business_date="2026-11-19",source="apex",job="apex_collector",desk="late"} 1 ${Date.UTC(2026, 10, 19)}`]);
+    const result = await run(def);
+    assert.deepEqual(result.details.dates_processed, ['2026-11-19']);
+    assert.equal((await rows('2026-11-19')).length, 7);
+  });
+
   it('a failure in the middle of a date rolls that date back alone: its previous rows stay', async () => {
     // A trigger that fails the insert of one series, after other rows of the same date were inserted.
     await db.query(`CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
