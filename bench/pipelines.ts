@@ -182,7 +182,7 @@ export const pipelinesBenchmark: Benchmark = {
     ]);
     const rows: string[] = [];
     try {
-      const vmVersion = /version="([^"]+)"/.exec(await (await fetch(`${vm.url}/metrics`)).text())?.[1] ?? 'VictoriaMetrics';
+      const vmVersion = /short_version="([^"]+)"/.exec(await (await fetch(`${vm.url}/metrics`)).text())?.[1] ?? 'VictoriaMetrics';
       const table: string[] = [];
       const row = (what: string, samples: number, ms: number, child?: ChildOutput) =>
         table.push(`| ${what} | ${fmt(samples)} | ${(ms / 1000).toFixed(1)} s | ${fmt(rate(samples, ms))} | ${child ? `${Math.round(child.maxRssMb)} MB` : '—'} | ${child ? `${child.loopDelayMaxMs.toFixed(0)} ms` : '—'} |`);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { JobDefinition } from '../../src/definitions/types.ts';
 import { RUN_STATUSES } from '../../src/workers/result.ts';
 import { runTask } from '../../src/workers/run-task.ts';
-import { baseJob, commandJob, httpJob, runContext } from '../helpers/definitions.ts';
+import { commandJob, httpJob, memoryLogger, runContext, vmCollectJob } from '../helpers/definitions.ts';
 
 describe('runTask', () => {
   it('dispatches a command task', async () => {
@@ -19,24 +19,22 @@ describe('runTask', () => {
     assert.match(String(result.error), /ECONNREFUSED/);
   });
 
-  it('reports vm tasks as not implemented yet', async () => {
-    const def: JobDefinition = {
-      ...baseJob(),
-      task: {
-        type: 'vm-collect',
-        source: { url: 'http://127.0.0.1:1/', dateParam: 'business_date', timeoutMs: 1_000 },
-        victoriametrics: { url: 'http://127.0.0.1:1/' },
-        metricPrefix: 'x_',
-        labelFields: [],
-        labels: {},
-        watermark: { metric: 'w', startDate: '2026-01-05' },
-        slidingWindowDays: 0,
-        statusMetric: 's',
-      },
-    };
-    const result = await runTask(def, runContext());
+  const unreachable = (): JobDefinition => vmCollectJob({
+    task: { source: { url: 'http://127.0.0.1:1/', dateParam: 'business_date', timeoutMs: 1_000 }, victoriametrics: { url: 'http://127.0.0.1:1/' } },
+  });
+
+  it('runs vm tasks in a pipeline thread: an unreachable VictoriaMetrics fails the run, naming the request', async () => {
+    const { logger, entries } = memoryLogger();
+    const result = await runTask(unreachable(), runContext({ logger }));
     assert.equal(result.status, 'failed');
-    assert.equal(result.error, 'vm-collect is not implemented yet');
-    assert.equal(result.execution_time_seconds >= 0, true);
+    assert.equal(result.error, 'GET http://127.0.0.1:1/api/v1/export: connect ECONNREFUSED 127.0.0.1:1');
+    const line = entries.find((e) => e.msg === 'vm-collect failed');
+    assert.ok(line, 'the thread logs through the run logger');
+    assert.equal(line.run, 'run-1');
+  });
+
+  it('a vm task cancelled before it starts ends cancelled', async () => {
+    const result = await runTask(unreachable(), runContext({ signal: AbortSignal.abort() }));
+    assert.equal(result.status, 'cancelled');
   });
 });

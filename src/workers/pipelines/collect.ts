@@ -2,7 +2,7 @@
 import type { VmCollectTask } from '../../definitions/types.ts';
 import { advanceWatermark, collectPlan, dateMs, DAY_MS, formatDate } from './business-dates.ts';
 import { formatLabels, MalformedRecord, recordsOf, recordsToLines, sampleLine, type Labels } from './prometheus-text.ts';
-import type { PipelineOutcome, PipelineRun } from './run.ts';
+import type { PipelineOutcome, PipelineRun } from './types.ts';
 import { exportSeries, getText, importLines } from './vm-http.ts';
 
 /** Lines per POST to /api/v1/import/prometheus (about 1 MB). */

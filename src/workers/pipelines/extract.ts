@@ -5,7 +5,7 @@ import type { VmExtractTask } from '../../definitions/types.ts';
 import { chunks, dateMs, DAY_MS, extractWindow, formatDate } from './business-dates.ts';
 import { copyNumber, copyText, DateWriter, ensureTables, recordedNewest, recordFailure } from './extract-store.ts';
 import { sampleLine } from './prometheus-text.ts';
-import type { PipelineOutcome, PipelineRun } from './run.ts';
+import type { PipelineOutcome, PipelineRun } from './types.ts';
 import { exportSeries, importLines, queryInstant, queryRange, type ExportedSeries } from './vm-http.ts';
 
 /** `name`, `name{…}` or `{…}`: a series selector, as /api/v1/export's match[] needs. */
