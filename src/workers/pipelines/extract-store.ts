@@ -66,6 +66,9 @@ export function copyNumber(value: number): string {
   return Number.isNaN(value) ? 'NaN' : value === Infinity ? 'Infinity' : value === -Infinity ? '-Infinity' : String(value);
 }
 
+/** Bytes of COPY data that may be queued per date before the export read waits for PostgreSQL. */
+const WRITER_SLACK_BYTES = 1 << 20;
+
 const COPY_SQL =
   'COPY vm_extracted_metrics (biz_date, audit_id, metric_name, labels, value, "timestamp", extracted_at, job_id, job_execution_timestamp) FROM STDIN';
 
@@ -122,7 +125,12 @@ export class DateWriter {
     const chunk = this.buffer;
     this.buffer = '';
     if (!chunk || this.failure) return;
-    if (!this.stream.write(chunk)) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error').catch(() => undefined)]);
+    this.stream.write(chunk);
+    // Up to WRITER_SLACK_BYTES may wait per date, so that PostgreSQL keeps working on every date while the
+    // export is read; past that the read waits for this date's backend (backpressure, bounded memory).
+    if ((this.stream as unknown as { writableLength: number }).writableLength > WRITER_SLACK_BYTES) {
+      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error').catch(() => undefined)]);
+    }
   }
 
   /** Ends the COPY, writes the vm_extraction_jobs row and commits; throws (rolled back) on failure. */

@@ -167,6 +167,7 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
       let writers: DateWriter[];
       try {
         writers = await readChunk(pool, source, chunk, run.jobId, run.nowMs);
+        log.debug({ dates: chunk.length, read_ms: Date.now() - chunkStarted }, 'chunk read');
       } catch (err) {
         if (signal.aborted) break;
         const error = `reading ${chunk[0]}..${chunk[chunk.length - 1]} from VictoriaMetrics: ${message(err)}`;
