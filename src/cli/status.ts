@@ -1,7 +1,7 @@
 // jobsd status [--json]: instances with heartbeats, queue depth, file errors.
 
 import { listInstances } from '../db/instances.ts';
-import { BOSS_SCHEMA } from '../queue/boss.ts';
+import { queueDepths } from '../queue/depth.ts';
 import { QUEUES } from '../queue/queues.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import { EXIT, parseCommandArgs, type Command } from './command.ts';
@@ -21,14 +21,7 @@ export const statusCommand: Command = {
     const { values } = parseCommandArgs(args, { ...DATABASE_FLAGS, json: { type: 'boolean' } }, false);
     const { instances, queues } = await withPool(databaseUrl(values, io), async (pool) => {
       const instances = await listInstances(pool);
-      const names = Object.values(QUEUES).map((q) => q.name);
-      const counts = await pool
-        .query<{ name: string; state: string; count: string }>(`SELECT name, state, count(*) FROM ${BOSS_SCHEMA}.job WHERE name = ANY($1) AND state IN ('created', 'retry', 'active') GROUP BY 1, 2`, [names])
-        .catch(() => ({ rows: [] }));
-      const queues = names.map((name) => {
-        const of = (state: string) => Number(counts.rows.find((r) => r.name === name && r.state === state)?.count ?? 0);
-        return { name, queued: of('created'), retry: of('retry'), active: of('active') };
-      });
+      const queues = await queueDepths(pool).catch(() => Object.values(QUEUES).map((q) => ({ name: q.name, queued: 0, retry: 0, active: 0 })));
       return { instances, queues };
     });
     const errors = new Map<string, FileError>();

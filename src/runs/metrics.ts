@@ -1,0 +1,101 @@
+// The agent's Prometheus metrics (prom-client), served at /metrics. Labels are bounded: job ids, states,
+// queue names; never run ids. Each replica counts what it did itself; sum across instances in PromQL.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { QueueDepth } from '../queue/depth.ts';
+
+export interface MetricsSources {
+  /** Files in error right now. */
+  fileErrors: () => number;
+  /** The next fire (ms since the epoch, nominal) of every scheduled job. */
+  nextFires: () => Map<string, number>;
+  /** Queue depth; may fail (the database is unreachable), the gauge then keeps its last values. */
+  queueDepths: () => Promise<QueueDepth[]>;
+  version: string;
+  instance: string;
+}
+
+const DURATION_BUCKETS = [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600];
+const LATENESS_BUCKETS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60];
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  private readonly fires: Counter<'job' | 'state'>;
+  private readonly duration: Histogram<'job' | 'status'>;
+  private readonly lateness: Histogram<'job'>;
+  private readonly lastSuccess: Gauge<'job'>;
+  private readonly known = new Set<string>();
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'jobsd_process_' });
+    new Gauge({ name: 'jobsd_up', help: '1 while the agent runs.', registers }).set(1);
+    new Gauge({ name: 'jobsd_build_info', help: 'The agent version and instance name.', labelNames: ['version', 'instance'], registers })
+      .labels(sources.version, sources.instance)
+      .set(1);
+    this.fires = new Counter({ name: 'jobsd_fires_total', help: 'Fires handled by this agent, by job and final state (queued, skipped, missed, and each run outcome).', labelNames: ['job', 'state'], registers });
+    this.duration = new Histogram({ name: 'jobsd_run_duration_seconds', help: 'Duration of each run attempt.', labelNames: ['job', 'status'], buckets: DURATION_BUCKETS, registers });
+    this.lateness = new Histogram({ name: 'jobsd_fire_lateness_seconds', help: 'Run start minus the fire time (jitter and queueing included).', labelNames: ['job'], buckets: LATENESS_BUCKETS, registers });
+    this.lastSuccess = new Gauge({ name: 'jobsd_last_success_timestamp_seconds', help: 'When the last successful run of the job on this agent ended.', labelNames: ['job'], registers });
+    const nextFire = new Gauge({
+      name: 'jobsd_next_fire_timestamp_seconds',
+      help: 'The next fire of each scheduled job (nominal time, before jitter).',
+      labelNames: ['job'],
+      registers,
+      collect() {
+        nextFire.reset();
+        for (const [job, ms] of sources.nextFires()) nextFire.labels(job).set(ms / 1000);
+      },
+    });
+    new Gauge({
+      name: 'jobsd_file_errors',
+      help: 'Job files that fail to load (their last good version, if any, keeps running).',
+      registers,
+      collect() {
+        this.set(sources.fileErrors());
+      },
+    });
+    const depth = new Gauge({
+      name: 'jobsd_queue_depth',
+      help: 'Jobs in each pg-boss queue by state (queued, retry, active).',
+      labelNames: ['queue', 'state'],
+      registers,
+      async collect() {
+        const depths = await sources.queueDepths().catch(() => undefined);
+        for (const d of depths ?? []) {
+          depth.labels(d.name, 'queued').set(d.queued);
+          depth.labels(d.name, 'retry').set(d.retry);
+          depth.labels(d.name, 'active').set(d.active);
+        }
+      },
+    });
+  }
+
+  /** A fire's outcome as this agent saw it: queued, skipped, missed, or a run's final status. */
+  fire(job: string, state: string): void {
+    this.known.add(job);
+    this.fires.labels(job, state).inc();
+  }
+
+  runStarted(job: string, latenessMs: number): void {
+    this.known.add(job);
+    this.lateness.labels(job).observe(Math.max(0, latenessMs) / 1000);
+  }
+
+  runEnded(job: string, status: string, seconds: number, endedMs: number): void {
+    this.known.add(job);
+    this.duration.labels(job, status).observe(seconds);
+    if (status === 'succeeded') this.lastSuccess.labels(job).set(endedMs / 1000);
+  }
+
+  /** Drops a removed job's series, so that label sets do not pile up as jobs come and go. */
+  forget(job: string): void {
+    if (!this.known.delete(job)) return;
+    for (const metric of [this.fires, this.duration, this.lateness, this.lastSuccess] as const) {
+      (metric as Counter<'job'>).remove({ job } as never);
+    }
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
