@@ -32,7 +32,7 @@ export const agentBenchmark: Benchmark = {
     }
     const logs: Record<string, unknown>[] = [];
     const agents = ['bench-a', 'bench-b'].map((name) => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', db.url, '--instance', name], {
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', db.url, '--instance', name, '--http', 'off'], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'inherit'],
       });

@@ -49,6 +49,7 @@ function base(id: string): Omit<JobDefinition, 'task'> {
     timeoutMs: 3_600_000,
     retry: { attempts: 0, delayMs: 0, backoff: 1, maxDelayMs: 0 },
     hash: id,
+    secrets: [],
   };
 }
 

@@ -19,6 +19,12 @@ import type { JobDefinition } from './definitions/types.ts';
 import { watchDirectory } from './files/watch.ts';
 import type { Logger } from './log.ts';
 import { startHttp, type HttpEndpoint } from './http/server.ts';
+import type { AgentView } from './http/view.ts';
+import { AgentMetrics } from './runs/metrics.ts';
+import { queueDepths } from './queue/depth.ts';
+import { enqueueFire } from './queue/enqueue.ts';
+import { fireId } from './queue/fire-id.ts';
+import { fireHistory, lastFires, recentFires } from './db/ledger.ts';
 import { createBoss, ensureQueues } from './queue/boss.ts';
 import { cancelQueuedRuns } from './queue/cancel.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
@@ -70,8 +76,36 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   await boss.start();
   await ensureQueues(boss);
 
-  const workers = new QueueWorkers({ boss, pool, instance: config.instance, concurrency: config.concurrency, logger, databaseUrl });
-  const dispatcher = new Dispatcher({ pool, boss, instance: config.instance, logger, queued: (def) => workers.wake(queueFor(def.overlap).name) });
+  const metrics = new AgentMetrics({
+    version: VERSION,
+    instance: config.instance,
+    fileErrors: () => catalog.fileErrors().length,
+    nextFires: () => new Map([...ticker.nextFires()].map(([id, fire]) => [id, fire.fireTimeMs])),
+    queueDepths: () => queueDepths(pool),
+  });
+  const workers = new QueueWorkers({
+    boss,
+    pool,
+    instance: config.instance,
+    concurrency: config.concurrency,
+    logger,
+    databaseUrl,
+    onStart: (data, latenessMs) => metrics.runStarted(data.jobId, latenessMs),
+    onResult: (result, data, final) => {
+      metrics.runEnded(data.jobId, result.status, result.execution_time_seconds, Date.parse(result.completed_at));
+      if (final) metrics.fire(data.jobId, result.status);
+    },
+  });
+  const dispatcher = new Dispatcher({
+    pool,
+    boss,
+    instance: config.instance,
+    logger,
+    queued: (def) => workers.wake(queueFor(def.overlap).name),
+    outcome: (def, state, count = 1) => {
+      for (let i = 0; i < count; i++) metrics.fire(def.id, state);
+    },
+  });
   // Fire by the database's clock, so that replicas with drifting clocks agree on when a fire is due.
   let clockOffsetMs = 0;
   const checkClock = async () => {
@@ -105,6 +139,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     for (const change of changes) {
       if (change.kind === 'removed' || !change.definition || !change.definition.enabled) {
         ticker.remove(change.id);
+        if (change.kind === 'removed') metrics.forget(change.id);
         const why = change.kind === 'removed' ? 'the job was removed' : 'the job was disabled';
         cancelQueuedRuns(pool, boss, change.id, why)
           .then((n) => n > 0 && logger.info({ job: change.id, cancelled: n }, `queued runs cancelled: ${why}`))
@@ -173,23 +208,48 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   });
   registered = true;
   await beat();
+  let stopping: Promise<void> | undefined;
   let http: HttpEndpoint | undefined;
   if (config.http) {
+    const readiness = async (): Promise<string | null> => {
+      if (stopping) return 'shutting down';
+      if (dispatcher.outage) return 'database unreachable: fires wait for catch-up';
+      try {
+        const probe = pool.query('SELECT 1');
+        probe.catch(() => undefined); // it may fail after the timeout below has answered
+        await Promise.race([probe, sleep(2000, undefined, { ref: false }).then(() => Promise.reject(new Error('no answer within 2 s')))]);
+      } catch (error) {
+        return `database unreachable: ${(error as Error).message}`;
+      }
+      return null;
+    };
+    const view: AgentView = {
+      instance: config.instance,
+      version: VERSION,
+      jobs: () => catalog.definitions(),
+      job: (id) => catalog.get(id),
+      fileErrors: () => catalog.fileErrors(),
+      nextFire: (id) => ticker.nextFires().get(id)?.fireTimeMs,
+      lastRuns: () => lastFires(pool),
+      runs: (id, limit) => fireHistory(pool, id, limit),
+      recentRuns: (sinceMs, limit) => recentFires(pool, sinceMs, limit),
+      runNow: async (def) => {
+        const fireTimeMs = Date.now();
+        const runId = fireId(def.id, fireTimeMs);
+        const outcome = await enqueueFire(pool, boss, { definition: def, fireTimeMs, dueAtMs: fireTimeMs, manual: true, runId, instance: config.instance });
+        if (outcome === 'queued') workers.wake(queueFor(def.overlap).name);
+        return { run_id: runId, fire_time: new Date(fireTimeMs).toISOString(), state: outcome === 'queued' ? 'queued' : outcome === 'duplicate' ? 'duplicate' : 'skipped' };
+      },
+      readiness,
+      metrics: () => metrics.text(),
+    };
     http = await startHttp({
       ...config.http,
-      readiness: async () => {
-        if (dispatcher.outage) return 'database unreachable: fires wait for catch-up';
-        try {
-          const probe = pool.query('SELECT 1');
-          probe.catch(() => undefined); // it may fail after the timeout below has answered
-          await Promise.race([probe, sleep(2000, undefined, { ref: false }).then(() => Promise.reject(new Error('no answer within 2 s')))]);
-        } catch (error) {
-          return `database unreachable: ${(error as Error).message}`;
-        }
-        return null;
-      },
+      view,
+      ...(config.apiToken ? { apiToken: config.apiToken } : {}),
+      onError: (err) => logger.error({ err }, 'HTTP request failed'),
     });
-    logger.info({ url: http.url }, 'HTTP endpoint listening (/healthz, /readyz)');
+    logger.info({ url: http.url, api_runs: config.apiToken ? 'enabled' : 'disabled (JOBSD_API_TOKEN unset)' }, 'HTTP endpoint listening (/, /healthz, /readyz, /metrics, /api)');
   }
   const heartbeatTimer = setInterval(beat, HEARTBEAT_MS);
   logger.info(
@@ -197,7 +257,6 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     'jobsd started',
   );
 
-  let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       logger.info({ grace_ms: config.graceMs }, 'stopping: no new fires; active runs may finish');

@@ -24,7 +24,12 @@ export interface AgentConfig {
   graceMs: number;
   /** Ledger rows older than this are pruned. */
   historyRetentionMs: number;
+  /** JOBSD_API_TOKEN: enables POST /api/jobs/:id/run for requests that carry it. */
+  apiToken?: string;
 }
+
+/** Where the HTTP endpoint listens unless told otherwise (the Prometheus exporter port range). */
+export const DEFAULT_HTTP = '127.0.0.1:9464';
 
 export interface StartFlags {
   'jobs-dir'?: string;
@@ -67,7 +72,7 @@ export function agentConfig(flags: StartFlags, env: Readonly<Record<string, stri
   }
   const databaseUrl = flags['database-url'] ?? env.JOBSD_DATABASE_URL ?? env.DATABASE_URL;
   const environment = flags.env ?? env.JOBSD_ENV;
-  const http = parseHttp(flags.http ?? env.JOBSD_HTTP ?? 'off');
+  const http = parseHttp(flags.http ?? env.JOBSD_HTTP ?? DEFAULT_HTTP);
   return {
     jobsDir: flags['jobs-dir'] ?? env.JOBSD_JOBS_DIR ?? 'jobs.d',
     ...(databaseUrl ? { databaseUrl } : {}),
@@ -83,5 +88,6 @@ export function agentConfig(flags: StartFlags, env: Readonly<Record<string, stri
     allowInsecureFiles: flags['allow-insecure-files'] ?? env.JOBSD_ALLOW_INSECURE_FILES === 'true',
     graceMs: graceSeconds * 1000,
     historyRetentionMs,
+    ...(env.JOBSD_API_TOKEN ? { apiToken: env.JOBSD_API_TOKEN } : {}),
   };
 }

@@ -80,6 +80,12 @@ export async function fireHistory(db: Queryable, jobId: string, limit: number): 
   return result.rows;
 }
 
+/** Every job's fires since `sinceMs`, newest first (the status page's timelines). */
+export async function recentFires(db: Queryable, sinceMs: number, limit: number): Promise<FireRow[]> {
+  const result = await db.query<FireRow>('SELECT * FROM jobsd.fires WHERE fire_time >= $1 ORDER BY fire_time DESC LIMIT $2', [new Date(sinceMs), limit]);
+  return result.rows;
+}
+
 /** The newest fire of each job, for `jobsd list`. */
 export async function lastFires(db: Queryable): Promise<Map<string, FireRow>> {
   const result = await db.query<FireRow>(

@@ -4,6 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { interpolateValue } from '../files/interpolate.ts';
+import { SECRET_KEY } from '../redact.ts';
 import { locate, type Location, type Locations } from '../files/locations.ts';
 import { formatOf, idFromFileName } from '../files/names.ts';
 import { parseText, type ParsedDocument } from '../files/parse.ts';
@@ -83,9 +84,14 @@ export function loadDocument(file: string, doc: ParsedDocument, defaults: Parsed
   let merged = withEnvironment(doc, options.environment);
   if (defaults) merged = mergeDocuments(defaults, merged);
   const dir = path.dirname(path.resolve(file));
+  const fileValues: string[] = [];
   const interpolated = interpolateValue(merged.value, {
     env: options.env,
-    readFile: (p) => readFileSync(path.resolve(dir, p), 'utf8'),
+    readFile: (p) => {
+      const content = readFileSync(path.resolve(dir, p), 'utf8');
+      fileValues.push(content.replace(/\r?\n$/, ''));
+      return content;
+    },
   });
   const errors: FileError[] = interpolated.errors.map((e) => located(ERROR_CODES.interpolate, merged.locations, e.path, e.message, file));
   if (errors.length) return { ok: false, errors };
@@ -103,7 +109,17 @@ export function loadDocument(file: string, doc: ParsedDocument, defaults: Parsed
     return { ok: false, errors: sortErrors(result.map((p) => located(p.code, merged.locations, [...p.path], p.message, file))) };
   }
   const idAt = merged.locations.values.get('/id') ?? merged.locations.values.get('/job_id');
-  return { ok: true, definition: result, ...(idAt ? { idAt } : {}) };
+  const definition = { ...result, secrets: [...new Set([...fileValues, ...secretValues(interpolated.value)])].filter((s) => s.length > 0) };
+  return { ok: true, definition, ...(idAt ? { idAt } : {}) };
+}
+
+/** The string values under secret-looking keys (token, password, authorization…), anywhere in the document. */
+function secretValues(value: unknown, key?: string, out: string[] = []): string[] {
+  if (typeof value === 'string') {
+    if (key !== undefined && SECRET_KEY.test(key)) out.push(value.replace(/^Bearer\s+/i, ''), value);
+  } else if (Array.isArray(value)) for (const item of value) secretValues(item, undefined, out);
+  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) secretValues(v, k, out);
+  return out;
 }
 
 export function loadJobFile(file: string, defaults: ParsedDocument | undefined, options: LoadOptions): LoadResult {

@@ -31,7 +31,7 @@ export function normalizeJob(doc: JobFile, context: NormalizeContext): JobDefini
   const task = normalizeTask(problems, doc.task, { jobId: id, file: context.file });
   const timeoutMs = duration(problems, doc.timeout, ['timeout'], 3_600_000, { min: 1 });
   const retry = doc.retry ?? {};
-  const definition: Omit<JobDefinition, 'hash'> = {
+  const definition: Omit<JobDefinition, 'hash' | 'secrets'> = {
     id,
     file: context.file,
     ...(doc.description !== undefined ? { description: doc.description } : {}),
@@ -49,5 +49,5 @@ export function normalizeJob(doc: JobFile, context: NormalizeContext): JobDefini
     task,
   };
   if (problems.list.length > 0 || !schedule) return problems.list;
-  return { ...definition, hash: createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16) };
+  return { ...definition, hash: createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16), secrets: [] };
 }

@@ -110,4 +110,9 @@ export interface JobDefinition {
   task: Task;
   /** sha256 of the normalised definition, to tell whether a reload changed anything. */
   hash: string;
+  /**
+   * Values that must never be shown: what `${file:…}` references read, and the values under secret-looking
+   * keys (token, password, authorization…). Logs, result JSON and the API replace them with `[redacted]`.
+   */
+  secrets: string[];
 }

@@ -1,14 +1,21 @@
-// The agent's HTTP endpoint, bound to 127.0.0.1 by default: liveness and readiness for now
-// (metrics and the JSON API come with the operations work).
+// The agent's HTTP endpoint, bound to 127.0.0.1 by default (design §7): health, readiness, Prometheus
+// metrics, the JSON API, and the status page. Errors are JSON with a code and a message; no stack traces.
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { definitionView, fileErrorView, jobView, runView } from './api.ts';
+import { bearerMatches } from './auth.ts';
+import { renderStatusPage } from './status-page.ts';
+import type { AgentView } from './view.ts';
 
 export interface HttpOptions {
   host: string;
   port: number;
-  /** Resolves to null when ready, or to the reason it is not. */
-  readiness: () => Promise<string | null>;
+  view: AgentView;
+  /** JOBSD_API_TOKEN: enables POST /api/jobs/:id/run for requests that carry it. */
+  apiToken?: string;
+  /** Called for a request that failed unexpectedly (logged by the agent; the client gets a 500). */
+  onError?: (err: unknown) => void;
 }
 
 export interface HttpEndpoint {
@@ -16,23 +23,111 @@ export interface HttpEndpoint {
   close: () => Promise<void>;
 }
 
-export async function startHttp(options: HttpOptions): Promise<HttpEndpoint> {
-  const server: Server = createServer((req, res) => {
-    const send = (status: number, body: string) => {
-      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(body + '\n');
-    };
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed');
-    if (url.pathname === '/healthz') return send(200, 'ok');
-    if (url.pathname === '/readyz') {
-      options.readiness().then(
-        (reason) => (reason === null ? send(200, 'ready') : send(503, `not ready: ${reason}`)),
-        (error: unknown) => send(503, `not ready: ${(error as Error).message}`),
-      );
-      return;
+/** The largest request body accepted (the API takes none that matter). */
+export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_RUNS = 1000;
+
+class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
+  res.end(body);
+}
+
+function json(res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value, null, 2) + '\n', headers);
+}
+
+/** Reads and discards the body, refusing more than MAX_BODY_BYTES. */
+async function drainBody(req: IncomingMessage): Promise<void> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  }
+}
+
+function limitParam(url: URL, fallback: number): number {
+  const raw = url.searchParams.get('limit');
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_RUNS) throw new HttpError(400, 'bad_limit', `limit must be an integer from 1 to ${MAX_RUNS}`);
+  return n;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, options: HttpOptions): Promise<void> {
+  const { view } = options;
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const method = req.method ?? 'GET';
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  const readOnly = method === 'GET' || method === 'HEAD';
+  const jobMatch = /^\/api\/jobs\/([^/]+)(\/runs|\/run)?$/.exec(path);
+
+  if (jobMatch?.[2] === '/run') {
+    if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST to start a run');
+    if (!options.apiToken) throw new HttpError(404, 'not_found', 'manual runs over HTTP are disabled: set JOBSD_API_TOKEN on the agent to enable them');
+    if (!bearerMatches(req.headers.authorization, options.apiToken)) {
+      throw Object.assign(new HttpError(401, 'unauthorized', 'send Authorization: Bearer <JOBSD_API_TOKEN>'), { bearer: true });
     }
-    send(404, 'not found: try /healthz or /readyz');
+    await drainBody(req);
+    const def = view.job(decodeURIComponent(jobMatch[1]!));
+    if (!def) throw new HttpError(404, 'job_not_found', `no job "${decodeURIComponent(jobMatch[1]!)}" is loaded`);
+    const run = await view.runNow(def);
+    if (run.state === 'skipped') {
+      return json(res, 409, { error: { code: 'overlap', message: `a run of ${def.id} is already queued or active (overlap: ${def.overlap})` }, ...run });
+    }
+    return json(res, 202, { job_id: def.id, ...run });
+  }
+  if (!readOnly) throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${path}`);
+
+  if (path === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+  if (path === '/readyz') {
+    const reason = await view.readiness();
+    return reason === null ? send(res, 200, 'text/plain; charset=utf-8', 'ready\n') : send(res, 503, 'text/plain; charset=utf-8', `not ready: ${reason}\n`);
+  }
+  if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', await view.metrics());
+  if (path === '/api/files') return json(res, 200, { file_errors: view.fileErrors().map(fileErrorView) });
+  if (path === '/api/jobs') {
+    const last = await view.lastRuns().catch(() => new Map());
+    return json(res, 200, { jobs: view.jobs().map((def) => jobView(def, view.nextFire(def.id), last.get(def.id))), file_errors: view.fileErrors().length });
+  }
+  if (jobMatch) {
+    const id = decodeURIComponent(jobMatch[1]!);
+    const def = view.job(id);
+    if (!def) throw new HttpError(404, 'job_not_found', `no job "${id}" is loaded`);
+    if (jobMatch[2] === '/runs') {
+      const rows = await view.runs(id, limitParam(url, 20));
+      return json(res, 200, { job_id: id, runs: rows.map((r) => runView(r, def.secrets)) });
+    }
+    const last = await view.lastRuns().catch(() => new Map());
+    return json(res, 200, { ...jobView(def, view.nextFire(id), last.get(id)), definition: definitionView(def) });
+  }
+  if (path === '/') return send(res, 200, 'text/html; charset=utf-8', await renderStatusPage(view, Date.now()));
+  throw new HttpError(404, 'not_found', `nothing at ${path}: try /, /healthz, /readyz, /metrics, /api/jobs, /api/files`);
+}
+
+export async function startHttp(options: HttpOptions): Promise<HttpEndpoint> {
+  const server: Server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 }, (req, res) => {
+    route(req, res, options).catch((err: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof HttpError) {
+        const headers: Record<string, string> = (err as { bearer?: boolean }).bearer ? { 'www-authenticate': 'Bearer realm="jobsd"' } : {};
+        if (err.status === 413) headers.connection = 'close';
+        return json(res, err.status, { error: { code: err.code, message: err.message } }, headers);
+      }
+      options.onError?.(err);
+      json(res, 500, { error: { code: 'internal', message: 'internal error: the agent log has the details' } });
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -41,6 +136,10 @@ export async function startHttp(options: HttpOptions): Promise<HttpEndpoint> {
   const address = server.address() as AddressInfo;
   return {
     url: `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
   };
 }

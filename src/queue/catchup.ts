@@ -22,6 +22,8 @@ export interface CatchUpContext {
   logger: Logger;
   /** Called after a fire is queued (to wake the local worker). */
   queued: (def: JobDefinition) => void;
+  /** Called with what became of each fire this agent recorded: queued, skipped or missed (metrics). */
+  outcome?: (def: JobDefinition, state: 'queued' | 'skipped' | 'missed', count?: number) => void;
 }
 
 function missedResult(def: JobDefinition, fireTimeMs: number, instance: string, why: string) {
@@ -53,6 +55,7 @@ export async function catchUp(ctx: CatchUpContext, def: JobDefinition, sinceMs: 
     plan.missed.map((f) => ({ jobId: def.id, fireTimeMs: f, runId: fireId(def.id, f), definitionHash: def.hash, result: missedResult(def, f, ctx.instance, why) })),
     ctx.instance,
   );
+  if (recorded > 0) ctx.outcome?.(def, 'missed', recorded);
   if (recorded > 0 || plan.run.length > 0) {
     ctx.logger.info({ job: def.id, missed: recorded, to_run: plan.run.map((f) => new Date(f).toISOString()), reason: why }, 'catch-up');
   }
@@ -67,7 +70,10 @@ export async function catchUp(ctx: CatchUpContext, def: JobDefinition, sinceMs: 
       if (outcome === 'refused') await sleep(250);
     }
     if (outcome === 'duplicate') return; // another replica handles this job's catch-up
-    if (outcome === 'queued') ctx.queued(def);
+    if (outcome === 'queued') {
+      ctx.queued(def);
+      ctx.outcome?.(def, 'queued');
+    }
     if (!sequential || fireTimeMs === plan.run.at(-1)) continue;
     for (;;) {
       const state = await fireState(ctx.pool, def.id, fireTimeMs);

@@ -36,6 +36,7 @@ export class Dispatcher {
     enqueueFire(this.ctx.pool, this.ctx.boss, { definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: this.ctx.instance, manual })
       .then((outcome) => {
         const fields = { job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() };
+        if (outcome === 'queued' || outcome === 'skipped') this.ctx.outcome?.(definition, outcome);
         if (outcome === 'queued') {
           this.ctx.queued(definition);
           this.ctx.logger.debug({ ...fields, lateness_ms: Date.now() - fire.fireTimeMs }, 'fire queued');

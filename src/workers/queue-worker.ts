@@ -24,8 +24,10 @@ export interface QueueWorkersOptions {
   logger: Logger;
   /** The agent's own database, handed to vm-extract jobs that name none. */
   databaseUrl?: string;
-  /** Called after every attempt (metrics, tests). */
-  onResult?: (result: RunResult, data: FireData) => void;
+  /** Called when an attempt starts, with its lateness (metrics). */
+  onStart?: (data: FireData, latenessMs: number) => void;
+  /** Called after every attempt; `final` is false when it will be retried (metrics, notifications). */
+  onResult?: (result: RunResult, data: FireData, final: boolean) => void;
 }
 
 interface ActiveRun {
@@ -170,7 +172,9 @@ export class QueueWorkers {
     this.active.add(run);
     try {
       await updateFire(pool, def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true });
-      logger.info({ ...fields, lateness_ms: Date.now() - fireTimeMs }, 'run started');
+      const latenessMs = Date.now() - fireTimeMs;
+      logger.info({ ...fields, lateness_ms: latenessMs }, 'run started');
+      if (!data.manual) this.options.onStart?.(data, latenessMs);
       const { databaseUrl } = this.options;
       const result = await runTask(def, { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}) });
       const givenBack = controller.signal.aborted;
@@ -185,7 +189,7 @@ export class QueueWorkers {
       const outcome = { ...fields, status: result.status, seconds: result.execution_time_seconds, will_retry: willRetry };
       if (result.status === 'succeeded') logger.info(outcome, `run ${result.status}`);
       else logger.warn({ ...outcome, error: result.error }, `run ${result.status}: ${result.message}`);
-      this.options.onResult?.(result, data);
+      this.options.onResult?.(result, data, !willRetry);
       if (willRetry && !givenBack) void this.wakeForRetry(queue, job.id);
       if (result.status !== 'succeeded') throw new Error(`${result.status}: ${result.message}`);
     } finally {

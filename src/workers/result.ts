@@ -84,8 +84,8 @@ export function buildResult(def: Pick<JobDefinition, 'id'>, ctx: RunIdentity, ou
 }
 
 /** Log fields that tie a line to its run. */
-export function runFields(def: Pick<JobDefinition, 'id'>, ctx: RunIdentity): { job: string; run: string; fire: string } {
-  return { job: def.id, run: ctx.runId, fire: isoUtc(ctx.fireTimeMs) };
+export function runFields(def: Pick<JobDefinition, 'id'>, ctx: RunIdentity): { job: string; run: string; fire: string; attempt: number } {
+  return { job: def.id, run: ctx.runId, fire: isoUtc(ctx.fireTimeMs), attempt: ctx.attempt };
 }
 
 /** Human-readable duration for messages: `1.5s`, `250ms`. */

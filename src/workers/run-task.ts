@@ -2,10 +2,16 @@
 import type { JobDefinition } from '../definitions/types.ts';
 import { runCommand } from './command.ts';
 import { runHttp } from './http.ts';
+import { redactDeep } from '../redact.ts';
 import { runPipelineInThread } from './pipelines/in-thread.ts';
 import { buildResult, type RunContext, type RunResult } from './result.ts';
 
+/** Runs the attempt; the result has the job's secrets replaced (it goes to the ledger, the API, notifications). */
 export async function runTask(def: JobDefinition, ctx: RunContext): Promise<RunResult> {
+  return redactDeep(await attempt(def, ctx), def.secrets);
+}
+
+async function attempt(def: JobDefinition, ctx: RunContext): Promise<RunResult> {
   const startedMs = Date.now();
   const task = def.task;
   try {

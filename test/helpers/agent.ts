@@ -28,7 +28,12 @@ export function jobsDir(files: Record<string, string> = {}): string {
 export async function startAgent(options: { name: string; jobsDir: string; databaseUrl: string; args?: string[] }): Promise<AgentProcess> {
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, 'bin', 'jobsd.js'), 'start', '--jobs-dir', options.jobsDir, '--database-url', options.databaseUrl, '--instance', options.name, '--grace', '5', ...(options.args ?? [])],
+    [
+      path.join(ROOT, 'bin', 'jobsd.js'), 'start', '--jobs-dir', options.jobsDir, '--database-url', options.databaseUrl, '--instance', options.name, '--grace', '5',
+      // Several agents run at once: no HTTP endpoint unless the test asks for one.
+      ...(options.args?.includes('--http') ? [] : ['--http', 'off']),
+      ...(options.args ?? []),
+    ],
     { cwd: ROOT, env: { ...process.env, JOBSD_LOG_LEVEL: 'debug' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];

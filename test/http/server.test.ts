@@ -1,19 +1,116 @@
+// The HTTP endpoint against an in-memory view of an agent: routing, auth, bad input, limits, error shape.
+// test/agent/http.test.ts runs the same endpoints against a real agent.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { startHttp } from '../../src/http/server.ts';
+import { after, before, describe, it } from 'node:test';
+import type { FireRow } from '../../src/db/ledger.ts';
+import { startHttp, type HttpEndpoint } from '../../src/http/server.ts';
+import type { AgentView, ManualRun } from '../../src/http/view.ts';
+import { bearerMatches } from '../../src/http/auth.ts';
+import { commandJob } from '../helpers/definitions.ts';
 
-test('healthz is always ok; readyz reports the readiness check; other paths 404', async () => {
-  let reason: string | null = 'database unreachable: connection refused';
-  const http = await startHttp({ host: '127.0.0.1', port: 0, readiness: async () => reason });
-  try {
+const job = commandJob({ id: 'backup', description: 'Nightly backup' });
+job.task.env = { DB_PASSWORD: 'hunter22', PLAIN: 'visible' };
+job.secrets = ['hunter22', 's3cr3t-from-file'];
+const row: FireRow = {
+  job_id: 'backup', fire_time: new Date('2026-11-27T10:00:00Z'), run_id: 'r-1', manual: false, state: 'failed', attempts: 1,
+  definition_hash: 'h', due_at: null, enqueued_at: new Date('2026-11-27T10:00:00.005Z'), started_at: new Date('2026-11-27T10:00:00.012Z'),
+  finished_at: new Date('2026-11-27T10:00:01.512Z'), instance: 'host:1', result: { status: 'failed', message: 'exit code 1', details: { output_tail: 'login with s3cr3t-from-file failed' } },
+};
+let ready: string | null = null;
+const manualRuns: string[] = [];
+let nextState: ManualRun['state'] = 'queued';
+const view: AgentView = {
+  instance: 'test:1', version: '0.0.0',
+  jobs: () => [job], job: (id) => (id === 'backup' ? job : undefined), fileErrors: () => [],
+  nextFire: () => Date.parse('2026-11-27T11:00:00Z'),
+  lastRuns: async () => new Map([['backup', row]]), runs: async () => [row], recentRuns: async () => [row],
+  runNow: async (def) => { manualRuns.push(def.id); return { run_id: 'm-1', fire_time: '2026-11-27T10:30:00.000Z', state: nextState }; },
+  readiness: async () => ready, metrics: async () => 'jobsd_up 1\n',
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const body = async (res: Response): Promise<any> => res.json();
+
+let http: HttpEndpoint;
+let secured: HttpEndpoint;
+before(async () => {
+  http = await startHttp({ host: '127.0.0.1', port: 0, view });
+  secured = await startHttp({ host: '127.0.0.1', port: 0, view, apiToken: 'the-token' });
+});
+after(async () => {
+  await http.close();
+  await secured.close();
+});
+
+describe('HTTP endpoint', () => {
+  it('healthz is always ok; readyz reports the readiness check', async () => {
     assert.equal((await fetch(`${http.url}/healthz`)).status, 200);
+    ready = 'database unreachable: connection refused';
     const notReady = await fetch(`${http.url}/readyz`);
     assert.equal(notReady.status, 503);
     assert.match(await notReady.text(), /not ready: database unreachable/);
-    reason = null;
+    ready = null;
     assert.equal((await fetch(`${http.url}/readyz`)).status, 200);
-    assert.equal((await fetch(`${http.url}/nope`)).status, 404);
-  } finally {
-    await http.close();
-  }
+  });
+
+  it('unknown paths and methods answer JSON errors with a code, never a stack', async () => {
+    const missing = await fetch(`${http.url}/nope`);
+    assert.equal(missing.status, 404);
+    assert.deepEqual(Object.keys((await body(missing)).error), ['code', 'message']);
+    const wrong = await fetch(`${http.url}/api/jobs`, { method: 'DELETE' });
+    assert.equal(wrong.status, 405);
+    assert.equal((await body(wrong)).error.code, 'method_not_allowed');
+    const bad = await fetch(`${http.url}/api/jobs/backup/runs?limit=0`);
+    assert.equal(bad.status, 400);
+    assert.equal((await body(bad)).error.code, 'bad_limit');
+    assert.equal((await fetch(`${http.url}/api/jobs/nothere`)).status, 404);
+  });
+
+  it('jobs, one job, its runs: secrets are redacted everywhere', async () => {
+    const list = await body(await fetch(`${http.url}/api/jobs`));
+    assert.equal(list.jobs[0].id, 'backup');
+    assert.deepEqual(list.jobs[0].next_fire, { utc: '2026-11-27T11:00:00.000Z', local: '2026-11-27T11:00:00.000Z' });
+    assert.equal(list.jobs[0].last_run.state, 'failed');
+    assert.equal(list.jobs[0].last_run.lateness_ms, 12);
+    const one = await body(await fetch(`${http.url}/api/jobs/backup`));
+    assert.equal(one.definition.task.env.DB_PASSWORD, '[redacted]');
+    assert.equal(one.definition.task.env.PLAIN, 'visible');
+    assert.equal(one.definition.secrets, undefined);
+    const runs = await body(await fetch(`${http.url}/api/jobs/backup/runs?limit=5`));
+    assert.equal(runs.runs[0].result.details.output_tail, 'login with [redacted] failed');
+    const page = await (await fetch(`${http.url}/`)).text();
+    assert.doesNotMatch(page, /hunter22|s3cr3t-from-file/);
+  });
+
+  it('POST /api/jobs/:id/run: 404 without a configured token, 401 with a wrong one, 202 with the right one', async () => {
+    const disabled = await fetch(`${http.url}/api/jobs/backup/run`, { method: 'POST', headers: { authorization: 'Bearer the-token' } });
+    assert.equal(disabled.status, 404);
+    assert.match((await body(disabled)).error.message, /JOBSD_API_TOKEN/);
+    for (const authorization of [undefined, 'Bearer nope', 'Basic dGhlLXRva2Vu', 'Bearer the-token-and-more']) {
+      const res = await fetch(`${secured.url}/api/jobs/backup/run`, { method: 'POST', headers: authorization ? { authorization } : {} });
+      assert.equal(res.status, 401, String(authorization));
+      assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="jobsd"');
+    }
+    assert.deepEqual(manualRuns, []);
+    const ok = await fetch(`${secured.url}/api/jobs/backup/run`, { method: 'POST', headers: { authorization: 'Bearer the-token' } });
+    assert.equal(ok.status, 202);
+    assert.deepEqual(await body(ok), { job_id: 'backup', run_id: 'm-1', fire_time: '2026-11-27T10:30:00.000Z', state: 'queued' });
+    nextState = 'skipped';
+    const busy = await fetch(`${secured.url}/api/jobs/backup/run`, { method: 'POST', headers: { authorization: 'Bearer the-token' } });
+    assert.equal(busy.status, 409);
+    assert.equal((await body(busy)).error.code, 'overlap');
+    const unknown = await fetch(`${secured.url}/api/jobs/nothere/run`, { method: 'POST', headers: { authorization: 'Bearer the-token' } });
+    assert.equal(unknown.status, 404);
+    const big = await fetch(`${secured.url}/api/jobs/backup/run`, { method: 'POST', headers: { authorization: 'Bearer the-token' }, body: 'x'.repeat(20_000) });
+    assert.equal(big.status, 413);
+    assert.equal(manualRuns.length, 2);
+  });
+
+  it('compares bearer tokens exactly', () => {
+    assert.equal(bearerMatches('Bearer abc', 'abc'), true);
+    assert.equal(bearerMatches('bearer abc', 'abc'), true);
+    assert.equal(bearerMatches('Bearer abcd', 'abc'), false);
+    assert.equal(bearerMatches('Bearer ', 'abc'), false);
+    assert.equal(bearerMatches(undefined, 'abc'), false);
+  });
 });

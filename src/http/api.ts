@@ -1,0 +1,63 @@
+// The JSON views of the API: jobs with their next fire and last result, runs, file errors.
+import { DateTime } from 'luxon';
+import type { FireRow } from '../db/ledger.ts';
+import { formatFileError, type FileError } from '../definitions/errors.ts';
+import type { JobDefinition } from '../definitions/types.ts';
+import { redactDeep } from '../redact.ts';
+import { describeTrigger } from '../schedule/describe.ts';
+
+export function instantView(ms: number | undefined, zone: string): { utc: string; local: string } | null {
+  if (ms === undefined) return null;
+  return { utc: new Date(ms).toISOString(), local: DateTime.fromMillis(ms, { zone }).toISO() ?? new Date(ms).toISOString() };
+}
+
+export function runView(row: FireRow, secrets: readonly string[] = []) {
+  const fire = row.fire_time.getTime();
+  const started = row.started_at?.getTime();
+  const finished = row.finished_at?.getTime();
+  return redactDeep(
+    {
+      job_id: row.job_id,
+      run_id: row.run_id,
+      fire_time: row.fire_time.toISOString(),
+      state: row.state,
+      manual: row.manual,
+      attempts: row.attempts,
+      instance: row.instance,
+      enqueued_at: row.enqueued_at?.toISOString() ?? null,
+      started_at: row.started_at?.toISOString() ?? null,
+      finished_at: row.finished_at?.toISOString() ?? null,
+      lateness_ms: started === undefined || row.manual ? null : started - fire,
+      duration_seconds: started === undefined || finished === undefined ? null : (finished - started) / 1000,
+      message: typeof row.result?.message === 'string' ? row.result.message : null,
+      result: row.result,
+    },
+    secrets,
+  );
+}
+
+export function jobView(def: JobDefinition, next: number | undefined, last: FireRow | undefined) {
+  return {
+    id: def.id,
+    description: def.description ?? null,
+    file: def.file,
+    enabled: def.enabled,
+    schedule: describeTrigger(def.schedule),
+    timezone: def.schedule.timezone,
+    overlap: def.overlap,
+    task_type: def.task.type,
+    timeout_seconds: def.timeoutMs / 1000,
+    next_fire: def.enabled ? instantView(next, def.schedule.timezone) : null,
+    last_run: last ? runView(last, def.secrets) : null,
+  };
+}
+
+/** The whole definition for /api/jobs/:id, secrets replaced. */
+export function definitionView(def: JobDefinition) {
+  const { secrets: _secrets, hash: _hash, ...rest } = def;
+  return redactDeep(rest, def.secrets);
+}
+
+export function fileErrorView(error: FileError) {
+  return { ...error, text: formatFileError(error) };
+}

@@ -1,0 +1,25 @@
+// What the HTTP endpoint needs from the agent: a read-only view of its state and the one action it offers.
+// The composition root (agent.ts) implements it; the HTTP code imports no subsystem.
+import type { FireRow } from '../db/ledger.ts';
+import type { FileError } from '../definitions/errors.ts';
+import type { JobDefinition } from '../definitions/types.ts';
+
+export type ManualRun = { run_id: string; fire_time: string; state: 'queued' | 'skipped' | 'duplicate' };
+
+export interface AgentView {
+  instance: string;
+  version: string;
+  jobs(): JobDefinition[];
+  job(id: string): JobDefinition | undefined;
+  fileErrors(): FileError[];
+  /** The next fire of a scheduled job (nominal ms), or undefined (disabled, one-time, past its end). */
+  nextFire(id: string): number | undefined;
+  lastRuns(): Promise<Map<string, FireRow>>;
+  runs(id: string, limit: number): Promise<FireRow[]>;
+  /** Fires of every job since `sinceMs`, newest first, at most `limit`. */
+  recentRuns(sinceMs: number, limit: number): Promise<FireRow[]>;
+  runNow(def: JobDefinition): Promise<ManualRun>;
+  /** Resolves to null when ready, or to the reason it is not. */
+  readiness(): Promise<string | null>;
+  metrics(): Promise<string>;
+}
