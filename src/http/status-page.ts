@@ -1,6 +1,7 @@
 // GET /: one server-rendered page, no front-end build: file errors on top, then each job with its
 // schedule, next fire (in its zone and UTC), last result, and an SVG timeline of its recent runs (colour by
 // state; lateness and duration in each run's hover title). It reloads itself every 10 s.
+// The timeline window reaches back to the oldest of each job's last TIMELINE_RUNS runs (at most TIMELINE_HOURS).
 import type { FireRow } from '../db/ledger.ts';
 import { formatFileError } from '../definitions/errors.ts';
 import { instantView } from './api.ts';
@@ -64,11 +65,11 @@ export function timelineSvg(rows: readonly FireRow[], fromMs: number, toMs: numb
       ? `<rect class="run ${row.state}" data-state="${row.state}" x="${x0.toFixed(1)}" y="3" width="${width.toFixed(1)}" height="${HEIGHT - 6}" rx="1.5" fill="${colour}">${title}</rect>`
       : `<rect class="run ${row.state}" data-state="${row.state}" x="${(x0 - 1).toFixed(1)}" y="6" width="2" height="${HEIGHT - 12}" fill="${colour}">${title}</rect>`;
   });
-  const hours = Array.from({ length: TIMELINE_HOURS - 1 }, (_, i) => {
-    const at = toMs - (i + 1) * 3_600_000;
+  const hours = Array.from({ length: 5 }, (_, i) => {
+    const at = toMs - ((i + 1) * (toMs - fromMs)) / 6;
     return `<line x1="${x(at).toFixed(1)}" x2="${x(at).toFixed(1)}" y1="0" y2="${HEIGHT}" stroke="#e3e3e3"/>`;
   });
-  return `<svg class="timeline" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="runs over the last ${TIMELINE_HOURS} hours"><rect width="${WIDTH}" height="${HEIGHT}" fill="#fafafa"/>${hours.join('')}${marks.join('')}</svg>`;
+  return `<svg class="timeline" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="recent runs"><rect width="${WIDTH}" height="${HEIGHT}" fill="#fafafa"/>${hours.join('')}${marks.join('')}</svg>`;
 }
 
 const STYLE = `
@@ -81,14 +82,27 @@ th{font-weight:600;color:#555;font-size:.9em} .id{font-weight:600} .desc,.utc,.m
 .legend span{margin-right:.8em;font-size:.85em} .legend i{display:inline-block;width:.8em;height:.8em;margin-right:.25em;vertical-align:-1px}
 .disabled{opacity:.55}`;
 
+/** Runs per job the timeline shows at most; the window shrinks to them so that short runs stay visible. */
+export const TIMELINE_RUNS = 60;
+const MIN_WINDOW_MS = 60_000;
+
+function spanText(ms: number): string {
+  return ms >= 5_400_000 ? `${Math.round(ms / 3_600_000)} hours` : ms >= 90_000 ? `${Math.round(ms / 60_000)} minutes` : `${Math.round(ms / 1000)} seconds`;
+}
+
 export async function renderStatusPage(view: AgentView, nowMs: number): Promise<string> {
-  const fromMs = nowMs - TIMELINE_HOURS * 3_600_000;
   const [last, recent] = await Promise.all([
     view.lastRuns().catch(() => new Map<string, FireRow>()),
-    view.recentRuns(fromMs, 5_000).catch(() => [] as FireRow[]),
+    view.recentRuns(nowMs - TIMELINE_HOURS * 3_600_000, 5_000).catch(() => [] as FireRow[]),
   ]);
   const byJob = new Map<string, FireRow[]>();
-  for (const row of recent) byJob.set(row.job_id, [...(byJob.get(row.job_id) ?? []), row]);
+  for (const row of recent) {
+    const rows = byJob.get(row.job_id) ?? [];
+    if (rows.length < TIMELINE_RUNS) byJob.set(row.job_id, [...rows, row]);
+  }
+  // One window for every row: back to the oldest run shown (at most TIMELINE_HOURS, at least a minute).
+  const oldest = Math.min(nowMs - MIN_WINDOW_MS, ...[...byJob.values()].map((rows) => rows.at(-1)!.fire_time.getTime() - 2_000));
+  const fromMs = Math.max(nowMs - TIMELINE_HOURS * 3_600_000, oldest);
   const errors = view.fileErrors();
   const rows = view.jobs().map((def) => {
     const next = def.enabled ? instantView(view.nextFire(def.id), def.schedule.timezone) : null;
@@ -114,7 +128,7 @@ export async function renderStatusPage(view: AgentView, nowMs: number): Promise<
 <h1>jobsd</h1>
 <div class="meta">${escapeHtml(view.instance)} · version ${escapeHtml(view.version)} · ${view.jobs().length} jobs · ${errors.length} file errors · ${new Date(nowMs).toISOString()} · refreshes every 10 s</div>
 ${errors.length ? `<div class="errors" id="file-errors"><strong>${errors.length} job file(s) fail to load</strong> (the last good version of each keeps running)${errors.map((e) => `<pre>${escapeHtml(formatFileError(e))}</pre>`).join('')}</div>` : ''}
-<table id="jobs"><thead><tr><th>Job</th><th>Schedule</th><th>Next fire</th><th>Last result</th><th>Last ${TIMELINE_HOURS} hours</th></tr></thead>
+<table id="jobs"><thead><tr><th>Job</th><th>Schedule</th><th>Next fire</th><th>Last result</th><th>Runs over the last ${spanText(nowMs - fromMs)} (hover for details)</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody></table>

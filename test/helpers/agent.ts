@@ -25,7 +25,7 @@ export function jobsDir(files: Record<string, string> = {}): string {
   return dir;
 }
 
-export async function startAgent(options: { name: string; jobsDir: string; databaseUrl: string; args?: string[] }): Promise<AgentProcess> {
+export async function startAgent(options: { name: string; jobsDir: string; databaseUrl: string; args?: string[]; env?: Record<string, string> }): Promise<AgentProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -34,7 +34,7 @@ export async function startAgent(options: { name: string; jobsDir: string; datab
       ...(options.args?.includes('--http') ? [] : ['--http', 'off']),
       ...(options.args ?? []),
     ],
-    { cwd: ROOT, env: { ...process.env, JOBSD_LOG_LEVEL: 'debug' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: { ...process.env, JOBSD_LOG_LEVEL: 'debug', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];
   let buffer = '';
@@ -75,6 +75,7 @@ export async function startAgent(options: { name: string; jobsDir: string; datab
 
 export interface LedgerRow {
   job_id: string;
+  run_id: string;
   fire_time: Date;
   state: string;
   attempts: number;
