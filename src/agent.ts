@@ -17,7 +17,7 @@ import { pruneLedger } from './db/retention.ts';
 import { guardDiscardedPgClients } from './db/pg-guard.ts';
 import type { JobDefinition } from './definitions/types.ts';
 import { watchDirectory } from './files/watch.ts';
-import type { Logger } from './log.ts';
+import { registerSecrets, type Logger } from './log.ts';
 import { startHttp, type HttpEndpoint } from './http/server.ts';
 import type { AgentView } from './http/view.ts';
 import { AgentMetrics } from './runs/metrics.ts';
@@ -147,6 +147,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
         continue;
       }
       const def = change.definition;
+      registerSecrets(def.secrets);
       if (def.schedule.trigger.kind === 'once') {
         ticker.remove(def.id);
         if (def.enabled) dispatcher.dispatch({ definition: def, fireTimeMs: onceFireTime(def), dueAtMs: Date.now() });

@@ -2,6 +2,7 @@
 // The CLI sends logs to stderr when stdout carries a JSON document (`--json`).
 import pino from 'pino';
 import pretty from 'pino-pretty';
+import { redactDeep, scrubText } from './redact.ts';
 
 export type Logger = pino.Logger;
 
@@ -43,12 +44,29 @@ export const REDACT_PATHS: readonly string[] = [
   '*.headers["x-api-key"]',
 ];
 
+/** Secret values to keep out of every log line, from every job loaded in this process. */
+const secretValues = new Set<string>();
+
+/** Adds values that must never be logged (a job's `secrets`); they stay registered for the process's life. */
+export function registerSecrets(values: Iterable<string>): void {
+  for (const value of values) if (value.length >= 4) secretValues.add(value);
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const fd = options.destination === 'stderr' ? 2 : 1;
   const config: pino.LoggerOptions = {
     level: options.level ?? 'info',
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Secret values (JobDefinition.secrets, registered by whoever loads jobs) wherever they appear: in
+    // fields and in the message. Children inherit both, so a run's logger keeps the parent's redaction.
+    formatters: { log: (object) => (secretValues.size ? redactDeep(object, secretValues) : object) },
+    hooks: {
+      logMethod(args, method) {
+        if (secretValues.size) for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') args[i] = scrubText(args[i] as string, secretValues);
+        method.apply(this, args);
+      },
+    },
   };
   if (options.pretty === true) {
     // Synchronous so that lines written just before process.exit are not lost.

@@ -13,6 +13,12 @@ export function scrubText(text: string, secrets: Iterable<string>): string {
   return out;
 }
 
+/** Plain objects are walked; class instances (errors, dates, buffers) are left as they are. */
+function isPlain(v: object): boolean {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 /** A copy of `value` with secret keys' values and secret values in strings replaced. */
 export function redactDeep<T>(value: T, secrets: Iterable<string> = []): T {
   const list = [...secrets];
@@ -20,7 +26,7 @@ export function redactDeep<T>(value: T, secrets: Iterable<string> = []): T {
     if (key !== undefined && SECRET_KEY.test(key) && v !== null && v !== undefined && v !== '') return REDACTED;
     if (typeof v === 'string') return scrubText(v, list);
     if (Array.isArray(v)) return v.map((item) => walk(item));
-    if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
+    if (v !== null && typeof v === 'object' && isPlain(v)) {
       const out: Record<string, unknown> = {};
       for (const [k, item] of Object.entries(v)) out[k] = walk(item, k);
       return out;

@@ -25,6 +25,23 @@ describe('createLogger', () => {
     assert.doesNotMatch(stdout, /t0k|Bearer|"pw"/);
   });
 
+  it('keeps registered secret values out of fields and messages, in child loggers too', () => {
+    const script = `import { createLogger, registerSecrets } from ${logModule};
+      registerSecrets(['from-a-secret-file', 'abc']);
+      const child = createLogger({}).child({ job: 'j', run: 'r', attempt: 1 });
+      child.info({ details: { output_tail: 'connecting with from-a-secret-file' }, list: ['x from-a-secret-file'] }, 'used from-a-secret-file');
+      child.error({ err: new Error('boom') }, 'failed');`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    const [first, second] = child.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    assert.equal(first!.msg, 'used [redacted]');
+    assert.equal(first!.details.output_tail, 'connecting with [redacted]');
+    assert.deepEqual(first!.list, ['x [redacted]']);
+    assert.equal(first!.attempt, 1);
+    assert.doesNotMatch(child.stdout, /from-a-secret-file/);
+    assert.equal(second!.err.message, 'boom', 'errors are still serialised');
+  });
+
   it('writes to stderr when asked, leaving stdout to a JSON document', () => {
     const { stdout, stderr } = run(`createLogger({ destination: 'stderr', level: 'debug' }).debug('to stderr');
       process.stdout.write('{"doc":1}');`);

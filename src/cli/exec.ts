@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { loadFileWithDefaults } from '../definitions/directory.ts';
 import { formatFileError } from '../definitions/errors.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, registerSecrets } from '../log.ts';
 import { runTask } from '../workers/run-task.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 import { FILE_FLAGS, loadOptions } from './settings.ts';
@@ -36,6 +36,7 @@ export const execCommand: Command = {
       return EXIT.failed;
     }
     const job = load.definition;
+    registerSecrets(job.secrets);
     const logger = createLogger({
       level: io.env.JOBSD_LOG_LEVEL ?? 'info',
       destination: 'stderr',

@@ -10,6 +10,7 @@ import type { FireData } from '../queue/enqueue.ts';
 import { notifyQueue } from '../queue/boss.ts';
 import { QUEUES } from '../queue/queues.ts';
 import { runTask } from './run-task.ts';
+import { registerSecrets } from '../log.ts';
 import type { RunResult } from './result.ts';
 
 /** Fires fetched at once by one worker loop. */
@@ -167,6 +168,7 @@ export class QueueWorkers {
     const controller = new AbortController();
     const signal = AbortSignal.any([job.signal, controller.signal]);
     const fields = { job: def.id, run: data.runId, fire: data.fireTime, attempt };
+    registerSecrets(def.secrets ?? []); // a worker-only agent never loads the files: the queued definition carries them
     let settle: () => void = () => undefined;
     const run: ActiveRun = { queue, jobId: job.id, controller, done: new Promise<void>((resolve) => (settle = resolve)) };
     this.active.add(run);

@@ -49,3 +49,21 @@ test('exec of an invalid file prints the error and exits 1', async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /broken\.yaml:1:11: schedule: .*minute/);
 });
+
+test('a value read from ${file:…} and a password are redacted in the result JSON and in every log line', async () => {
+  const file = jobFile('secret.yaml', [
+    'schedule: every 1m',
+    'task:',
+    '  type: command',
+    '  command: ["sh", "-c", "echo db=$DB_URL pw=$DB_PASSWORD"]',
+    '  env: { DB_URL: "${file:db-url.txt}", DB_PASSWORD: "pa55word-xyz" }',
+    '',
+  ].join('\n'));
+  writeFileSync(path.join(path.dirname(file), 'db-url.txt'), 'postgres://app:very-secret@db/app\n');
+  const r = await runCli(['exec', file, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout) as { details: { output_tail: string } };
+  assert.equal(result.details.output_tail, 'db=[redacted] pw=[redacted]\n');
+  assert.match(r.stderr, /db=\[redacted\] pw=\[redacted\]/);
+  assert.doesNotMatch(r.stdout + r.stderr, /very-secret|pa55word-xyz/);
+});
