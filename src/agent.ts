@@ -24,7 +24,8 @@ import { AgentMetrics } from './runs/metrics.ts';
 import { queueDepths } from './queue/depth.ts';
 import { enqueueFire } from './queue/enqueue.ts';
 import { fireId } from './queue/fire-id.ts';
-import { fireHistory, lastFires, recentFires } from './db/ledger.ts';
+import { fireHistory, lastFires, previousFinalState, recentFires } from './db/ledger.ts';
+import { Notifier } from './runs/notify.ts';
 import { createBoss, ensureQueues } from './queue/boss.ts';
 import { cancelQueuedRuns } from './queue/cancel.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
@@ -76,6 +77,11 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   await boss.start();
   await ensureQueues(boss);
 
+  const notifier = new Notifier({
+    logger,
+    ...(config.smtpUrl ? { smtpUrl: config.smtpUrl } : {}),
+    previousState: (id, fireTimeMs) => previousFinalState(pool, id, fireTimeMs),
+  });
   const metrics = new AgentMetrics({
     version: VERSION,
     instance: config.instance,
@@ -93,7 +99,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     onStart: (data, latenessMs) => metrics.runStarted(data.jobId, latenessMs),
     onResult: (result, data, final) => {
       metrics.runEnded(data.jobId, result.status, result.execution_time_seconds, Date.parse(result.completed_at));
-      if (final) metrics.fire(data.jobId, result.status);
+      if (final) {
+        metrics.fire(data.jobId, result.status);
+        notifier.runEnded(data.definition, result);
+      }
     },
   });
   const dispatcher = new Dispatcher({
@@ -102,8 +111,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     instance: config.instance,
     logger,
     queued: (def) => workers.wake(queueFor(def.overlap).name),
-    outcome: (def, state, count = 1) => {
+    outcome: (def, state, count = 1, fires = []) => {
       for (let i = 0; i < count; i++) metrics.fire(def.id, state);
+      if (state === 'missed') notifier.missed(def, fires);
     },
   });
   // Fire by the database's clock, so that replicas with drifting clocks agree on when a fire is due.
@@ -277,6 +287,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       await step('closing the watcher', async () => watcher?.close());
       await step('closing the HTTP endpoint', async () => http?.close());
       await step('draining the workers', () => workers.drain(config.graceMs));
+      await step('sending the last notifications', () => notifier.drain(5_000));
       await step('unregistering', () => unregisterInstance(pool, config.instance));
       await step('stopping pg-boss', () => boss.stop({ graceful: true, timeout: 1000, close: true }));
       await step('closing the pool', () => pool.end());

@@ -26,6 +26,8 @@ export interface AgentConfig {
   historyRetentionMs: number;
   /** JOBSD_API_TOKEN: enables POST /api/jobs/:id/run for requests that carry it. */
   apiToken?: string;
+  /** JOBSD_SMTP_URL: the SMTP server email notifications go through. */
+  smtpUrl?: string;
 }
 
 /** Where the HTTP endpoint listens unless told otherwise (the Prometheus exporter port range). */
@@ -89,5 +91,6 @@ export function agentConfig(flags: StartFlags, env: Readonly<Record<string, stri
     graceMs: graceSeconds * 1000,
     historyRetentionMs,
     ...(env.JOBSD_API_TOKEN ? { apiToken: env.JOBSD_API_TOKEN } : {}),
+    ...(env.JOBSD_SMTP_URL ? { smtpUrl: env.JOBSD_SMTP_URL } : {}),
   };
 }

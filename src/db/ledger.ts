@@ -86,6 +86,16 @@ export async function recentFires(db: Queryable, sinceMs: number, limit: number)
   return result.rows;
 }
 
+/** The final state of the job's last finished run before `fireTimeMs` (for recovery notifications). */
+export async function previousFinalState(db: Queryable, jobId: string, fireTimeMs: number): Promise<string | undefined> {
+  const result = await db.query<{ state: string }>(
+    `SELECT state FROM jobsd.fires WHERE job_id = $1 AND fire_time < $2 AND state IN ('succeeded', 'failed', 'timed_out', 'partial')
+      ORDER BY fire_time DESC LIMIT 1`,
+    [jobId, new Date(fireTimeMs)],
+  );
+  return result.rows[0]?.state;
+}
+
 /** The newest fire of each job, for `jobsd list`. */
 export async function lastFires(db: Queryable): Promise<Map<string, FireRow>> {
   const result = await db.query<FireRow>(

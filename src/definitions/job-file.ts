@@ -14,6 +14,7 @@ export interface JobFile {
   overlap?: 'skip' | 'queue' | 'allow' | 'replace';
   timeout?: DurationInput;
   retry?: RetryInput;
+  notify?: NotifyInput;
   idempotency_key?: string;
   task: TaskInput;
   environments?: Record<string, Record<string, unknown>>;
@@ -90,13 +91,20 @@ export interface VmExtractTaskInput {
 
 export type TaskInput = CommandTaskInput | HttpTaskInput | VmCollectTaskInput | VmExtractTaskInput;
 
+export interface NotifyInput {
+  on?: Array<'failure' | 'recovery' | 'missed' | 'success'>;
+  webhook?: { url: string; headers?: Record<string, string> };
+  email?: { to: string[]; from?: string };
+}
+
 // Key lists, checked by the compiler against the interfaces above and by a test against the schema.
 type Keys<T> = { readonly [K in keyof Required<T>]: true };
 
 export const JOB_FILE_KEYS: Keys<JobFile> = {
   $schema: true, id: true, job_id: true, description: true, enabled: true, schedule: true, overlap: true,
-  timeout: true, retry: true, idempotency_key: true, task: true, environments: true,
+  timeout: true, retry: true, notify: true, idempotency_key: true, task: true, environments: true,
 };
+export const NOTIFY_KEYS: Keys<NotifyInput> = { on: true, webhook: true, email: true };
 export const SCHEDULE_KEYS: Keys<ScheduleInput> = {
   cron: true, every: true, at: true, once: true, type: true, args: true, timezone: true, jitter: true,
   catchup: true, catchup_window: true, anchor: true, start_at: true, end_at: true,

@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { ERROR_CODES, type DefinitionError } from './errors.ts';
-import { duration, Problems } from './fields.ts';
+import { duration, Problems, url } from './fields.ts';
 import type { JobFile } from './job-file.ts';
 import { normalizeSchedule } from './normalize-schedule.ts';
 import { normalizeTask } from './normalize-task.ts';
@@ -45,6 +45,15 @@ export function normalizeJob(doc: JobFile, context: NormalizeContext): JobDefini
       backoff: retry.backoff ?? 2,
       maxDelayMs: duration(problems, retry.max_delay, ['retry', 'max_delay'], 600_000),
     },
+    ...(doc.notify && (doc.notify.webhook || doc.notify.email)
+      ? {
+          notify: {
+            on: doc.notify.on ?? ['failure', 'recovery'],
+            ...(doc.notify.webhook ? { webhook: { url: url(problems, doc.notify.webhook.url, ['notify', 'webhook', 'url']), headers: doc.notify.webhook.headers ?? {} } } : {}),
+            ...(doc.notify.email ? { email: { to: doc.notify.email.to, ...(doc.notify.email.from ? { from: doc.notify.email.from } : {}) } } : {}),
+          },
+        }
+      : {}),
     ...(doc.idempotency_key !== undefined ? { idempotencyKey: doc.idempotency_key } : {}),
     task,
   };

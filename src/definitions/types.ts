@@ -93,6 +93,15 @@ export interface VmExtractTask {
 }
 
 export type Task = CommandTask | HttpTask | VmCollectTask | VmExtractTask;
+
+export const NOTIFY_EVENTS = ['failure', 'recovery', 'missed', 'success'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+export interface NotifyPolicy {
+  on: NotifyEvent[];
+  webhook?: { url: string; headers: Record<string, string> };
+  email?: { to: string[]; from?: string };
+}
 export type TaskType = Task['type'];
 
 export interface JobDefinition {
@@ -106,6 +115,8 @@ export interface JobDefinition {
   /** Per attempt (default 1h). */
   timeoutMs: number;
   retry: RetryPolicy;
+  /** Undefined: nobody is notified. */
+  notify?: NotifyPolicy;
   idempotencyKey?: string;
   task: Task;
   /** sha256 of the normalised definition, to tell whether a reload changed anything. */

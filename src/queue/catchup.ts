@@ -23,7 +23,7 @@ export interface CatchUpContext {
   /** Called after a fire is queued (to wake the local worker). */
   queued: (def: JobDefinition) => void;
   /** Called with what became of each fire this agent recorded: queued, skipped or missed (metrics). */
-  outcome?: (def: JobDefinition, state: 'queued' | 'skipped' | 'missed', count?: number) => void;
+  outcome?: (def: JobDefinition, state: 'queued' | 'skipped' | 'missed', count?: number, fires?: number[]) => void;
 }
 
 function missedResult(def: JobDefinition, fireTimeMs: number, instance: string, why: string) {
@@ -55,7 +55,7 @@ export async function catchUp(ctx: CatchUpContext, def: JobDefinition, sinceMs: 
     plan.missed.map((f) => ({ jobId: def.id, fireTimeMs: f, runId: fireId(def.id, f), definitionHash: def.hash, result: missedResult(def, f, ctx.instance, why) })),
     ctx.instance,
   );
-  if (recorded > 0) ctx.outcome?.(def, 'missed', recorded);
+  if (recorded > 0) ctx.outcome?.(def, 'missed', recorded, plan.missed);
   if (recorded > 0 || plan.run.length > 0) {
     ctx.logger.info({ job: def.id, missed: recorded, to_run: plan.run.map((f) => new Date(f).toISOString()), reason: why }, 'catch-up');
   }

@@ -1,0 +1,101 @@
+// Notifications through a real webhook receiver and a real SMTP server.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { eventsFor, Notifier } from '../../src/runs/notify.ts';
+import type { RunResult } from '../../src/workers/result.ts';
+import { commandJob, memoryLogger } from '../helpers/definitions.ts';
+import { pollUntil } from '../helpers/poll.ts';
+import { startSmtpReceiver, startWebhookReceiver, type SmtpReceiver, type WebhookReceiver } from '../helpers/receivers.ts';
+
+let hook: WebhookReceiver;
+let smtp: SmtpReceiver;
+before(async () => {
+  [hook, smtp] = await Promise.all([startWebhookReceiver(), startSmtpReceiver()]);
+});
+after(async () => {
+  await Promise.all([hook.close(), smtp.close()]);
+});
+
+function result(status: RunResult['status'], output = 'line 1\nline 2\n'): RunResult {
+  return {
+    job_id: 'report', run_id: 'run-1', fire_time: '2026-11-27T01:00:00.000Z', attempt: 1, instance: 'host:1', status,
+    message: status === 'succeeded' ? 'exit code 0' : 'exit code 3', started_at: '2026-11-27T01:00:00.010Z', completed_at: '2026-11-27T01:00:02.010Z',
+    execution_time_seconds: 2, details: { exit_code: status === 'succeeded' ? 0 : 3, output_tail: output },
+  };
+}
+
+describe('notification events', () => {
+  const all = ['failure', 'recovery', 'missed', 'success'] as const;
+  const cases: Array<[readonly (typeof all)[number][], string, string | undefined, string[]]> = [
+    [['failure', 'recovery'], 'failed', 'succeeded', ['failure']],
+    [['failure', 'recovery'], 'timed_out', undefined, ['failure']],
+    [['failure', 'recovery'], 'partial', undefined, ['failure']],
+    [['failure', 'recovery'], 'succeeded', 'failed', ['recovery']],
+    [['failure', 'recovery'], 'succeeded', 'succeeded', []],
+    [['failure', 'recovery'], 'cancelled', undefined, []],
+    [all, 'succeeded', undefined, ['success']],
+    [all, 'succeeded', 'timed_out', ['recovery']],
+    [['success'], 'succeeded', 'failed', ['success']],
+  ];
+  for (const [on, status, previous, expected] of cases) {
+    it(`${status} after ${previous ?? 'nothing'} with on: [${on.join(', ')}] → [${expected.join(', ')}]`, () => {
+      assert.deepEqual(eventsFor(on, status, previous), expected);
+    });
+  }
+});
+
+describe('Notifier', () => {
+  it('posts the webhook and mails the result with the output attached; a failing webhook is retried', async () => {
+    const { logger, entries } = memoryLogger();
+    const notifier = new Notifier({ logger, smtpUrl: smtp.url, previousState: async () => 'failed', retryDelaysMs: [10, 10, 10] });
+    const def = commandJob({ id: 'report', description: 'Nightly report' });
+    def.notify = { on: ['failure', 'recovery'], webhook: { url: hook.url, headers: { 'x-hook': 'yes' } }, email: { to: ['ops@example.com'], from: 'jobsd@example.com' } };
+    hook.answers.push(503, 502);
+    notifier.runEnded(def, result('failed'));
+    notifier.runEnded(def, result('succeeded'));
+    await pollUntil(() => hook.bodies.length === 2 && smtp.mails.length === 2, { timeoutMs: 10_000, what: 'two webhooks and two mails' });
+    assert.equal(hook.requests, 4, 'the two 5xx answers were retried');
+    const events = hook.bodies.map((b) => b.event).sort();
+    assert.deepEqual(events, ['failure', 'recovery']);
+    const failure = hook.bodies.find((b) => b.event === 'failure')!;
+    assert.equal((failure.result as RunResult).status, 'failed');
+    assert.equal((failure._headers as Record<string, string>)['x-hook'], 'yes');
+    const mail = smtp.mails.find((m) => m.subject === '[jobsd] report: failed')!;
+    assert.ok(mail, smtp.mails.map((m) => m.subject).join(', '));
+    assert.match(mail.text ?? '', /Status: +failed: exit code 3/);
+    assert.match(mail.text ?? '', /line 2/);
+    assert.equal(mail.attachments.length, 1);
+    assert.equal(mail.attachments[0]!.filename, 'report-2026-11-27T01-00-00-000Z.log');
+    assert.equal(mail.attachments[0]!.content.toString(), 'line 1\nline 2\n');
+    assert.ok(smtp.mails.some((m) => m.subject === '[jobsd] report: recovered'));
+    const attempts = entries.filter((e) => String(e.msg).startsWith('notification sent (webhook')).reduce((n, e) => n + Number(e.attempts), 0);
+    assert.equal(attempts, 4, 'two sends, two retries between them');
+    await notifier.drain(1_000);
+  });
+
+  it('a 4xx from the webhook is not retried, and nothing throws', async () => {
+    const { logger, entries } = memoryLogger();
+    const notifier = new Notifier({ logger, previousState: async () => undefined, retryDelaysMs: [10, 10, 10] });
+    const def = commandJob({ id: 'strict' });
+    def.notify = { on: ['failure'], webhook: { url: hook.url, headers: {} } };
+    const before = hook.requests;
+    hook.answers.push(400);
+    notifier.runEnded(def, result('failed'));
+    await notifier.drain(5_000);
+    assert.equal(hook.requests - before, 1);
+    assert.ok(entries.some((e) => e.msg === 'notification not sent (webhook, failure)' && /HTTP 400/.test(String(e.error))));
+  });
+
+  it('an unreachable webhook and a missing SMTP server only log: runEnded returns at once', async () => {
+    const { logger, entries } = memoryLogger();
+    const notifier = new Notifier({ logger, previousState: async () => undefined, retryDelaysMs: [10] });
+    const def = commandJob({ id: 'nowhere' });
+    def.notify = { on: ['failure'], webhook: { url: 'http://127.0.0.1:1/hook', headers: {} }, email: { to: ['ops@example.com'] } };
+    const started = performance.now();
+    notifier.runEnded(def, result('failed'));
+    assert.ok(performance.now() - started < 50, 'the caller does not wait for sending');
+    await notifier.drain(5_000);
+    assert.ok(entries.some((e) => e.msg === 'notification not sent (webhook, failure)' && e.attempts === 2));
+    assert.ok(entries.some((e) => /JOBSD_SMTP_URL is not set/.test(String(e.msg))));
+  });
+});
