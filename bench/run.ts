@@ -4,7 +4,10 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { agentBenchmark } from './agent.ts';
+import { idleBenchmark } from './idle.ts';
 import { pipelinesBenchmark } from './pipelines.ts';
+import { precisionBenchmark } from './precision.ts';
+import { reloadBenchmark } from './reload.ts';
 import { plannerBenchmark } from './planner.ts';
 
 export interface BenchmarkOptions {
@@ -17,7 +20,7 @@ export interface Benchmark {
   run: (options: BenchmarkOptions) => Promise<string>;
 }
 
-const BENCHMARKS: Benchmark[] = [plannerBenchmark, agentBenchmark, pipelinesBenchmark];
+const BENCHMARKS: Benchmark[] = [plannerBenchmark, agentBenchmark, pipelinesBenchmark, idleBenchmark, reloadBenchmark, precisionBenchmark];
 const DOC = path.join(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 
 function machine(): string {

@@ -30,7 +30,7 @@ export function freePort(): Promise<number> {
 export async function startEmbeddedPostgres(
   dataDir: string,
   log: { info: (msg: string) => void; warn: (msg: string) => void },
-  options: { port?: number } = {},
+  options: { port?: number; postgresFlags?: string[] } = {},
 ): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataDir, 'pg');
   mkdirSync(path.dirname(databaseDir), { recursive: true });
@@ -58,7 +58,7 @@ export async function startEmbeddedPostgres(
     persistent: true,
     createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(options.postgresFlags ?? [])],
     onLog: () => undefined,
     onError: (message) => log.warn(`embedded PostgreSQL: ${String(message).trim()}`),
   });
