@@ -113,13 +113,26 @@ export function loadDocument(file: string, doc: ParsedDocument, defaults: Parsed
   return { ok: true, definition, ...(idAt ? { idAt } : {}) };
 }
 
-/** The string values under secret-looking keys (token, password, authorization…), anywhere in the document. */
+/**
+ * The string values under secret-looking keys (token, password, authorization…), and the passwords of URLs
+ * (`postgres://user:password@host`), anywhere in the document.
+ */
 function secretValues(value: unknown, key?: string, out: string[] = []): string[] {
   if (typeof value === 'string') {
     if (key !== undefined && SECRET_KEY.test(key)) out.push(value.replace(/^Bearer\s+/i, ''), value);
+    const password = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:([^/@\s]+)@/i.exec(value)?.[1];
+    if (password) out.push(password, safeDecode(password));
   } else if (Array.isArray(value)) for (const item of value) secretValues(item, undefined, out);
   else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) secretValues(v, k, out);
   return out;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 export function loadJobFile(file: string, defaults: ParsedDocument | undefined, options: LoadOptions): LoadResult {

@@ -93,8 +93,16 @@ function vmCollectTask(problems: Problems, input: VmCollectTaskInput, context: T
   };
 }
 
+/** `name`, `name{…}` or `{…}`: what /api/v1/export's match[] takes. */
+export function isSeriesSelector(query: string): boolean {
+  return query.trim() !== '' && /^\s*(?:[a-zA-Z_:][a-zA-Z0-9_:]*\s*)?(?:\{[^{}]*\})?\s*$/.test(query);
+}
+
 function vmExtractTask(problems: Problems, input: VmExtractTaskInput): VmExtractTask {
   const stepMs = input.step === undefined ? undefined : duration(problems, input.step, ['task', 'step'], 60_000, { min: 1 });
+  if (stepMs === undefined && !isSeriesSelector(input.query)) {
+    problems.add(ERROR_CODES.schema, ['task', 'query'], `"${input.query}" is not a series selector such as {__name__=~"apex_data_.*"}: raw samples are exported by selector; set task.step to extract a query's results at that step`);
+  }
   return {
     type: 'vm-extract',
     victoriametrics: { url: url(problems, input.victoriametrics.url, ['task', 'victoriametrics', 'url']) },

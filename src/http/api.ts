@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import type { FireRow } from '../db/ledger.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import type { JobDefinition } from '../definitions/types.ts';
-import { redactDeep } from '../redact.ts';
+import { REDACTED, redactDeep } from '../redact.ts';
 import { describeTrigger } from '../schedule/describe.ts';
 
 export function instantView(ms: number | undefined, zone: string): { utc: string; local: string } | null {
@@ -52,10 +52,19 @@ export function jobView(def: JobDefinition, next: number | undefined, last: Fire
   };
 }
 
-/** The whole definition for /api/jobs/:id, secrets replaced. */
+/**
+ * The whole definition for /api/jobs/:id, which answers without a token: secrets replaced, and the values of
+ * environment variables and headers hidden whatever their names (they often carry credentials).
+ */
 export function definitionView(def: JobDefinition) {
   const { secrets: _secrets, hash: _hash, ...rest } = def;
-  return redactDeep(rest, def.secrets);
+  const view = redactDeep(rest, def.secrets) as unknown as { task: Record<string, unknown>; notify?: { webhook?: { headers: Record<string, string> } } };
+  const hideValues = (map: unknown) =>
+    map && typeof map === 'object' ? Object.fromEntries(Object.keys(map).map((k) => [k, REDACTED])) : map;
+  if ('env' in view.task) view.task.env = hideValues(view.task.env);
+  if ('headers' in view.task) view.task.headers = hideValues(view.task.headers);
+  if (view.notify?.webhook) view.notify.webhook.headers = hideValues(view.notify.webhook.headers) as Record<string, string>;
+  return view;
 }
 
 export function fileErrorView(error: FileError) {

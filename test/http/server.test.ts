@@ -6,6 +6,11 @@ import type { FireRow } from '../../src/db/ledger.ts';
 import { startHttp, type HttpEndpoint } from '../../src/http/server.ts';
 import type { AgentView, ManualRun } from '../../src/http/view.ts';
 import { bearerMatches } from '../../src/http/auth.ts';
+import { definitionView } from '../../src/http/api.ts';
+import { loadFileWithDefaults } from '../../src/definitions/directory.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { commandJob } from '../helpers/definitions.ts';
 
 const job = commandJob({ id: 'backup', description: 'Nightly backup' });
@@ -14,7 +19,7 @@ job.secrets = ['hunter22', 's3cr3t-from-file'];
 const row: FireRow = {
   job_id: 'backup', fire_time: new Date('2026-11-27T10:00:00Z'), run_id: 'r-1', manual: false, state: 'failed', attempts: 1,
   definition_hash: 'h', due_at: null, enqueued_at: new Date('2026-11-27T10:00:00.005Z'), started_at: new Date('2026-11-27T10:00:00.012Z'),
-  finished_at: new Date('2026-11-27T10:00:01.512Z'), instance: 'host:1', result: { status: 'failed', message: 'exit code 1', details: { output_tail: 'login with s3cr3t-from-file failed' } },
+  finished_at: new Date('2026-11-27T10:00:01.512Z'), instance: 'host:1', result: { status: 'failed', message: 'exit code 1 (hunter22 rejected)', details: { output_tail: 'login with s3cr3t-from-file failed' } },
 };
 let ready: string | null = null;
 const manualRuns: string[] = [];
@@ -73,12 +78,12 @@ describe('HTTP endpoint', () => {
     assert.equal(list.jobs[0].last_run.state, 'failed');
     assert.equal(list.jobs[0].last_run.lateness_ms, 12);
     const one = await body(await fetch(`${http.url}/api/jobs/backup`));
-    assert.equal(one.definition.task.env.DB_PASSWORD, '[redacted]');
-    assert.equal(one.definition.task.env.PLAIN, 'visible');
+    assert.deepEqual(one.definition.task.env, { DB_PASSWORD: '[redacted]', PLAIN: '[redacted]' }, 'environment values are never shown');
     assert.equal(one.definition.secrets, undefined);
     const runs = await body(await fetch(`${http.url}/api/jobs/backup/runs?limit=5`));
     assert.equal(runs.runs[0].result.details.output_tail, 'login with [redacted] failed');
     const page = await (await fetch(`${http.url}/`)).text();
+    assert.match(page, /exit code 1 \(\[redacted\] rejected\)/, 'the last result message is shown, scrubbed');
     assert.doesNotMatch(page, /hunter22|s3cr3t-from-file/);
   });
 
@@ -104,6 +109,26 @@ describe('HTTP endpoint', () => {
     const big = await fetch(`${secured.url}/api/jobs/backup/run`, { method: 'POST', headers: { authorization: 'Bearer the-token' }, body: 'x'.repeat(20_000) });
     assert.equal(big.status, 413);
     assert.equal(manualRuns.length, 2);
+  });
+
+  it('a job file with credentials from the environment: none of them reach the API', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-api-secrets-'));
+    const file = path.join(dir, 'extract.yaml');
+    writeFileSync(file, [
+      'schedule: "5 * * * *"',
+      'notify: { webhook: { url: "https://hooks.example.com/x", headers: { x-signature: "${HOOK_SIG}" } } }',
+      'task:',
+      '  type: vm-extract',
+      '  victoriametrics: { url: "http://vm:8428" }',
+      `  query: '{__name__=~"apex_data_.*"}'`,
+      '  database: { url: "${EXTRACT_DATABASE_URL}" }',
+      '',
+    ].join('\n'));
+    const loaded = loadFileWithDefaults(file, { env: { EXTRACT_DATABASE_URL: 'postgres://app:Super%40Secret@db:5432/x', HOOK_SIG: 'sig-123456' }, defaultTimezone: 'UTC', allowInsecureFiles: true });
+    assert.ok(loaded.ok, JSON.stringify(loaded));
+    const text = JSON.stringify(definitionView(loaded.definition));
+    assert.doesNotMatch(text, /Super%40Secret|Super@Secret|sig-123456/);
+    assert.match(text, /postgres:\/\/app:\[redacted\]@db:5432\/x/);
   });
 
   it('compares bearer tokens exactly', () => {

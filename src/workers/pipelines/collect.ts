@@ -73,17 +73,30 @@ function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: 
   );
 }
 
-/** Imports in batches of IMPORT_BATCH_LINES, IMPORT_CONCURRENCY requests at a time; `written` counts each batch. */
+/**
+ * Imports in batches of IMPORT_BATCH_LINES, IMPORT_CONCURRENCY requests at a time; `written` counts each
+ * batch. When one batch fails, the others of the date are aborted and waited for, so nothing of a failed
+ * date is still being posted while the next date is imported.
+ */
 async function importConcurrently(vm: string, lines: readonly string[], signal: AbortSignal, written: (n: number) => void): Promise<void> {
+  const failed = new AbortController();
+  const both = AbortSignal.any([signal, failed.signal]);
   let next = 0;
   const worker = async () => {
-    while (next < lines.length) {
+    while (next < lines.length && !both.aborted) {
       const batch = lines.slice(next, (next += IMPORT_BATCH_LINES));
-      await importLines(vm, batch, signal);
+      try {
+        await importLines(vm, batch, both);
+      } catch (err) {
+        failed.abort(err);
+        throw err;
+      }
       written(batch.length);
     }
   };
-  await Promise.all(Array.from({ length: IMPORT_CONCURRENCY }, worker));
+  const results = await Promise.allSettled(Array.from({ length: IMPORT_CONCURRENCY }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw failed.signal.reason ?? rejected.reason;
 }
 
 interface DateOutcome {

@@ -129,7 +129,8 @@ export class DateWriter {
     // Up to WRITER_SLACK_BYTES may wait per date, so that PostgreSQL keeps working on every date while the
     // export is read; past that the read waits for this date's backend (backpressure, bounded memory).
     if ((this.stream as unknown as { writableLength: number }).writableLength > WRITER_SLACK_BYTES) {
-      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error').catch(() => undefined)]);
+      // events.once rejects on 'error' by itself, and removes its listeners either way.
+      await once(this.stream, 'drain').catch(() => undefined);
     }
   }
 
@@ -138,9 +139,9 @@ export class DateWriter {
     try {
       await this.flush();
       if (!this.failure) {
-        const finished = once(this.stream, 'finish');
+        const finished = once(this.stream, 'finish'); // rejects on 'error'
         this.stream.end();
-        await Promise.race([finished, once(this.stream, 'error').then(([err]) => Promise.reject(err as Error))]);
+        await finished;
       }
       if (this.failure) throw this.failure;
       await this.client.query(

@@ -1,6 +1,7 @@
 // vm-extract (design §4): VictoriaMetrics series → PostgreSQL, one transaction per business date, only the
 // dates where VictoriaMetrics holds newer samples than were extracted last time.
 import pg from 'pg';
+import { isSeriesSelector } from '../../definitions/normalize-task.ts';
 import type { VmExtractTask } from '../../definitions/types.ts';
 import { chunks, dateMs, DAY_MS, extractWindow, formatDate } from './business-dates.ts';
 import { copyNumber, copyText, DateWriter, ensureTables, recordedNewest, recordFailure } from './extract-store.ts';
@@ -8,10 +9,6 @@ import { sampleLine } from './prometheus-text.ts';
 import type { PipelineOutcome, PipelineRun } from './types.ts';
 import { exportSeries, importLines, queryInstant, queryRange, type ExportedSeries } from './vm-http.ts';
 
-/** `name`, `name{…}` or `{…}`: a series selector, as /api/v1/export's match[] needs. */
-export function isSelector(query: string): boolean {
-  return /^\s*(?:[a-zA-Z_:][a-zA-Z0-9_:]*\s*)?(?:\{[^{}]*\})?\s*$/.test(query) && query.trim() !== '';
-}
 
 /** Freshness queries in flight at once. */
 const FRESHNESS_CONCURRENCY = 4;
@@ -32,7 +29,7 @@ export interface DateFreshness {
  */
 export async function freshnessPerDate(task: VmExtractTask, dates: readonly string[], signal?: AbortSignal): Promise<Map<string, DateFreshness>> {
   const fresh = new Map<string, DateFreshness>();
-  const range = isSelector(task.query) ? `${task.query.trim()}[1d]` : `(${task.query})[1d]`;
+  const range = isSeriesSelector(task.query) ? `${task.query.trim()}[1d]` : `(${task.query})[1d]`;
   const query = `union(label_set(max(tlast_over_time(${range})), "of", "newest"), label_set(sum(count_over_time(${range})), "of", "samples"))`;
   let next = 0;
   const worker = async () => {
@@ -154,10 +151,15 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
     const available = await freshnessPerDate(task, window.filter((d) => recorded.has(d)), signal);
     for (const r of recorded.values()) newestBefore = Math.max(r.newestMs, newestBefore ?? -Infinity);
     newestAfter = newestBefore;
+    // Behind: never extracted, or VictoriaMetrics holds newer samples, or more of them (samples that arrived
+    // late with an old timestamp). Fewer samples never replace rows: a partial answer must not shrink a date.
+    // With `step`, extracted rows are query_range points, not samples: only timestamps are compared.
     behind = window.filter((d) => {
       const was = recorded.get(d);
       const now = available.get(d);
-      return !was || (now !== undefined && (now.newestMs > was.newestMs || now.samples !== was.samples));
+      if (!was) return true;
+      if (!now) return false;
+      return now.newestMs > was.newestMs || (task.stepMs === undefined && now.samples > was.samples);
     });
     log.info({ window: window.length, behind: behind.length, plan_ms: Date.now() - planStarted }, 'vm-extract plan');
     const source = seriesSource(task, signal);

@@ -147,12 +147,13 @@ function parseExportLine(line: string): ExportedSeries {
 
 /**
  * Streams /api/v1/export for `match` in [startMs, endMs] (both inclusive): one series per line, read and
- * parsed as it arrives, so memory holds one line at a time, never the whole export. `reduce_mem_usage=1`
- * lets VictoriaMetrics send blocks as it finds them instead of merging each series first (3× faster here);
- * a series may then come in several lines, in no particular order, which every caller accepts.
+ * parsed as it arrives, so memory holds one line at a time, never the whole export. Not with
+ * `reduce_mem_usage=1` (3× faster here): it skips VictoriaMetrics' merge of each series, and with it the
+ * deduplication of `-dedup.minScrapeInterval`, so a sample imported twice would be extracted twice and never
+ * agree with `count_over_time` (pinned by test/workers/pipelines/extract.test.ts).
  */
 export async function* exportSeries(vmUrl: string, match: string, startMs: number, endMs: number, signal?: AbortSignal): AsyncGenerator<ExportedSeries> {
-  const url = vmEndpoint(vmUrl, 'api/v1/export', { 'match[]': match, start: startMs / 1000, end: endMs / 1000, reduce_mem_usage: 1 });
+  const url = vmEndpoint(vmUrl, 'api/v1/export', { 'match[]': match, start: startMs / 1000, end: endMs / 1000 });
   let res: Dispatcher.ResponseData;
   try {
     res = await request(url, { dispatcher: agent(), method: 'GET', ...(signal ? { signal } : {}) });
@@ -179,23 +180,30 @@ export async function* exportSeries(vmUrl: string, match: string, startMs: numbe
 interface QueryResponse {
   status: string;
   error?: string;
+  /** A cluster answered without some of its storage nodes. */
+  isPartial?: boolean;
   data?: { resultType: string; result: Array<{ metric: Record<string, string>; values?: Array<[number, string]>; value?: [number, string] }> };
+}
+
+/** A query answer that can be trusted: successful and complete (a partial answer would drop rows). */
+function checked(body: QueryResponse, url: URL): QueryResponse {
+  if (body.status !== 'success' || !body.data) throw new HttpFailure(`GET ${displayUrl(url)}: ${body.error ?? 'no data'}`);
+  if (body.isPartial) throw new HttpFailure(`GET ${displayUrl(url)}: VictoriaMetrics answered with partial data (a storage node is unavailable)`);
+  return body;
 }
 
 /** /api/v1/query_range, uncached (nocache=1: backfilled samples must show). */
 export async function queryRange(vmUrl: string, query: string, startMs: number, endMs: number, stepMs: number, signal?: AbortSignal) {
   const url = vmEndpoint(vmUrl, 'api/v1/query_range', { query, start: startMs / 1000, end: endMs / 1000, step: `${stepMs}ms`, nocache: 1 });
   const text = await getText(url, { timeoutMs: 120_000, ...(signal ? { signal } : {}) });
-  const body = JSON.parse(text) as QueryResponse;
-  if (body.status !== 'success' || !body.data) throw new HttpFailure(`GET ${displayUrl(url)}: ${body.error ?? 'no data'}`);
-  return body.data.result.map((series) => ({ metric: series.metric, values: series.values ?? [] }));
+  const body = checked(JSON.parse(text) as QueryResponse, url);
+  return body.data!.result.map((series) => ({ metric: series.metric, values: series.values ?? [] }));
 }
 
 /** /api/v1/query at `timeMs`, uncached; the value of each series of the result. */
 export async function queryInstant(vmUrl: string, query: string, timeMs: number, signal?: AbortSignal) {
   const url = vmEndpoint(vmUrl, 'api/v1/query', { query, time: timeMs / 1000, nocache: 1 });
   const text = await getText(url, { timeoutMs: 120_000, ...(signal ? { signal } : {}) });
-  const body = JSON.parse(text) as QueryResponse;
-  if (body.status !== 'success' || !body.data) throw new HttpFailure(`GET ${displayUrl(url)}: ${body.error ?? 'no data'}`);
-  return body.data.result.map((series) => ({ metric: series.metric, value: series.value }));
+  const body = checked(JSON.parse(text) as QueryResponse, url);
+  return body.data!.result.map((series) => ({ metric: series.metric, value: series.value }));
 }
