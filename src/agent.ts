@@ -149,7 +149,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     for (const change of changes) {
       if (change.kind === 'removed' || !change.definition || !change.definition.enabled) {
         ticker.remove(change.id);
-        if (change.kind === 'removed') metrics.forget(change.id);
+        if (change.kind === 'removed') void metrics.forget(change.id);
         const why = change.kind === 'removed' ? 'the job was removed' : 'the job was disabled';
         cancelQueuedRuns(pool, boss, change.id, why)
           .then((n) => n > 0 && logger.info({ job: change.id, cancelled: n }, `queued runs cancelled: ${why}`))

@@ -2,7 +2,7 @@
 // The CLI sends logs to stderr when stdout carries a JSON document (`--json`).
 import pino from 'pino';
 import pretty from 'pino-pretty';
-import { redactDeep, scrubText } from './redact.ts';
+import { REDACTED, redactDeep, scrubText } from './redact.ts';
 
 export type Logger = pino.Logger;
 
@@ -44,6 +44,10 @@ export const REDACT_PATHS: readonly string[] = [
   '*.headers["x-api-key"]',
 ];
 
+function scrubError(serialized: ReturnType<typeof pino.stdSerializers.err>): unknown {
+  return secretValues.size ? redactDeep({ ...serialized }, secretValues) : serialized;
+}
+
 /** Secret values to keep out of every log line, from every job loaded in this process. */
 const secretValues = new Set<string>();
 
@@ -60,7 +64,21 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     // Secret values (JobDefinition.secrets, registered by whoever loads jobs) wherever they appear: in
     // fields and in the message. Children inherit both, so a run's logger keeps the parent's redaction.
-    formatters: { log: (object) => (secretValues.size ? redactDeep(object, secretValues) : object) },
+    formatters: {
+      log: (object) => (secretValues.size ? redactDeep(object, secretValues) : object),
+      bindings: (bindings) => (secretValues.size ? redactDeep(bindings, secretValues) : bindings),
+    },
+    // pino applies formatters.bindings to the root only; a child's bindings are scrubbed once serialised.
+    onChild(child) {
+      const chindings = (child as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym];
+      if (secretValues.size && typeof chindings === 'string') {
+        let text = chindings;
+        for (const secret of secretValues) text = text.split(JSON.stringify(secret).slice(1, -1)).join(REDACTED);
+        (child as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym] = text;
+      }
+    },
+    // Errors are class instances, which the formatter leaves alone: their message and stack are scrubbed here.
+    serializers: { err: (err: Error) => scrubError(pino.stdSerializers.err(err)) },
     hooks: {
       logMethod(args, method) {
         if (secretValues.size) for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') args[i] = scrubText(args[i] as string, secretValues);

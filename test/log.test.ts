@@ -30,16 +30,19 @@ describe('createLogger', () => {
       registerSecrets(['from-a-secret-file', 'abc']);
       const child = createLogger({}).child({ job: 'j', run: 'r', attempt: 1 });
       child.info({ details: { output_tail: 'connecting with from-a-secret-file' }, list: ['x from-a-secret-file'] }, 'used from-a-secret-file');
-      child.error({ err: new Error('boom') }, 'failed');`;
+      child.error({ err: new Error('boom with from-a-secret-file') }, 'failed');
+      createLogger({}).child({ url: 'x from-a-secret-file' }).info('bound');`;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     assert.equal(child.status, 0, child.stderr);
-    const [first, second] = child.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const [first, second, third] = child.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
     assert.equal(first!.msg, 'used [redacted]');
     assert.equal(first!.details.output_tail, 'connecting with [redacted]');
     assert.deepEqual(first!.list, ['x [redacted]']);
     assert.equal(first!.attempt, 1);
     assert.doesNotMatch(child.stdout, /from-a-secret-file/);
-    assert.equal(second!.err.message, 'boom', 'errors are still serialised');
+    assert.equal(second!.err.message, 'boom with [redacted]', 'errors are still serialised, scrubbed');
+    assert.doesNotMatch(second!.err.stack, /from-a-secret-file/);
+    assert.equal(third!.url, 'x [redacted]', 'child bindings are scrubbed');
   });
 
   it('writes to stderr when asked, leaving stdout to a JSON document', () => {

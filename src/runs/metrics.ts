@@ -88,10 +88,18 @@ export class AgentMetrics {
   }
 
   /** Drops a removed job's series, so that label sets do not pile up as jobs come and go. */
-  forget(job: string): void {
+  async forget(job: string): Promise<void> {
     if (!this.known.delete(job)) return;
-    for (const metric of [this.fires, this.duration, this.lateness, this.lastSuccess] as const) {
-      (metric as Counter<'job'>).remove({ job } as never);
+    for (const metric of [this.fires, this.duration, this.lateness, this.lastSuccess] as Array<Counter<string>>) {
+      const { values } = await metric.get();
+      const labelSets = new Map<string, Record<string, string | number>>();
+      for (const v of values) {
+        if (v.labels.job !== job) continue;
+        // Histograms report buckets with an extra `le` label; the series is identified without it.
+        const { le: _le, ...labels } = v.labels;
+        labelSets.set(JSON.stringify(labels), labels as Record<string, string | number>);
+      }
+      for (const labels of labelSets.values()) metric.remove(labels);
     }
   }
 

@@ -15,8 +15,13 @@ import { startVictoriaMetrics, type VictoriaMetrics } from '../helpers/victoria-
 
 let vm: VictoriaMetrics;
 let source: RestSource;
-const today = currentBusinessDate(Date.now());
-const [startDate] = businessDatesBefore(today, 2);
+// Computed again by each test: a run that crosses midnight UTC must not compare against a stale date.
+let today = currentBusinessDate(Date.now());
+let startDate = businessDatesBefore(today, 2)[0]!;
+const refreshDates = () => {
+  today = currentBusinessDate(Date.now());
+  startDate = businessDatesBefore(today, 2)[0]!;
+};
 
 before(async () => {
   [vm, source] = await Promise.all([startVictoriaMetrics(), startRestSource()]);
@@ -53,16 +58,18 @@ ${database ? `  database: { url: "${database}" }\n` : ''}`;
 
 describe('pipelines end to end', () => {
   it('jobsd exec runs vm-collect and vm-extract and prints their result JSON', async () => {
+    refreshDates();
     const url = await freshDatabase('exec_pipelines');
     const dir = jobsDir({ 'collect.yaml': collector('exec-collect', '"@once"'), 'extract.yaml': extractor('exec-extract', '"@once"', 'exec_collect_data_') });
-    const env = { APEX_SOURCE_URL: source.url, APEX_SOURCE_TOKEN: 'tok', VM_URL: vm.url, JOBSD_DATABASE_URL: url };
+    const env = { APEX_SOURCE_URL: source.url, APEX_SOURCE_TOKEN: 'source-token-8d1f', VM_URL: vm.url, JOBSD_DATABASE_URL: url };
     const collected = await runCli(['exec', path.join(dir, 'collect.yaml'), '--json'], { env });
     assert.equal(collected.code, 0, collected.stderr);
     const result = JSON.parse(collected.stdout);
     assert.equal(result.status, 'succeeded');
     assert.equal(result.details.watermark_after, today);
     assert.equal(result.details.dates_processed.length, 3);
-    assert.doesNotMatch(collected.stdout + collected.stderr, /tok\b/, 'the source token is in neither the result nor the logs');
+    assert.doesNotMatch(collected.stdout + collected.stderr, /source-token-8d1f/, 'the source token is in neither the result nor the logs');
+    assert.equal(source.lastAuthorization, 'Bearer source-token-8d1f', 'and it was sent');
     await vm.flush();
 
     const extracted = await runCli(['exec', path.join(dir, 'extract.yaml'), '--json'], { env });
@@ -77,6 +84,7 @@ describe('pipelines end to end', () => {
   });
 
   it('jobsd start runs both on their schedules; vm-extract writes to the agent database when it names none', async (t) => {
+    refreshDates();
     const url = await freshDatabase('agent_pipelines');
     const dir = jobsDir({
       'collect.yaml': collector('agent-collect', '"every 2s"'),

@@ -86,7 +86,7 @@ test('as an unprivileged user, jobs.d read-only as a ConfigMap: runs, then SIGTE
   const code = await exited;
   const took = Date.now() - stopAt;
   assert.equal(code, 0, stderr);
-  assert.ok(took < 4_000 + 3_000, `exited ${took} ms after SIGTERM, grace 4 s`);
+  assert.ok(took < 4_000 + 6_000, `exited ${took} ms after SIGTERM, grace 4 s`);
   assert.ok(logs.some((l) => l.msg === 'run succeeded' && l.job === 'short'), 'the short run finished during the grace period');
   assert.ok(logs.some((l) => String(l.msg).startsWith('grace period over')), 'the long run was handed back');
   const client = new pg.Client({ connectionString: url });
