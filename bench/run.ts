@@ -3,11 +3,11 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { agentBenchmark } from './agent.ts';
 import { idleBenchmark } from './idle.ts';
 import { pipelinesBenchmark } from './pipelines.ts';
 import { precisionBenchmark } from './precision.ts';
 import { reloadBenchmark } from './reload.ts';
+import { throughputBenchmark } from './throughput.ts';
 import { plannerBenchmark } from './planner.ts';
 
 export interface BenchmarkOptions {
@@ -20,7 +20,7 @@ export interface Benchmark {
   run: (options: BenchmarkOptions) => Promise<string>;
 }
 
-const BENCHMARKS: Benchmark[] = [plannerBenchmark, agentBenchmark, pipelinesBenchmark, idleBenchmark, reloadBenchmark, precisionBenchmark];
+const BENCHMARKS: Benchmark[] = [plannerBenchmark, precisionBenchmark, reloadBenchmark, throughputBenchmark, idleBenchmark, pipelinesBenchmark];
 const DOC = path.join(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 
 function machine(): string {
