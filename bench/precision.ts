@@ -12,6 +12,8 @@ import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import type { Benchmark } from './run.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+/** The agent under test (JOBSD_BENCH_AGENT_ROOT compares another checkout). */
+const AGENT_ROOT = process.env.JOBSD_BENCH_AGENT_ROOT ?? ROOT;
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
@@ -75,7 +77,7 @@ async function measureJobsd(url: string, jobs: number, seconds: number): Promise
   const starts: Start[] = [];
   const lines: string[] = [];
   const agents = ['precision-a', 'precision-b'].map((name) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--instance', name, '--http', 'off'], {
+    const child = spawn(process.execPath, [path.join(AGENT_ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--instance', name, '--http', 'off'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
