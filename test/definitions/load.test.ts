@@ -144,3 +144,24 @@ test('the example jobs.d loads without errors, in both environments', () => {
     assert.ok(loaded.definitions.length >= 8);
   }
 });
+
+test('vm-extract: a query that is not a series selector needs a step (raw samples are exported by selector)', () => {
+  const dir = directory({
+    'sum.yaml': `schedule: "5 * * * *"\ntask:\n  type: vm-extract\n  victoriametrics: { url: "http://vm:8428" }\n  query: 'sum(rate(http_requests_total[5m]))'\n`,
+    'stepped.yaml': `schedule: "5 * * * *"\ntask:\n  type: vm-extract\n  victoriametrics: { url: "http://vm:8428" }\n  query: 'sum(rate(http_requests_total[5m]))'\n  step: 5m\n`,
+  });
+  const bad = loadFileWithDefaults(path.join(dir, 'sum.yaml'), base);
+  assert.equal(bad.ok, false);
+  assert.match(bad.ok ? '' : formatFileError(bad.errors[0]!), /sum\.yaml:5:\d+: task\.query: .* is not a series selector .*set task\.step/);
+  const good = loadFileWithDefaults(path.join(dir, 'stepped.yaml'), base);
+  assert.ok(good.ok);
+});
+
+test('notify: defaults to failure and recovery; the webhook URL is checked', () => {
+  const def = load({ 'n.yaml': 'schedule: "0 3 * * *"\nnotify: { email: { to: [ops@example.com] } }\ntask: { type: command, command: ["true"] }\n' }, 'n.yaml');
+  assert.deepEqual(def.notify, { on: ['failure', 'recovery'], email: { to: ['ops@example.com'] } });
+  const dir = directory({ 'bad.yaml': 'schedule: "0 3 * * *"\nnotify: { webhook: { url: "not a url" } }\ntask: { type: command, command: ["true"] }\n' });
+  const bad = loadFileWithDefaults(path.join(dir, 'bad.yaml'), base);
+  assert.equal(bad.ok, false);
+  assert.match(bad.ok ? '' : formatFileError(bad.errors[0]!), /bad\.yaml:2:\d+: notify\.webhook\.url/);
+});
