@@ -95,7 +95,11 @@ async function measureJobsd(url: string, jobs: number, seconds: number): Promise
     for (const a of agents) await ready(a, 'jobsd started', lines);
     const from = Math.ceil(Date.now() / 1000) + 3;
     const slots = Array.from({ length: seconds }, (_, i) => (from + i) * 1000);
-    while (Date.now() < (from + seconds + 3) * 1000) await sleep(250);
+    // Runs that start late still count: wait until every fire of the window started, or 60 s past it.
+    const expected = jobs * seconds;
+    while (Date.now() < (from + seconds + 3) * 1000 || (starts.filter((st) => st.slotMs >= slots[0]! && st.slotMs <= slots.at(-1)!).length < expected && Date.now() < (from + seconds + 60) * 1000)) {
+      await sleep(250);
+    }
     return summarise(starts, jobs, slots);
   } finally {
     for (const a of agents) a.kill('SIGKILL');
@@ -147,6 +151,12 @@ export const precisionBenchmark: Benchmark = {
     };
     try {
       for (const name of ['precision_jobsd', 'precision_pgboss', 'precision_graphile']) await admin.query(`CREATE DATABASE ${name}`);
+      // A light load too: where the agents keep up, lateness is the scheduler's own; at 200 it is the backlog.
+      const light = quick ? 10 : 20;
+      process.stderr.write(`  jobsd: ${light} jobs every second for ${seconds} s\n`);
+      const jobsdLight = await measureJobsd(url('precision_jobsd'), light, seconds);
+      await admin.query('DROP DATABASE precision_jobsd WITH (FORCE)');
+      await admin.query('CREATE DATABASE precision_jobsd');
       process.stderr.write(`  jobsd: ${jobs} jobs every second for ${seconds} s\n`);
       const jobsd = await measureJobsd(url('precision_jobsd'), jobs, seconds);
       process.stderr.write(`  pg-boss and graphile-worker: ${jobs} jobs every minute for ${minutes} min\n`);
@@ -157,15 +167,16 @@ export const precisionBenchmark: Benchmark = {
       const row = (name: string, s: Summary) =>
         `| ${name} | ${s.expected} | ${s.runs} | ${s.duplicates} | ${s.missed} | ${s.p50} ms | ${s.p99} ms | ${s.max} ms |`;
       return [
-        `${jobs} jobs on each system, two processes each, one embedded PostgreSQL (a database per system). jobsd: every`,
+        `${jobs} jobs on each system (and a light load of a few jobs for jobsd), two processes each, one embedded PostgreSQL (a database per system). jobsd: every`,
         `second for ${seconds} s (overlap: allow, a \`true\` command), lateness = the worker starting the run minus the nominal`,
         `fire time. The peers are minute-grained: ${jobs} \`* * * * *\` schedules for ${minutes} minutes, lateness = the handler`,
         'starting minus the minute boundary. pg-boss with `cronWorkerIntervalSeconds: 1`, `cronMonitorIntervalSeconds: 1` and',
         'workers polling every 0.5 s; graphile-worker on its defaults. Target for jobsd: p99 ≤ 20 ms, 0 duplicates, 0 misses.',
         '',
-        '| system | runs expected | runs | duplicates | missed | lateness p50 | p99 | max |',
+        '| system | runs expected | runs | duplicates | not run (60 s after the window) | lateness p50 | p99 | max |',
         '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-        row('jobsd (1 s resolution)', jobsd),
+        row(`jobsd, ${light} jobs (1 s resolution)`, jobsdLight),
+        row(`jobsd, ${jobs} jobs (1 s resolution)`, jobsd),
         row('pg-boss 12 `schedule()` (1 min)', boss),
         row('graphile-worker 0.18 crontab (1 min)', graphile),
       ].join('\n');

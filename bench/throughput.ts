@@ -53,14 +53,15 @@ async function measure(url: string, agents: number, jobs: number, seconds: numbe
     }
     const from = Math.ceil(Date.now() / 1000) + 5;
     const to = from + seconds;
-    while (Date.now() < (to + 8) * 1000) await sleep(500);
-    const { rows } = await client.query<{ state: string; n: string; late: number | null }>(
-      `SELECT state, count(*) AS n, percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - fire_time)) * 1000 AS late
-         FROM jobsd.fires WHERE fire_time >= to_timestamp($1) AND fire_time < to_timestamp($2) GROUP BY state`,
+    while (Date.now() < (to + 2) * 1000) await sleep(500);
+    // Capacity: runs that finished in the window, whatever their fire time (a backlog still counts).
+    const { rows } = await client.query<{ n: string; late: number | null }>(
+      `SELECT count(*) AS n, percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - fire_time)) * 1000 AS late
+         FROM jobsd.fires WHERE state = 'succeeded' AND finished_at >= to_timestamp($1) AND finished_at < to_timestamp($2)`,
       [from, to],
     );
-    const succeeded = Number(rows.find((r) => r.state === 'succeeded')?.n ?? 0);
-    return { offered: jobs, completedPerSecond: succeeded / seconds, kept: succeeded / (jobs * seconds), p99: rows.find((r) => r.state === 'succeeded')?.late ?? NaN, states: rows };
+    const succeeded = Number(rows[0]?.n ?? 0);
+    return { offered: jobs, completedPerSecond: succeeded / seconds, kept: succeeded / (jobs * seconds), p99: rows[0]?.late ?? NaN };
   } finally {
     for (const c of children) c.kill('SIGKILL');
     await client.end();
@@ -103,9 +104,10 @@ export const throughputBenchmark: Benchmark = {
     }
     return [
       `${jobs} jobs firing every second (\`overlap: allow\`, an \`http\` GET to a local server answering \`ok\`), for ${seconds} s; the`,
-      'completed runs are counted in the ledger by fire time. Target: ≥ 500 fires/s with 2 agents.',
+      'runs that finished successfully during the window are counted in the ledger (whatever their fire time: this is the',
+      'capacity, backlog included), with the lateness of those runs. Target: ≥ 500 fires/s with 2 agents.',
       '',
-      '| agents | fires offered / s | runs completed / s | of the offered | lateness p99 |',
+      '| agents | fires offered / s | runs completed / s | of the offered | lateness p99 of those runs |',
       '| ---: | ---: | ---: | ---: | ---: |',
       ...rows,
       '',
