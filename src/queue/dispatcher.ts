@@ -6,7 +6,8 @@ import { lastScheduledFires } from '../db/ledger.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Fire } from '../ticker/ticker.ts';
 import { catchUp, type CatchUpContext } from './catchup.ts';
-import { enqueueFire } from './enqueue.ts';
+import { enqueueFire, type EnqueueOutcome } from './enqueue.ts';
+import { enqueueFires } from './enqueue-batch.ts';
 
 const PROBE_MS = 2_000;
 
@@ -30,22 +31,54 @@ export class Dispatcher {
     this.stopped = true;
   }
 
+  /** Fires dispatched in the same turn of the event loop (one tick of the ticker), enqueued together. */
+  private batch: Array<{ fire: Fire; manual: boolean }> = [];
+
   dispatch(fire: Fire, manual = false): void {
     const { definition } = fire;
     if (this.outageSince !== undefined) return this.remember(definition, fire.fireTimeMs);
-    enqueueFire(this.ctx.pool, this.ctx.boss, { definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: this.ctx.instance, manual })
-      .then((outcome) => {
-        const fields = { job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() };
-        if (outcome === 'queued' || outcome === 'skipped') this.ctx.outcome?.(definition, outcome);
-        if (outcome === 'queued') {
-          this.ctx.queued(definition);
-          this.ctx.logger.debug({ ...fields, lateness_ms: Date.now() - fire.fireTimeMs }, 'fire queued');
-        } else if (outcome === 'skipped') this.ctx.logger.info(fields, `fire skipped: the previous run is still queued or active (overlap: ${definition.overlap})`);
-      })
-      .catch((err: unknown) => {
-        this.remember(definition, fire.fireTimeMs);
-        this.startOutage(err);
-      });
+    // `replace` cancels the active run first, and manual runs answer their caller: both go one by one.
+    if (definition.overlap === 'replace' || manual) {
+      const request = { definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: this.ctx.instance, manual };
+      enqueueFire(this.ctx.pool, this.ctx.boss, request).then(
+        (outcome) => this.settled(fire, outcome),
+        (err: unknown) => this.failed([fire], err),
+      );
+      return;
+    }
+    if (this.batch.length === 0) setImmediate(() => this.flush());
+    this.batch.push({ fire, manual });
+  }
+
+  /** One transaction for every fire of the tick (200 jobs due at one second: 1 transaction, not 200). */
+  private flush(): void {
+    const fires = this.batch.map((b) => b.fire);
+    this.batch = [];
+    if (fires.length === 0) return;
+    if (this.outageSince !== undefined) {
+      for (const fire of fires) this.remember(fire.definition, fire.fireTimeMs);
+      return;
+    }
+    const requests = fires.map((f) => ({ definition: f.definition, fireTimeMs: f.fireTimeMs, dueAtMs: f.dueAtMs, instance: this.ctx.instance }));
+    enqueueFires(this.ctx.pool, this.ctx.boss, requests).then(
+      (outcomes) => outcomes.forEach((outcome, i) => this.settled(fires[i]!, outcome)),
+      (err: unknown) => this.failed(fires, err),
+    );
+  }
+
+  private settled(fire: Fire, outcome: EnqueueOutcome): void {
+    const { definition } = fire;
+    const fields = { job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() };
+    if (outcome === 'queued' || outcome === 'skipped') this.ctx.outcome?.(definition, outcome);
+    if (outcome === 'queued') {
+      this.ctx.queued(definition);
+      this.ctx.logger.debug({ ...fields, lateness_ms: Date.now() - fire.fireTimeMs }, 'fire queued');
+    } else if (outcome === 'skipped') this.ctx.logger.info(fields, `fire skipped: the previous run is still queued or active (overlap: ${definition.overlap})`);
+  }
+
+  private failed(fires: Fire[], err: unknown): void {
+    for (const fire of fires) this.remember(fire.definition, fire.fireTimeMs);
+    this.startOutage(err);
   }
 
   /** The ticker found fires long past due: the process was paused. */

@@ -110,7 +110,7 @@ export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueR
 }
 
 /** The result JSON of a fire the queue policy refused. */
-function skippedResult(def: JobDefinition, fireTimeMs: number, runId: string, instance: string) {
+export function skippedResult(def: JobDefinition, fireTimeMs: number, runId: string, instance: string) {
   const now = new Date().toISOString();
   return {
     job_id: def.id,

@@ -1,0 +1,91 @@
+// Enqueueing the fires of one tick together: one transaction for all of them, instead of one per fire.
+// The ledger insert (one statement) decides which of them this replica won; the won fires are inserted
+// into pg-boss per queue (one statement each, ON CONFLICT DO NOTHING: the queue policy refuses a fire
+// that would overlap, exactly as send() does); the ledger rows are then marked queued or skipped.
+// Fires of `replace` jobs keep the one-by-one path (they cancel the active run first).
+import type { PgBoss } from 'pg-boss';
+import type pg from 'pg';
+import { withClient } from '../db/pg-guard.ts';
+import { expireInSeconds, HEARTBEAT_SECONDS, retryOptions, skippedResult, type EnqueueOutcome, type EnqueueRequest, type FireData } from './enqueue.ts';
+import { fireId } from './fire-id.ts';
+import { queueFor } from './queues.ts';
+
+export async function enqueueFires(pool: pg.Pool, boss: PgBoss, requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
+  if (requests.length === 0) return [];
+  const runIds = requests.map((r) => r.runId ?? fireId(r.definition.id, r.fireTimeMs));
+  return withClient(pool, async (client) => {
+    try {
+      await client.query('BEGIN');
+      const won = await client.query<{ job_id: string; fire_time: Date }>(
+        `INSERT INTO jobsd.fires (job_id, fire_time, run_id, manual, state, definition_hash, due_at, enqueued_at, instance)
+         SELECT job_id, fire_time, run_id, manual, 'scheduled', definition_hash, due_at, now(), $7
+           FROM unnest($1::text[], $2::timestamptz[], $3::uuid[], $4::boolean[], $5::text[], $6::timestamptz[])
+                AS f(job_id, fire_time, run_id, manual, definition_hash, due_at)
+         ON CONFLICT (job_id, fire_time) DO NOTHING
+         RETURNING job_id, fire_time`,
+        [
+          requests.map((r) => r.definition.id),
+          requests.map((r) => new Date(r.fireTimeMs)),
+          runIds,
+          requests.map((r) => r.manual === true),
+          requests.map((r) => r.definition.hash),
+          requests.map((r) => new Date(r.dueAtMs)),
+          requests[0]!.instance,
+        ],
+      );
+      const key = (jobId: string, ms: number) => `${jobId}@${ms}`;
+      const mine = new Set(won.rows.map((r) => key(r.job_id, r.fire_time.getTime())));
+      const outcomes: EnqueueOutcome[] = requests.map((r) => (mine.has(key(r.definition.id, r.fireTimeMs)) ? 'skipped' : 'duplicate'));
+      const executor = { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) };
+      const byQueue = new Map<string, number[]>();
+      requests.forEach((r, i) => {
+        if (outcomes[i] === 'duplicate') return;
+        const name = queueFor(r.definition.overlap).name;
+        byQueue.set(name, [...(byQueue.get(name) ?? []), i]);
+      });
+      for (const [name, indexes] of byQueue) {
+        const jobs = indexes.map((i) => {
+          const r = requests[i]!;
+          const def = r.definition;
+          const data: FireData = { jobId: def.id, fireTime: new Date(r.fireTimeMs).toISOString(), runId: runIds[i]!, manual: r.manual === true, definition: def };
+          return {
+            id: runIds[i]!,
+            data,
+            ...(queueFor(def.overlap).keyed ? { singletonKey: def.id } : {}),
+            ...retryOptions(def),
+            expireInSeconds: expireInSeconds(def),
+            heartbeatSeconds: HEARTBEAT_SECONDS,
+          };
+        });
+        const inserted = new Set((await boss.insert(name, jobs, { db: executor, returnId: true })) ?? []);
+        for (const i of indexes) if (inserted.has(runIds[i]!)) outcomes[i] = 'queued';
+      }
+      const queued = requests.filter((_, i) => outcomes[i] === 'queued');
+      if (queued.length) {
+        await client.query(
+          `UPDATE jobsd.fires f SET state = 'queued' FROM unnest($1::text[], $2::timestamptz[]) AS q(job_id, fire_time)
+            WHERE f.job_id = q.job_id AND f.fire_time = q.fire_time`,
+          [queued.map((r) => r.definition.id), queued.map((r) => new Date(r.fireTimeMs))],
+        );
+      }
+      const skipped = requests.map((r, i) => ({ r, i })).filter(({ i }) => outcomes[i] === 'skipped');
+      if (skipped.length) {
+        await client.query(
+          `UPDATE jobsd.fires f SET state = 'skipped', finished_at = now(), result = q.result
+             FROM unnest($1::text[], $2::timestamptz[], $3::jsonb[]) AS q(job_id, fire_time, result)
+            WHERE f.job_id = q.job_id AND f.fire_time = q.fire_time`,
+          [
+            skipped.map(({ r }) => r.definition.id),
+            skipped.map(({ r }) => new Date(r.fireTimeMs)),
+            skipped.map(({ r, i }) => JSON.stringify(skippedResult(r.definition, r.fireTimeMs, runIds[i]!, r.instance))),
+          ],
+        );
+      }
+      await client.query('COMMIT');
+      return outcomes;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  });
+}

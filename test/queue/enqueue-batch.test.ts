@@ -1,0 +1,44 @@
+// The fires of one tick enqueued in one transaction: the ledger decides who enqueues, the queue policy
+// refuses an overlap (recorded skipped), a fire already recorded is a duplicate. Pins that pg-boss's
+// insert() honours the queue policies the way send() does (ON CONFLICT DO NOTHING on the policy index).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import pg from 'pg';
+import { migrate } from '../../src/db/migrate.ts';
+import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
+import { enqueueFires } from '../../src/queue/enqueue-batch.ts';
+import { freshDatabase } from '../helpers/db.ts';
+import { commandJob } from '../helpers/definitions.ts';
+
+test('one transaction per tick: queued, skipped by the overlap policy, duplicate', async () => {
+  const url = await freshDatabase('batch');
+  const pool = new pg.Pool({ connectionString: url });
+  const boss = createBoss(url, 'test');
+  boss.on('error', () => undefined);
+  await migrate(pool);
+  await boss.start();
+  try {
+    await ensureQueues(boss);
+    const skip = commandJob({ id: 'skip-job' });
+    const allow = commandJob({ id: 'allow-job', overlap: 'allow' });
+    const t = Date.UTC(2026, 10, 27, 10);
+    const at = (def: typeof skip, ms: number) => ({ definition: def, fireTimeMs: ms, dueAtMs: ms, instance: 'test' });
+    assert.deepEqual(await enqueueFires(pool, boss, [at(skip, t), at(allow, t)]), ['queued', 'queued']);
+    // The skip job's first run is still queued: its next fire is refused; allow queues both.
+    assert.deepEqual(await enqueueFires(pool, boss, [at(skip, t + 1000), at(allow, t + 1000), at(skip, t)]), ['skipped', 'queued', 'duplicate']);
+    const { rows } = await pool.query<{ job_id: string; state: string; status: string | null }>(
+      `SELECT job_id, state, result->>'status' AS status FROM jobsd.fires ORDER BY job_id, fire_time`,
+    );
+    assert.deepEqual(rows.map((r) => [r.job_id, r.state, r.status]), [
+      ['allow-job', 'queued', null],
+      ['allow-job', 'queued', null],
+      ['skip-job', 'queued', null],
+      ['skip-job', 'skipped', 'skipped'],
+    ]);
+    const jobs = await pool.query<{ name: string; n: string }>(`SELECT name, count(*) AS n FROM pgboss.job GROUP BY name ORDER BY name`);
+    assert.deepEqual(jobs.rows.map((r) => [r.name, Number(r.n)]), [['jobsd-allow', 2], ['jobsd-skip', 1]]);
+  } finally {
+    await boss.stop({ graceful: false, close: true });
+    await pool.end();
+  }
+});
