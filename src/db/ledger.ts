@@ -110,17 +110,18 @@ export async function lastScheduledFires(db: Queryable): Promise<Map<string, num
   return new Map(result.rows.map((r) => [r.job_id, r.last.getTime()]));
 }
 
-/** Records fires that will not run (state `missed`), with their result JSON; existing rows win. */
-export async function recordMissed(db: Queryable, rows: { jobId: string; fireTimeMs: number; runId: string; definitionHash: string; result: unknown }[], instance: string): Promise<number> {
-  if (rows.length === 0) return 0;
+/** Records fires that will not run (state `missed`), with their result JSON; existing rows win. Returns the fires this call recorded. */
+export async function recordMissed(db: Queryable, rows: { jobId: string; fireTimeMs: number; runId: string; definitionHash: string; result: unknown }[], instance: string): Promise<number[]> {
+  if (rows.length === 0) return [];
   const result = await db.query(
     `INSERT INTO jobsd.fires (job_id, fire_time, run_id, state, definition_hash, finished_at, instance, result)
      SELECT r.job_id, r.fire_time, r.run_id, 'missed', r.hash, now(), $2, r.result
        FROM jsonb_to_recordset($1::jsonb) AS r(job_id text, fire_time timestamptz, run_id uuid, hash text, result jsonb)
-     ON CONFLICT (job_id, fire_time) DO NOTHING`,
+     ON CONFLICT (job_id, fire_time) DO NOTHING
+     RETURNING fire_time`,
     [JSON.stringify(rows.map((r) => ({ job_id: r.jobId, fire_time: new Date(r.fireTimeMs).toISOString(), run_id: r.runId, hash: r.definitionHash, result: r.result }))), instance],
   );
-  return result.rowCount ?? 0;
+  return (result.rows as Array<{ fire_time: Date }>).map((r) => r.fire_time.getTime()).sort((a, b) => a - b);
 }
 
 /** The state of one fire, or undefined when it has no row. */

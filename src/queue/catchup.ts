@@ -55,9 +55,9 @@ export async function catchUp(ctx: CatchUpContext, def: JobDefinition, sinceMs: 
     plan.missed.map((f) => ({ jobId: def.id, fireTimeMs: f, runId: fireId(def.id, f), definitionHash: def.hash, result: missedResult(def, f, ctx.instance, why) })),
     ctx.instance,
   );
-  if (recorded > 0) ctx.outcome?.(def, 'missed', recorded, plan.missed);
-  if (recorded > 0 || plan.run.length > 0) {
-    ctx.logger.info({ job: def.id, missed: recorded, to_run: plan.run.map((f) => new Date(f).toISOString()), reason: why }, 'catch-up');
+  if (recorded.length > 0) ctx.outcome?.(def, 'missed', recorded.length, recorded);
+  if (recorded.length > 0 || plan.run.length > 0) {
+    ctx.logger.info({ job: def.id, missed: recorded.length, to_run: plan.run.map((f) => new Date(f).toISOString()), reason: why }, 'catch-up');
   }
   const sequential = def.overlap !== 'allow';
   for (const fireTimeMs of plan.run) {

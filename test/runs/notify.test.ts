@@ -73,6 +73,21 @@ describe('Notifier', () => {
     await notifier.drain(1_000);
   });
 
+  it('missed fires are announced with the fires this agent recorded', async () => {
+    const { logger } = memoryLogger();
+    const notifier = new Notifier({ logger, previousState: async () => undefined, retryDelaysMs: [10] });
+    const def = commandJob({ id: 'nightly' });
+    def.notify = { on: ['missed'], webhook: { url: hook.url, headers: {} } };
+    const before = hook.bodies.length;
+    notifier.missed(def, [Date.UTC(2026, 10, 26, 2), Date.UTC(2026, 10, 27, 2)]);
+    notifier.missed(commandJob({ id: 'quiet' }), [Date.UTC(2026, 10, 27, 2)]); // no notify policy: nothing
+    await notifier.drain(5_000);
+    const sent = hook.bodies.slice(before);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.event, 'missed');
+    assert.deepEqual((sent[0]!.result as { fires: string[] }).fires, ['2026-11-26T02:00:00.000Z', '2026-11-27T02:00:00.000Z']);
+  });
+
   it('a 4xx from the webhook is not retried, and nothing throws', async () => {
     const { logger, entries } = memoryLogger();
     const notifier = new Notifier({ logger, previousState: async () => undefined, retryDelaysMs: [10, 10, 10] });
