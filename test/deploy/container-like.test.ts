@@ -3,7 +3,7 @@
 // runs in flight (one finishes, one outlasts the grace period and is handed back); exit 0 within the grace.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -78,8 +78,9 @@ test('as an unprivileged user, jobs.d read-only as a ConfigMap: runs, then SIGTE
   }
   await pollUntil(() => ['short', 'long'].every((id) => logs.some((l) => l.msg === 'run started' && l.job === id)), { timeoutMs: 10_000, what: 'both runs started' });
   if (asRoot) {
-    const owner = spawnSync('ps', ['-o', 'user=', '-p', String(child.pid)], { encoding: 'utf8' }).stdout.trim();
-    assert.equal(owner, 'nobody');
+    // setpriv execs node in place: the agent's own process runs as nobody.
+    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+    assert.equal(uid, String(NOBODY.uid));
   }
   const stopAt = Date.now();
   child.kill('SIGTERM');
