@@ -1,12 +1,11 @@
 // Idle cost: SQL statements per minute (pg_stat_statements) and CPU per minute of one idle process, for
 // jobsd and, in the same run on the same PostgreSQL, pg-boss (schedule + work) and graphile-worker (crontab).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { startBenchPostgres } from './postgres.ts';
 import type { Benchmark } from './run.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -16,12 +15,6 @@ const TICKS_PER_SECOND = 100; // Linux USER_HZ
 export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-}
-
-function databaseUrl(base: string, name: string): string {
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 async function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<void> {
@@ -50,18 +43,15 @@ export interface Subject {
 }
 
 export async function measureIdle(subjects: Subject[], windowMs: number, warmupMs: number) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-bench-idle-'));
-  const db = await startEmbeddedPostgres(dir, { info: () => undefined, warn: () => undefined }, {
-    postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'],
-  });
-  const admin = new pg.Client({ connectionString: db.url });
-  await admin.connect();
+  const db = await startBenchPostgres('idle', ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all']);
+  const { admin } = db;
   const children: ChildProcess[] = [];
   try {
     await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-    for (const s of subjects) await admin.query(`CREATE DATABASE ${s.database}`);
-    for (const s of subjects) {
-      const child = s.start(databaseUrl(db.url, s.database));
+    const urls = [];
+    for (const s of subjects) urls.push(await db.database(s.database));
+    for (const [i, s] of subjects.entries()) {
+      const child = s.start(urls[i]!);
       children.push(child);
       await waitForLine(child, s.ready, s.name);
     }
@@ -86,9 +76,7 @@ export async function measureIdle(subjects: Subject[], windowMs: number, warmupM
     }));
   } finally {
     for (const c of children) c.kill('SIGKILL');
-    await admin.end();
     await db.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -7,8 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { startBenchPostgres } from './postgres.ts';
 import type { Benchmark } from './run.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -140,29 +139,18 @@ export const precisionBenchmark: Benchmark = {
     const jobs = quick ? 50 : 200;
     const seconds = quick ? 15 : 60;
     const minutes = quick ? 1 : 3;
-    const base = mkdtempSync(path.join(tmpdir(), 'jobsd-bench-precision-db-'));
-    const db = await startEmbeddedPostgres(base, { info: () => undefined, warn: () => undefined });
-    const admin = new pg.Client({ connectionString: db.url });
-    await admin.connect();
-    const url = (name: string) => {
-      const u = new URL(db.url);
-      u.pathname = `/${name}`;
-      return u.toString();
-    };
+    const db = await startBenchPostgres('precision');
     try {
-      for (const name of ['precision_jobsd', 'precision_pgboss', 'precision_graphile']) await admin.query(`CREATE DATABASE ${name}`);
       // A light load too: where the agents keep up, lateness is the scheduler's own; at 200 it is the backlog.
       const light = quick ? 10 : 20;
       process.stderr.write(`  jobsd: ${light} jobs every second for ${seconds} s\n`);
-      const jobsdLight = await measureJobsd(url('precision_jobsd'), light, seconds);
-      await admin.query('DROP DATABASE precision_jobsd WITH (FORCE)');
-      await admin.query('CREATE DATABASE precision_jobsd');
+      const jobsdLight = await measureJobsd(await db.database('precision_jobsd'), light, seconds);
       process.stderr.write(`  jobsd: ${jobs} jobs every second for ${seconds} s\n`);
-      const jobsd = await measureJobsd(url('precision_jobsd'), jobs, seconds);
+      const jobsd = await measureJobsd(await db.database('precision_jobsd'), jobs, seconds);
       process.stderr.write(`  pg-boss and graphile-worker: ${jobs} jobs every minute for ${minutes} min\n`);
       const [boss, graphile] = await Promise.all([
-        measurePeer('pgboss-cron.ts', url('precision_pgboss'), jobs, minutes),
-        measurePeer('graphile-cron.ts', url('precision_graphile'), jobs, minutes),
+        measurePeer('pgboss-cron.ts', await db.database('precision_pgboss'), jobs, minutes),
+        measurePeer('graphile-cron.ts', await db.database('precision_graphile'), jobs, minutes),
       ]);
       const row = (name: string, s: Summary) =>
         `| ${name} | ${s.expected} | ${s.runs} | ${s.duplicates} | ${s.missed} | ${s.p50} ms | ${s.p99} ms | ${s.max} ms |`;
@@ -181,9 +169,7 @@ export const precisionBenchmark: Benchmark = {
         row('graphile-worker 0.18 crontab (1 min)', graphile),
       ].join('\n');
     } finally {
-      await admin.end();
       await db.stop();
-      rmSync(base, { recursive: true, force: true });
     }
   },
 };

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { startBenchPostgres } from './postgres.ts';
 import type { Benchmark } from './run.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -82,25 +82,17 @@ export const throughputBenchmark: Benchmark = {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const base = mkdtempSync(path.join(tmpdir(), 'jobsd-bench-throughput-db-'));
-    const db = await startEmbeddedPostgres(base, { info: () => undefined, warn: () => undefined });
-    const admin = new pg.Client({ connectionString: db.url });
-    await admin.connect();
+    const db = await startBenchPostgres('throughput');
     const rows: string[] = [];
     try {
       for (const agents of [1, 2]) {
-        await admin.query(`CREATE DATABASE throughput_${agents}`);
-        const u = new URL(db.url);
-        u.pathname = `/throughput_${agents}`;
         process.stderr.write(`  ${agents} agent(s), ${jobs} jobs every second\n`);
-        const r = await measure(u.toString(), agents, jobs, seconds, target);
+        const r = await measure(await db.database(`throughput_${agents}`), agents, jobs, seconds, target);
         rows.push(`| ${agents} | ${r.offered} | ${r.completedPerSecond.toFixed(0)} | ${(r.kept * 100).toFixed(1)}% | ${Math.round(r.p99)} ms |`);
       }
     } finally {
-      await admin.end();
       await db.stop();
       server.close();
-      rmSync(base, { recursive: true, force: true });
     }
     return [
       `${jobs} jobs firing every second (\`overlap: allow\`, an \`http\` GET to a local server answering \`ok\`), for ${seconds} s; the`,

@@ -1,7 +1,7 @@
 // Normalised JobDefinition values for tests, with every required field filled in.
 import { tmpdir } from 'node:os';
 import { pino } from 'pino';
-import type { CommandTask, HttpTask, JobDefinition, VmCollectTask, VmExtractTask } from '../../src/definitions/types.ts';
+import type { CommandTask, HttpTask, JobDefinition, Task, VmCollectTask, VmExtractTask } from '../../src/definitions/types.ts';
 import type { Logger } from '../../src/log.ts';
 import type { RunContext } from '../../src/workers/result.ts';
 
@@ -28,74 +28,39 @@ export function baseJob(partial: Partial<Base> = {}): Base {
   };
 }
 
-export function commandJob(
-  partial: Partial<Base> & { task?: Partial<CommandTask> } = {},
-): JobDefinition & { task: CommandTask } {
-  const { task, ...rest } = partial;
-  return {
-    ...baseJob(rest),
-    task: {
-      type: 'command',
-      command: ['true'],
-      cwd: tmpdir(),
-      env: {},
-      cleanEnv: false,
-      successExitCodes: [0],
-      killGraceMs: 2_000,
-      ...task,
-    },
-  };
+type JobWith<T extends Task> = JobDefinition & { task: T };
+
+/** A job with this task; the rest of the job from baseJob, `defaults` overlaid by the caller's fields. */
+function jobWith<T extends Task>(defaults: Partial<Base>, task: T, partial: Partial<Base>): JobWith<T> {
+  return { ...baseJob({ ...defaults, ...partial }), task };
 }
 
-export function httpJob(partial: Partial<Base> & { task?: Partial<HttpTask> } = {}): JobDefinition & { task: HttpTask } {
-  const { task, ...rest } = partial;
-  return {
-    ...baseJob(rest),
-    task: {
-      type: 'http',
-      method: 'GET',
-      url: 'http://127.0.0.1:9/',
-      headers: {},
-      expectStatus: [{ class: 2 }],
-      ...task,
-    },
-  };
+export function commandJob({ task, ...rest }: Partial<Base> & { task?: Partial<CommandTask> } = {}): JobWith<CommandTask> {
+  const defaults: CommandTask = { type: 'command', command: ['true'], cwd: tmpdir(), env: {}, cleanEnv: false, successExitCodes: [0], killGraceMs: 2_000 };
+  return jobWith({}, { ...defaults, ...task }, rest);
 }
 
-export function vmCollectJob(
-  partial: Partial<Base> & { task: Pick<VmCollectTask, 'source' | 'victoriametrics'> & Partial<VmCollectTask> },
-): JobDefinition & { task: VmCollectTask } {
-  const { task, ...rest } = partial;
-  return {
-    ...baseJob({ id: 'apex-collector', ...rest }),
-    task: {
-      type: 'vm-collect',
-      metricPrefix: 'apex_data_',
-      labelFields: ['desk'],
-      labels: { source: 'apex', job: 'apex_collector' },
-      watermark: { metric: 'apex_collector_watermark_days', startDate: '2026-11-19' },
-      slidingWindowDays: 0,
-      statusMetric: 'apex_collector_job_status',
-      ...task,
-    },
-  };
+export function httpJob({ task, ...rest }: Partial<Base> & { task?: Partial<HttpTask> } = {}): JobWith<HttpTask> {
+  const defaults: HttpTask = { type: 'http', method: 'GET', url: 'http://127.0.0.1:9/', headers: {}, expectStatus: [{ class: 2 }] };
+  return jobWith({}, { ...defaults, ...task }, rest);
 }
 
-export function vmExtractJob(
-  partial: Partial<Base> & { task: Pick<VmExtractTask, 'victoriametrics' | 'databaseUrl'> & Partial<VmExtractTask> },
-): JobDefinition & { task: VmExtractTask } {
-  const { task, ...rest } = partial;
-  return {
-    ...baseJob({ id: 'apex-extractor', ...rest }),
-    task: {
-      type: 'vm-extract',
-      query: '{__name__=~"apex_data_.*"}',
-      startDateOffsetDays: 10,
-      chunkSizeDays: 7,
-      statusMetric: 'extractor_job_status',
-      ...task,
-    },
+export function vmCollectJob({ task, ...rest }: Partial<Base> & { task: Pick<VmCollectTask, 'source' | 'victoriametrics'> & Partial<VmCollectTask> }): JobWith<VmCollectTask> {
+  const defaults = {
+    type: 'vm-collect' as const,
+    metricPrefix: 'apex_data_',
+    labelFields: ['desk'],
+    labels: { source: 'apex', job: 'apex_collector' },
+    watermark: { metric: 'apex_collector_watermark_days', startDate: '2026-11-19' },
+    slidingWindowDays: 0,
+    statusMetric: 'apex_collector_job_status',
   };
+  return jobWith({ id: 'apex-collector' }, { ...defaults, ...task }, rest);
+}
+
+export function vmExtractJob({ task, ...rest }: Partial<Base> & { task: Pick<VmExtractTask, 'victoriametrics' | 'databaseUrl'> & Partial<VmExtractTask> }): JobWith<VmExtractTask> {
+  const defaults = { type: 'vm-extract' as const, query: '{__name__=~"apex_data_.*"}', startDateOffsetDays: 10, chunkSizeDays: 7, statusMetric: 'extractor_job_status' };
+  return jobWith({ id: 'apex-extractor' }, { ...defaults, ...task }, rest);
 }
 
 /** A logger that keeps every entry in memory. */

@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
+import { after, before } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 
 export interface WebhookReceiver {
@@ -52,4 +53,24 @@ export async function startSmtpReceiver(): Promise<SmtpReceiver> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
   return { url: `smtp://127.0.0.1:${port}`, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** A webhook receiver and an SMTP server for the test file: started before its tests, closed after. */
+export function useNotificationReceivers(): { readonly hook: WebhookReceiver; readonly smtp: SmtpReceiver } {
+  let hook: WebhookReceiver | undefined;
+  let smtp: SmtpReceiver | undefined;
+  before(async () => {
+    [hook, smtp] = await Promise.all([startWebhookReceiver(), startSmtpReceiver()]);
+  });
+  after(async () => {
+    await Promise.all([hook?.close(), smtp?.close()]);
+  });
+  return {
+    get hook() {
+      return hook!;
+    },
+    get smtp() {
+      return smtp!;
+    },
+  };
 }

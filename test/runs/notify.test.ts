@@ -1,20 +1,13 @@
 // Notifications through a real webhook receiver and a real SMTP server.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { eventsFor, Notifier } from '../../src/runs/notify.ts';
 import type { RunResult } from '../../src/workers/result.ts';
 import { commandJob, memoryLogger } from '../helpers/definitions.ts';
 import { pollUntil } from '../helpers/poll.ts';
-import { startSmtpReceiver, startWebhookReceiver, type SmtpReceiver, type WebhookReceiver } from '../helpers/receivers.ts';
+import { useNotificationReceivers } from '../helpers/receivers.ts';
 
-let hook: WebhookReceiver;
-let smtp: SmtpReceiver;
-before(async () => {
-  [hook, smtp] = await Promise.all([startWebhookReceiver(), startSmtpReceiver()]);
-});
-after(async () => {
-  await Promise.all([hook.close(), smtp.close()]);
-});
+const receivers = useNotificationReceivers();
 
 function result(status: RunResult['status'], output = 'line 1\nline 2\n'): RunResult {
   return {
@@ -47,27 +40,27 @@ describe('notification events', () => {
 describe('Notifier', () => {
   it('posts the webhook and mails the result with the output attached; a failing webhook is retried', async () => {
     const { logger, entries } = memoryLogger();
-    const notifier = new Notifier({ logger, smtpUrl: smtp.url, previousState: async () => 'failed', retryDelaysMs: [10, 10, 10] });
+    const notifier = new Notifier({ logger, smtpUrl: receivers.smtp.url, previousState: async () => 'failed', retryDelaysMs: [10, 10, 10] });
     const def = commandJob({ id: 'report', description: 'Nightly report' });
-    def.notify = { on: ['failure', 'recovery'], webhook: { url: hook.url, headers: { 'x-hook': 'yes' } }, email: { to: ['ops@example.com'], from: 'jobsd@example.com' } };
-    hook.answers.push(503, 502);
+    def.notify = { on: ['failure', 'recovery'], webhook: { url: receivers.hook.url, headers: { 'x-hook': 'yes' } }, email: { to: ['ops@example.com'], from: 'jobsd@example.com' } };
+    receivers.hook.answers.push(503, 502);
     notifier.runEnded(def, result('failed'));
     notifier.runEnded(def, result('succeeded'));
-    await pollUntil(() => hook.bodies.length === 2 && smtp.mails.length === 2, { timeoutMs: 10_000, what: 'two webhooks and two mails' });
-    assert.equal(hook.requests, 4, 'the two 5xx answers were retried');
-    const events = hook.bodies.map((b) => b.event).sort();
+    await pollUntil(() => receivers.hook.bodies.length === 2 && receivers.smtp.mails.length === 2, { timeoutMs: 10_000, what: 'two webhooks and two mails' });
+    assert.equal(receivers.hook.requests, 4, 'the two 5xx answers were retried');
+    const events = receivers.hook.bodies.map((b) => b.event).sort();
     assert.deepEqual(events, ['failure', 'recovery']);
-    const failure = hook.bodies.find((b) => b.event === 'failure')!;
+    const failure = receivers.hook.bodies.find((b) => b.event === 'failure')!;
     assert.equal((failure.result as RunResult).status, 'failed');
     assert.equal((failure._headers as Record<string, string>)['x-hook'], 'yes');
-    const mail = smtp.mails.find((m) => m.subject === '[jobsd] report: failed')!;
-    assert.ok(mail, smtp.mails.map((m) => m.subject).join(', '));
+    const mail = receivers.smtp.mails.find((m) => m.subject === '[jobsd] report: failed')!;
+    assert.ok(mail, receivers.smtp.mails.map((m) => m.subject).join(', '));
     assert.match(mail.text ?? '', /Status: +failed: exit code 3/);
     assert.match(mail.text ?? '', /line 2/);
     assert.equal(mail.attachments.length, 1);
     assert.equal(mail.attachments[0]!.filename, 'report-2026-11-27T01-00-00-000Z.log');
     assert.equal(mail.attachments[0]!.content.toString(), 'line 1\nline 2\n');
-    assert.ok(smtp.mails.some((m) => m.subject === '[jobsd] report: recovered'));
+    assert.ok(receivers.smtp.mails.some((m) => m.subject === '[jobsd] report: recovered'));
     const attempts = entries.filter((e) => String(e.msg).startsWith('notification sent (webhook')).reduce((n, e) => n + Number(e.attempts), 0);
     assert.equal(attempts, 4, 'two sends, two retries between them');
     await notifier.drain(1_000);
@@ -77,12 +70,12 @@ describe('Notifier', () => {
     const { logger } = memoryLogger();
     const notifier = new Notifier({ logger, previousState: async () => undefined, retryDelaysMs: [10] });
     const def = commandJob({ id: 'nightly' });
-    def.notify = { on: ['missed'], webhook: { url: hook.url, headers: {} } };
-    const before = hook.bodies.length;
+    def.notify = { on: ['missed'], webhook: { url: receivers.hook.url, headers: {} } };
+    const before = receivers.hook.bodies.length;
     notifier.missed(def, [Date.UTC(2026, 10, 26, 2), Date.UTC(2026, 10, 27, 2)]);
     notifier.missed(commandJob({ id: 'quiet' }), [Date.UTC(2026, 10, 27, 2)]); // no notify policy: nothing
     await notifier.drain(5_000);
-    const sent = hook.bodies.slice(before);
+    const sent = receivers.hook.bodies.slice(before);
     assert.equal(sent.length, 1);
     assert.equal(sent[0]!.event, 'missed');
     assert.deepEqual((sent[0]!.result as { fires: string[] }).fires, ['2026-11-26T02:00:00.000Z', '2026-11-27T02:00:00.000Z']);
@@ -92,12 +85,12 @@ describe('Notifier', () => {
     const { logger, entries } = memoryLogger();
     const notifier = new Notifier({ logger, previousState: async () => undefined, retryDelaysMs: [10, 10, 10] });
     const def = commandJob({ id: 'strict' });
-    def.notify = { on: ['failure'], webhook: { url: hook.url, headers: {} } };
-    const before = hook.requests;
-    hook.answers.push(400);
+    def.notify = { on: ['failure'], webhook: { url: receivers.hook.url, headers: {} } };
+    const before = receivers.hook.requests;
+    receivers.hook.answers.push(400);
     notifier.runEnded(def, result('failed'));
     await notifier.drain(5_000);
-    assert.equal(hook.requests - before, 1);
+    assert.equal(receivers.hook.requests - before, 1);
     assert.ok(entries.some((e) => e.msg === 'notification not sent (webhook, failure)' && /HTTP 400/.test(String(e.error))));
   });
 
