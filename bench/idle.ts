@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createBoss, MAINTENANCE_SECONDS } from '../src/queue/boss.ts';
 import { startBenchPostgres } from './postgres.ts';
 import type { Benchmark } from './run.ts';
 
@@ -40,6 +41,11 @@ export interface Subject {
   database: string;
   start: (url: string) => ChildProcess;
   ready: RegExp;
+  /**
+   * Work the subject does less often than the window catches (jobsd: a pg-boss maintenance pass every
+   * 10 min): run once here, its statements counted and spread over its period.
+   */
+  periodic?: { everyMinutes: number; run: (url: string) => Promise<() => Promise<void>> };
 }
 
 export async function measureIdle(subjects: Subject[], windowMs: number, warmupMs: number) {
@@ -68,11 +74,24 @@ export async function measureIdle(subjects: Subject[], windowMs: number, warmupM
          JOIN pg_database d ON d.oid = s.dbid ORDER BY s.calls DESC LIMIT 40`,
     );
     const perMinute = 60_000 / windowMs;
+    const periodic = new Map<string, number>();
+    for (const [i, s] of subjects.entries()) {
+      if (!s.periodic) continue;
+      const runPass = await s.periodic.run(urls[i]!); // set up before the reset: only the pass is counted
+      await admin.query('SELECT pg_stat_statements_reset()');
+      await runPass();
+      const { rows: pass } = await admin.query<{ calls: string }>(
+        `SELECT sum(s.calls) AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1`,
+        [s.database],
+      );
+      periodic.set(s.name, Number(pass[0]?.calls ?? 0) / s.periodic.everyMinutes);
+    }
     return subjects.map((s, i) => ({
       name: s.name,
-      statementsPerMinute: Number(rows.find((r) => r.datname === s.database)?.calls ?? 0) * perMinute,
+      periodicPerMinute: periodic.get(s.name),
+      statementsPerMinute: Number(rows.find((r) => r.datname === s.database)?.calls ?? 0) * perMinute + (periodic.get(s.name) ?? 0),
       cpuMsPerMinute: (cpuAfter[i]! - cpuBefore[i]!) * perMinute,
-      top: top.rows.filter((r) => r.datname === s.database).slice(0, 8).map((r) => ({ calls: Number(r.calls) * perMinute, query: r.query })),
+      top: top.rows.filter((r) => r.datname === s.database).slice(0, Number(process.env.TOP ?? 8)).map((r) => ({ calls: Number(r.calls) * perMinute, query: r.query })),
     }));
   } finally {
     for (const c of children) c.kill('SIGKILL');
@@ -86,6 +105,18 @@ function jobsdSubject(jobs: number): Subject {
   for (let i = 0; i < jobs; i++) writeFileSync(path.join(dir, `daily-${i}.yaml`), `schedule: "${i % 60} 3 * * *"\ntask: { type: command, command: ["true"] }\n`);
   return {
     name: `jobsd (1 agent, ${jobs} jobs, default settings)`,
+    periodic: {
+      everyMinutes: MAINTENANCE_SECONDS / 60,
+      async run(url) {
+        const boss = createBoss(url, 'bench maintenance pass');
+        boss.on('error', () => undefined);
+        await boss.start();
+        return async () => {
+          await boss.supervise();
+          await boss.stop({ graceful: false, close: true });
+        };
+      },
+    },
     database: 'idle_jobsd',
     ready: /"jobsd started"/,
     start: (url) =>
@@ -117,6 +148,9 @@ export const idleBenchmark: Benchmark = {
       `Each process alone on its own database of one embedded PostgreSQL (pg_stat_statements, every statement counted),`,
       `measured over ${windowMs / 1000} s after a warm-up; CPU is the process's user + system time. Target for jobsd: no more than`,
       'graphile-worker (≤ 33 statements and ≤ 25 ms CPU per minute).',
+      '',
+      `jobsd's figure includes its pg-boss maintenance pass (retention, queue statistics), which runs every ${MAINTENANCE_SECONDS / 60} min: one pass`,
+      `was run and counted separately, ${results[0]!.periodicPerMinute?.toFixed(1)} statements per minute once spread over its period.`,
       '',
       '| process | SQL statements / min | CPU ms / min |',
       '| --- | ---: | ---: |',

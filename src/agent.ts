@@ -26,7 +26,7 @@ import { enqueueFire } from './queue/enqueue.ts';
 import { fireId } from './queue/fire-id.ts';
 import { fireHistory, lastFires, previousFinalState, recentFires } from './db/ledger.ts';
 import { Notifier } from './runs/notify.ts';
-import { createBoss, ensureQueues } from './queue/boss.ts';
+import { createBoss, ensureQueues, MAINTENANCE_SECONDS } from './queue/boss.ts';
 import { cancelQueuedRuns } from './queue/cancel.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
 import { queueFor } from './queue/queues.ts';
@@ -59,7 +59,8 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     embedded = await startEmbeddedPostgres(config.dataDir, { info: (m) => logger.info(m), warn: (m) => logger.warn(m) });
     databaseUrl = embedded.url;
   }
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5_000, application_name: `jobsd ${config.instance}` });
+  // One connection stays open: the heartbeat every 15 s would otherwise reconnect (and authenticate) each time.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, min: 1, connectionTimeoutMillis: 5_000, application_name: `jobsd ${config.instance}` });
   let closing = false;
   // A database restart drops every connection at once: one line per 30 s, not one per connection.
   let lastConnectionError = 0;
@@ -92,6 +93,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   const workers = new QueueWorkers({
     boss,
     pool,
+    connectionString: databaseUrl,
     instance: config.instance,
     concurrency: config.concurrency,
     logger,
@@ -136,6 +138,11 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       .then((n) => n > 0 && logger.info({ deleted: n }, 'ledger pruned'))
       .catch((err: unknown) => logger.warn({ err }, 'pruning the ledger failed'));
   }, PRUNE_MS);
+  // pg-boss's own maintenance (retention of finished jobs, queue statistics), which its supervisor
+  // timer would run every 30 s on every agent: here every MAINTENANCE_SECONDS, first at start.
+  const maintain = () => boss.supervise().catch((err: unknown) => logger.warn({ err }, 'pg-boss maintenance failed'));
+  void maintain();
+  const maintenanceTimer = setInterval(maintain, MAINTENANCE_SECONDS * 1000);
   const ticker = new Ticker({
     now: () => Date.now() + clockOffsetMs,
     dispatch: (fire) => dispatcher.dispatch(fire),
@@ -277,6 +284,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       clearInterval(heartbeatTimer);
       clearInterval(clockTimer);
       clearInterval(pruneTimer);
+      clearInterval(maintenanceTimer);
       const step = async (what: string, fn: () => Promise<unknown>) => {
         try {
           await fn();

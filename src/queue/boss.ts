@@ -1,10 +1,14 @@
-// pg-boss, configured for jobsd: its own schema, no cron of its own, LISTEN/NOTIFY so that a fire
-// sent by one replica wakes the workers of every replica, and our queues checked at start.
+// pg-boss, configured for jobsd: its own schema, no cron of its own, and none of its background
+// timers. jobsd owns the loops that cost statements at rest (see src/workers/queue-workers.ts and
+// src/queue/queue-check.ts): pg-boss's defaults cost an idle agent about 200 statements a minute.
 
 import { PgBoss } from 'pg-boss';
 import { QUEUES } from './queues.ts';
 
 export const BOSS_SCHEMA = 'pgboss';
+
+/** Seconds between two pg-boss maintenance passes (retention, queue statistics) started by an agent. */
+export const MAINTENANCE_SECONDS = 600;
 
 export function createBoss(connectionString: string, applicationName: string): PgBoss {
   return new PgBoss({
@@ -13,13 +17,22 @@ export function createBoss(connectionString: string, applicationName: string): P
     application_name: applicationName,
     max: 8,
     schedule: false, // jobsd's ticker decides when things fire
-    useListenNotify: true,
-    // The monitor that fails jobs of dead agents (missed heartbeats) and expired jobs, so a live
-    // replica retries them: every 30 s rather than pg-boss's 60 s.
-    superviseIntervalSeconds: 30,
+    // jobsd listens itself (src/queue/listener.ts) on one connection for every queue, and checks that
+    // connection with the statement it runs anyway; sends still NOTIFY, as the queues opt in.
+    useListenNotify: false,
+    // No supervisor timer: jobsd runs a pass when its queue check finds a lost or expired run, and
+    // every MAINTENANCE_SECONDS for retention (src/queue/queue-check.ts).
+    supervise: false,
+    // Lets a pass that jobsd starts fail lost runs even if another agent's pass ran moments before.
+    monitorIntervalSeconds: 5,
+    // jobsd keeps its own instance registry (jobsd.instances) with a heartbeat.
+    registerInstance: false,
+    // The queues are created once and never changed: their cached policy and table do not go stale.
+    queueCacheIntervalSeconds: 3600,
+    clockMonitorIntervalSeconds: 600,
+    bamIntervalSeconds: 3600,
     // jobsd uses no pg-boss flows; its flow resolver would otherwise poll every 5 s (about 36 statements a minute).
     flowIntervalSeconds: 3600,
-    monitorIntervalSeconds: 30,
     migrate: true,
   });
 }
@@ -39,14 +52,39 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
           `pg-boss cannot change a queue's policy: delete the queue (SELECT ${BOSS_SCHEMA}.delete_queue('${spec.name}') or boss.deleteQueue) while no agent runs, then start again`,
       );
     }
+    knownTables(boss).set(spec.name, queue.table);
   }
 }
 
+const tables = new WeakMap<PgBoss, Map<string, string>>();
+
+function knownTables(boss: PgBoss): Map<string, string> {
+  let known = tables.get(boss);
+  if (!known) tables.set(boss, (known = new Map()));
+  return known;
+}
+
+/** The table that holds a queue's jobs (pg-boss 12 keeps queues in a shared table unless partitioned). */
+export async function queueTable(boss: PgBoss, queue: string): Promise<string> {
+  const known = knownTables(boss);
+  let table = known.get(queue);
+  if (!table) {
+    table = (await boss.getQueue(queue))?.table ?? 'job';
+    known.set(queue, table);
+  }
+  return table;
+}
+
+/**
+ * pg-boss 12's notification channel (plans.js notifyChannelSql), as an expression of the schema
+ * name in $1. Its sends NOTIFY there with the queue name as payload; test/agent/shutdown.test.ts pins it.
+ */
+export const NOTIFY_CHANNEL_SQL = `'pgboss_' || left(encode(sha224($1::bytea), 'hex'), 24)`;
+
 /**
  * Wakes every replica's workers of a queue, as pg-boss's own send does. pg-boss sends no
- * notification when a job returns to `retry`, and its fallback poll is 30 s with LISTEN/NOTIFY on.
- * The channel is pg-boss 12's (plans.js notifyChannelSql); test/agent/shutdown.test.ts pins it.
+ * notification when a job returns to `retry`.
  */
 export async function notifyQueue(db: { query: (text: string, values: unknown[]) => Promise<unknown> }, queue: string): Promise<void> {
-  await db.query(`SELECT pg_notify('pgboss_' || left(encode(sha224($1::bytea), 'hex'), 24), $2)`, [BOSS_SCHEMA, queue]);
+  await db.query(`SELECT pg_notify(${NOTIFY_CHANNEL_SQL}, $2)`, [BOSS_SCHEMA, queue]);
 }

@@ -5,21 +5,8 @@
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { withClient } from '../db/pg-guard.ts';
-import { BOSS_SCHEMA } from './boss.ts';
+import { BOSS_SCHEMA, queueTable } from './boss.ts';
 import { QUEUES } from './queues.ts';
-
-const tables = new WeakMap<PgBoss, Map<string, string>>();
-
-async function tableOf(boss: PgBoss, queue: string): Promise<string> {
-  let known = tables.get(boss);
-  if (!known) tables.set(boss, (known = new Map()));
-  let table = known.get(queue);
-  if (!table) {
-    table = (await boss.getQueue(queue))?.table ?? 'job';
-    known.set(queue, table);
-  }
-  return table;
-}
 
 type State = 'created' | 'retry' | 'active';
 
@@ -30,7 +17,7 @@ type State = 'created' | 'retry' | 'active';
  * Returns how many were cancelled.
  */
 export async function cancelRuns(client: pg.ClientBase, boss: PgBoss, queue: string, jobId: string, states: State[], message: string): Promise<number> {
-  const table = await tableOf(boss, queue);
+  const table = await queueTable(boss, queue);
   const live = await client.query<{ id: string }>(
     `SELECT id FROM ${BOSS_SCHEMA}.${table}
       WHERE name = $1 AND (singleton_key = $2 OR data->>'jobId' = $2) AND state::text = ANY($3::text[]) FOR UPDATE`,

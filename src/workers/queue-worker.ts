@@ -1,24 +1,30 @@
-// Workers on the pg-boss queues: run each queued fire's task, update its ledger row on every
-// attempt, let pg-boss retry failures, and on shutdown give unfinished runs back to the queue.
+// Workers on the pg-boss queues: a fetch loop per queue, woken by one LISTEN connection and a
+// periodic queue check; each queued fire's task is run, its ledger row updated on every attempt,
+// failures left to pg-boss to retry, and on shutdown unfinished runs are given back to the queue.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { updateFire, type FireState } from '../db/ledger.ts';
 import type { Logger } from '../log.ts';
-import type { FireData } from '../queue/enqueue.ts';
+import { HEARTBEAT_SECONDS, type FireData } from '../queue/enqueue.ts';
 import { notifyQueue } from '../queue/boss.ts';
+import { QueueListener } from '../queue/listener.ts';
+import { checkQueues } from '../queue/queue-check.ts';
+import { FetchLoop } from './fetch-loop.ts';
 import { QUEUES } from '../queue/queues.ts';
 import { runTask } from './run-task.ts';
 import { registerSecrets } from '../log.ts';
 import type { RunResult } from './result.ts';
 
-/** Fires fetched at once by one worker loop. */
-const BATCH_SIZE = 10;
+/** Seconds between two queue checks (see src/queue/queue-check.ts). */
+const CHECK_MS = 15_000;
 
 export interface QueueWorkersOptions {
   boss: PgBoss;
   pool: pg.Pool;
+  /** For the connection that listens for queued runs. */
+  connectionString: string;
   instance: string;
   /** Runs at once per queue on this agent. */
   concurrency: number;
@@ -35,72 +41,95 @@ interface ActiveRun {
   queue: string;
   jobId: string;
   controller: AbortController;
-  done: Promise<unknown>;
 }
 
 export class QueueWorkers {
   private readonly options: QueueWorkersOptions;
-  private readonly workerIds = new Map<string, string>();
+  private readonly loops = new Map<string, FetchLoop<FireData>>();
   private readonly active = new Set<ActiveRun>();
+  private readonly listener: QueueListener;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private checking = false;
 
   constructor(options: QueueWorkersOptions) {
     this.options = options;
+    this.listener = new QueueListener({
+      connectionString: options.connectionString,
+      applicationName: `jobsd ${options.instance} (listener)`,
+      logger: options.logger,
+      onNotify: (queue) => this.wake(queue),
+      onConnected: () => {
+        for (const loop of this.loops.values()) loop.wake();
+      },
+    });
   }
 
   async start(): Promise<void> {
     for (const spec of Object.values(QUEUES)) {
-      // Batches with burst: one wake-up drains a burst of fires (pg-boss otherwise waits a polling
-      // interval after every single fetch). Each job of a batch is settled on its own.
-      const id = await this.options.boss.work<FireData, unknown, { localConcurrency: number; batchSize: number; burstWhenBatchFull: true; perJobResults: true; pollingIntervalSeconds: number }>(
+      this.loops.set(
         spec.name,
-        {
-          localConcurrency: this.options.concurrency,
-          batchSize: BATCH_SIZE,
-          burstWhenBatchFull: true,
-          perJobResults: true,
-          pollingIntervalSeconds: 2,
-          // Replace-mode jobs carry a heartbeat: refreshing it every second is how a cancellation by
-          // another replica reaches this run within a second.
-          ...(spec.name === QUEUES.replace.name ? { heartbeatRefreshSeconds: 1 } : {}),
-        },
-        (jobs) =>
-          Promise.all(
-            jobs.map((job) =>
-              this.handle(spec.name, job).then(
-                () => this.settle(spec.name, job, undefined),
-                (error: unknown) => this.settle(spec.name, job, error as Error),
-              ),
+        new FetchLoop<FireData>({
+          boss: this.options.boss,
+          queue: spec.name,
+          concurrency: this.options.concurrency,
+          // Replace-mode runs: a cancellation by another replica reaches the run within a second.
+          heartbeatMs: spec.name === QUEUES.replace.name ? 1_000 : (HEARTBEAT_SECONDS * 1000) / 2,
+          logger: this.options.logger,
+          run: (job, claim) =>
+            this.handle(spec.name, job, claim).then(
+              () => this.settle(spec.name, job, undefined),
+              (error: unknown) => this.settle(spec.name, job, error as Error),
             ),
-          ),
+        }),
       );
-      this.workerIds.set(spec.name, id);
+    }
+    await this.listener.start(); // wakes every loop once connected
+    this.checkTimer = setInterval(() => void this.check(), CHECK_MS);
+  }
+
+  /**
+   * The periodic queue check: wakes the loops of queues with due runs nobody claimed (a retry whose
+   * delay ran out, a lost notification) and has pg-boss fail runs whose agent died, so that they are
+   * retried. It runs on the listening connection, which it checks at the same time.
+   */
+  private async check(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    const { boss, logger } = this.options;
+    try {
+      const states = await checkQueues(this.listener, boss, [...this.loops.keys()]);
+      for (const state of states ?? []) if (state.due > 0) this.loops.get(state.queue)?.wake();
+      const lost = (states ?? []).filter((s) => s.lost > 0);
+      if (lost.length > 0) {
+        logger.warn({ queues: lost.map((s) => s.queue), runs: lost.reduce((n, s) => n + s.lost, 0) }, 'runs lost their agent (heartbeat or expiry overdue): failing them so they are retried');
+        for (const { queue } of lost) await boss.supervise(queue);
+      }
+    } catch (err) {
+      logger.warn({ err }, 'checking the queues failed');
+    } finally {
+      this.checking = false;
     }
   }
 
   /**
-   * Settles a job the moment its run ends, not when the slowest run of its batch does: until then
-   * pg-boss would keep it active, holding the job's overlap slot. The attempt fence of the job
-   * object makes the batch-end settlement that follows a no-op (it only touches active jobs of
-   * that attempt), and does the settling if this one did not land.
+   * Settles a job the moment its run ends. The attempt fence of the job object makes a settlement
+   * of an attempt this agent no longer holds a no-op.
    */
-  private async settle(queue: string, job: Job<FireData>, error: Error | undefined) {
+  private async settle(queue: string, job: Job<FireData>, error: Error | undefined): Promise<void> {
     const { boss, logger } = this.options;
     try {
       if (error) await boss.fail(queue, job, { message: error.message });
       else await boss.complete(queue, job);
     } catch (err) {
-      logger.warn({ err, job: job.data.jobId }, 'settling a run failed; pg-boss settles it with its batch');
+      logger.warn({ err, job: job.data.jobId }, 'settling a run failed; the queue check fails it once its heartbeat is overdue, and it is retried');
     }
+    // The next run of a `queue`-mode job waited for this one: claim it now (pg-boss sends no notification).
     if (queue === QUEUES.queue.name) this.wake(queue);
-    return error
-      ? { id: job.id, status: 'failed' as const, output: { message: error.message } }
-      : { id: job.id, status: 'completed' as const };
   }
 
   /** Wakes this agent's worker of a queue at once, instead of at its next poll. */
   wake(queue: string): void {
-    const id = this.workerIds.get(queue);
-    if (id) this.options.boss.notifyWorker(id);
+    this.loops.get(queue)?.wake();
   }
 
   get activeCount(): number {
@@ -113,9 +142,10 @@ export class QueueWorkers {
    */
   async drain(graceMs: number): Promise<void> {
     const { boss, logger } = this.options;
-    const stopFetching = [...this.workerIds.keys()].map((q) => boss.offWork(q, { wait: false }).catch(() => undefined));
-    await Promise.all(stopFetching);
-    const all = () => Promise.allSettled([...this.active].map((r) => r.done));
+    clearInterval(this.checkTimer);
+    for (const loop of this.loops.values()) loop.stop();
+    await this.listener.stop();
+    const all = () => Promise.allSettled([...this.loops.values()].map((loop) => loop.settled()));
     if (this.active.size > 0) {
       logger.info({ active: this.active.size, grace_ms: graceMs }, 'waiting for active runs to finish');
       await Promise.race([all(), sleep(graceMs, undefined, { ref: false })]);
@@ -124,15 +154,14 @@ export class QueueWorkers {
     if (unfinished.length === 0) return;
     logger.warn({ runs: unfinished.map((r) => r.jobId) }, 'grace period over: cancelling active runs and giving them back to the queue');
     for (const run of unfinished) run.controller.abort(new Error('agent shutting down'));
-    await all();
-    await Promise.all([...this.workerIds.keys()].map((q) => boss.offWork(q, { wait: true }).catch(() => undefined)));
-    // pg-boss failed them; a job with no retries left is now `failed`: put it back in `retry`.
+    await all(); // each run was failed as it ended
+    // A job with no retries left is now `failed`: put it back in `retry`.
     for (const run of unfinished) {
       await boss.retry(run.queue, run.jobId).catch(() => undefined);
       // A job with retries left went to `retry` with its retry delay: a given-back run is due now.
       await boss.update({ name: run.queue, options: { id: run.jobId, startAfter: new Date() } }).catch(() => undefined);
     }
-    // …and tell the other replicas at once rather than at their next poll.
+    // …and tell the other replicas at once rather than at their next queue check.
     for (const queue of new Set(unfinished.map((r) => r.queue))) {
       await notifyQueue(this.options.pool, queue).catch((err: unknown) => logger.warn({ err }, 'could not notify the other replicas'));
     }
@@ -159,18 +188,17 @@ export class QueueWorkers {
     }
   }
 
-  private async handle(queue: string, job: Job<FireData>): Promise<void> {
+  private async handle(queue: string, job: Job<FireData>, claim: AbortSignal): Promise<void> {
     const { pool, instance, logger } = this.options;
     const data = job.data;
     const def = data.definition;
     const fireTimeMs = Date.parse(data.fireTime);
     const attempt = job.retryCount + 1;
     const controller = new AbortController();
-    const signal = AbortSignal.any([job.signal, controller.signal]);
+    const signal = AbortSignal.any([claim, controller.signal]);
     const fields = { job: def.id, run: data.runId, fire: data.fireTime, attempt };
     registerSecrets(def.secrets ?? []); // a worker-only agent never loads the files: the queued definition carries them
-    let settle: () => void = () => undefined;
-    const run: ActiveRun = { queue, jobId: job.id, controller, done: new Promise<void>((resolve) => (settle = resolve)) };
+    const run: ActiveRun = { queue, jobId: job.id, controller };
     this.active.add(run);
     try {
       await updateFire(pool, def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true });
@@ -180,7 +208,7 @@ export class QueueWorkers {
       const { databaseUrl } = this.options;
       const result = await runTask(def, { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}) });
       const givenBack = controller.signal.aborted;
-      const replaced = !givenBack && job.signal.aborted && (await this.options.boss.getJobById(queue, job.id).catch(() => null))?.state === 'cancelled';
+      const replaced = !givenBack && claim.aborted && (await this.options.boss.getJobById(queue, job.id).catch(() => null))?.state === 'cancelled';
       if (replaced) {
         result.status = 'cancelled';
         result.message = result.error = 'cancelled: replaced by a newer fire (overlap: replace)';
@@ -196,7 +224,6 @@ export class QueueWorkers {
       if (result.status !== 'succeeded') throw new Error(`${result.status}: ${result.message}`);
     } finally {
       this.active.delete(run);
-      settle();
     }
   }
 }

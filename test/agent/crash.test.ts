@@ -38,5 +38,5 @@ test('a run of a SIGKILLed agent is retried on the other after its heartbeat is 
   const ticks = (await ledger(url, 'tick')).map((r) => r.fire_time.getTime() / 1000);
   const first = ticks[0]!;
   assert.deepEqual(ticks, Array.from({ length: ticks.length }, (_, i) => first + i), 'every second once, no gap, no double');
-  t.diagnostic(`the killed run finished on agent-b ${recoveredMs} ms after the SIGKILL (10 s run, heartbeat 10 s, monitor every 30 s)`);
+  t.diagnostic(`the killed run finished on agent-b ${recoveredMs} ms after the SIGKILL (10 s run, heartbeat 10 s, queue check every 15 s)`);
 });

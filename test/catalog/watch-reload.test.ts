@@ -216,8 +216,17 @@ test('the watcher batches the paths of one window, asks for rescans, and reports
   await pollUntil(() => calls.length > 0, { what: 'onPaths' });
   assert.deepEqual(calls, [['x.yaml', 'y.yaml']]);
   assert.match(String(errors[0]), /boom/);
+  // Entries that are not job files are ignored: no paths, no rescan (a temp file of a write-then-rename
+  // would otherwise cost chokidar a read of the whole directory).
   mkdirSync(path.join(dir, 'sub'));
-  await pollUntil(() => rescans > 0, { what: 'a rescan for a directory event' });
+  writeFileSync(path.join(dir, 'notes.txt'), 'x');
+  writeFileSync(path.join(dir, '.z.yaml.tmp'), job('z'));
+  renameSync(path.join(dir, '.z.yaml.tmp'), path.join(dir, 'z.yaml'));
+  await pollUntil(() => calls.length > 1, { what: 'onPaths for z.yaml' });
+  assert.deepEqual(calls[1], ['z.yaml']);
+  assert.equal(rescans, 0);
+  mkdirSync(path.join(dir, '..data'));
+  await pollUntil(() => rescans > 0, { what: 'a rescan for a ConfigMap ..data event' });
   const periodic = watchDirectory(dir, { rescanMs: 30, onPaths: () => {}, onRescan: () => void rescans++, onError: (e) => errors.push(e) });
   t.after(() => periodic.close());
   const before = rescans;

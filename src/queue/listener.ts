@@ -1,0 +1,125 @@
+// One LISTEN connection per agent on pg-boss's notification channel: a send on any replica wakes
+// the matching queue's fetch loop here at once. The same connection runs the agent's periodic
+// queue check, which is its health check too: a connection that cannot answer it is replaced.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import type { Logger } from '../log.ts';
+import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
+
+const RECONNECT_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+/** A statement on the listening connection slower than this means the connection is gone. */
+const QUERY_TIMEOUT_MS = 10_000;
+
+export interface ListenerOptions {
+  connectionString: string;
+  applicationName: string;
+  logger: Logger;
+  /** A send landed on this queue. */
+  onNotify: (queue: string) => void;
+  /** After each (re)connection: notifications sent while it was down are lost, so look at every queue. */
+  onConnected: () => void;
+}
+
+export class QueueListener {
+  private readonly options: ListenerOptions;
+  private client: pg.Client | undefined;
+  private reconnecting = false;
+  private stopped = false;
+
+  constructor(options: ListenerOptions) {
+    this.options = options;
+  }
+
+  /** Connects and listens; throws when the database cannot be reached at all. */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    const { connectionString, applicationName } = this.options;
+    const client = new pg.Client({ connectionString, application_name: applicationName, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
+    client.on('notification', (message) => {
+      if (message.payload) this.options.onNotify(message.payload);
+    });
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client, new Error('the listening connection closed')));
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ channel: string }>(`SELECT ${NOTIFY_CHANNEL_SQL} AS channel`, [BOSS_SCHEMA]);
+      await client.query(`LISTEN "${rows[0]!.channel}"`);
+    } catch (err) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.options.onConnected();
+  }
+
+  /**
+   * Runs a statement on the listening connection. Undefined when there is none right now; a
+   * failure or a timeout replaces the connection (and rejects).
+   */
+  async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R> | undefined> {
+    const client = this.client;
+    if (!client) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer on the listening connection within ${QUERY_TIMEOUT_MS / 1000} s`)), QUERY_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([client.query<R>(text, values), timeout]);
+    } catch (err) {
+      this.lost(client, err as Error);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private lost(client: pg.Client, err: Error): void {
+    if (this.stopped || client !== this.client) return;
+    this.client = undefined;
+    client.removeAllListeners('end');
+    client.on('error', () => undefined);
+    void client.end().catch(() => undefined);
+    this.options.logger.warn({ err }, 'lost the connection that listens for queued runs: reconnecting (runs are still found by the queue check)');
+    void this.reconnect();
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    try {
+      for (let attempt = 0; !this.stopped; attempt++) {
+        await sleep(RECONNECT_MS[Math.min(attempt, RECONNECT_MS.length - 1)]!, undefined, { ref: false });
+        if (this.stopped) return;
+        try {
+          await this.connect();
+          this.options.logger.info('listening for queued runs again');
+          return;
+        } catch (err) {
+          this.options.logger.debug({ err }, 'reconnecting the listening connection failed');
+        }
+      }
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      client.removeAllListeners('end');
+      client.on('error', () => undefined);
+      await client.end().catch(() => undefined);
+    }
+  }
+}

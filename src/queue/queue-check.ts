@@ -1,0 +1,54 @@
+// The periodic look at the queues that replaces pg-boss's polling and supervisor timers: one
+// statement tells, per queue, how many runs are due but unclaimed (a retry whose delay ran out, a
+// run whose notification was lost) and how many active runs lost their agent (heartbeat or expiry
+// overdue: the agent died or hangs).
+
+import type { PgBoss } from 'pg-boss';
+import { BOSS_SCHEMA, queueTable } from './boss.ts';
+
+export interface QueueState {
+  queue: string;
+  /** Waiting runs whose start time has come and that nothing stops a worker from claiming. */
+  due: number;
+  /** Active runs whose heartbeat or expiry is overdue: pg-boss's supervisor fails them into retry. */
+  lost: number;
+}
+
+/**
+ * The statement for the queues of one table; $1 is the queue names. The conditions are pg-boss 12's
+ * own (plans.js: fetchNextJob for `due`, heartbeatLost and timedOut for `lost`). A waiting run of a
+ * `stately` queue is not due while its job has an active run: the queue policy refuses to claim it.
+ */
+export function queueCheckSql(table: string): string {
+  const t = `${BOSS_SCHEMA}.${table}`;
+  const now = `${BOSS_SCHEMA}.job_now()`;
+  return `SELECT j.name AS queue,
+      count(*) FILTER (WHERE j.state < 'active' AND j.start_after <= ${now} AND NOT j.blocked
+        AND NOT (j.singleton_key IS NOT NULL AND EXISTS (
+          SELECT 1 FROM ${t} a WHERE a.name = j.name AND a.singleton_key = j.singleton_key AND a.state = 'active')))::int AS due,
+      count(*) FILTER (WHERE j.state = 'active' AND (
+        (j.heartbeat_seconds IS NOT NULL AND j.heartbeat_on + j.heartbeat_seconds * interval '1s' < ${now})
+        OR j.started_on + j.expire_seconds * interval '1s' < ${now}))::int AS lost
+    FROM ${t} j
+    WHERE j.name = ANY($1::text[]) AND j.state <= 'active'
+    GROUP BY j.name`;
+}
+
+export async function checkQueues(
+  db: { query: (text: string, values: unknown[]) => Promise<{ rows: QueueState[] } | undefined> },
+  boss: PgBoss,
+  queues: string[],
+): Promise<QueueState[] | undefined> {
+  const byTable = new Map<string, string[]>();
+  for (const queue of queues) {
+    const table = await queueTable(boss, queue);
+    byTable.set(table, [...(byTable.get(table) ?? []), queue]);
+  }
+  const states: QueueState[] = [];
+  for (const [table, names] of byTable) {
+    const result = await db.query(queueCheckSql(table), [names]);
+    if (!result) return undefined;
+    states.push(...result.rows);
+  }
+  return states;
+}
