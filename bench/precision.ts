@@ -69,7 +69,7 @@ function summarise(starts: Start[], jobs: number, slots: number[]): Summary {
   };
 }
 
-async function measureJobsd(url: string, jobs: number, seconds: number): Promise<Summary> {
+export async function measureJobsd(url: string, jobs: number, seconds: number): Promise<Summary> {
   const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-bench-precision-'));
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < jobs; i++) writeFileSync(path.join(dir, `tick-${i}.yaml`), 'schedule: every 1s\noverlap: allow\ntask: { type: command, command: ["true"] }\n');

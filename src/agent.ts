@@ -206,9 +206,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
           reloader.reload(paths);
           void beat(); // file errors reach `jobsd status` at once, not at the next heartbeat
         },
-        onRescan: () => {
-          reloader.loadAll();
-          void beat();
+        onRescan: (reason) => {
+          const changes = reloader.loadAll({ trustStat: reason === 'periodic' });
+          if (reason === 'event' || changes.length > 0) void beat();
         },
         onError: (err) => logger.error({ err }, 'watching the jobs directory failed'),
       })

@@ -3,15 +3,18 @@
 // swap, or an event on the directory itself) re-checks every job file.
 
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { listDirectory, type DirectoryListing } from '../definitions/directory.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
-import { loadDefaults, loadJobFile, type LoadOptions } from '../definitions/load.ts';
+import { loadDefaults, loadJobFile, type FileContent, type LoadOptions } from '../definitions/load.ts';
 import { isDefaultsFile, isJobFileName } from '../files/names.ts';
 import type { ParsedDocument } from '../files/parse.ts';
 import type { Logger } from '../log.ts';
 import type { Catalog, CatalogChange, CatalogUpdate } from './catalog.ts';
+
+/** A first load of more jobs than this logs one summary line instead of a line per job. */
+const QUIET_FIRST_LOAD = 100;
 
 export interface ReloaderOptions {
   dir: string;
@@ -19,7 +22,7 @@ export interface ReloaderOptions {
   catalog: Catalog;
   /** Called after a batch that changed a definition or the set of file errors. */
   onChanges: (changes: CatalogChange[], context: { errors: FileError[] }) => void;
-  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 }
 
 export interface ReloadStats {
@@ -32,8 +35,12 @@ export interface ReloadStats {
 }
 
 export interface Reloader {
-  /** Lists the directory and re-checks every file; catalog files no longer there are gone. */
-  loadAll(): CatalogChange[];
+  /**
+   * Lists the directory and re-checks every file; catalog files no longer there are gone. With
+   * `trustStat` (the periodic safety-net rescan), a file whose inode, size, mode, mtime and ctime
+   * are those of its last read is not read again.
+   */
+  loadAll(options?: { trustStat?: boolean }): CatalogChange[];
   /** Re-checks the given paths (from the watcher); falls back to loadAll() when they call for it. */
   reload(paths: readonly string[]): CatalogChange[];
   readonly stats: ReloadStats;
@@ -57,13 +64,22 @@ function fingerprint(bytes: Buffer, mode: number, salt: string): string {
     .digest('hex');
 }
 
-type Read = { kind: 'gone' } | { kind: 'file'; hash: string } | { kind: 'unreadable' };
+type Read = { kind: 'gone' } | { kind: 'file'; hash: string; content: FileContent; signature: string } | { kind: 'same' } | { kind: 'unreadable' };
 
-function read(file: string, salt: string): Read {
+/** What a stat says about a file's content, with the salt its fingerprint was taken with. */
+function signatureOf(stat: Stats, salt: string): string {
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mode}:${stat.mtimeMs}:${stat.ctimeMs}:${salt}`;
+}
+
+/** Reads a file, unless `known` is the signature it still has (then `same`). */
+function read(file: string, salt: string, known?: string): Read {
   try {
     const stat = statSync(file); // follows symlinks: ConfigMap entries are links through ..data
     if (!stat.isFile()) return { kind: 'gone' };
-    return { kind: 'file', hash: fingerprint(readFileSync(file), stat.mode, salt) };
+    const signature = signatureOf(stat, salt);
+    if (known === signature) return { kind: 'same' };
+    const bytes = readFileSync(file);
+    return { kind: 'file', hash: fingerprint(bytes, stat.mode, salt), content: { bytes, mode: stat.mode }, signature };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' ? { kind: 'gone' } : { kind: 'unreadable' };
@@ -98,23 +114,38 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
     return updates;
   };
 
+  /** The stat signature of each job file at its last read (for `trustStat` rescans). */
+  const signatures = new Map<string, string>();
+
   /** The catalog update for one job file, or nothing when its fingerprint is unchanged. */
-  const check = (file: string, state: DefaultsState): CatalogUpdate | undefined => {
+  const check = (file: string, state: DefaultsState, trustStat = false): CatalogUpdate | undefined => {
+    const seen = read(file, state.key, trustStat && catalog.has(file) ? signatures.get(file) : undefined);
+    if (seen.kind === 'same') return undefined;
     stats.checked++;
-    const seen = read(file, state.key);
+    if (seen.kind === 'file') signatures.set(file, seen.signature);
+    else signatures.delete(file);
     if (seen.kind === 'gone') return catalog.has(file) ? { file, result: 'gone' } : undefined;
     if (seen.kind === 'file' && catalog.hashOf(file) === seen.hash) return undefined;
     const hash = seen.kind === 'file' ? { hash: seen.hash } : {};
     if (state.errors) return { file, result: { ok: false, errors: state.errors }, ...hash };
     stats.parsed++;
-    return { file, result: loadJobFile(file, state.doc, options), ...hash };
+    return { file, result: loadJobFile(file, state.doc, options, seen.kind === 'file' ? seen.content : undefined), ...hash };
   };
 
-  const commit = (updates: CatalogUpdate[]): CatalogChange[] => {
+  /**
+   * Applies a batch and logs it: a line per changed job, but a first load of more than
+   * QUIET_FIRST_LOAD jobs logs one summary line (10,000 `job added` lines say nothing more, and
+   * writing them was a large part of the start time).
+   */
+  const commit = (updates: CatalogUpdate[], first = false): CatalogChange[] => {
     const changes = updates.length ? catalog.apply(updates) : [];
+    const quiet = first && changes.length > QUIET_FIRST_LOAD;
     for (const c of changes) {
-      logger.info({ job: c.id, file: (c.definition ?? c.previous)?.file }, `job ${c.kind}`);
+      const fields = { job: c.id, file: (c.definition ?? c.previous)?.file };
+      if (quiet) logger.debug(fields, `job ${c.kind}`);
+      else logger.info(fields, `job ${c.kind}`);
     }
+    if (first) logger.info({ dir, jobs: catalog.definitions().length, file_errors: catalog.fileErrors().length }, 'jobs loaded');
     const errors = catalog.fileErrors();
     const current = new Set<string>();
     for (const e of errors) {
@@ -135,7 +166,8 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
     return changes;
   };
 
-  const loadAll = (): CatalogChange[] => {
+  const loadAll = ({ trustStat = false }: { trustStat?: boolean } = {}): CatalogChange[] => {
+    const first = stats.rescans === 0;
     stats.rescans++;
     let listing: DirectoryListing;
     try {
@@ -149,13 +181,14 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
     const state = defaults ?? { key: 'none' };
     const present = new Set(listing.jobs);
     for (const file of listing.jobs) {
-      const update = check(file, state);
+      const update = check(file, state, trustStat);
       if (update) updates.push(update);
     }
     for (const { file } of catalog.files()) {
       if (!present.has(file) && file !== state.file) updates.push({ file, result: 'gone' });
     }
-    return commit(updates);
+    for (const file of signatures.keys()) if (!present.has(file)) signatures.delete(file);
+    return commit(updates, first);
   };
 
   const reload = (paths: readonly string[]): CatalogChange[] => {

@@ -1,6 +1,6 @@
 // A jobs directory → definitions and errors, with `_defaults` and the duplicate-id rule.
 
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { isDefaultsFile, isJobFileName } from '../files/names.ts';
 import type { ParsedDocument } from '../files/parse.ts';
@@ -15,18 +15,20 @@ export interface DirectoryListing {
 }
 
 export function listDirectory(dir: string): DirectoryListing {
-  const names = readdirSync(dir).sort();
-  const isFile = (name: string) => {
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const isFile = (entry: Dirent) => {
+    if (entry.isFile()) return true;
+    if (!entry.isSymbolicLink()) return false;
     try {
-      return statSync(path.join(dir, name)).isFile(); // follows symlinks (ConfigMap mounts)
+      return statSync(path.join(dir, entry.name)).isFile(); // follows symlinks (ConfigMap mounts)
     } catch {
       return false;
     }
   };
-  const defaults = names.find((n) => isDefaultsFile(n) && isFile(n));
+  const defaults = entries.find((e) => isDefaultsFile(e.name) && isFile(e));
   return {
-    jobs: names.filter((n) => isJobFileName(n) && isFile(n)).map((n) => path.join(dir, n)),
-    ...(defaults ? { defaults: path.join(dir, defaults) } : {}),
+    jobs: entries.filter((e) => isJobFileName(e.name) && isFile(e)).map((e) => path.join(dir, e.name)),
+    ...(defaults ? { defaults: path.join(dir, defaults.name) } : {}),
   };
 }
 

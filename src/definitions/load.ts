@@ -35,22 +35,32 @@ function located(code: ErrorCode, locations: Locations, p: (string | number)[], 
   return { code, file: at?.file ?? file, line: at?.line, column: at?.column, field: p.length ? fieldName(p) : undefined, message };
 }
 
+/** A file's bytes and mode, when the caller has read them already (the reloader, to fingerprint them). */
+export interface FileContent {
+  bytes: Buffer;
+  mode: number;
+}
+
 /** Reads and parses a file; refuses files writable by others unless allowed. */
-export function readDocument(file: string, options: Pick<LoadOptions, 'allowInsecureFiles'>): ParsedDocument | FileError {
+export function readDocument(file: string, options: Pick<LoadOptions, 'allowInsecureFiles'>, content?: FileContent): ParsedDocument | FileError {
   const format = formatOf(file);
   if (!format) return { code: ERROR_CODES.read, file, message: 'not a job file: use .yaml, .yml, .json or .json5' };
   let text: string;
   try {
-    const stat = statSync(file);
-    if (!stat.isFile()) return { code: ERROR_CODES.read, file, message: 'not a regular file' };
-    if ((stat.mode & 0o002) !== 0 && !options.allowInsecureFiles) {
+    let mode = content?.mode;
+    if (mode === undefined) {
+      const stat = statSync(file);
+      if (!stat.isFile()) return { code: ERROR_CODES.read, file, message: 'not a regular file' };
+      mode = stat.mode;
+    }
+    if ((mode & 0o002) !== 0 && !options.allowInsecureFiles) {
       return {
         code: ERROR_CODES.insecure,
         file,
-        message: `refused: the file is writable by others (mode ${(stat.mode & 0o777).toString(8)}); run chmod o-w on it, or start with --allow-insecure-files`,
+        message: `refused: the file is writable by others (mode ${(mode & 0o777).toString(8)}); run chmod o-w on it, or start with --allow-insecure-files`,
       };
     }
-    text = readFileSync(file, 'utf8');
+    text = content ? content.bytes.toString('utf8') : readFileSync(file, 'utf8');
   } catch (error) {
     return { code: ERROR_CODES.read, file, message: `cannot read: ${(error as Error).message}` };
   }
@@ -135,8 +145,8 @@ function safeDecode(text: string): string {
   }
 }
 
-export function loadJobFile(file: string, defaults: ParsedDocument | undefined, options: LoadOptions): LoadResult {
-  const doc = readDocument(file, options);
+export function loadJobFile(file: string, defaults: ParsedDocument | undefined, options: LoadOptions, content?: FileContent): LoadResult {
+  const doc = readDocument(file, options, content);
   if ('code' in doc) return { ok: false, errors: [doc] };
   return loadDocument(file, doc, defaults, options);
 }

@@ -25,7 +25,8 @@ export interface WatchOptions {
   /** A full rescan is requested this often; default 60 s. */
   rescanMs?: number;
   onPaths(paths: string[]): void;
-  onRescan(): void;
+  /** `periodic`: only the safety-net timer asked (no event since the last flush called for it). */
+  onRescan(reason: 'event' | 'periodic'): void;
   onError(error: unknown): void;
 }
 
@@ -67,7 +68,7 @@ export function watchDirectory(dir: string, options: WatchOptions): DirectoryWat
   const root = path.resolve(dir);
   const debounceMs = options.debounceMs ?? 25;
   let pending = new Set<string>();
-  let rescan = false;
+  let rescan: 'event' | 'periodic' | undefined;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
 
@@ -84,9 +85,9 @@ export function watchDirectory(dir: string, options: WatchOptions): DirectoryWat
     const paths = [...pending];
     const full = rescan;
     pending = new Set();
-    rescan = false;
+    rescan = undefined;
     try {
-      if (full) options.onRescan();
+      if (full) options.onRescan(full);
       else if (paths.length) options.onPaths(paths);
     } catch (error) {
       report(error);
@@ -101,7 +102,7 @@ export function watchDirectory(dir: string, options: WatchOptions): DirectoryWat
     const rel = path.relative(root, path.resolve(root, file));
     const first = rel.split(path.sep)[0] ?? '';
     if (first === '..') return; // above the directory (chokidar watches the parent for the root)
-    if (rel === '' || first.startsWith('..') || event === 'addDir' || event === 'unlinkDir') rescan = true;
+    if (rel === '' || first.startsWith('..') || event === 'addDir' || event === 'unlinkDir') rescan = 'event';
     else if (event === 'add' || event === 'change' || event === 'unlink') pending.add(file);
     else return;
     schedule();
@@ -113,7 +114,7 @@ export function watchDirectory(dir: string, options: WatchOptions): DirectoryWat
   const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
 
   const safetyNet = setInterval(() => {
-    rescan = true;
+    rescan ??= 'periodic';
     schedule();
   }, options.rescanMs ?? 60_000);
   safetyNet.unref();

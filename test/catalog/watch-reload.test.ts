@@ -2,7 +2,7 @@
 // temp-file renames, deletes, duplicate ids, `_defaults`, a Kubernetes ConfigMap `..data` swap.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -34,7 +34,7 @@ async function start(t: TestContext, options: { poll?: boolean; dir?: string; fi
   const watcher = watchDirectory(dir, {
     ...(options.poll ? { poll: true, pollIntervalMs: 40 } : {}),
     onPaths: (paths) => reloader.reload(paths),
-    onRescan: () => reloader.loadAll(),
+    onRescan: (reason) => reloader.loadAll({ trustStat: reason === 'periodic' }),
     onError: (error) => errors.push(error),
   });
   t.after(async () => {
@@ -96,6 +96,22 @@ test('unchanged bytes are not parsed again', async (t) => {
   await pollUntil(() => h.reloader.stats.checked > checked, { what: 'the change event' });
   assert.equal(h.reloader.stats.parsed, parsed);
   assert.deepEqual(h.changes, []);
+});
+
+test('the periodic rescan reads only files whose stat changed; an event rescan reads them all', async (t) => {
+  const h = await start(t, { files: { 'a.yaml': job('one'), 'b.yaml': job('two') } });
+  const { checked } = h.reloader.stats;
+  h.reloader.loadAll({ trustStat: true });
+  assert.equal(h.reloader.stats.checked, checked, 'nothing read: both files are as they were');
+  // A change the watcher did not report (a lost event): new bytes, a new size and mtime.
+  const b = path.join(h.dir, 'b.yaml');
+  writeFileSync(b, job('three'));
+  utimesSync(b, new Date(), new Date(Date.now() + 5_000));
+  h.reloader.loadAll({ trustStat: true });
+  assert.equal(h.reloader.stats.checked, checked + 1);
+  assert.equal(h.command('b'), 'echo three');
+  h.reloader.loadAll();
+  assert.equal(h.reloader.stats.checked, checked + 3);
 });
 
 test('a rename that keeps the id is one change', async (t) => {
