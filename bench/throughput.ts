@@ -73,7 +73,7 @@ export const throughputBenchmark: Benchmark = {
   name: 'throughput',
   title: 'Throughput: fires per second run end to end (http task), 1 and 2 agents',
   async run({ quick }) {
-    const jobs = quick ? 200 : 600;
+    const jobs = quick ? 200 : 1000;
     const seconds = quick ? 10 : 30;
     let hits = 0;
     const server = createServer((_req, res) => {

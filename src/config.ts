@@ -60,7 +60,8 @@ function parseHttp(text: string): { host: string; port: number } | undefined {
 
 export function agentConfig(flags: StartFlags, env: Readonly<Record<string, string | undefined>>): AgentConfig {
   const concurrencyText = flags.concurrency ?? env.JOBSD_CONCURRENCY;
-  const concurrency = concurrencyText === undefined ? Math.max(4, availableParallelism() * 4) : Number(concurrencyText);
+  // Runs at once per queue: most runs wait on a child process or a server, so well above the core count.
+  const concurrency = concurrencyText === undefined ? Math.max(32, availableParallelism() * 16) : Number(concurrencyText);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`--concurrency: "${concurrencyText}" is not a positive integer`);
   const role = (flags.role ?? env.JOBSD_ROLE ?? 'all') as Role;
   if (!['all', 'scheduler', 'worker'].includes(role)) throw new ConfigError(`--role: "${role}" is not all, scheduler or worker`);

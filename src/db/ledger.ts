@@ -5,7 +5,7 @@ import type pg from 'pg';
 
 export type FireState = 'scheduled' | 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped' | 'missed' | 'partial';
 
-type Queryable = Pick<pg.ClientBase, 'query'> | Pick<pg.Pool, 'query'>;
+export type Queryable = Pick<pg.ClientBase, 'query'> | Pick<pg.Pool, 'query'>;
 
 export interface NewFire {
   jobId: string;
@@ -55,6 +55,32 @@ export async function updateFire(db: Queryable, jobId: string, fireTimeMs: numbe
       update.started === true,
       update.finished === true,
       update.result === undefined ? null : JSON.stringify(update.result),
+    ],
+  );
+}
+
+/** Several fires' updates in one statement (each row as updateFire would write it). */
+export async function updateFires(db: Queryable, items: readonly { jobId: string; fireTimeMs: number; update: FireUpdate }[]): Promise<void> {
+  if (items.length === 0) return;
+  await db.query(
+    `UPDATE jobsd.fires f SET state = v.state,
+       attempts = COALESCE(v.attempts, f.attempts),
+       instance = COALESCE(v.instance, f.instance),
+       started_at = CASE WHEN v.started THEN now() ELSE f.started_at END,
+       finished_at = CASE WHEN v.finished THEN now() ELSE NULL END,
+       result = COALESCE(v.result, f.result)
+     FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::bool[], $7::bool[], $8::jsonb[])
+       AS v(job_id, fire_time, state, attempts, instance, started, finished, result)
+     WHERE f.job_id = v.job_id AND f.fire_time = v.fire_time`,
+    [
+      items.map((i) => i.jobId),
+      items.map((i) => new Date(i.fireTimeMs)),
+      items.map((i) => i.update.state),
+      items.map((i) => i.update.attempts ?? null),
+      items.map((i) => i.update.instance ?? null),
+      items.map((i) => i.update.started === true),
+      items.map((i) => i.update.finished === true),
+      items.map((i) => (i.update.result === undefined ? null : JSON.stringify(i.update.result))),
     ],
   );
 }

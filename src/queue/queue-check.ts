@@ -52,3 +52,23 @@ export async function checkQueues(
   }
   return states;
 }
+
+/**
+ * After pg-boss failed lost runs: those with no retries left are `failed` in pg-boss for good, and
+ * nobody is left to end their ledger rows, which would stay `running`. Ends them `failed`, saying
+ * why. Returns how many.
+ */
+export async function recordLostRuns(db: { query: (text: string, values: unknown[]) => Promise<{ rowCount: number | null }> }, table: string, queue: string): Promise<number> {
+  const result = await db.query(
+    `UPDATE jobsd.fires f SET state = 'failed', finished_at = now(),
+       result = COALESCE(f.result, '{}'::jsonb) || jsonb_build_object('job_id', f.job_id, 'run_id', f.run_id,
+         'fire_time', to_char(f.fire_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'attempt', f.attempts,
+         'instance', f.instance, 'status', 'failed', 'completed_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+         'message', 'failed: the agent running it stopped answering (heartbeat lost) and no retries were left',
+         'error', 'heartbeat lost')
+     FROM ${BOSS_SCHEMA}.${table} j
+     WHERE j.name = $1 AND j.id = f.run_id AND j.state = 'failed' AND f.state IN ('running', 'queued')`,
+    [queue],
+  );
+  return result.rowCount ?? 0;
+}

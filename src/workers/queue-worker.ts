@@ -5,12 +5,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, PgBoss } from 'pg-boss';
 import type pg from 'pg';
-import { updateFire, type FireState } from '../db/ledger.ts';
+import type { FireState } from '../db/ledger.ts';
+import { LedgerWriter } from '../db/ledger-writer.ts';
+import { coalesce } from './coalesce.ts';
 import type { Logger } from '../log.ts';
 import { HEARTBEAT_SECONDS, type FireData } from '../queue/enqueue.ts';
-import { notifyQueue } from '../queue/boss.ts';
+import { notifyQueue, queueTable } from '../queue/boss.ts';
 import { QueueListener } from '../queue/listener.ts';
-import { checkQueues } from '../queue/queue-check.ts';
+import { checkQueues, recordLostRuns } from '../queue/queue-check.ts';
 import { FetchLoop } from './fetch-loop.ts';
 import { QUEUES } from '../queue/queues.ts';
 import { runTask } from './run-task.ts';
@@ -48,11 +50,18 @@ export class QueueWorkers {
   private readonly loops = new Map<string, FetchLoop<FireData>>();
   private readonly active = new Set<ActiveRun>();
   private readonly listener: QueueListener;
+  private readonly ledger: LedgerWriter;
+  /** Per queue: the runs that succeeded in one turn of the event loop are completed in one statement. */
+  private readonly completions = new Map<string, (job: Job<FireData>) => Promise<void>>();
   private checkTimer: NodeJS.Timeout | undefined;
   private checking = false;
 
   constructor(options: QueueWorkersOptions) {
     this.options = options;
+    this.ledger = new LedgerWriter(options.pool);
+    for (const spec of Object.values(QUEUES)) {
+      this.completions.set(spec.name, coalesce((jobs: Job<FireData>[]) => options.boss.complete(spec.name, jobs)));
+    }
     this.listener = new QueueListener({
       connectionString: options.connectionString,
       applicationName: `jobsd ${options.instance} (listener)`,
@@ -102,7 +111,11 @@ export class QueueWorkers {
       const lost = (states ?? []).filter((s) => s.lost > 0);
       if (lost.length > 0) {
         logger.warn({ queues: lost.map((s) => s.queue), runs: lost.reduce((n, s) => n + s.lost, 0) }, 'runs lost their agent (heartbeat or expiry overdue): failing them so they are retried');
-        for (const { queue } of lost) await boss.supervise(queue);
+        for (const { queue } of lost) {
+          await boss.supervise(queue);
+          const ended = await recordLostRuns(this.options.pool, await queueTable(boss, queue), queue);
+          if (ended > 0) logger.warn({ queue, runs: ended }, 'runs whose agent stopped and that had no retries left are recorded failed');
+        }
       }
     } catch (err) {
       logger.warn({ err }, 'checking the queues failed');
@@ -119,7 +132,7 @@ export class QueueWorkers {
     const { boss, logger } = this.options;
     try {
       if (error) await boss.fail(queue, job, { message: error.message });
-      else await boss.complete(queue, job);
+      else await this.completions.get(queue)!(job);
     } catch (err) {
       logger.warn({ err, job: job.data.jobId }, 'settling a run failed; the queue check fails it once its heartbeat is overdue, and it is retried');
     }
@@ -189,7 +202,7 @@ export class QueueWorkers {
   }
 
   private async handle(queue: string, job: Job<FireData>, claim: AbortSignal): Promise<void> {
-    const { pool, instance, logger } = this.options;
+    const { instance, logger } = this.options;
     const data = job.data;
     const def = data.definition;
     const fireTimeMs = Date.parse(data.fireTime);
@@ -201,7 +214,7 @@ export class QueueWorkers {
     const run: ActiveRun = { queue, jobId: job.id, controller };
     this.active.add(run);
     try {
-      await updateFire(pool, def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true });
+      await this.ledger.update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true });
       const latenessMs = Date.now() - fireTimeMs;
       logger.info({ ...fields, lateness_ms: latenessMs }, 'run started');
       if (!data.manual) this.options.onStart?.(data, latenessMs);
@@ -215,7 +228,7 @@ export class QueueWorkers {
       }
       const willRetry = result.status !== 'succeeded' && !replaced && (givenBack || attempt <= def.retry.attempts);
       const state: FireState = willRetry ? 'queued' : result.status;
-      await updateFire(pool, def.id, fireTimeMs, { state, finished: !willRetry, result });
+      await this.ledger.update(def.id, fireTimeMs, { state, finished: !willRetry, result });
       const outcome = { ...fields, status: result.status, seconds: result.execution_time_seconds, will_retry: willRetry };
       if (result.status === 'succeeded') logger.info(outcome, `run ${result.status}`);
       else logger.warn({ ...outcome, error: result.error }, `run ${result.status}: ${result.message}`);

@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
-import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
+import { createBoss, ensureQueues, queueTable } from '../../src/queue/boss.ts';
 import { QueueListener } from '../../src/queue/listener.ts';
-import { checkQueues } from '../../src/queue/queue-check.ts';
+import { checkQueues, recordLostRuns } from '../../src/queue/queue-check.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { insertFire, updateFire } from '../../src/db/ledger.ts';
 import { QUEUES } from '../../src/queue/queues.ts';
 import { createLogger } from '../../src/log.ts';
 import { freshDatabase } from '../helpers/db.ts';
@@ -117,6 +119,31 @@ test('the listener hears sends on any queue and listens again after its connecti
     assert.ok(await checkQueues(listener, boss, [QUEUES.allow.name]));
   } finally {
     await listener.stop();
+    await close();
+  }
+});
+
+test('a lost run with no retries left is failed by pg-boss and its ledger row is ended, saying why', async () => {
+  const { pool, boss, close } = await setup('lostrun');
+  try {
+    await migrate(pool);
+    const runId = '5b0ad5f4-8a0c-5e8e-9d3a-0d1f3c4b2a10';
+    const fireTimeMs = Date.UTC(2026, 10, 27, 12);
+    await insertFire(pool, { jobId: 'gone', fireTimeMs, runId, manual: false, definitionHash: 'h', dueAtMs: fireTimeMs, instance: 'dead-agent' });
+    await boss.send(QUEUES.skip.name, { jobId: 'gone' }, { id: runId, singletonKey: 'gone', heartbeatSeconds: 10, retryLimit: 0 });
+    const [claimed] = await boss.fetch(QUEUES.skip.name);
+    assert.equal(claimed?.id, runId);
+    await updateFire(pool, 'gone', fireTimeMs, { state: 'running', attempts: 1, instance: 'dead-agent', started: true });
+    await pool.query(`UPDATE pgboss.job SET heartbeat_on = now() - interval '1 minute' WHERE id = $1`, [runId]);
+    await boss.supervise(QUEUES.skip.name);
+    assert.equal((await boss.getJobById(QUEUES.skip.name, runId))?.state, 'failed');
+    assert.equal(await recordLostRuns(pool, await queueTable(boss, QUEUES.skip.name), QUEUES.skip.name), 1);
+    const { rows } = await pool.query<{ state: string; finished: boolean; message: string }>(
+      `SELECT state, finished_at IS NOT NULL AS finished, result->>'message' AS message FROM jobsd.fires WHERE job_id = 'gone'`,
+    );
+    assert.deepEqual(rows, [{ state: 'failed', finished: true, message: 'failed: the agent running it stopped answering (heartbeat lost) and no retries were left' }]);
+    assert.equal(await recordLostRuns(pool, await queueTable(boss, QUEUES.skip.name), QUEUES.skip.name), 0, 'once');
+  } finally {
     await close();
   }
 });
