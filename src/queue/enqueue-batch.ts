@@ -1,7 +1,8 @@
 // Enqueueing the fires of one tick together: one transaction for all of them, instead of one per fire.
-// The ledger insert (one statement) decides which of them this replica won; the won fires are inserted
-// into pg-boss per queue (one statement each, ON CONFLICT DO NOTHING: the queue policy refuses a fire
-// that would overlap, exactly as send() does); the ledger rows are then marked queued or skipped.
+// The ledger insert (one statement, rows written `queued`: the common case, and invisible to others
+// until the commit) decides which of them this replica won; the won fires are inserted into pg-boss
+// per queue (one statement each, ON CONFLICT DO NOTHING: the queue policy refuses a fire that would
+// overlap, exactly as send() does); the refused ones are then marked skipped.
 // Fires of `replace` jobs keep the one-by-one path (they cancel the active run first).
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
@@ -18,7 +19,7 @@ export async function enqueueFires(pool: pg.Pool, boss: PgBoss, requests: readon
       await client.query('BEGIN');
       const won = await client.query<{ job_id: string; fire_time: Date }>(
         `INSERT INTO jobsd.fires (job_id, fire_time, run_id, manual, state, definition_hash, due_at, enqueued_at, instance)
-         SELECT job_id, fire_time, run_id, manual, 'scheduled', definition_hash, due_at, now(), $7
+         SELECT job_id, fire_time, run_id, manual, 'queued', definition_hash, due_at, now(), $7
            FROM unnest($1::text[], $2::timestamptz[], $3::uuid[], $4::boolean[], $5::text[], $6::timestamptz[])
                 AS f(job_id, fire_time, run_id, manual, definition_hash, due_at)
          ON CONFLICT (job_id, fire_time) DO NOTHING
@@ -59,14 +60,6 @@ export async function enqueueFires(pool: pg.Pool, boss: PgBoss, requests: readon
         });
         const inserted = new Set((await boss.insert(name, jobs, { db: executor, returnId: true })) ?? []);
         for (const i of indexes) if (inserted.has(runIds[i]!)) outcomes[i] = 'queued';
-      }
-      const queued = requests.filter((_, i) => outcomes[i] === 'queued');
-      if (queued.length) {
-        await client.query(
-          `UPDATE jobsd.fires f SET state = 'queued' FROM unnest($1::text[], $2::timestamptz[]) AS q(job_id, fire_time)
-            WHERE f.job_id = q.job_id AND f.fire_time = q.fire_time`,
-          [queued.map((r) => r.definition.id), queued.map((r) => new Date(r.fireTimeMs))],
-        );
       }
       const skipped = requests.map((r, i) => ({ r, i })).filter(({ i }) => outcomes[i] === 'skipped');
       if (skipped.length) {

@@ -22,8 +22,34 @@ function setprivAvailable(): boolean {
   return available;
 }
 
-/** The program as found on PATH (or as given when it holds a slash), or undefined when there is none. */
+/** Lookups of the last minute: a PATH search is one access() per PATH entry, on every run. */
+const RESOLVED_TTL_MS = 60_000;
+const resolved = new Map<string, { path: string; atMs: number }>();
+
+/**
+ * The program as found on PATH (or as given when it holds a slash), or undefined when there is none.
+ * A program found in the last minute is checked where it was found (one access()), not searched for.
+ */
 export function resolveProgram(program: string, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  const key = `${program}\0${env.PATH ?? ''}\0${cwd}`;
+  const known = resolved.get(key);
+  if (known && Date.now() - known.atMs < RESOLVED_TTL_MS) {
+    try {
+      accessSync(known.path, constants.X_OK);
+      return known.path;
+    } catch {
+      resolved.delete(key);
+    }
+  }
+  const found = searchProgram(program, env, cwd);
+  if (found !== undefined) {
+    if (resolved.size > 1000) resolved.clear();
+    resolved.set(key, { path: found, atMs: Date.now() });
+  }
+  return found;
+}
+
+function searchProgram(program: string, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
   const candidates = program.includes('/') ? [path.resolve(cwd, program)] : (env.PATH ?? '').split(':').filter(Boolean).map((dir) => path.join(dir, program));
   for (const candidate of candidates) {
     try {

@@ -214,7 +214,11 @@ export class QueueWorkers {
     const run: ActiveRun = { queue, jobId: job.id, controller };
     this.active.add(run);
     try {
-      await this.ledger.update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true });
+      // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
+      // start). A failed mark is logged, never a reason to run the task twice.
+      const marking = this.ledger
+        .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true })
+        .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded'));
       const latenessMs = Date.now() - fireTimeMs;
       logger.info({ ...fields, lateness_ms: latenessMs }, 'run started');
       if (!data.manual) this.options.onStart?.(data, latenessMs);
@@ -228,6 +232,7 @@ export class QueueWorkers {
       }
       const willRetry = result.status !== 'succeeded' && !replaced && (givenBack || attempt <= def.retry.attempts);
       const state: FireState = willRetry ? 'queued' : result.status;
+      await marking;
       await this.ledger.update(def.id, fireTimeMs, { state, finished: !willRetry, result });
       const outcome = { ...fields, status: result.status, seconds: result.execution_time_seconds, will_retry: willRetry };
       if (result.status === 'succeeded') logger.info(outcome, `run ${result.status}`);
