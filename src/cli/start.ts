@@ -12,7 +12,8 @@ const usage = `Usage: jobsd start [--jobs-dir DIR] [--database-url URL] [--data-
 Runs the agent: watches the jobs directory, fires each job on its schedule through the queue, runs the tasks.
 With no database URL ($JOBSD_DATABASE_URL, $DATABASE_URL) it starts an embedded PostgreSQL in DATA_DIR/pg
 (default ./.jobsd). SIGTERM/SIGINT: stop firing, let active runs finish for --grace seconds (default 30),
-give the rest back to the queue for another replica, exit 0.
+give the rest back to the queue for another replica, exit 0. --concurrency: runs at once per queue (overlap
+mode) on this agent, default the larger of 32 and 16 per core.
 
 Environment: JOBSD_JOBS_DIR JOBSD_DATABASE_URL JOBSD_DATA_DIR JOBSD_ENV JOBSD_HTTP JOBSD_CONCURRENCY
 JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE JOBSD_HISTORY_RETENTION (default 30d)`;
