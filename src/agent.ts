@@ -26,10 +26,11 @@ import { enqueueFire } from './queue/enqueue.ts';
 import { fireId } from './queue/fire-id.ts';
 import { fireHistory, lastFires, previousFinalState, recentFires } from './db/ledger.ts';
 import { Notifier } from './runs/notify.ts';
-import { createBoss, ensureQueues, MAINTENANCE_SECONDS } from './queue/boss.ts';
+import { createBoss, ensureQueues, MAINTENANCE_SECONDS, queueTable } from './queue/boss.ts';
+import { recordLostRuns } from './queue/queue-check.ts';
 import { cancelQueuedRuns } from './queue/cancel.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
-import { queueFor } from './queue/queues.ts';
+import { queueFor, QUEUES } from './queue/queues.ts';
 import { Ticker } from './ticker/ticker.ts';
 import { QueueWorkers } from './workers/queue-worker.ts';
 import { closeHttpAgent } from './workers/http.ts';
@@ -140,7 +141,15 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   }, PRUNE_MS);
   // pg-boss's own maintenance (retention of finished jobs, queue statistics), which its supervisor
   // timer would run every 30 s on every agent: here every MAINTENANCE_SECONDS, first at start.
-  const maintain = () => boss.supervise().catch((err: unknown) => logger.warn({ err }, 'pg-boss maintenance failed'));
+  // The pass can fail lost runs itself: those with no retries left get their ledger rows ended here.
+  const maintain = async () => {
+    try {
+      await boss.supervise();
+      for (const { name } of Object.values(QUEUES)) await recordLostRuns(pool, await queueTable(boss, name), name);
+    } catch (err) {
+      logger.warn({ err }, 'pg-boss maintenance failed');
+    }
+  };
   void maintain();
   const maintenanceTimer = setInterval(maintain, MAINTENANCE_SECONDS * 1000);
   const ticker = new Ticker({

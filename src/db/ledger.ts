@@ -59,7 +59,10 @@ export async function updateFire(db: Queryable, jobId: string, fireTimeMs: numbe
   );
 }
 
-/** Several fires' updates in one statement (each row as updateFire would write it). */
+/**
+ * Several fires' updates in one statement (each row as updateFire would write it). An update that names
+ * its attempt leaves a row alone that a later attempt has written already.
+ */
 export async function updateFires(db: Queryable, items: readonly { jobId: string; fireTimeMs: number; update: FireUpdate }[]): Promise<void> {
   if (items.length === 0) return;
   await db.query(
@@ -71,7 +74,7 @@ export async function updateFires(db: Queryable, items: readonly { jobId: string
        result = COALESCE(v.result, f.result)
      FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::bool[], $7::bool[], $8::jsonb[])
        AS v(job_id, fire_time, state, attempts, instance, started, finished, result)
-     WHERE f.job_id = v.job_id AND f.fire_time = v.fire_time`,
+     WHERE f.job_id = v.job_id AND f.fire_time = v.fire_time AND (v.attempts IS NULL OR f.attempts <= v.attempts)`,
     [
       items.map((i) => i.jobId),
       items.map((i) => new Date(i.fireTimeMs)),

@@ -38,7 +38,14 @@ export class QueueListener {
 
   private async connect(): Promise<void> {
     const { connectionString, applicationName } = this.options;
-    const client = new pg.Client({ connectionString, application_name: applicationName, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
+    const client = new pg.Client({
+      connectionString,
+      application_name: applicationName,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: QUERY_TIMEOUT_MS,
+      query_timeout: QUERY_TIMEOUT_MS, // the SELECT and LISTEN of a reconnect cannot hang it
+    });
     client.on('notification', (message) => {
       if (message.payload) this.options.onNotify(message.payload);
     });
@@ -88,7 +95,7 @@ export class QueueListener {
     client.removeAllListeners('end');
     client.on('error', () => undefined);
     void client.end().catch(() => undefined);
-    this.options.logger.warn({ err }, 'lost the connection that listens for queued runs: reconnecting (runs are still found by the queue check)');
+    this.options.logger.warn({ err }, 'lost the connection that listens for queued runs: reconnecting (meanwhile the queue check, on the pool, finds runs within 15 s)');
     void this.reconnect();
   }
 

@@ -34,6 +34,8 @@ export class FetchLoop<T> {
   /** Whether there may be runs to claim: set by a wake-up or a full batch, cleared by a fetch. */
   private wanted = false;
   private fetching = false;
+  /** The fetch in flight, if any: whatever it claims must be seen by a drain. */
+  private inFlight: Promise<void> | undefined;
   private stopped = false;
   private heartbeat: NodeJS.Timeout | undefined;
 
@@ -47,7 +49,11 @@ export class FetchLoop<T> {
 
   wake(): void {
     this.wanted = true;
-    if (!this.fetching && !this.stopped) void this.fetch();
+    this.kick();
+  }
+
+  private kick(): void {
+    if (!this.fetching && !this.stopped) this.inFlight = this.fetch();
   }
 
   /** Claims nothing more; runs already claimed go on. */
@@ -55,8 +61,14 @@ export class FetchLoop<T> {
     this.stopped = true;
   }
 
+  /** Resolves when the fetch in flight (if any) has returned and its runs have started. */
+  async idle(): Promise<void> {
+    await this.inFlight;
+  }
+
   /** Resolves when every claimed run has ended and been settled. */
   async settled(): Promise<void> {
+    await this.inFlight;
     while (this.runs.size > 0) await Promise.allSettled([...this.runs]);
   }
 
@@ -85,20 +97,23 @@ export class FetchLoop<T> {
     const expireMs = (job.expireInSeconds ?? 0) * 1000;
     const expiry = setTimeout(() => claim.abort(new Error(`the run outlived its queue expiry of ${job.expireInSeconds} s`)), expireMs > 0 ? expireMs : 2 ** 31 - 1);
     expiry.unref();
-    this.active.set(job.id, { job, claim, expiry });
+    // Keyed by attempt: a retry of a run whose claim lapsed has the same id, and may be claimed here
+    // while the lapsed attempt is still ending.
+    const key = `${job.id}:${job.retryCount}`;
+    this.active.set(key, { job, claim, expiry });
     this.heartbeat ??= setInterval(() => void this.refresh(), this.options.heartbeatMs);
     const run: Promise<void> = this.options
       .run(job, claim.signal)
       .catch((err: unknown) => this.options.logger.error({ err, queue: this.options.queue }, 'a run failed outside its task'))
       .finally(() => {
         clearTimeout(expiry);
-        this.active.delete(job.id);
+        this.active.delete(key);
         this.runs.delete(run);
         if (this.active.size === 0 && this.heartbeat) {
           clearInterval(this.heartbeat);
           this.heartbeat = undefined;
         }
-        if (this.wanted && !this.fetching && !this.stopped) void this.fetch();
+        if (this.wanted) this.kick();
       });
     this.runs.add(run);
   }
@@ -122,7 +137,9 @@ export class FetchLoop<T> {
     const refreshed = new Set(touched.settled);
     for (const c of held) {
       // Ended meanwhile (settled by its own run): not a lost claim.
-      if (!refreshed.has(c.job.id) && this.active.has(c.job.id)) c.claim.abort(new Error(`run ${c.job.id} is no longer claimed by this agent`));
+      if (!refreshed.has(c.job.id) && this.active.get(`${c.job.id}:${c.job.retryCount}`) === c) {
+        c.claim.abort(new Error(`run ${c.job.id} is no longer claimed by this agent`));
+      }
     }
   }
 }

@@ -21,6 +21,8 @@ import type { RunResult } from './result.ts';
 
 /** Seconds between two queue checks (see src/queue/queue-check.ts). */
 const CHECK_MS = 15_000;
+/** How long a drain waits for cancelled runs to end (their kill grace included) before it gives them back anyway. */
+const AFTER_ABORT_WAIT_MS = 20_000;
 
 export interface QueueWorkersOptions {
   boss: PgBoss;
@@ -106,7 +108,9 @@ export class QueueWorkers {
     this.checking = true;
     const { boss, logger } = this.options;
     try {
-      const states = await checkQueues(this.listener, boss, [...this.loops.keys()]);
+      const queues = [...this.loops.keys()];
+      // Without a listening connection (it is reconnecting), on the pool: runs are still found.
+      const states = (await checkQueues(this.listener, boss, queues)) ?? (await checkQueues(this.options.pool, boss, queues));
       for (const state of states ?? []) if (state.due > 0) this.loops.get(state.queue)?.wake();
       const lost = (states ?? []).filter((s) => s.lost > 0);
       if (lost.length > 0) {
@@ -158,6 +162,8 @@ export class QueueWorkers {
     clearInterval(this.checkTimer);
     for (const loop of this.loops.values()) loop.stop();
     await this.listener.stop();
+    // A fetch still in flight may claim runs: they start, and are waited for or given back like the rest.
+    await Promise.allSettled([...this.loops.values()].map((loop) => loop.idle()));
     const all = () => Promise.allSettled([...this.loops.values()].map((loop) => loop.settled()));
     if (this.active.size > 0) {
       logger.info({ active: this.active.size, grace_ms: graceMs }, 'waiting for active runs to finish');
@@ -167,10 +173,11 @@ export class QueueWorkers {
     if (unfinished.length === 0) return;
     logger.warn({ runs: unfinished.map((r) => r.jobId) }, 'grace period over: cancelling active runs and giving them back to the queue');
     for (const run of unfinished) run.controller.abort(new Error('agent shutting down'));
-    await all(); // each run was failed as it ended
+    // Each run is failed as it ends; one that does not end (a hung database call) must not hold the exit.
+    await Promise.race([all(), sleep(AFTER_ABORT_WAIT_MS, undefined, { ref: false })]);
     // A job with no retries left is now `failed`: put it back in `retry`.
     for (const run of unfinished) {
-      await boss.retry(run.queue, run.jobId).catch(() => undefined);
+      await boss.retry(run.queue, run.jobId).catch((err: unknown) => logger.warn({ err, job: run.jobId, queue: run.queue }, 'could not give a run back to the queue'));
       // A job with retries left went to `retry` with its retry delay: a given-back run is due now.
       await boss.update({ name: run.queue, options: { id: run.jobId, startAfter: new Date() } }).catch(() => undefined);
     }
@@ -233,11 +240,20 @@ export class QueueWorkers {
       const willRetry = result.status !== 'succeeded' && !replaced && (givenBack || attempt <= def.retry.attempts);
       const state: FireState = willRetry ? 'queued' : result.status;
       await marking;
-      await this.ledger.update(def.id, fireTimeMs, { state, finished: !willRetry, result });
+      // A ledger write that fails must not turn a finished run into a retry (running it twice): the
+      // run is settled by its own outcome. The attempt number keeps an attempt whose claim lapsed from
+      // overwriting the row of the attempt that replaced it.
+      await this.ledger
+        .update(def.id, fireTimeMs, { state, attempts: attempt, finished: !willRetry, result })
+        .catch((err: unknown) => logger.error({ ...fields, err }, 'could not record the end of the run in the ledger'));
       const outcome = { ...fields, status: result.status, seconds: result.execution_time_seconds, will_retry: willRetry };
       if (result.status === 'succeeded') logger.info(outcome, `run ${result.status}`);
       else logger.warn({ ...outcome, error: result.error }, `run ${result.status}: ${result.message}`);
-      this.options.onResult?.(result, data, !willRetry);
+      try {
+        this.options.onResult?.(result, data, !willRetry);
+      } catch (err) {
+        logger.error({ ...fields, err }, 'reporting the end of a run (metrics, notifications) failed');
+      }
       if (willRetry && !givenBack) void this.wakeForRetry(queue, job.id);
       if (result.status !== 'succeeded') throw new Error(`${result.status}: ${result.message}`);
     } finally {

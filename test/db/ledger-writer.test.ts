@@ -1,0 +1,40 @@
+// The workers' coalesced ledger writes: the updates of one event-loop turn land together, each caller
+// sees its own row written, two updates of one row keep their order, and an attempt whose claim lapsed
+// cannot overwrite the row of the attempt that replaced it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import pg from 'pg';
+import { insertFire } from '../../src/db/ledger.ts';
+import { LedgerWriter } from '../../src/db/ledger-writer.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { freshDatabase } from '../helpers/db.ts';
+
+test('coalesced ledger writes: together, in order per row, never over a later attempt', async () => {
+  const pool = new pg.Pool({ connectionString: await freshDatabase('ledgerwriter') });
+  try {
+    await migrate(pool);
+    const t = Date.UTC(2026, 10, 27, 12);
+    for (const [i, job] of ['a', 'b'].entries()) {
+      await insertFire(pool, { jobId: job, fireTimeMs: t, runId: `00000000-0000-5000-8000-00000000000${i}`, manual: false, definitionHash: 'h', dueAtMs: t, instance: 'x' });
+    }
+    const writer = new LedgerWriter(pool);
+    const row = async (job: string) =>
+      (await pool.query<{ state: string; attempts: number; status: string | null }>(`SELECT state, attempts, result->>'status' AS status FROM jobsd.fires WHERE job_id = $1`, [job])).rows[0];
+
+    // One turn: two rows, and row a twice (running, then its end): the end is written after.
+    await Promise.all([
+      writer.update('a', t, { state: 'running', attempts: 1, instance: 'x', started: true }),
+      writer.update('b', t, { state: 'running', attempts: 1, instance: 'x', started: true }),
+      writer.update('a', t, { state: 'succeeded', attempts: 1, finished: true, result: { status: 'succeeded' } }),
+    ]);
+    assert.deepEqual(await row('a'), { state: 'succeeded', attempts: 1, status: 'succeeded' });
+    assert.deepEqual(await row('b'), { state: 'running', attempts: 1, status: null });
+
+    // b's attempt 2 started (attempt 1's claim lapsed); attempt 1 then ends: its write is ignored.
+    await writer.update('b', t, { state: 'running', attempts: 2, instance: 'y', started: true });
+    await writer.update('b', t, { state: 'failed', attempts: 1, finished: true, result: { status: 'failed' } });
+    assert.deepEqual(await row('b'), { state: 'running', attempts: 2, status: null });
+  } finally {
+    await pool.end();
+  }
+});
