@@ -1,5 +1,6 @@
 // Idle cost: SQL statements per minute (pg_stat_statements) and CPU per minute of one idle process, for
 // jobsd and, in the same run on the same PostgreSQL, pg-boss (schedule + work) and graphile-worker (crontab).
+import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,7 +121,7 @@ function jobsdSubject(jobs: number): Subject {
     database: 'idle_jobsd',
     ready: /"jobsd started"/,
     start: (url) =>
-      spawn(process.execPath, [path.join(ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--http', 'off', '--instance', 'idle'], {
+      spawn(process.execPath, [...NODE_FLAGS, path.join(ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--http', 'off', '--instance', 'idle'], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'inherit'],
       }),

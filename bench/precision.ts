@@ -2,6 +2,7 @@
 // minus fire time), duplicates, misses. In the same run, on the same PostgreSQL, two processes each of
 // pg-boss's schedule() (most aggressive settings) and of graphile-worker's crontab, N jobs every minute,
 // measured over several minutes, lateness from the minute boundary.
+import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,7 +77,7 @@ export async function measureJobsd(url: string, jobs: number, seconds: number): 
   const starts: Start[] = [];
   const lines: string[] = [];
   const agents = ['precision-a', 'precision-b'].map((name) => {
-    const child = spawn(process.execPath, [path.join(AGENT_ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--instance', name, '--http', 'off'], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, path.join(AGENT_ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--instance', name, '--http', 'off'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

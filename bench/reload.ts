@@ -1,6 +1,7 @@
 // Reload and scale: time from a job file write (temp file + rename) to the changed schedule being live, with
 // 10 and with 10,000 files in jobs.d; and with 10,000 files, the cold start to every job scheduled, the
 // resident memory, and the CPU used per idle minute.
+import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,7 @@ interface Agent {
 }
 
 function startAgent(dir: string, url: string, name: string): Agent {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--http', 'off', '--instance', name], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, path.join(ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--http', 'off', '--instance', name], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,5 +1,6 @@
 // Throughput: fires per second the agents enqueue and run end to end, with a trivial `http` task against a
 // local server, with 1 and with 2 agents on one database and one jobs.d.
+import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,7 +36,7 @@ async function measure(url: string, agents: number, jobs: number, seconds: numbe
     writeFileSync(path.join(dir, `hit-${i}.yaml`), `schedule: every 1s\noverlap: allow\ntask: { type: http, url: "${target}/hit/${i}", timeout: 10s }\n`);
   }
   const children = Array.from({ length: agents }, (_, i) =>
-    spawn(process.execPath, [path.join(ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--instance', `throughput-${i}`, '--http', 'off'], {
+    spawn(process.execPath, [...NODE_FLAGS, path.join(ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--instance', `throughput-${i}`, '--http', 'off'], {
       cwd: ROOT,
       env: { ...process.env, JOBSD_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
+import { NODE_FLAGS } from '../../src/cli/node-flags.ts';
 import { ROOT } from '../helpers/cli.ts';
 
 const DEPLOY = path.join(ROOT, 'deploy');
@@ -127,5 +128,28 @@ describe('compose file and Dockerfile', () => {
     assert.match(text, /VOLUME \["\/etc\/jobsd\/jobs\.d", "\/var\/lib\/jobsd"\]/);
     assert.match(text, /JOBSD_JOBS_DIR=\/etc\/jobsd\/jobs\.d/);
     for (const copied of ['bin', 'src', 'schemas']) assert.match(text, new RegExp(`^COPY ${copied} `, 'm'));
+  });
+});
+
+describe('launchers', () => {
+  it('every launcher passes the agent its V8 flags (they cannot be set from inside the process)', () => {
+    const read = (...p: string[]) => readFileSync(path.join(ROOT, ...p), 'utf8');
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    const launchers: Record<string, string> = {
+      'npm start': scripts.start!,
+      'npm run jobsd': scripts.jobsd!,
+      'bin/jobsd.js shebang': read('bin', 'jobsd.js').split('\n')[0]!,
+      Dockerfile: /^ENTRYPOINT .*$/m.exec(read('deploy', 'docker', 'Dockerfile'))?.[0] ?? '',
+      'systemd unit': /^ExecStart=.*$/m.exec(read('deploy', 'systemd', 'jobsd.service'))?.[0] ?? '',
+    };
+    for (const [name, line] of Object.entries(launchers)) {
+      for (const flag of NODE_FLAGS) assert.ok(line.includes(flag), `${name} passes ${flag}: ${line}`);
+    }
+  });
+
+  it('bin/jobsd.js runs through its shebang (env -S node with the flags)', () => {
+    const r = spawnSync(path.join(ROOT, 'bin', 'jobsd.js'), ['validate', path.join(ROOT, 'jobs.d')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /9 valid job files|valid job files/);
   });
 });
