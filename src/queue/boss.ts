@@ -10,9 +10,26 @@ export const BOSS_SCHEMA = 'pgboss';
 /** Seconds between two pg-boss maintenance passes (retention, queue statistics) started by an agent. */
 export const MAINTENANCE_SECONDS = 600;
 
+/** The interval pg-boss 12 arms to report the progress of its own workers (manager.js, `wip` events). */
+export const PGBOSS_WIP_INTERVAL_MS = 2_000;
+
+/**
+ * pg-boss's clock (its public `clock` option) with one change: the worker-progress interval is armed
+ * every 60 s instead of every 2 s. jobsd runs no pg-boss workers, so it only woke an idle agent 30
+ * times a minute. test/queue/boss.test.ts pins that pg-boss still arms it at 2 s.
+ */
+const bossClock = {
+  now: () => Date.now(),
+  setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+  clearTimeout: (handle: NodeJS.Timeout) => clearTimeout(handle),
+  setInterval: (fn: () => void, ms: number) => setInterval(fn, ms === PGBOSS_WIP_INTERVAL_MS ? 60_000 : ms),
+  clearInterval: (handle: NodeJS.Timeout) => clearInterval(handle),
+};
+
 export function createBoss(connectionString: string, applicationName: string): PgBoss {
   return new PgBoss({
     connectionString,
+    clock: bossClock,
     schema: BOSS_SCHEMA,
     application_name: applicationName,
     max: 8,
