@@ -11,9 +11,7 @@ import { createReloader } from './catalog/reload.ts';
 import type { AgentConfig } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { heartbeat, registerInstance, unregisterInstance } from './db/instances.ts';
-import { measureClockOffset } from './db/clock.ts';
 import { migrate } from './db/migrate.ts';
-import { pruneLedger } from './db/retention.ts';
 import { guardDiscardedPgClients } from './db/pg-guard.ts';
 import type { JobDefinition } from './definitions/types.ts';
 import { watchDirectory } from './files/watch.ts';
@@ -26,19 +24,17 @@ import { enqueueFire } from './queue/enqueue.ts';
 import { fireId } from './queue/fire-id.ts';
 import { fireHistory, lastFires, previousFinalState, recentFires } from './db/ledger.ts';
 import { Notifier } from './runs/notify.ts';
-import { createBoss, ensureQueues, MAINTENANCE_SECONDS, queueTable } from './queue/boss.ts';
-import { recordLostRuns } from './queue/queue-check.ts';
+import { createBoss, ensureQueues } from './queue/boss.ts';
 import { cancelQueuedRuns } from './queue/cancel.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
-import { queueFor, QUEUES } from './queue/queues.ts';
+import { queueFor } from './queue/queues.ts';
+import { startHousekeeping } from './housekeeping.ts';
 import { Ticker } from './ticker/ticker.ts';
 import { QueueWorkers } from './workers/queue-worker.ts';
 import { closeHttpAgent } from './workers/http.ts';
 
 export const VERSION = '0.1.0';
 const HEARTBEAT_MS = 15_000;
-const CLOCK_CHECK_MS = 10 * 60_000;
-const PRUNE_MS = 60 * 60_000;
 
 export interface Agent {
   /** Stops firing, drains the workers within the grace period, closes everything. Never throws. */
@@ -119,41 +115,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       if (state === 'missed') notifier.missed(def, fires);
     },
   });
-  // Fire by the database's clock, so that replicas with drifting clocks agree on when a fire is due.
-  let clockOffsetMs = 0;
-  const checkClock = async () => {
-    try {
-      const sample = await measureClockOffset(pool);
-      clockOffsetMs = sample.offsetMs;
-      const fields = { offset_ms: Math.round(sample.offsetMs), round_trip_ms: sample.roundTripMs };
-      if (Math.abs(sample.offsetMs) > 1000) logger.warn(fields, 'the local clock differs from the database clock by more than 1 s: firing by the database clock (check NTP on this host)');
-      else logger.debug(fields, 'clock checked against the database');
-    } catch (err) {
-      logger.debug({ err }, 'clock check failed');
-    }
-  };
-  await checkClock();
-  const clockTimer = setInterval(checkClock, CLOCK_CHECK_MS);
-  const pruneTimer = setInterval(() => {
-    pruneLedger(pool, config.historyRetentionMs)
-      .then((n) => n > 0 && logger.info({ deleted: n }, 'ledger pruned'))
-      .catch((err: unknown) => logger.warn({ err }, 'pruning the ledger failed'));
-  }, PRUNE_MS);
-  // pg-boss's own maintenance (retention of finished jobs, queue statistics), which its supervisor
-  // timer would run every 30 s on every agent: here every MAINTENANCE_SECONDS, first at start.
-  // The pass can fail lost runs itself: those with no retries left get their ledger rows ended here.
-  const maintain = async () => {
-    try {
-      await boss.supervise();
-      for (const { name } of Object.values(QUEUES)) await recordLostRuns(pool, await queueTable(boss, name), name);
-    } catch (err) {
-      logger.warn({ err }, 'pg-boss maintenance failed');
-    }
-  };
-  void maintain();
-  const maintenanceTimer = setInterval(maintain, MAINTENANCE_SECONDS * 1000);
+  const housekeeping = await startHousekeeping({ pool, boss, logger, historyRetentionMs: config.historyRetentionMs });
   const ticker = new Ticker({
-    now: () => Date.now() + clockOffsetMs,
+    now: () => Date.now() + housekeeping.clockOffsetMs,
     dispatch: (fire) => dispatcher.dispatch(fire),
     late: (def, since, now) => dispatcher.late(def, since, now),
     logger,
@@ -202,7 +166,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   };
   const scheduling = config.role !== 'worker';
   if (scheduling) {
-    loadedAt = Date.now() + clockOffsetMs;
+    loadedAt = Date.now() + housekeeping.clockOffsetMs;
     reloader.loadAll();
     await dispatcher.catchUpAtStart(catalog.definitions(), loadedAt);
     loadedAt = undefined;
@@ -291,9 +255,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       ticker.stop();
       dispatcher.stop();
       clearInterval(heartbeatTimer);
-      clearInterval(clockTimer);
-      clearInterval(pruneTimer);
-      clearInterval(maintenanceTimer);
+      housekeeping.stop();
       const step = async (what: string, fn: () => Promise<unknown>) => {
         try {
           await fn();

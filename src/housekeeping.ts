@@ -1,0 +1,70 @@
+// The agent's periodic upkeep of the database side, apart from firing and running: the clock offset
+// against the database (every 10 minutes), ledger retention (hourly), and pg-boss's maintenance pass
+// (every MAINTENANCE_SECONDS), with the ledger rows of the lost runs that pass fails for good.
+
+import type pg from 'pg';
+import type { PgBoss } from 'pg-boss';
+import { measureClockOffset } from './db/clock.ts';
+import { pruneLedger } from './db/retention.ts';
+import type { Logger } from './log.ts';
+import { MAINTENANCE_SECONDS, queueTable } from './queue/boss.ts';
+import { recordLostRuns } from './queue/queue-check.ts';
+import { QUEUES } from './queue/queues.ts';
+
+const CLOCK_CHECK_MS = 10 * 60_000;
+const PRUNE_MS = 60 * 60_000;
+
+export interface HousekeepingOptions {
+  pool: pg.Pool;
+  boss: PgBoss;
+  logger: Logger;
+  historyRetentionMs: number;
+}
+
+export interface Housekeeping {
+  /** Database clock minus local clock: fires are computed by the database's clock. */
+  readonly clockOffsetMs: number;
+  stop(): void;
+}
+
+/** Starts the timers; resolves once the clock has been checked a first time. */
+export async function startHousekeeping({ pool, boss, logger, historyRetentionMs }: HousekeepingOptions): Promise<Housekeeping> {
+  // Fire by the database's clock, so that replicas with drifting clocks agree on when a fire is due.
+  let clockOffsetMs = 0;
+  const checkClock = async () => {
+    try {
+      const sample = await measureClockOffset(pool);
+      clockOffsetMs = sample.offsetMs;
+      const fields = { offset_ms: Math.round(sample.offsetMs), round_trip_ms: sample.roundTripMs };
+      if (Math.abs(sample.offsetMs) > 1000) logger.warn(fields, 'the local clock differs from the database clock by more than 1 s: firing by the database clock (check NTP on this host)');
+      else logger.debug(fields, 'clock checked against the database');
+    } catch (err) {
+      logger.debug({ err }, 'clock check failed');
+    }
+  };
+  const prune = () =>
+    pruneLedger(pool, historyRetentionMs)
+      .then((n) => n > 0 && logger.info({ deleted: n }, 'ledger pruned'))
+      .catch((err: unknown) => logger.warn({ err }, 'pruning the ledger failed'));
+  // pg-boss's own maintenance (retention of finished jobs, queue statistics), which its supervisor
+  // timer would run every 30 s on every agent: here every MAINTENANCE_SECONDS, first at start.
+  // The pass can fail lost runs itself: those with no retries left get their ledger rows ended here.
+  const maintain = async () => {
+    try {
+      await boss.supervise();
+      for (const { name } of Object.values(QUEUES)) await recordLostRuns(pool, await queueTable(boss, name), name);
+    } catch (err) {
+      logger.warn({ err }, 'pg-boss maintenance failed');
+    }
+  };
+
+  await checkClock();
+  void maintain();
+  const timers = [setInterval(checkClock, CLOCK_CHECK_MS), setInterval(prune, PRUNE_MS), setInterval(maintain, MAINTENANCE_SECONDS * 1000)];
+  return {
+    get clockOffsetMs() {
+      return clockOffsetMs;
+    },
+    stop: () => timers.forEach(clearInterval),
+  };
+}
