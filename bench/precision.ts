@@ -70,14 +70,20 @@ function summarise(starts: Start[], jobs: number, slots: number[]): Summary {
   };
 }
 
-export async function measureJobsd(url: string, jobs: number, seconds: number): Promise<Summary> {
+/** The task every job runs: a `true` command, or a GET to a local server (`http://127.0.0.1:PORT`). */
+export type PrecisionTask = { type: 'command' } | { type: 'http'; target: string };
+
+export async function measureJobsd(url: string, jobs: number, seconds: number, task: PrecisionTask = { type: 'command' }, extraArgs: string[] = []): Promise<Summary> {
   const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-bench-precision-'));
   mkdirSync(dir, { recursive: true });
-  for (let i = 0; i < jobs; i++) writeFileSync(path.join(dir, `tick-${i}.yaml`), 'schedule: every 1s\noverlap: allow\ntask: { type: command, command: ["true"] }\n');
+  for (let i = 0; i < jobs; i++) {
+    const spec = task.type === 'command' ? '{ type: command, command: ["true"] }' : `{ type: http, url: "${task.target}/tick/${i}", timeout: 10s }`;
+    writeFileSync(path.join(dir, `tick-${i}.yaml`), `schedule: every 1s\noverlap: allow\ntask: ${spec}\n`);
+  }
   const starts: Start[] = [];
   const lines: string[] = [];
   const agents = ['precision-a', 'precision-b'].map((name) => {
-    const child = spawn(process.execPath, [...NODE_FLAGS, path.join(AGENT_ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--instance', name, '--http', 'off'], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, path.join(AGENT_ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--instance', name, '--http', 'off', ...extraArgs], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

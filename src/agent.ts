@@ -26,6 +26,7 @@ import { fireHistory, lastFires, previousFinalState, recentFires } from './db/le
 import { Notifier } from './runs/notify.ts';
 import { createBoss, ensureQueues } from './queue/boss.ts';
 import { cancelQueuedRuns } from './queue/cancel.ts';
+import { enqueueLeadMs } from './queue/ahead.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
 import { queueFor } from './queue/queues.ts';
 import { startHousekeeping } from './housekeeping.ts';
@@ -87,6 +88,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     nextFires: () => new Map([...ticker.nextFires()].map(([id, fire]) => [id, fire.fireTimeMs])),
     queueDepths: () => queueDepths(pool),
   });
+  const housekeeping = await startHousekeeping({ pool, boss, logger, historyRetentionMs: config.historyRetentionMs });
+  /** The database's clock, which fires are computed and started by. */
+  const now = () => Date.now() + housekeeping.clockOffsetMs;
   const workers = new QueueWorkers({
     boss,
     pool,
@@ -95,6 +99,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     concurrency: config.concurrency,
     logger,
     databaseUrl,
+    now,
     onStart: (data, latenessMs) => metrics.runStarted(data.jobId, latenessMs),
     onResult: (result, data, final) => {
       metrics.runEnded(data.jobId, result.status, result.execution_time_seconds, Date.parse(result.completed_at));
@@ -109,16 +114,19 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     boss,
     instance: config.instance,
     logger,
-    queued: (def) => workers.wake(queueFor(def.overlap).name),
+    queued: (def, claimableAtMs) => {
+      if (claimableAtMs === undefined) workers.wake(queueFor(def.overlap).name);
+      else workers.wakeAt(queueFor(def.overlap).name, claimableAtMs);
+    },
     outcome: (def, state, count = 1, fires = []) => {
       for (let i = 0; i < count; i++) metrics.fire(def.id, state);
       if (state === 'missed') notifier.missed(def, fires);
     },
   });
-  const housekeeping = await startHousekeeping({ pool, boss, logger, historyRetentionMs: config.historyRetentionMs });
   const ticker = new Ticker({
-    now: () => Date.now() + housekeeping.clockOffsetMs,
+    now,
     dispatch: (fire) => dispatcher.dispatch(fire),
+    leadMs: enqueueLeadMs,
     late: (def, since, now) => dispatcher.late(def, since, now),
     logger,
   });
@@ -166,7 +174,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   };
   const scheduling = config.role !== 'worker';
   if (scheduling) {
-    loadedAt = Date.now() + housekeeping.clockOffsetMs;
+    loadedAt = now();
     reloader.loadAll();
     await dispatcher.catchUpAtStart(catalog.definitions(), loadedAt);
     loadedAt = undefined;

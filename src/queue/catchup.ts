@@ -20,8 +20,8 @@ export interface CatchUpContext {
   boss: PgBoss;
   instance: string;
   logger: Logger;
-  /** Called after a fire is queued (to wake the local worker). */
-  queued: (def: JobDefinition) => void;
+  /** Called after a fire is queued (to wake the local worker, now or when the run becomes claimable). */
+  queued: (def: JobDefinition, claimableAtMs?: number) => void;
   /** Called with what became of each fire this agent recorded: queued, skipped or missed (metrics). */
   outcome?: (def: JobDefinition, state: 'queued' | 'skipped' | 'missed', count?: number, fires?: number[]) => void;
 }

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { lastScheduledFires } from '../db/ledger.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Fire } from '../ticker/ticker.ts';
+import { claimableAt } from './ahead.ts';
 import { catchUp, type CatchUpContext } from './catchup.ts';
 import { enqueueFire, type EnqueueOutcome } from './enqueue.ts';
 import { enqueueFires } from './enqueue-batch.ts';
@@ -59,19 +60,22 @@ export class Dispatcher {
       for (const fire of fires) this.remember(fire.definition, fire.fireTimeMs);
       return;
     }
-    const requests = fires.map((f) => ({ definition: f.definition, fireTimeMs: f.fireTimeMs, dueAtMs: f.dueAtMs, instance: this.ctx.instance }));
+    const requests = fires.map((f) => {
+      const claimableAtMs = claimableAt(f.definition, f.dueAtMs);
+      return { definition: f.definition, fireTimeMs: f.fireTimeMs, dueAtMs: f.dueAtMs, instance: this.ctx.instance, ...(claimableAtMs !== undefined ? { claimableAtMs } : {}) };
+    });
     enqueueFires(this.ctx.pool, this.ctx.boss, requests).then(
-      (outcomes) => outcomes.forEach((outcome, i) => this.settled(fires[i]!, outcome)),
+      (outcomes) => outcomes.forEach((outcome, i) => this.settled(fires[i]!, outcome, requests[i]!.claimableAtMs)),
       (err: unknown) => this.failed(fires, err),
     );
   }
 
-  private settled(fire: Fire, outcome: EnqueueOutcome): void {
+  private settled(fire: Fire, outcome: EnqueueOutcome, claimableAtMs?: number): void {
     const { definition } = fire;
     const fields = { job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() };
     if (outcome === 'queued' || outcome === 'skipped') this.ctx.outcome?.(definition, outcome);
     if (outcome === 'queued') {
-      this.ctx.queued(definition);
+      this.ctx.queued(definition, claimableAtMs);
       this.ctx.logger.debug({ ...fields, lateness_ms: Date.now() - fire.fireTimeMs }, 'fire queued');
     } else if (outcome === 'skipped') this.ctx.logger.info(fields, `fire skipped: the previous run is still queued or active (overlap: ${definition.overlap})`);
   }

@@ -3,11 +3,15 @@
 // until the commit) decides which of them this replica won; the won fires are inserted into pg-boss
 // per queue (one statement each, ON CONFLICT DO NOTHING: the queue policy refuses a fire that would
 // overlap, exactly as send() does); the refused ones are then marked skipped.
-// Fires of `replace` jobs keep the one-by-one path (they cancel the active run first).
+// Fires of `replace` jobs keep the one-by-one path (they cancel the active run first). Fires queued
+// ahead of their time (src/queue/ahead.ts) carry their claimable time as pg-boss's startAfter, and
+// one notification per queue tells every replica when to fetch them.
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { withClient } from '../db/pg-guard.ts';
-import { expireInSeconds, HEARTBEAT_SECONDS, retryOptions, skippedResult, type EnqueueOutcome, type EnqueueRequest, type FireData } from './enqueue.ts';
+import { wakePayload } from './ahead.ts';
+import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
+import { expireInSeconds, fireData, HEARTBEAT_SECONDS, retryOptions, skippedResult, type EnqueueOutcome, type EnqueueRequest } from './enqueue.ts';
 import { fireId } from './fire-id.ts';
 import { queueFor } from './queues.ts';
 
@@ -48,10 +52,10 @@ export async function enqueueFires(pool: pg.Pool, boss: PgBoss, requests: readon
         const jobs = indexes.map((i) => {
           const r = requests[i]!;
           const def = r.definition;
-          const data: FireData = { jobId: def.id, fireTime: new Date(r.fireTimeMs).toISOString(), runId: runIds[i]!, manual: r.manual === true, definition: def };
           return {
             id: runIds[i]!,
-            data,
+            data: fireData(r, runIds[i]!),
+            ...(r.claimableAtMs !== undefined ? { startAfter: new Date(r.claimableAtMs) } : {}),
             ...(queueFor(def.overlap).keyed ? { singletonKey: def.id } : {}),
             ...retryOptions(def),
             expireInSeconds: expireInSeconds(def),
@@ -60,6 +64,9 @@ export async function enqueueFires(pool: pg.Pool, boss: PgBoss, requests: readon
         });
         const inserted = new Set((await boss.insert(name, jobs, { db: executor, returnId: true })) ?? []);
         for (const i of indexes) if (inserted.has(runIds[i]!)) outcomes[i] = 'queued';
+        // pg-boss notifies only for runs claimable now; the others' times go to every replica (delivered at commit).
+        const ahead = indexes.filter((i) => outcomes[i] === 'queued' && requests[i]!.claimableAtMs !== undefined).map((i) => requests[i]!.claimableAtMs!);
+        if (ahead.length > 0) await client.query(`SELECT pg_notify(${NOTIFY_CHANNEL_SQL}, $2)`, [BOSS_SCHEMA, wakePayload(name, ahead)]);
       }
       const skipped = requests.map((r, i) => ({ r, i })).filter(({ i }) => outcomes[i] === 'skipped');
       if (skipped.length) {

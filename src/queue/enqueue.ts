@@ -15,6 +15,8 @@ import { queueFor } from './queues.ts';
 export interface FireData {
   jobId: string;
   fireTime: string;
+  /** The fire time plus its jitter: a run claimed ahead (src/queue/ahead.ts) starts then. Absent in runs queued by older versions. */
+  dueAt?: string;
   runId: string;
   manual: boolean;
   definition: JobDefinition;
@@ -32,6 +34,8 @@ export interface EnqueueRequest {
   fireTimeMs: number;
   dueAtMs: number;
   manual?: boolean;
+  /** Queued ahead: when the run becomes claimable (src/queue/ahead.ts). */
+  claimableAtMs?: number;
   /** Defaults to the deterministic fire id. */
   runId?: string;
   /** When the queue policy refuses the fire, record nothing and return `refused` (catch-up waits and retries). */
@@ -78,7 +82,7 @@ export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueR
       if (def.overlap === 'replace') {
       await cancelRuns(client, boss, spec.name, def.id, ['created', 'retry', 'active'], 'replaced by a newer fire (overlap: replace)');
     }
-      const data: FireData = { jobId: def.id, fireTime: new Date(fireTimeMs).toISOString(), runId, manual: request.manual === true, definition: def };
+      const data: FireData = fireData(request, runId);
       const sent = await boss.send(spec.name, data, {
         id: runId,
         ...(spec.keyed ? { singletonKey: def.id } : {}),
@@ -107,6 +111,11 @@ export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueR
       throw error;
     }
   });
+}
+
+export function fireData(request: EnqueueRequest, runId: string): FireData {
+  const { definition, fireTimeMs, dueAtMs } = request;
+  return { jobId: definition.id, fireTime: new Date(fireTimeMs).toISOString(), dueAt: new Date(dueAtMs).toISOString(), runId, manual: request.manual === true, definition };
 }
 
 /** The result JSON of a fire the queue policy refused. */

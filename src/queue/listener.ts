@@ -15,8 +15,8 @@ export interface ListenerOptions {
   connectionString: string;
   applicationName: string;
   logger: Logger;
-  /** A send landed on this queue. */
-  onNotify: (queue: string) => void;
+  /** A send landed on a queue: the payload is its name, or `name@times` for runs queued ahead (src/queue/ahead.ts). */
+  onNotify: (payload: string) => void;
   /** After each (re)connection: notifications sent while it was down are lost, so look at every queue. */
   onConnected: () => void;
 }

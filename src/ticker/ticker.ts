@@ -1,5 +1,6 @@
 // ONE timer over a heap of next fires for all jobs. On wake it re-reads the clock (timers fire
-// early or late), hands every due fire to `dispatch`, and re-arms for the earliest next fire.
+// early or late), hands every due fire to `dispatch` (a job with a lead: that long before it is due),
+// and re-arms for the earliest next fire.
 // Reloads update the heap incrementally: a replaced entry is skipped when it surfaces (lazy delete).
 
 import type { JobDefinition } from '../definitions/types.ts';
@@ -28,6 +29,11 @@ export interface TickerOptions {
    */
   late?: (definition: JobDefinition, sinceMs: number, nowMs: number) => void;
   lateAfterMs?: number;
+  /**
+   * How long before its due time a job's fire is dispatched (0 by default): fires that are queued
+   * ahead are claimed by a worker shortly before their time and started at it (overlap: allow).
+   */
+  leadMs?: (definition: JobDefinition) => number;
   logger: Logger;
 }
 
@@ -86,7 +92,7 @@ export class Ticker {
     if (fireTimeMs === null) return;
     const fire: Fire = { definition, fireTimeMs, dueAtMs: fireTimeMs + jitterDelay(definition.id, fireTimeMs, definition.schedule.jitterMs) };
     this.current.set(definition.id, fire);
-    this.heap.push(fire.dueAtMs, fire);
+    this.heap.push(fire.dueAtMs - (this.options.leadMs?.(definition) ?? 0), fire);
   }
 
   private arm(): void {
@@ -108,8 +114,8 @@ export class Ticker {
     this.timer = undefined;
     this.armedFor = Infinity;
     const now = this.options.now();
-    for (let top = this.heap.peek(); top && top.dueAtMs <= now; top = this.heap.peek()) {
-      this.heap.pop();
+    for (let key = this.heap.peekKey(); key !== undefined && key <= now; key = this.heap.peekKey()) {
+      const top = this.heap.pop()!.value;
       if (this.current.get(top.definition.id) !== top) continue;
       this.current.delete(top.definition.id);
       const late = this.options.late && now - top.dueAtMs > (this.options.lateAfterMs ?? LATE_AFTER_MS);

@@ -11,11 +11,13 @@ import { coalesce } from './coalesce.ts';
 import type { Logger } from '../log.ts';
 import { HEARTBEAT_SECONDS, type FireData } from '../queue/enqueue.ts';
 import { notifyQueue, queueTable } from '../queue/boss.ts';
+import { CLAIM_AHEAD_MS, parseWakePayload, wakeTime } from '../queue/ahead.ts';
 import { QueueListener } from '../queue/listener.ts';
 import { checkQueues, recordLostRuns } from '../queue/queue-check.ts';
 import { FetchLoop } from './fetch-loop.ts';
 import { QUEUES } from '../queue/queues.ts';
 import { runTask } from './run-task.ts';
+import { WakeTimes } from './wake-times.ts';
 import { registerSecrets } from '../log.ts';
 import type { RunResult } from './result.ts';
 
@@ -35,6 +37,8 @@ export interface QueueWorkersOptions {
   logger: Logger;
   /** The agent's own database, handed to vm-extract jobs that name none. */
   databaseUrl?: string;
+  /** The clock fires are judged by (the database's); defaults to the local clock. */
+  now?: () => number;
   /** Called when an attempt starts, with its lateness (metrics). */
   onStart?: (data: FireData, latenessMs: number) => void;
   /** Called after every attempt; `final` is false when it will be retried (metrics, notifications). */
@@ -57,9 +61,14 @@ export class QueueWorkers {
   private readonly completions = new Map<string, (job: Job<FireData>) => Promise<void>>();
   private checkTimer: NodeJS.Timeout | undefined;
   private checking = false;
+  private readonly now: () => number;
+  /** When runs queued ahead become claimable, per queue (src/queue/ahead.ts). */
+  private readonly wakes: WakeTimes;
 
   constructor(options: QueueWorkersOptions) {
     this.options = options;
+    this.now = options.now ?? Date.now;
+    this.wakes = new WakeTimes(this.now, (queue) => this.wake(queue));
     this.ledger = new LedgerWriter(options.pool);
     for (const spec of Object.values(QUEUES)) {
       this.completions.set(spec.name, coalesce((jobs: Job<FireData>[]) => options.boss.complete(spec.name, jobs)));
@@ -68,7 +77,11 @@ export class QueueWorkers {
       connectionString: options.connectionString,
       applicationName: `jobsd ${options.instance} (listener)`,
       logger: options.logger,
-      onNotify: (queue) => this.wake(queue),
+      onNotify: (payload) => {
+        const { queue, times } = parseWakePayload(payload);
+        if (times.length === 0) this.wake(queue);
+        for (const ms of times) this.wakeAt(queue, ms);
+      },
       onConnected: () => {
         for (const loop of this.loops.values()) loop.wake();
       },
@@ -149,6 +162,15 @@ export class QueueWorkers {
     this.loops.get(queue)?.wake();
   }
 
+  /**
+   * Wakes it when runs queued ahead become claimable, and again when they are due: a clock that runs
+   * ahead of the database's would fetch too early the first time, and the queue check is 15 s away.
+   */
+  wakeAt(queue: string, claimableAtMs: number): void {
+    this.wakes.at(queue, wakeTime(claimableAtMs));
+    this.wakes.at(queue, wakeTime(claimableAtMs + CLAIM_AHEAD_MS));
+  }
+
   get activeCount(): number {
     return this.active.size;
   }
@@ -160,6 +182,7 @@ export class QueueWorkers {
   async drain(graceMs: number): Promise<void> {
     const { boss, logger } = this.options;
     clearInterval(this.checkTimer);
+    this.wakes.clear();
     for (const loop of this.loops.values()) loop.stop();
     await this.listener.stop();
     // A fetch still in flight may claim runs: they start, and are waited for or given back like the rest.
@@ -221,12 +244,15 @@ export class QueueWorkers {
     const run: ActiveRun = { queue, jobId: job.id, controller };
     this.active.add(run);
     try {
+      // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due.
+      const holdMs = (data.dueAt ? Date.parse(data.dueAt) : fireTimeMs) - this.now();
+      if (holdMs > 0 && !data.manual) await sleep(holdMs, undefined, { signal });
       // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
       // start). A failed mark is logged, never a reason to run the task twice.
       const marking = this.ledger
         .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true })
         .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded'));
-      const latenessMs = Date.now() - fireTimeMs;
+      const latenessMs = this.now() - fireTimeMs;
       logger.info({ ...fields, lateness_ms: latenessMs }, 'run started');
       if (!data.manual) this.options.onStart?.(data, latenessMs);
       const { databaseUrl } = this.options;

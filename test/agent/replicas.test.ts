@@ -67,3 +67,32 @@ test('one of two agents is SIGKILLed halfway: the survivor keeps firing, nothing
   const after = rows.filter((r) => r.fire_time.getTime() / 1000 >= start + 8 && r.fire_time.getTime() / 1000 <= start + 12);
   assert.ok(after.every((r) => r.instance === 'agent-b' && r.state === 'succeeded'), 'the survivor ran them');
 });
+
+test('overlap: allow, two agents: fires are queued ahead, each runs once, and none starts before its time', async (t) => {
+  const url = await freshDatabase('replicas-ahead');
+  const dir = jobsDir({ 'ahead.yaml': 'schedule: every 1s\noverlap: allow\ntask: { type: command, command: ["true"] }\n' });
+  const a = await startAgent({ name: 'agent-a', jobsDir: dir, databaseUrl: url });
+  const b = await startAgent({ name: 'agent-b', jobsDir: dir, databaseUrl: url });
+  t.after(async () => {
+    await a.stop('SIGKILL');
+    await b.stop('SIGKILL');
+  });
+  const start = Math.ceil(Date.now() / 1000) + 1;
+  await pollUntil(async () => (await ledger(url, 'ahead')).some((r) => r.state === 'succeeded' && r.fire_time.getTime() / 1000 >= start + 10), {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+    what: '10 s of fires',
+  });
+  await a.stop();
+  await b.stop();
+  const rows = (await ledger(url, 'ahead')).filter((r) => r.fire_time.getTime() / 1000 >= start && r.fire_time.getTime() / 1000 <= start + 10);
+  assertEverySecondOnce(rows, start, start + 10);
+  assert.ok(rows.every((r) => r.state === 'succeeded' && r.attempts === 1), JSON.stringify(rows.map((r) => [r.state, r.attempts])));
+  for (const r of rows) assert.ok(r.started_at!.getTime() >= r.fire_time.getTime(), `the run of ${r.fire_time.toISOString()} started at ${r.started_at!.toISOString()}`);
+  const ahead = rows.filter((r) => r.enqueued_at!.getTime() < r.fire_time.getTime()).length;
+  assert.ok(ahead >= rows.length / 2, `fires queued before their time: ${ahead} of ${rows.length}`);
+  const started = [...a.logs, ...b.logs].filter((l) => l.msg === 'run started' && Date.parse(String(l.fire)) / 1000 >= start);
+  assert.ok(started.every((l) => Number(l.lateness_ms) >= 0), 'a run claimed ahead is held until its time');
+  const lateness = started.map((l) => Number(l.lateness_ms)).sort((x, y) => x - y);
+  t.diagnostic(`lateness ms p50 ${lateness[Math.floor(lateness.length / 2)]} max ${lateness.at(-1)} over ${lateness.length} runs`);
+});

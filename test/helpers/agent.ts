@@ -80,6 +80,7 @@ export interface LedgerRow {
   state: string;
   attempts: number;
   instance: string | null;
+  enqueued_at: Date | null;
   started_at: Date | null;
   finished_at: Date | null;
   manual: boolean;

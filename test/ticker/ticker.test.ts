@@ -98,3 +98,30 @@ test("an edit between a fire's nominal time and its jittered due time does not l
   mock.timers.tick(delay);
   assert.deepEqual(fired, ['j@10']);
 });
+
+test('a job with a lead is dispatched that long before its fire, with its fire and due times unchanged', (t) => {
+  t.after(() => mock.timers.reset());
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
+  const fires: Fire[] = [];
+  const late = mock.fn();
+  const ticker = new Ticker({
+    now: () => Date.now(),
+    dispatch: (f) => fires.push(f),
+    late,
+    leadMs: (def) => (def.id === 'ahead' ? 500 : 0),
+    logger: memoryLogger().logger,
+  });
+  ticker.start();
+  ticker.upsert(every('ahead', 10));
+  ticker.upsert(every('on-time', 10));
+  mock.timers.tick(9_499);
+  assert.equal(fires.length, 0);
+  mock.timers.tick(1);
+  assert.deepEqual(fires.map((f) => [f.definition.id, f.fireTimeMs - START, f.dueAtMs - START]), [['ahead', 10_000, 10_000]]);
+  mock.timers.tick(500);
+  assert.deepEqual(fires.map((f) => f.definition.id), ['ahead', 'on-time']);
+  mock.timers.tick(9_500);
+  assert.deepEqual(fires.map((f) => `${f.definition.id}@${(f.fireTimeMs - START) / 1000}`), ['ahead@10', 'on-time@10', 'ahead@20']);
+  assert.equal(late.mock.callCount(), 0, 'a fire dispatched ahead is not late');
+  ticker.stop();
+});

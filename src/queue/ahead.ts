@@ -1,0 +1,61 @@
+// Fires queued ahead of their time. Enqueueing a fire (one transaction) and claiming it (one more
+// statement) take milliseconds that a fire decided at its instant would start late by. A fire of an
+// `overlap: allow` job depends on nothing that can change before its instant (no earlier run can
+// refuse it), so the ticker enqueues it ENQUEUE_LEAD_MS ahead, with pg-boss's `startAfter` set
+// CLAIM_AHEAD_MS before it is due: a worker claims it then, holds it, and starts it at its due time.
+// The other overlap modes decide at the fire instant whether an earlier run still holds the job, so
+// their fires are enqueued when due.
+//
+// pg-boss does not notify for a job whose start is in the future, so the enqueuing agent notifies
+// itself, with the times the queued runs become claimable: `<queue>@<ms>,<ms>` on pg-boss's channel
+// (its own notifications carry the bare queue name).
+
+import type { JobDefinition } from '../definitions/types.ts';
+
+/** How long before a fire is due the ticker enqueues it (overlap: allow). */
+export const ENQUEUE_LEAD_MS = 500;
+/** How long before a fire is due a worker may claim it; it starts the run at the due time. */
+export const CLAIM_AHEAD_MS = 100;
+
+export function enqueueLeadMs(definition: JobDefinition): number {
+  return definition.overlap === 'allow' ? ENQUEUE_LEAD_MS : 0;
+}
+
+/** When a fire queued ahead becomes claimable, or undefined for a fire claimable at once. */
+export function claimableAt(definition: JobDefinition, dueAtMs: number): number | undefined {
+  return enqueueLeadMs(definition) > 0 ? dueAtMs - CLAIM_AHEAD_MS : undefined;
+}
+
+/**
+ * Wake-up times are rounded up (never down: a fetch before a run is claimable misses it) to 10 ms,
+ * so that one fetch claims the fires of one bucket; when that still leaves more times than a
+ * notification holds (PostgreSQL's limit is 8,000 bytes), to whole seconds.
+ */
+const BUCKETS_MS = [10, 1_000];
+const MAX_TIMES = 400;
+
+/** The instant a worker fetches a run claimable at `ms`. */
+export function wakeTime(ms: number, bucketMs = BUCKETS_MS[0]!): number {
+  return Math.ceil(ms / bucketMs) * bucketMs;
+}
+
+export function wakePayload(queue: string, claimableAtMs: readonly number[]): string {
+  let times: number[] = [];
+  for (const bucket of BUCKETS_MS) {
+    times = [...new Set(claimableAtMs.map((ms) => wakeTime(ms, bucket)))].sort((a, b) => a - b);
+    if (times.length <= MAX_TIMES) break;
+  }
+  return `${queue}@${times.join(',')}`;
+}
+
+/** A notification's queue, and the times runs become claimable in it (none: claimable now). */
+export function parseWakePayload(payload: string): { queue: string; times: number[] } {
+  const at = payload.indexOf('@');
+  if (at < 0) return { queue: payload, times: [] };
+  const times = payload
+    .slice(at + 1)
+    .split(',')
+    .map(Number)
+    .filter((ms) => Number.isFinite(ms));
+  return { queue: payload.slice(0, at), times };
+}
