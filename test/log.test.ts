@@ -25,6 +25,15 @@ describe('createLogger', () => {
     assert.doesNotMatch(stdout, /t0k|Bearer|"pw"/);
   });
 
+  it('redacts secret-looking keys at any depth, and leaves the other fields alone', () => {
+    const { stdout } = run(`createLogger({}).info({ job: 'j', request: { options: { headers: { 'X-Api-Key': 'k3y', cookie: 'c00kie', accept: 'json' } } },
+      retry: { attempts: 2 } }, 'deep');`);
+    const line = JSON.parse(stdout) as { request: { options: { headers: Record<string, string> } }; retry: unknown };
+    assert.deepEqual(line.request.options.headers, { 'X-Api-Key': '[redacted]', cookie: '[redacted]', accept: 'json' });
+    assert.deepEqual(line.retry, { attempts: 2 });
+    assert.doesNotMatch(stdout, /k3y|c00kie/);
+  });
+
   it('keeps registered secret values out of fields and messages, in child loggers too', () => {
     const script = `import { createLogger, registerSecrets } from ${logModule};
       registerSecrets(['from-a-secret-file', 'abc']);
