@@ -85,13 +85,20 @@ export async function measureJobsd(url: string, jobs: number, seconds: number, t
   const starts: Start[] = [];
   const lines: string[] = [];
   const agents = ['precision-a', 'precision-b'].map((name) => {
+    // A command's run starts when its process is spawned: the debug line `command started`, written after
+    // the spawn returns (forking and executing it is the dominant cost of starting a command).
+    const command = task.type === 'command';
     const child = spawn(process.execPath, [...NODE_FLAGS, path.join(AGENT_ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--instance', name, '--http', 'off', ...extraArgs], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: command ? { ...process.env, JOBSD_LOG_LEVEL: 'debug' } : process.env,
     });
     collect(child, (line) => {
       if (line.includes('"jobsd started"')) lines.push(line);
-      else if (line.includes('"run started"')) {
+      else if (command && line.includes('"command started"')) {
+        const l = JSON.parse(line) as { job: string; fire: string; time: string };
+        starts.push({ job: l.job, slotMs: Date.parse(l.fire), startedMs: Date.parse(l.time) });
+      } else if (!command && line.includes('"run started"')) {
         const l = JSON.parse(line) as { job: string; fire: string; lateness_ms: number };
         const slotMs = Date.parse(l.fire);
         starts.push({ job: l.job, slotMs, startedMs: slotMs + l.lateness_ms });
@@ -178,8 +185,9 @@ export const precisionBenchmark: Benchmark = {
       return [
         `${jobs} jobs on each system (and a light load of ${light} jobs for jobsd), two processes each, one embedded PostgreSQL (a database per system).`,
         `jobsd: every second for ${seconds} s, \`overlap: allow\` (fires queued ahead, claimed 100 ms ahead and started at their time:`,
-        'see README, "Fires queued ahead"), lateness = the worker starting the run minus the nominal fire time. The task is a `true`',
-        'command or a GET to a local HTTP server; 200 runs due at one instant on two agents need `--concurrency` of at least 100.',
+        'see README, "Fires queued ahead"), lateness = the worker starting the run minus the nominal fire time: for a `true` command,',
+        'its process spawned (the agent\'s `command started` line, at debug level), for a GET to a local HTTP server, the run',
+        'started (`run started`). 200 runs due at one instant on two agents need `--concurrency` of at least 100.',
         `The peers are minute-grained: ${jobs} \`* * * * *\` schedules for ${minutes} minutes, lateness = the handler`,
         'starting minus the minute boundary. pg-boss with `cronWorkerIntervalSeconds: 1`, `cronMonitorIntervalSeconds: 1` and',
         'workers polling every 0.5 s; graphile-worker on its defaults. Target for jobsd: p99 ≤ 20 ms, 0 duplicates, 0 misses.',

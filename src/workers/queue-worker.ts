@@ -17,6 +17,7 @@ import { checkQueues, recordLostRuns } from '../queue/queue-check.ts';
 import { FetchLoop } from './fetch-loop.ts';
 import { QUEUES } from '../queue/queues.ts';
 import { runTask } from './run-task.ts';
+import { StartGate } from './start-gate.ts';
 import { WakeTimes } from './wake-times.ts';
 import { registerSecrets } from '../log.ts';
 import type { RunResult } from './result.ts';
@@ -64,11 +65,14 @@ export class QueueWorkers {
   private readonly now: () => number;
   /** When runs queued ahead become claimable, per queue (src/queue/ahead.ts). */
   private readonly wakes: WakeTimes;
+  /** Where runs claimed ahead wait for their due time. */
+  private readonly gate: StartGate;
 
   constructor(options: QueueWorkersOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
     this.wakes = new WakeTimes(this.now, (queue) => this.wake(queue));
+    this.gate = new StartGate(this.now);
     this.ledger = new LedgerWriter(options.pool);
     for (const spec of Object.values(QUEUES)) {
       this.completions.set(spec.name, coalesce((jobs: Job<FireData>[]) => options.boss.complete(spec.name, jobs)));
@@ -245,8 +249,7 @@ export class QueueWorkers {
     this.active.add(run);
     try {
       // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due.
-      const holdMs = (data.dueAt ? Date.parse(data.dueAt) : fireTimeMs) - this.now();
-      if (holdMs > 0 && !data.manual) await sleep(holdMs, undefined, { signal });
+      if (!data.manual) await this.gate.until(data.dueAt ? Date.parse(data.dueAt) : fireTimeMs, signal);
       // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
       // start). A failed mark is logged, never a reason to run the task twice.
       const marking = this.ledger
