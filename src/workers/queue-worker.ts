@@ -256,7 +256,7 @@ export class QueueWorkers {
         .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true })
         .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded'));
       const latenessMs = this.now() - fireTimeMs;
-      logger.info({ ...fields, lateness_ms: latenessMs }, 'run started');
+      logger.info({ ...fields, lateness_ms: Math.round(latenessMs * 10) / 10 }, 'run started');
       if (!data.manual) this.options.onStart?.(data, latenessMs);
       const { databaseUrl } = this.options;
       const result = await runTask(def, { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}) });
