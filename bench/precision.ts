@@ -94,6 +94,8 @@ export async function measureJobsd(url: string, jobs: number, seconds: number, t
       env: command ? { ...process.env, JOBSD_LOG_LEVEL: 'debug' } : process.env,
     });
     collect(child, (line) => {
+      // Warnings and errors (an enqueue that failed, a catch-up) explain a miss: shown in the run's output.
+      if (/^\{"level":(40|50|60)/.test(line)) process.stderr.write(`  ${name}: ${line.slice(0, 400)}\n`);
       if (line.includes('"jobsd started"')) lines.push(line);
       else if (command && line.includes('"command started"')) {
         const l = JSON.parse(line) as { job: string; fire: string; time: string };

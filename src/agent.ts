@@ -35,7 +35,8 @@ import { QueueWorkers } from './workers/queue-worker.ts';
 import { closeHttpAgent } from './workers/http.ts';
 
 export const VERSION = '0.1.0';
-const HEARTBEAT_MS = 15_000;
+/** The instance row's heartbeat, shown by `jobsd status`; file errors are written at once when they change. */
+const HEARTBEAT_MS = 30_000;
 
 export interface Agent {
   /** Stops firing, drains the workers within the grace period, closes everything. Never throws. */
@@ -57,7 +58,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     embedded = await startEmbeddedPostgres(config.dataDir, { info: (m) => logger.info(m), warn: (m) => logger.warn(m) });
     databaseUrl = embedded.url;
   }
-  // One connection stays open: the heartbeat every 15 s would otherwise reconnect (and authenticate) each time.
+  // One connection stays open: the heartbeat every 30 s would otherwise reconnect (and authenticate) each time.
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, min: 1, connectionTimeoutMillis: 5_000, application_name: `jobsd ${config.instance}` });
   let closing = false;
   // A database restart drops every connection at once: one line per 30 s, not one per connection.

@@ -15,7 +15,35 @@ import { expireInSeconds, fireData, HEARTBEAT_SECONDS, retryOptions, skippedResu
 import { fireId } from './fire-id.ts';
 import { queueFor } from './queues.ts';
 
+/** PostgreSQL's `deadlock_detected`. */
+const DEADLOCK = '40P01';
+
+/**
+ * Enqueues the fires, in the order of their ledger keys: every replica enqueues the same fires at the same
+ * instant, and two transactions inserting the same keys in different orders deadlock (PostgreSQL aborts
+ * one after `deadlock_timeout`, 1 s by default). Should one happen anyway, the batch is tried again.
+ */
 export async function enqueueFires(pool: pg.Pool, boss: PgBoss, requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
+  const order = requests.map((_, i) => i).sort((a, b) => compareKeys(requests[a]!, requests[b]!));
+  const sorted = order.map((i) => requests[i]!);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const outcomes = await enqueueSorted(pool, boss, sorted);
+      const byRequest: EnqueueOutcome[] = new Array(requests.length);
+      order.forEach((i, k) => (byRequest[i] = outcomes[k]!));
+      return byRequest;
+    } catch (error) {
+      if ((error as { code?: string }).code !== DEADLOCK || attempt >= 3) throw error;
+    }
+  }
+}
+
+function compareKeys(a: EnqueueRequest, b: EnqueueRequest): number {
+  const id = a.definition.id < b.definition.id ? -1 : a.definition.id > b.definition.id ? 1 : 0;
+  return id !== 0 ? id : a.fireTimeMs - b.fireTimeMs;
+}
+
+async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
   if (requests.length === 0) return [];
   const runIds = requests.map((r) => r.runId ?? fireId(r.definition.id, r.fireTimeMs));
   return withClient(pool, async (client) => {
@@ -26,6 +54,7 @@ export async function enqueueFires(pool: pg.Pool, boss: PgBoss, requests: readon
          SELECT job_id, fire_time, run_id, manual, 'queued', definition_hash, due_at, now(), $7
            FROM unnest($1::text[], $2::timestamptz[], $3::uuid[], $4::boolean[], $5::text[], $6::timestamptz[])
                 AS f(job_id, fire_time, run_id, manual, definition_hash, due_at)
+          ORDER BY job_id COLLATE "C", fire_time
          ON CONFLICT (job_id, fire_time) DO NOTHING
          RETURNING job_id, fire_time`,
         [

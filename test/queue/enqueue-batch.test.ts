@@ -42,3 +42,30 @@ test('one transaction per tick: queued, skipped by the overlap policy, duplicate
     await pool.end();
   }
 });
+
+test('two replicas enqueueing the same fires at once, in different orders, do not deadlock: each fire is queued once', async () => {
+  const url = await freshDatabase('batch-race');
+  const pools = [new pg.Pool({ connectionString: url }), new pg.Pool({ connectionString: url })];
+  const bosses = [createBoss(url, 'a'), createBoss(url, 'b')];
+  await migrate(pools[0]!);
+  for (const boss of bosses) {
+    boss.on('error', () => undefined);
+    await boss.start();
+  }
+  try {
+    await ensureQueues(bosses[0]!);
+    const t = Date.UTC(2026, 10, 27, 11);
+    for (let round = 0; round < 5; round++) {
+      const fires = Array.from({ length: 200 }, (_, i) => ({ definition: commandJob({ id: `job-${i}`, overlap: 'allow' }), fireTimeMs: t + round * 1000, dueAtMs: t + round * 1000, instance: 'test' }));
+      const [a, b] = await Promise.all([enqueueFires(pools[0]!, bosses[0]!, fires), enqueueFires(pools[1]!, bosses[1]!, [...fires].reverse())]);
+      const queued = [...a!, ...b!].filter((o) => o === 'queued').length;
+      assert.equal(queued, 200, `round ${round}: every fire queued by exactly one of them`);
+      assert.deepEqual(new Set([...a!, ...b!]), new Set(['queued', 'duplicate']));
+    }
+    const { rows } = await pools[0]!.query<{ n: string }>(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'jobsd-allow'`);
+    assert.equal(Number(rows[0]!.n), 1000);
+  } finally {
+    for (const boss of bosses) await boss.stop({ graceful: false, close: true });
+    for (const pool of pools) await pool.end();
+  }
+});
