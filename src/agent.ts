@@ -111,6 +111,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     },
   });
   const dispatcher = new Dispatcher({
+    now,
     pool,
     boss,
     instance: config.instance,
@@ -128,6 +129,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     now,
     dispatch: (fire) => dispatcher.dispatch(fire),
     leadMs: enqueueLeadMs,
+    recall: (fire) => dispatcher.recall(fire),
     late: (def, since, now) => dispatcher.late(def, since, now),
     logger,
   });
@@ -140,7 +142,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
         ticker.remove(change.id);
         if (change.kind === 'removed') void metrics.forget(change.id);
         const why = change.kind === 'removed' ? 'the job was removed' : 'the job was disabled';
-        cancelQueuedRuns(pool, boss, change.id, why)
+        // After the fire queued ahead, if any, is taken back (src/queue/recall.ts): it leaves no record.
+        dispatcher
+          .recalled(change.id)
+          .then(() => cancelQueuedRuns(pool, boss, change.id, why))
           .then((n) => n > 0 && logger.info({ job: change.id, cancelled: n }, `queued runs cancelled: ${why}`))
           .catch((err: unknown) => logger.warn({ job: change.id, err }, 'could not cancel the queued runs of a removed job'));
         continue;

@@ -1,10 +1,14 @@
 // Fires queued ahead of their time. Enqueueing a fire (one transaction) and claiming it (one more
-// statement) take milliseconds that a fire decided at its instant would start late by. A fire of an
-// `overlap: allow` job depends on nothing that can change before its instant (no earlier run can
-// refuse it), so the ticker enqueues it ENQUEUE_LEAD_MS ahead, with pg-boss's `startAfter` set
-// CLAIM_AHEAD_MS before it is due: a worker claims it then, holds it, and starts it at its due time.
-// The other overlap modes decide at the fire instant whether an earlier run still holds the job, so
-// their fires are enqueued when due.
+// statement) take milliseconds that a fire decided at its instant would start late by. So the ticker
+// enqueues a fire ENQUEUE_LEAD_MS ahead, with pg-boss's `startAfter` set CLAIM_AHEAD_MS before it is due:
+// a worker claims it then, holds it, and starts it at its due time. An edit or removal of the job before
+// then takes the fire back (src/queue/recall.ts).
+//
+// The overlap rules still decide at the fire instant. `allow` has none. With `skip` and `queue`, a fire
+// the queue policy refuses ahead of time (an earlier run still holds the job) is not recorded: it is
+// enqueued again at its due time, when the earlier run may have ended. A fire it accepts holds the job's
+// slot from then on, as it would from its instant. `replace` cancels the running run when the fire is
+// enqueued, so its fires are enqueued when due.
 //
 // pg-boss does not notify for a job whose start is in the future, so the enqueuing agent notifies
 // itself, with the times the queued runs become claimable: `<queue>@<ms>,<ms>` on pg-boss's channel
@@ -12,13 +16,13 @@
 
 import type { JobDefinition } from '../definitions/types.ts';
 
-/** How long before a fire is due the ticker enqueues it (overlap: allow). */
+/** How long before a fire is due the ticker enqueues it (every overlap mode but `replace`). */
 export const ENQUEUE_LEAD_MS = 500;
 /** How long before a fire is due a worker may claim it; it starts the run at the due time. */
 export const CLAIM_AHEAD_MS = 100;
 
 export function enqueueLeadMs(definition: JobDefinition): number {
-  return definition.overlap === 'allow' ? ENQUEUE_LEAD_MS : 0;
+  return definition.overlap === 'replace' ? 0 : ENQUEUE_LEAD_MS;
 }
 
 /** When a fire queued ahead becomes claimable, or undefined for a fire claimable at once. */

@@ -9,18 +9,30 @@ import { claimableAt } from './ahead.ts';
 import { catchUp, type CatchUpContext } from './catchup.ts';
 import { enqueueFire, type EnqueueOutcome } from './enqueue.ts';
 import { enqueueFires } from './enqueue-batch.ts';
+import { recallFire } from './recall.ts';
 
 const PROBE_MS = 2_000;
 
+export interface DispatcherContext extends CatchUpContext {
+  /** The clock fires are judged by (the database's); defaults to the local clock. */
+  now?: () => number;
+}
+
 export class Dispatcher {
   private readonly ctx: CatchUpContext;
+  private readonly now: () => number;
+  /** The batch enqueues in flight. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Jobs whose fire queued ahead is being taken back: their next dispatches wait for it. */
+  private readonly recalls = new Map<string, Promise<void>>();
   /** Jobs whose fires could not be enqueued during an outage: the first such fire minus 1 ms. */
   private readonly pending = new Map<string, { definition: JobDefinition; sinceMs: number }>();
   private outageSince: number | undefined;
   private stopped = false;
 
-  constructor(ctx: CatchUpContext) {
+  constructor(ctx: DispatcherContext) {
     this.ctx = ctx;
+    this.now = ctx.now ?? Date.now;
   }
 
   /** Whether the database is currently unreachable (for /readyz). */
@@ -33,10 +45,20 @@ export class Dispatcher {
   }
 
   /** Fires dispatched in the same turn of the event loop (one tick of the ticker), enqueued together. */
-  private batch: Array<{ fire: Fire; manual: boolean }> = [];
+  private batch: Array<{ fire: Fire; manual: boolean; onTime: boolean }> = [];
 
-  dispatch(fire: Fire, manual = false): void {
+  /**
+   * Enqueues a fire: ahead of its time when it is not due yet (src/queue/ahead.ts), unless `onTime`
+   * (a fire refused ahead of its time, enqueued again when due).
+   */
+  dispatch(fire: Fire, manual = false, onTime = false): void {
     const { definition } = fire;
+    if (this.stopped) return;
+    const recalling = this.recalls.get(definition.id);
+    if (recalling) {
+      void recalling.then(() => this.dispatch(fire, manual, onTime));
+      return;
+    }
     if (this.outageSince !== undefined) return this.remember(definition, fire.fireTimeMs);
     // `replace` cancels the active run first, and manual runs answer their caller: both go one by one.
     if (definition.overlap === 'replace' || manual) {
@@ -48,30 +70,63 @@ export class Dispatcher {
       return;
     }
     if (this.batch.length === 0) setImmediate(() => this.flush());
-    this.batch.push({ fire, manual });
+    this.batch.push({ fire, manual, onTime });
+  }
+
+  /**
+   * Takes back a fire queued ahead whose job was edited or removed before it was due (src/queue/recall.ts);
+   * the job's next dispatch (the same instant, with the new definition) waits until that is done.
+   */
+  recall(fire: Fire): void {
+    const { definition } = fire;
+    // After this agent's enqueues in flight: the fire may be in one of them.
+    const done = Promise.allSettled([...this.inFlight])
+      .then(() => recallFire(this.ctx.pool, this.ctx.boss, definition, fire.fireTimeMs))
+      .then((taken) => {
+        if (!taken) this.ctx.logger.info({ job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() }, 'a fire queued before the edit was already claimed: it runs as queued');
+      })
+      .catch((err: unknown) => this.ctx.logger.warn({ job: definition.id, err }, 'could not take back a fire queued before the edit'))
+      .finally(() => {
+        if (this.recalls.get(definition.id) === done) this.recalls.delete(definition.id);
+      });
+    this.recalls.set(definition.id, done);
+  }
+
+  /** Resolves once the job's fire queued ahead, if one is being taken back, is gone. */
+  async recalled(jobId: string): Promise<void> {
+    await this.recalls.get(jobId);
   }
 
   /** One transaction for every fire of the tick (200 jobs due at one second: 1 transaction, not 200). */
   private flush(): void {
-    const fires = this.batch.map((b) => b.fire);
+    const batch = this.batch;
+    const fires = batch.map((b) => b.fire);
     this.batch = [];
     if (fires.length === 0) return;
     if (this.outageSince !== undefined) {
       for (const fire of fires) this.remember(fire.definition, fire.fireTimeMs);
       return;
     }
-    const requests = fires.map((f) => {
-      const claimableAtMs = claimableAt(f.definition, f.dueAtMs);
+    const now = this.now();
+    const requests = fires.map((f, i) => {
+      const claimableAtMs = !batch[i]!.onTime && f.dueAtMs > now ? claimableAt(f.definition, f.dueAtMs) : undefined;
       return { definition: f.definition, fireTimeMs: f.fireTimeMs, dueAtMs: f.dueAtMs, instance: this.ctx.instance, ...(claimableAtMs !== undefined ? { claimableAtMs } : {}) };
     });
-    enqueueFires(this.ctx.pool, this.ctx.boss, requests).then(
+    const enqueued = enqueueFires(this.ctx.pool, this.ctx.boss, requests).then(
       (outcomes) => outcomes.forEach((outcome, i) => this.settled(fires[i]!, outcome, requests[i]!.claimableAtMs)),
       (err: unknown) => this.failed(fires, err),
     );
+    this.inFlight.add(enqueued);
+    void enqueued.finally(() => this.inFlight.delete(enqueued));
   }
 
   private settled(fire: Fire, outcome: EnqueueOutcome, claimableAtMs?: number): void {
     const { definition } = fire;
+    if (outcome === 'refused') {
+      // Refused ahead of its time by an earlier run that may end before the fire: decided when it is due.
+      setTimeout(() => this.dispatch(fire, false, true), Math.max(0, fire.dueAtMs - this.now())).unref();
+      return;
+    }
     const fields = { job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() };
     if (outcome === 'queued' || outcome === 'skipped') this.ctx.outcome?.(definition, outcome);
     if (outcome === 'queued') {

@@ -5,7 +5,8 @@
 // overlap, exactly as send() does); the refused ones are then marked skipped.
 // Fires of `replace` jobs keep the one-by-one path (they cancel the active run first). Fires queued
 // ahead of their time (src/queue/ahead.ts) carry their claimable time as pg-boss's startAfter, and
-// one notification per queue tells every replica when to fetch them.
+// one notification per queue tells every replica when to fetch them; one the queue policy refuses is
+// not recorded (`refused`), to be enqueued again when due.
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { withClient } from '../db/pg-guard.ts';
@@ -96,6 +97,16 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
         // pg-boss notifies only for runs claimable now; the others' times go to every replica (delivered at commit).
         const ahead = indexes.filter((i) => outcomes[i] === 'queued' && requests[i]!.claimableAtMs !== undefined).map((i) => requests[i]!.claimableAtMs!);
         if (ahead.length > 0) await client.query(`SELECT pg_notify(${NOTIFY_CHANNEL_SQL}, $2)`, [BOSS_SCHEMA, wakePayload(name, ahead)]);
+      }
+      // A fire refused ahead of its time is not decided yet: no ledger row, and it is enqueued again when due.
+      const early = requests.map((r, i) => ({ r, i })).filter(({ r, i }) => outcomes[i] === 'skipped' && r.claimableAtMs !== undefined);
+      if (early.length) {
+        await client.query(
+          `DELETE FROM jobsd.fires f USING unnest($1::text[], $2::timestamptz[]) AS q(job_id, fire_time)
+            WHERE f.job_id = q.job_id AND f.fire_time = q.fire_time`,
+          [early.map(({ r }) => r.definition.id), early.map(({ r }) => new Date(r.fireTimeMs))],
+        );
+        for (const { i } of early) outcomes[i] = 'refused';
       }
       const skipped = requests.map((r, i) => ({ r, i })).filter(({ i }) => outcomes[i] === 'skipped');
       if (skipped.length) {

@@ -34,6 +34,12 @@ export interface TickerOptions {
    * ahead are claimed by a worker shortly before their time and started at it (overlap: allow).
    */
   leadMs?: (definition: JobDefinition) => number;
+  /**
+   * A fire dispatched ahead whose job was then edited or removed before it was due: it must be taken back
+   * (the edit applies to it, or the job is gone). An edited job's fire at the same time is dispatched
+   * again with the new definition when the new schedule has it.
+   */
+  recall?: (fire: Fire) => void;
   logger: Logger;
 }
 
@@ -47,6 +53,8 @@ export class Ticker {
   private readonly heap = new MinHeap<Fire>();
   /** The one live entry per job; heap entries not identical to it are stale. */
   private readonly current = new Map<string, Fire>();
+  /** Per job, the fire last dispatched ahead of its time (stale once it is due). */
+  private readonly ahead = new Map<string, Fire>();
   private timer: NodeJS.Timeout | undefined;
   private armedFor = Infinity;
   private running = false;
@@ -60,7 +68,11 @@ export class Ticker {
     // A fire whose nominal time has passed but whose jittered due time has not is kept: an edit
     // in that window must not lose it (every replica reloads the same edit).
     const pending = this.current.get(definition.id);
-    const from = pending && pending.fireTimeMs <= afterMs ? Math.min(afterMs, pending.fireTimeMs - 1) : afterMs;
+    let from = pending && pending.fireTimeMs <= afterMs ? Math.min(afterMs, pending.fireTimeMs - 1) : afterMs;
+    const kept = this.ahead.get(definition.id);
+    const early = this.takeBack(definition.id, definition.hash);
+    if (early) from = Math.min(from, early.fireTimeMs - 1); // the new schedule decides that instant again
+    else if (kept && this.ahead.get(definition.id) === kept) from = Math.max(from, kept.fireTimeMs); // already on its way
     this.current.delete(definition.id);
     if (definition.enabled) this.scheduleAfter(definition, from);
     this.arm();
@@ -68,6 +80,18 @@ export class Ticker {
 
   remove(id: string): void {
     this.current.delete(id);
+    this.takeBack(id);
+  }
+
+  /** Recalls the job's fire dispatched ahead and not yet due, unless it was dispatched with this definition. */
+  private takeBack(id: string, hash?: string): Fire | undefined {
+    const early = this.ahead.get(id);
+    if (!early) return undefined;
+    if (early.definition.hash === hash && early.dueAtMs > this.options.now()) return undefined;
+    this.ahead.delete(id);
+    if (early.dueAtMs <= this.options.now()) return undefined;
+    this.options.recall?.(early);
+    return early;
   }
 
   /** The next fire of every scheduled job. */
@@ -122,7 +146,10 @@ export class Ticker {
       this.scheduleAfter(top.definition, late ? now : top.fireTimeMs);
       try {
         if (late) this.options.late!(top.definition, top.fireTimeMs - 1, now);
-        else this.options.dispatch(top);
+        else {
+          if (top.dueAtMs > now) this.ahead.set(top.definition.id, top);
+          this.options.dispatch(top);
+        }
       } catch (error) {
         this.options.logger.error({ job: top.definition.id, err: error }, 'dispatching a fire failed');
       }

@@ -1,6 +1,7 @@
-// Fires queued ahead of their time (overlap: allow): queued with pg-boss's startAfter at their
-// claimable time, not claimable before it, announced to every replica with that time, cancelled
-// with the other queued runs when the job is removed. The notification format is pinned both ways.
+// Fires queued ahead of their time: queued with pg-boss's startAfter at their claimable time, not
+// claimable before it, announced to every replica with that time, cancelled with the other queued runs
+// when the job is removed, taken back when it is edited; a fire the overlap policy refuses ahead of time
+// is left to be decided when due. The notification format is pinned both ways.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
@@ -8,6 +9,7 @@ import { migrate } from '../../src/db/migrate.ts';
 import { CLAIM_AHEAD_MS, claimableAt, enqueueLeadMs, ENQUEUE_LEAD_MS, parseWakePayload, wakePayload } from '../../src/queue/ahead.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { cancelQueuedRuns } from '../../src/queue/cancel.ts';
+import { recallFire } from '../../src/queue/recall.ts';
 import { enqueueFires } from '../../src/queue/enqueue-batch.ts';
 import { QueueListener } from '../../src/queue/listener.ts';
 import { QUEUES } from '../../src/queue/queues.ts';
@@ -16,13 +18,45 @@ import { freshDatabase } from '../helpers/db.ts';
 import { commandJob } from '../helpers/definitions.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
-test('only overlap: allow fires are queued ahead; the others are decided at their instant', () => {
-  assert.equal(enqueueLeadMs(commandJob({ id: 'a', overlap: 'allow' })), ENQUEUE_LEAD_MS);
-  for (const overlap of ['skip', 'queue', 'replace'] as const) {
-    assert.equal(enqueueLeadMs(commandJob({ id: 'x', overlap })), 0, overlap);
-    assert.equal(claimableAt(commandJob({ id: 'x', overlap }), 10_000), undefined, overlap);
+test('fires are queued ahead in every overlap mode but replace, which cancels the running run when it enqueues', () => {
+  for (const overlap of ['allow', 'skip', 'queue'] as const) {
+    assert.equal(enqueueLeadMs(commandJob({ id: 'x', overlap })), ENQUEUE_LEAD_MS, overlap);
+    assert.equal(claimableAt(commandJob({ id: 'x', overlap }), 10_000), 10_000 - CLAIM_AHEAD_MS, overlap);
   }
-  assert.equal(claimableAt(commandJob({ id: 'a', overlap: 'allow' }), 10_000), 10_000 - CLAIM_AHEAD_MS);
+  assert.equal(enqueueLeadMs(commandJob({ id: 'r', overlap: 'replace' })), 0);
+  assert.equal(claimableAt(commandJob({ id: 'r', overlap: 'replace' }), 10_000), undefined);
+});
+
+test('overlap skip: a fire refused ahead of its time is not recorded (it is decided when due); one accepted holds the slot', async () => {
+  const url = await freshDatabase('ahead-skip');
+  const pool = new pg.Pool({ connectionString: url });
+  const boss = createBoss(url, 'test');
+  boss.on('error', () => undefined);
+  await migrate(pool);
+  await boss.start();
+  try {
+    await ensureQueues(boss);
+    const def = commandJob({ id: 'skip-job', overlap: 'skip' });
+    const t = Date.now() + 60_000;
+    const fire = (ms: number, ahead: boolean) => ({ definition: def, fireTimeMs: ms, dueAtMs: ms, instance: 'test', ...(ahead ? { claimableAtMs: ms - CLAIM_AHEAD_MS } : {}) });
+    const ledger = async () => (await pool.query<{ fire_time: Date; state: string }>(`SELECT fire_time, state FROM jobsd.fires ORDER BY fire_time`)).rows.map((r) => [r.fire_time.getTime() - t, r.state]);
+    assert.deepEqual(await enqueueFires(pool, boss, [fire(t, true)]), ['queued'], 'nothing holds the job: queued ahead');
+    assert.deepEqual(await enqueueFires(pool, boss, [fire(t + 1000, true)]), ['refused'], 'the first fire holds the slot');
+    assert.deepEqual(await ledger(), [[0, 'queued']], 'the refused fire has no ledger row');
+    assert.deepEqual(await enqueueFires(pool, boss, [fire(t + 1000, false)]), ['skipped'], 'when due, the refusal is final');
+    assert.deepEqual(await ledger(), [[0, 'queued'], [1000, 'skipped']]);
+
+    // The job is edited before its queued fire is due: the fire is taken back, and can be queued again.
+    assert.equal(await recallFire(pool, boss, def, t), true);
+    assert.deepEqual(await ledger(), [[1000, 'skipped']]);
+    assert.deepEqual(await enqueueFires(pool, boss, [fire(t, true)]), ['queued'], 'queued again with the new definition');
+    const [claimed] = await boss.fetch(QUEUES.skip.name, { ignoreStartAfter: true });
+    assert.ok(claimed, 'a worker claimed it');
+    assert.equal(await recallFire(pool, boss, def, t), false, 'a claimed fire is not taken back');
+  } finally {
+    await boss.stop({ graceful: false, close: true });
+    await pool.end();
+  }
 });
 
 test('wake payloads: times rounded up (a fetch before a run is claimable would miss it), short enough for NOTIFY', () => {

@@ -125,3 +125,42 @@ test('a job with a lead is dispatched that long before its fire, with its fire a
   assert.equal(late.mock.callCount(), 0, 'a fire dispatched ahead is not late');
   ticker.stop();
 });
+
+test('a fire dispatched ahead is recalled when its job is edited or removed before it is due, and re-dispatched on the new schedule', (t) => {
+  t.after(() => mock.timers.reset());
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
+  const fires: string[] = [];
+  const recalled: string[] = [];
+  const ticker = new Ticker({
+    now: () => Date.now(),
+    dispatch: (f) => fires.push(`${f.definition.hash}@${(f.fireTimeMs - START) / 1000}`),
+    recall: (f) => recalled.push(`${f.definition.hash}@${(f.fireTimeMs - START) / 1000}`),
+    leadMs: () => 500,
+    logger: memoryLogger().logger,
+  });
+  ticker.start();
+  const v = (hash: string, seconds: number) => ({ ...every('job', seconds), hash });
+  ticker.upsert(v('v1', 10));
+  mock.timers.tick(9_600); // the fire at 10 s went out at 9.5 s
+  assert.deepEqual(fires, ['v1@10']);
+  ticker.upsert(v('v1', 10)); // the same definition (a rescan): nothing to take back
+  mock.timers.tick(0);
+  assert.deepEqual(recalled, []);
+  ticker.upsert(v('v2', 5)); // edited: 10 s is on the new schedule too
+  mock.timers.tick(0);
+  assert.deepEqual(recalled, ['v1@10']);
+  assert.deepEqual(fires, ['v1@10', 'v2@10'], 'dispatched again with the new definition (not again for the same one)');
+  mock.timers.tick(5_000); // 14.6 s: the fire at 15 s went out at 14.5 s
+  ticker.upsert(v('v3', 7)); // 15 s is not on the new schedule: taken back only
+  mock.timers.tick(0);
+  assert.deepEqual(recalled, ['v1@10', 'v2@15']);
+  assert.deepEqual(fires.slice(-1), ['v2@15']);
+  const next = ticker.nextFires().get('job')!;
+  mock.timers.setTime(next.dueAtMs - 400); // its fire went out 500 ms ahead
+  mock.timers.tick(0);
+  const v3 = `v3@${(next.fireTimeMs - START) / 1000}`;
+  assert.deepEqual(fires.slice(-1), [v3]);
+  ticker.remove('job');
+  assert.deepEqual(recalled, ['v1@10', 'v2@15', v3], 'a removed job takes its fire back');
+  ticker.stop();
+});
