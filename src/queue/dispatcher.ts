@@ -79,11 +79,14 @@ export class Dispatcher {
    */
   recall(fire: Fire): void {
     const { definition } = fire;
-    // After this agent's enqueues in flight: the fire may be in one of them.
+    // Not sent yet: dropped. In flight: taken back after the enqueue.
+    this.batch = this.batch.filter((b) => b.fire.definition.id !== definition.id || b.fire.fireTimeMs !== fire.fireTimeMs);
     const done = Promise.allSettled([...this.inFlight])
       .then(() => recallFire(this.ctx.pool, this.ctx.boss, definition, fire.fireTimeMs))
       .then((taken) => {
-        if (!taken) this.ctx.logger.info({ job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() }, 'a fire queued before the edit was already claimed: it runs as queued');
+        const fields = { job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() };
+        if (taken) this.ctx.logger.debug(fields, 'fire queued ahead taken back (the job changed)');
+        else this.ctx.logger.debug(fields, 'no fire queued ahead to take back (already claimed: it runs as queued; or another replica took it back)');
       })
       .catch((err: unknown) => this.ctx.logger.warn({ job: definition.id, err }, 'could not take back a fire queued before the edit'))
       .finally(() => {
