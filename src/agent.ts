@@ -179,8 +179,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     );
   };
   const scheduling = config.role !== 'worker';
+  /** Missed fires are caught up to this instant; the ticker fires the later ones. */
+  let caughtUpTo: number | undefined;
   if (scheduling) {
-    loadedAt = now();
+    caughtUpTo = loadedAt = now();
     reloader.loadAll();
     await dispatcher.catchUpAtStart(catalog.definitions(), loadedAt);
     loadedAt = undefined;
@@ -258,7 +260,14 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   }
   const heartbeatTimer = setInterval(beat, HEARTBEAT_MS);
   logger.info(
-    { instance: config.instance, role: config.role, jobs: catalog.definitions().length, file_errors: catalog.fileErrors().length, jobs_dir: config.jobsDir },
+    {
+      instance: config.instance,
+      role: config.role,
+      jobs: catalog.definitions().length,
+      file_errors: catalog.fileErrors().length,
+      jobs_dir: config.jobsDir,
+      ...(caughtUpTo !== undefined ? { caught_up_to: new Date(caughtUpTo).toISOString() } : {}),
+    },
     'jobsd started',
   );
 

@@ -27,10 +27,10 @@ test('catch-up after downtime: skip runs none, latest runs the newest once, all 
 
   const second = await startAgent({ name: 'agent-b', jobsDir: dir, databaseUrl: url });
   t.after(() => second.stop('SIGKILL'));
-  // The agent loads the jobs (and logs `job added`) at the instant up to which it catches up.
-  const loadedAt = Date.parse(String(second.logs.find((l) => l.msg === 'job added')?.time));
-  const missedWindow = async (id: string) => (await ledger(url, id)).filter((r) => at(r) > lastBefore.get(id)! && at(r) < loadedAt - 50);
-  const expected = (id: string) => Math.floor((loadedAt - 50) / 2000) - Math.floor(lastBefore.get(id)! / 2000);
+  // Missed fires are caught up to the instant the agent logs as `caught_up_to`; the ticker fires the later ones.
+  const loadedAt = Date.parse(String(second.logs.find((l) => l.msg === 'jobsd started')?.caught_up_to));
+  const missedWindow = async (id: string) => (await ledger(url, id)).filter((r) => at(r) > lastBefore.get(id)! && at(r) <= loadedAt);
+  const expected = (id: string) => Math.floor(loadedAt / 2000) - Math.floor(lastBefore.get(id)! / 2000);
   await pollUntil(
     async () => {
       const all = await missedWindow('c-all');
