@@ -1,31 +1,25 @@
 // The composition root: builds the subsystems of `jobsd start` and wires them, top to bottom:
-// database → queue → catalog (files) → ticker → workers. Nothing else constructs them.
+// database → queue → ticker → workers → catalog and watch (src/scheduling.ts) → HTTP view
+// (src/agent-view.ts), and stops them in the reverse order. Nothing else constructs them.
 
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { Catalog, type CatalogChange } from './catalog/catalog.ts';
-import { createReloader } from './catalog/reload.ts';
 import type { AgentConfig } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { heartbeat, registerInstance, unregisterInstance } from './db/instances.ts';
 import { migrate } from './db/migrate.ts';
 import { guardDiscardedPgClients } from './db/pg-guard.ts';
-import type { JobDefinition } from './definitions/types.ts';
-import { watchDirectory } from './files/watch.ts';
-import { registerSecrets, type Logger } from './log.ts';
+import { previousFinalState } from './db/ledger.ts';
+import type { Logger } from './log.ts';
+import { Catalog } from './catalog/catalog.ts';
+import { agentView } from './agent-view.ts';
+import { startScheduling } from './scheduling.ts';
 import { startHttp, type HttpEndpoint } from './http/server.ts';
-import type { AgentView } from './http/view.ts';
 import { AgentMetrics } from './runs/metrics.ts';
 import { queueDepths } from './queue/depth.ts';
-import { enqueueFire } from './queue/enqueue.ts';
-import { fireId } from './queue/fire-id.ts';
-import { fireHistory, lastFires, previousFinalState, recentFires } from './db/ledger.ts';
 import { Notifier } from './runs/notify.ts';
 import { createBoss, ensureQueues } from './queue/boss.ts';
-import { cancelQueuedRuns } from './queue/cancel.ts';
 import { enqueueLeadMs } from './queue/ahead.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
 import { queueFor } from './queue/queues.ts';
@@ -42,12 +36,6 @@ export interface Agent {
   /** Stops firing, drains the workers within the grace period, closes everything. Never throws. */
   stop(): Promise<void>;
   readonly databaseUrl: string;
-}
-
-/** A one-time job's fire: an instant derived from its idempotency key, so (id, key) runs once ever. */
-export function onceFireTime(def: JobDefinition): number {
-  const digest = createHash('sha256').update(def.idempotencyKey ?? '').digest();
-  return digest.readUIntBE(0, 5); // ms after the epoch, before 2005: never a real schedule's instant
 }
 
 export async function startAgent(config: AgentConfig, logger: Logger): Promise<Agent> {
@@ -133,44 +121,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     late: (def, since, now) => dispatcher.late(def, since, now),
     logger,
   });
-  /** During the first load, jobs are scheduled from this instant and caught up to it. */
-  let loadedAt: number | undefined;
-
-  const apply = (changes: CatalogChange[]) => {
-    for (const change of changes) {
-      if (change.kind === 'removed' || !change.definition || !change.definition.enabled) {
-        ticker.remove(change.id);
-        if (change.kind === 'removed') void metrics.forget(change.id);
-        const why = change.kind === 'removed' ? 'the job was removed' : 'the job was disabled';
-        // After the fire queued ahead, if any, is taken back (src/queue/recall.ts): it leaves no record.
-        dispatcher
-          .recalled(change.id)
-          .then(() => cancelQueuedRuns(pool, boss, change.id, why))
-          .then((n) => n > 0 && logger.info({ job: change.id, cancelled: n }, `queued runs cancelled: ${why}`))
-          .catch((err: unknown) => logger.warn({ job: change.id, err }, 'could not cancel the queued runs of a removed job'));
-        continue;
-      }
-      const def = change.definition;
-      registerSecrets(def.secrets);
-      if (def.schedule.trigger.kind === 'once') {
-        ticker.remove(def.id);
-        if (def.enabled) dispatcher.dispatch({ definition: def, fireTimeMs: onceFireTime(def), dueAtMs: Date.now() });
-      } else ticker.upsert(def, loadedAt);
-    }
-  };
   const catalog = new Catalog();
-  const reloader = createReloader({
-    dir: config.jobsDir,
-    options: {
-      env: config.environment ? { ...process.env, JOBSD_ENV: config.environment } : process.env,
-      ...(config.environment ? { environment: config.environment } : {}),
-      defaultTimezone: config.timezone,
-      allowInsecureFiles: config.allowInsecureFiles,
-    },
-    catalog,
-    onChanges: apply,
-    logger,
-  });
   let registered = false;
   const beat = async () => {
     if (!registered) return;
@@ -178,31 +129,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       logger.warn({ err }, 'instance heartbeat failed'),
     );
   };
-  const scheduling = config.role !== 'worker';
-  /** Missed fires are caught up to this instant; the ticker fires the later ones. */
-  let caughtUpTo: number | undefined;
-  if (scheduling) {
-    caughtUpTo = loadedAt = now();
-    reloader.loadAll();
-    await dispatcher.catchUpAtStart(catalog.definitions(), loadedAt);
-    loadedAt = undefined;
-    ticker.start();
-  }
-  const watcher = scheduling
-    ? watchDirectory(config.jobsDir, {
-        poll: config.poll,
-        onPaths: (paths) => {
-          reloader.reload(paths);
-          void beat(); // file errors reach `jobsd status` at once, not at the next heartbeat
-        },
-        onRescan: (reason) => {
-          const changes = reloader.loadAll({ trustStat: reason === 'periodic' });
-          if (reason === 'event' || changes.length > 0) void beat();
-        },
-        onError: (err) => logger.error({ err }, 'watching the jobs directory failed'),
-      })
-    : undefined;
-  await watcher?.ready;
+  const scheduling =
+    config.role === 'worker'
+      ? undefined
+      : await startScheduling({ config, catalog, ticker, dispatcher, pool, boss, metrics, now, logger, changed: () => void beat() });
   if (config.role !== 'scheduler') await workers.start();
 
   await registerInstance(pool, {
@@ -218,38 +148,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   let stopping: Promise<void> | undefined;
   let http: HttpEndpoint | undefined;
   if (config.http) {
-    const readiness = async (): Promise<string | null> => {
-      if (stopping) return 'shutting down';
-      if (dispatcher.outage) return 'database unreachable: fires wait for catch-up';
-      try {
-        const probe = pool.query('SELECT 1');
-        probe.catch(() => undefined); // it may fail after the timeout below has answered
-        await Promise.race([probe, sleep(2000, undefined, { ref: false }).then(() => Promise.reject(new Error('no answer within 2 s')))]);
-      } catch (error) {
-        return `database unreachable: ${(error as Error).message}`;
-      }
-      return null;
-    };
-    const view: AgentView = {
-      instance: config.instance,
-      version: VERSION,
-      jobs: () => catalog.definitions(),
-      job: (id) => catalog.get(id),
-      fileErrors: () => catalog.fileErrors(),
-      nextFire: (id) => ticker.nextFires().get(id)?.fireTimeMs,
-      lastRuns: () => lastFires(pool),
-      runs: (id, limit) => fireHistory(pool, id, limit),
-      recentRuns: (sinceMs, limit) => recentFires(pool, sinceMs, limit),
-      runNow: async (def) => {
-        const fireTimeMs = Date.now();
-        const runId = fireId(def.id, fireTimeMs);
-        const outcome = await enqueueFire(pool, boss, { definition: def, fireTimeMs, dueAtMs: fireTimeMs, manual: true, runId, instance: config.instance });
-        if (outcome === 'queued') workers.wake(queueFor(def.overlap).name);
-        return { run_id: runId, fire_time: new Date(fireTimeMs).toISOString(), state: outcome === 'queued' ? 'queued' : outcome === 'duplicate' ? 'duplicate' : 'skipped' };
-      },
-      readiness,
-      metrics: () => metrics.text(),
-    };
+    const view = agentView({ config, version: VERSION, pool, boss, catalog, ticker, dispatcher, workers, metrics, stopping: () => stopping !== undefined });
     http = await startHttp({
       ...config.http,
       view,
@@ -266,7 +165,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       jobs: catalog.definitions().length,
       file_errors: catalog.fileErrors().length,
       jobs_dir: config.jobsDir,
-      ...(caughtUpTo !== undefined ? { caught_up_to: new Date(caughtUpTo).toISOString() } : {}),
+      ...(scheduling ? { caught_up_to: new Date(scheduling.caughtUpTo).toISOString() } : {}),
     },
     'jobsd started',
   );
@@ -286,7 +185,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
           logger.warn({ err }, `stopping: ${what} failed`);
         }
       };
-      await step('closing the watcher', async () => watcher?.close());
+      await step('closing the watcher', async () => scheduling?.close());
       await step('closing the HTTP endpoint', async () => http?.close());
       await step('draining the workers', () => workers.drain(config.graceMs));
       await step('sending the last notifications', () => notifier.drain(5_000));

@@ -6,7 +6,7 @@ import type pg from 'pg';
 
 const LOCK_KEY = 0x6a6f6274; // "jobt"
 const BATCH = 1_000;
-/** One-time fires are recorded before this instant (see onceFireTime in agent.ts). */
+/** One-time fires are recorded before this instant (see onceFireTime in src/queue/fire-id.ts). */
 const ONE_TIME_BEFORE = '2005-01-01T00:00:00Z';
 
 /** Deletes finished fires older than `retentionMs`; returns how many. */

@@ -1,5 +1,5 @@
 // What the HTTP endpoint needs from the agent: a read-only view of its state and the one action it offers.
-// The composition root (agent.ts) implements it; the HTTP code imports no subsystem.
+// src/agent-view.ts implements it over the agent's subsystems; the HTTP code imports none of them.
 import type { FireRow } from '../db/ledger.ts';
 import type { FileError } from '../definitions/errors.ts';
 import type { JobDefinition } from '../definitions/types.ts';

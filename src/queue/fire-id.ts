@@ -1,6 +1,7 @@
 // Deterministic ids: every replica derives the same pg-boss job id for a fire (UUID v5, RFC 9562).
 
 import { createHash } from 'node:crypto';
+import type { JobDefinition } from '../definitions/types.ts';
 
 /** The namespace of jobsd fire ids (a random v4 UUID, fixed forever). */
 const NAMESPACE = Buffer.from('5b0a0d6c8f1e4d2a9c4e3f7b2a61d0c9', 'hex');
@@ -16,4 +17,10 @@ export function uuidV5(name: string, namespace: Buffer = NAMESPACE): string {
 /** The id of the fire (job id, nominal fire time): the pg-boss job id and the ledger's run id. */
 export function fireId(jobId: string, fireTimeMs: number): string {
   return uuidV5(`${jobId}@${new Date(fireTimeMs).toISOString()}`);
+}
+
+/** A one-time job's fire: an instant derived from its idempotency key, so (id, key) runs once ever. */
+export function onceFireTime(def: Pick<JobDefinition, 'idempotencyKey'>): number {
+  const digest = createHash('sha256').update(def.idempotencyKey ?? '').digest();
+  return digest.readUIntBE(0, 5); // ms after the epoch, before 2005: never a real schedule's instant
 }

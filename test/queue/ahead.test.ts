@@ -4,19 +4,16 @@
 // is left to be decided when due. The notification format is pinned both ways.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import pg from 'pg';
-import { migrate } from '../../src/db/migrate.ts';
 import { CLAIM_AHEAD_MS, claimableAt, enqueueLeadMs, ENQUEUE_LEAD_MS, parseWakePayload, wakePayload } from '../../src/queue/ahead.ts';
-import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { cancelQueuedRuns } from '../../src/queue/cancel.ts';
 import { recallFire } from '../../src/queue/recall.ts';
 import { enqueueFires } from '../../src/queue/enqueue-batch.ts';
 import { QueueListener } from '../../src/queue/listener.ts';
 import { QUEUES } from '../../src/queue/queues.ts';
 import { createLogger } from '../../src/log.ts';
-import { freshDatabase } from '../helpers/db.ts';
 import { commandJob } from '../helpers/definitions.ts';
 import { pollUntil } from '../helpers/poll.ts';
+import { queueDatabase } from '../helpers/queue.ts';
 
 test('fires are queued ahead in every overlap mode but replace, which cancels the running run when it enqueues', () => {
   for (const overlap of ['allow', 'skip', 'queue'] as const) {
@@ -28,14 +25,8 @@ test('fires are queued ahead in every overlap mode but replace, which cancels th
 });
 
 test('overlap skip: a fire refused ahead of its time is not recorded (it is decided when due); one accepted holds the slot', async () => {
-  const url = await freshDatabase('ahead-skip');
-  const pool = new pg.Pool({ connectionString: url });
-  const boss = createBoss(url, 'test');
-  boss.on('error', () => undefined);
-  await migrate(pool);
-  await boss.start();
+  const { pool, boss, close } = await queueDatabase('ahead-skip');
   try {
-    await ensureQueues(boss);
     const def = commandJob({ id: 'skip-job', overlap: 'skip' });
     const t = Date.now() + 60_000;
     const fire = (ms: number, ahead: boolean) => ({ definition: def, fireTimeMs: ms, dueAtMs: ms, instance: 'test', ...(ahead ? { claimableAtMs: ms - CLAIM_AHEAD_MS } : {}) });
@@ -54,8 +45,7 @@ test('overlap skip: a fire refused ahead of its time is not recorded (it is deci
     assert.ok(claimed, 'a worker claimed it');
     assert.equal(await recallFire(pool, boss, def, t), false, 'a claimed fire is not taken back');
   } finally {
-    await boss.stop({ graceful: false, close: true });
-    await pool.end();
+    await close();
   }
 });
 
@@ -71,16 +61,10 @@ test('wake payloads: times rounded up (a fetch before a run is claimable would m
 });
 
 test('a fire queued ahead is not claimable before its time, wakes every replica with that time, and is cancelled with its job', async () => {
-  const url = await freshDatabase('ahead');
-  const pool = new pg.Pool({ connectionString: url });
-  const boss = createBoss(url, 'test');
-  boss.on('error', () => undefined);
-  await migrate(pool);
-  await boss.start();
+  const { url, pool, boss, close } = await queueDatabase('ahead');
   const heard: string[] = [];
   const listener = new QueueListener({ connectionString: url, applicationName: 'test', logger: createLogger({ level: 'silent' }), onNotify: (p) => heard.push(p), onConnected: () => undefined });
   try {
-    await ensureQueues(boss);
     await listener.start();
     const def = commandJob({ id: 'ahead-job', overlap: 'allow' });
     const due = Date.now() + 60_000;
@@ -100,7 +84,6 @@ test('a fire queued ahead is not claimable before its time, wakes every replica 
     assert.equal(state.rows[0]!.state, 'cancelled');
   } finally {
     await listener.stop();
-    await boss.stop({ graceful: false, close: true });
-    await pool.end();
+    await close();
   }
 });

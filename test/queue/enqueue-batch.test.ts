@@ -3,22 +3,13 @@
 // insert() honours the queue policies the way send() does (ON CONFLICT DO NOTHING on the policy index).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import pg from 'pg';
-import { migrate } from '../../src/db/migrate.ts';
-import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { enqueueFires } from '../../src/queue/enqueue-batch.ts';
-import { freshDatabase } from '../helpers/db.ts';
 import { commandJob } from '../helpers/definitions.ts';
+import { connectQueues, queueDatabase } from '../helpers/queue.ts';
 
 test('one transaction per tick: queued, skipped by the overlap policy, duplicate', async () => {
-  const url = await freshDatabase('batch');
-  const pool = new pg.Pool({ connectionString: url });
-  const boss = createBoss(url, 'test');
-  boss.on('error', () => undefined);
-  await migrate(pool);
-  await boss.start();
+  const { pool, boss, close } = await queueDatabase('batch');
   try {
-    await ensureQueues(boss);
     const skip = commandJob({ id: 'skip-job' });
     const allow = commandJob({ id: 'allow-job', overlap: 'allow' });
     const t = Date.UTC(2026, 10, 27, 10);
@@ -38,22 +29,16 @@ test('one transaction per tick: queued, skipped by the overlap policy, duplicate
     const jobs = await pool.query<{ name: string; n: string }>(`SELECT name, count(*) AS n FROM pgboss.job GROUP BY name ORDER BY name`);
     assert.deepEqual(jobs.rows.map((r) => [r.name, Number(r.n)]), [['jobsd-allow', 2], ['jobsd-skip', 1]]);
   } finally {
-    await boss.stop({ graceful: false, close: true });
-    await pool.end();
+    await close();
   }
 });
 
 test('two replicas enqueueing the same fires at once, in different orders, do not deadlock: each fire is queued once', async () => {
-  const url = await freshDatabase('batch-race');
-  const pools = [new pg.Pool({ connectionString: url }), new pg.Pool({ connectionString: url })];
-  const bosses = [createBoss(url, 'a'), createBoss(url, 'b')];
-  await migrate(pools[0]!);
-  for (const boss of bosses) {
-    boss.on('error', () => undefined);
-    await boss.start();
-  }
+  const a = await queueDatabase('batch-race');
+  const b = await connectQueues(a.url, 'b');
+  const pools = [a.pool, b.pool];
+  const bosses = [a.boss, b.boss];
   try {
-    await ensureQueues(bosses[0]!);
     const t = Date.UTC(2026, 10, 27, 11);
     for (let round = 0; round < 5; round++) {
       const fires = Array.from({ length: 200 }, (_, i) => ({ definition: commandJob({ id: `job-${i}`, overlap: 'allow' }), fireTimeMs: t + round * 1000, dueAtMs: t + round * 1000, instance: 'test' }));
@@ -65,7 +50,7 @@ test('two replicas enqueueing the same fires at once, in different orders, do no
     const { rows } = await pools[0]!.query<{ n: string }>(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'jobsd-allow'`);
     assert.equal(Number(rows[0]!.n), 1000);
   } finally {
-    for (const boss of bosses) await boss.stop({ graceful: false, close: true });
-    for (const pool of pools) await pool.end();
+    await b.close();
+    await a.close();
   }
 });

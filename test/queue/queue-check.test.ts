@@ -5,42 +5,22 @@
 // attempt that was fetched.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import pg from 'pg';
-import { createBoss, ensureQueues, queueTable } from '../../src/queue/boss.ts';
+import { queueTable } from '../../src/queue/boss.ts';
 import { QueueListener } from '../../src/queue/listener.ts';
 import { checkQueues, recordLostRuns } from '../../src/queue/queue-check.ts';
-import { migrate } from '../../src/db/migrate.ts';
 import { insertFire, updateFire } from '../../src/db/ledger.ts';
 import { QUEUES } from '../../src/queue/queues.ts';
 import { createLogger } from '../../src/log.ts';
-import { freshDatabase } from '../helpers/db.ts';
 import { pollUntil } from '../helpers/poll.ts';
+import { queueDatabase } from '../helpers/queue.ts';
 
 const silent = createLogger({ level: 'silent' });
-
-async function setup(name: string) {
-  const url = await freshDatabase(name);
-  const pool = new pg.Pool({ connectionString: url });
-  const boss = createBoss(url, 'test');
-  boss.on('error', () => undefined);
-  await boss.start();
-  await ensureQueues(boss);
-  return {
-    url,
-    pool,
-    boss,
-    async close() {
-      await boss.stop({ graceful: false, close: true });
-      await pool.end();
-    },
-  };
-}
 
 const byQueue = (states: { queue: string; due: number; lost: number }[] | undefined) =>
   Object.fromEntries((states ?? []).map((s) => [s.queue, { due: s.due, lost: s.lost }]));
 
 test('the queue check finds due runs, lost runs, and no due run behind an active one of a stately queue', async () => {
-  const { pool, boss, close } = await setup('queuecheck');
+  const { pool, boss, close } = await queueDatabase('queuecheck');
   try {
     const names = Object.values(QUEUES).map((q) => q.name);
     assert.deepEqual(byQueue(await checkQueues(pool, boss, names)), {});
@@ -78,7 +58,7 @@ test('the queue check finds due runs, lost runs, and no due run behind an active
 });
 
 test('pg-boss touch() returns the ids it refreshed, fenced to the fetched attempt', async () => {
-  const { boss, close } = await setup('touch');
+  const { boss, close } = await queueDatabase('touch');
   try {
     await boss.send(QUEUES.allow.name, { n: 1 }, { heartbeatSeconds: 10 });
     await boss.send(QUEUES.allow.name, { n: 2 }, { heartbeatSeconds: 10 });
@@ -96,7 +76,7 @@ test('pg-boss touch() returns the ids it refreshed, fenced to the fetched attemp
 });
 
 test('the listener hears sends on any queue and listens again after its connection is killed', async () => {
-  const { url, pool, boss, close } = await setup('listener');
+  const { url, pool, boss, close } = await queueDatabase('listener');
   const heard: string[] = [];
   let connections = 0;
   const listener = new QueueListener({
@@ -124,9 +104,8 @@ test('the listener hears sends on any queue and listens again after its connecti
 });
 
 test('a lost run with no retries left is failed by pg-boss and its ledger row is ended, saying why', async () => {
-  const { pool, boss, close } = await setup('lostrun');
+  const { pool, boss, close } = await queueDatabase('lostrun');
   try {
-    await migrate(pool);
     const runId = '5b0ad5f4-8a0c-5e8e-9d3a-0d1f3c4b2a10';
     const fireTimeMs = Date.UTC(2026, 10, 27, 12);
     await insertFire(pool, { jobId: 'gone', fireTimeMs, runId, manual: false, definitionHash: 'h', dueAtMs: fireTimeMs, instance: 'dead-agent' });

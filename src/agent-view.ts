@@ -1,0 +1,70 @@
+// The HTTP endpoint's view of a running agent (src/http/view.ts), over its subsystems: the catalog and
+// the ticker for the jobs, the ledger for runs, the queue for a manual run, a database probe for readiness.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PgBoss } from 'pg-boss';
+import type pg from 'pg';
+import type { Catalog } from './catalog/catalog.ts';
+import type { AgentConfig } from './config.ts';
+import { fireHistory, lastFires, recentFires } from './db/ledger.ts';
+import type { AgentView } from './http/view.ts';
+import type { Dispatcher } from './queue/dispatcher.ts';
+import { enqueueFire } from './queue/enqueue.ts';
+import { fireId } from './queue/fire-id.ts';
+import { queueFor } from './queue/queues.ts';
+import type { AgentMetrics } from './runs/metrics.ts';
+import type { Ticker } from './ticker/ticker.ts';
+import type { QueueWorkers } from './workers/queue-worker.ts';
+
+export interface AgentViewParts {
+  config: Pick<AgentConfig, 'instance'>;
+  version: string;
+  pool: pg.Pool;
+  boss: PgBoss;
+  catalog: Catalog;
+  ticker: Ticker;
+  dispatcher: Dispatcher;
+  workers: QueueWorkers;
+  metrics: AgentMetrics;
+  /** Whether the agent is shutting down (not ready). */
+  stopping: () => boolean;
+}
+
+/** How long the readiness probe waits for the database. */
+const PROBE_TIMEOUT_MS = 2_000;
+
+export function agentView(parts: AgentViewParts): AgentView {
+  const { config, pool, boss, catalog, ticker, dispatcher, workers, metrics } = parts;
+  const readiness = async (): Promise<string | null> => {
+    if (parts.stopping()) return 'shutting down';
+    if (dispatcher.outage) return 'database unreachable: fires wait for catch-up';
+    try {
+      const probe = pool.query('SELECT 1');
+      probe.catch(() => undefined); // it may fail after the timeout below has answered
+      await Promise.race([probe, sleep(PROBE_TIMEOUT_MS, undefined, { ref: false }).then(() => Promise.reject(new Error('no answer within 2 s')))]);
+    } catch (error) {
+      return `database unreachable: ${(error as Error).message}`;
+    }
+    return null;
+  };
+  return {
+    instance: config.instance,
+    version: parts.version,
+    jobs: () => catalog.definitions(),
+    job: (id) => catalog.get(id),
+    fileErrors: () => catalog.fileErrors(),
+    nextFire: (id) => ticker.nextFires().get(id)?.fireTimeMs,
+    lastRuns: () => lastFires(pool),
+    runs: (id, limit) => fireHistory(pool, id, limit),
+    recentRuns: (sinceMs, limit) => recentFires(pool, sinceMs, limit),
+    runNow: async (def) => {
+      const fireTimeMs = Date.now();
+      const runId = fireId(def.id, fireTimeMs);
+      const outcome = await enqueueFire(pool, boss, { definition: def, fireTimeMs, dueAtMs: fireTimeMs, manual: true, runId, instance: config.instance });
+      if (outcome === 'queued') workers.wake(queueFor(def.overlap).name);
+      return { run_id: runId, fire_time: new Date(fireTimeMs).toISOString(), state: outcome === 'queued' ? 'queued' : outcome === 'duplicate' ? 'duplicate' : 'skipped' };
+    },
+    readiness,
+    metrics: () => metrics.text(),
+  };
+}

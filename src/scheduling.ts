@@ -1,0 +1,100 @@
+// The scheduling side of an agent: jobs.d is loaded into the catalog, missed fires are caught up, and
+// from then on every change the watch reports reaches the ticker (new schedules), the dispatcher (one-time
+// jobs, fires queued ahead taken back) and the queue (a removed job's queued runs cancelled).
+
+import type { PgBoss } from 'pg-boss';
+import type pg from 'pg';
+import type { Catalog, CatalogChange } from './catalog/catalog.ts';
+import { createReloader } from './catalog/reload.ts';
+import type { AgentConfig } from './config.ts';
+import { watchDirectory } from './files/watch.ts';
+import { registerSecrets, type Logger } from './log.ts';
+import { cancelQueuedRuns } from './queue/cancel.ts';
+import type { Dispatcher } from './queue/dispatcher.ts';
+import { onceFireTime } from './queue/fire-id.ts';
+import type { AgentMetrics } from './runs/metrics.ts';
+import type { Ticker } from './ticker/ticker.ts';
+
+export interface SchedulingOptions {
+  config: AgentConfig;
+  catalog: Catalog;
+  ticker: Ticker;
+  dispatcher: Dispatcher;
+  pool: pg.Pool;
+  boss: PgBoss;
+  metrics: AgentMetrics;
+  /** The clock fires are judged by (the database's). */
+  now: () => number;
+  logger: Logger;
+  /** The catalog changed (or a file error appeared): the instance row should say so at once. */
+  changed: () => void;
+}
+
+export interface Scheduling {
+  /** Missed fires were caught up to this instant; the ticker fires the later ones. */
+  caughtUpTo: number;
+  close(): Promise<void>;
+}
+
+/** Loads jobs.d, catches up, starts the ticker and the watch; resolves once the watch is ready. */
+export async function startScheduling(options: SchedulingOptions): Promise<Scheduling> {
+  const { config, catalog, ticker, dispatcher, pool, boss, metrics, logger, changed } = options;
+  /** During the first load, jobs are scheduled from this instant and caught up to it. */
+  let loadedAt: number | undefined;
+
+  const apply = (changes: CatalogChange[]) => {
+    for (const change of changes) {
+      if (change.kind === 'removed' || !change.definition || !change.definition.enabled) {
+        ticker.remove(change.id);
+        if (change.kind === 'removed') void metrics.forget(change.id);
+        const why = change.kind === 'removed' ? 'the job was removed' : 'the job was disabled';
+        // After the fire queued ahead, if any, is taken back (src/queue/recall.ts): it leaves no record.
+        dispatcher
+          .recalled(change.id)
+          .then(() => cancelQueuedRuns(pool, boss, change.id, why))
+          .then((n) => n > 0 && logger.info({ job: change.id, cancelled: n }, `queued runs cancelled: ${why}`))
+          .catch((err: unknown) => logger.warn({ job: change.id, err }, 'could not cancel the queued runs of a removed job'));
+        continue;
+      }
+      const def = change.definition;
+      registerSecrets(def.secrets);
+      if (def.schedule.trigger.kind === 'once') {
+        ticker.remove(def.id);
+        if (def.enabled) dispatcher.dispatch({ definition: def, fireTimeMs: onceFireTime(def), dueAtMs: Date.now() });
+      } else ticker.upsert(def, loadedAt);
+    }
+  };
+  const reloader = createReloader({
+    dir: config.jobsDir,
+    options: {
+      env: config.environment ? { ...process.env, JOBSD_ENV: config.environment } : process.env,
+      ...(config.environment ? { environment: config.environment } : {}),
+      defaultTimezone: config.timezone,
+      allowInsecureFiles: config.allowInsecureFiles,
+    },
+    catalog,
+    onChanges: apply,
+    logger,
+  });
+
+  const caughtUpTo = (loadedAt = options.now());
+  reloader.loadAll();
+  await dispatcher.catchUpAtStart(catalog.definitions(), loadedAt);
+  loadedAt = undefined;
+  ticker.start();
+
+  const watcher = watchDirectory(config.jobsDir, {
+    poll: config.poll,
+    onPaths: (paths) => {
+      reloader.reload(paths);
+      changed(); // file errors reach `jobsd status` at once, not at the next heartbeat
+    },
+    onRescan: (reason) => {
+      const changes = reloader.loadAll({ trustStat: reason === 'periodic' });
+      if (reason === 'event' || changes.length > 0) changed();
+    },
+    onError: (err) => logger.error({ err }, 'watching the jobs directory failed'),
+  });
+  await watcher.ready;
+  return { caughtUpTo, close: async () => watcher.close() };
+}
