@@ -19,10 +19,10 @@ function assertEverySecondOnce(rows: LedgerRow[], from: number, to: number): voi
   assert.deepEqual(fired, expected, 'each second fired exactly once, none missed');
 }
 
-/** Two agents on a fresh database sharing a jobs.d with the every-second `tick` job; killed after the test. */
-async function twoAgentsTicking(t: TestContext, label: string) {
+/** Two agents on a fresh database sharing a jobs.d (by default the every-second `tick` job); killed after the test. */
+async function twoAgentsTicking(t: TestContext, label: string, files: Record<string, string> = { 'tick.yaml': TICK }) {
   const url = await freshDatabase(label);
-  const dir = jobsDir({ 'tick.yaml': TICK });
+  const dir = jobsDir(files);
   const a = await startAgent({ name: 'agent-a', jobsDir: dir, databaseUrl: url });
   const b = await startAgent({ name: 'agent-b', jobsDir: dir, databaseUrl: url });
   t.after(async () => {
@@ -69,14 +69,7 @@ test('one of two agents is SIGKILLed halfway: the survivor keeps firing, nothing
 });
 
 test('overlap: allow, two agents: fires are queued ahead, each runs once, and none starts before its time', async (t) => {
-  const url = await freshDatabase('replicas-ahead');
-  const dir = jobsDir({ 'ahead.yaml': 'schedule: every 1s\noverlap: allow\ntask: { type: command, command: ["true"] }\n' });
-  const a = await startAgent({ name: 'agent-a', jobsDir: dir, databaseUrl: url });
-  const b = await startAgent({ name: 'agent-b', jobsDir: dir, databaseUrl: url });
-  t.after(async () => {
-    await a.stop('SIGKILL');
-    await b.stop('SIGKILL');
-  });
+  const { url, a, b } = await twoAgentsTicking(t, 'replicas-ahead', { 'ahead.yaml': 'schedule: every 1s\noverlap: allow\ntask: { type: command, command: ["true"] }\n' });
   const start = Math.ceil(Date.now() / 1000) + 1;
   await pollUntil(async () => (await ledger(url, 'ahead')).some((r) => r.state === 'succeeded' && r.fire_time.getTime() / 1000 >= start + 10), {
     timeoutMs: 30_000,
