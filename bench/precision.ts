@@ -72,35 +72,35 @@ function summarise(starts: Start[], jobs: number, slots: number[]): Summary {
   };
 }
 
-/** The task every job runs: a `true` command, or a GET to a local server (`http://127.0.0.1:PORT`). */
+/**
+ * The task every job runs: a command that prints the time it started at (`date +%s%N`, read from the
+ * agent's log of its output), or a GET to a local server (`http://127.0.0.1:PORT`).
+ */
 export type PrecisionTask = { type: 'command' } | { type: 'http'; target: string };
 
 export async function measureJobsd(url: string, jobs: number, seconds: number, task: PrecisionTask = { type: 'command' }, extraArgs: string[] = [], overlap = 'allow'): Promise<Summary> {
   const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-bench-precision-'));
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < jobs; i++) {
-    const spec = task.type === 'command' ? '{ type: command, command: ["true"] }' : `{ type: http, url: "${task.target}/tick/${i}", timeout: 10s }`;
+    const spec = task.type === 'command' ? '{ type: command, command: ["date", "+%s%N"] }' : `{ type: http, url: "${task.target}/tick/${i}", timeout: 10s }`;
     writeFileSync(path.join(dir, `tick-${i}.yaml`), `schedule: every 1s\noverlap: ${overlap}\ntask: ${spec}\n`);
   }
   const starts: Start[] = [];
   const lines: string[] = [];
   const agents = ['precision-a', 'precision-b'].map((name) => {
-    // A command's run starts when its process is spawned: the debug line `command started`, written after
-    // the spawn returns (forking and executing it is the dominant cost of starting a command).
-    const command = task.type === 'command';
     const child = spawn(process.execPath, [...NODE_FLAGS, path.join(AGENT_ROOT, 'bin/jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--instance', name, '--http', 'off', ...extraArgs], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: command ? { ...process.env, JOBSD_LOG_LEVEL: 'debug' } : process.env,
     });
     collect(child, (line) => {
       // Warnings and errors (an enqueue that failed, a catch-up) explain a miss: shown in the run's output.
       if (/^\{"level":(40|50|60)/.test(line)) process.stderr.write(`  ${name}: ${line.slice(0, 400)}\n`);
       if (line.includes('"jobsd started"')) lines.push(line);
-      else if (command && line.includes('"command started"')) {
-        const l = JSON.parse(line) as { job: string; fire: string; time: string };
-        starts.push({ job: l.job, slotMs: Date.parse(l.fire), startedMs: Date.parse(l.time) });
-      } else if (!command && line.includes('"run started"')) {
+      else if (task.type === 'command' && line.includes('"stream":"stdout"')) {
+        // The command's own clock, read once it runs: what the user's program sees.
+        const l = JSON.parse(line) as { job: string; fire: string; msg: string };
+        starts.push({ job: l.job, slotMs: Date.parse(l.fire), startedMs: Number(BigInt(l.msg) / 1000n) / 1000 });
+      } else if (task.type === 'http' && line.includes('"run started"')) {
         const l = JSON.parse(line) as { job: string; fire: string; lateness_ms: number };
         const slotMs = Date.parse(l.fire);
         starts.push({ job: l.job, slotMs, startedMs: slotMs + l.lateness_ms });

@@ -1,7 +1,8 @@
 // Fires queued ahead of their time. Enqueueing a fire (one transaction) and claiming it (one more
 // statement) take milliseconds that a fire decided at its instant would start late by. So the ticker
-// enqueues a fire ENQUEUE_LEAD_MS ahead, with pg-boss's `startAfter` set CLAIM_AHEAD_MS before it is due:
-// a worker claims it then, holds it, and starts it at its due time. An edit or removal of the job before
+// enqueues a fire ENQUEUE_LEAD_MS ahead, with pg-boss's `startAfter` set CLAIM_AHEAD_MS before it is due
+// (COMMAND_CLAIM_AHEAD_MS for a command): a worker claims it then, holds it, and starts it at its due
+// time. A command's process is spawned while it is held, and started with a write to a pipe. An edit or removal of the job before
 // then takes the fire back (src/queue/recall.ts).
 //
 // The overlap rules still decide at the fire instant. `allow` has none. With `skip` and `queue`, a fire
@@ -20,6 +21,11 @@ import type { JobDefinition } from '../definitions/types.ts';
 export const ENQUEUE_LEAD_MS = 500;
 /** How long before a fire is due a worker may claim it; it starts the run at the due time. */
 export const CLAIM_AHEAD_MS = 100;
+/**
+ * The same for a `command` task: the worker spawns its process while it holds the run (a spawn
+ * forks the agent: about 10 ms each, spent before the fire rather than after it).
+ */
+export const COMMAND_CLAIM_AHEAD_MS = 400;
 
 export function enqueueLeadMs(definition: JobDefinition): number {
   return definition.overlap === 'replace' ? 0 : ENQUEUE_LEAD_MS;
@@ -27,7 +33,8 @@ export function enqueueLeadMs(definition: JobDefinition): number {
 
 /** When a fire queued ahead becomes claimable, or undefined for a fire claimable at once. */
 export function claimableAt(definition: JobDefinition, dueAtMs: number): number | undefined {
-  return enqueueLeadMs(definition) > 0 ? dueAtMs - CLAIM_AHEAD_MS : undefined;
+  if (enqueueLeadMs(definition) === 0) return undefined;
+  return dueAtMs - (definition.task.type === 'command' ? COMMAND_CLAIM_AHEAD_MS : CLAIM_AHEAD_MS);
 }
 
 /**

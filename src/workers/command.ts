@@ -7,9 +7,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandTask, JobDefinition } from '../definitions/types.ts';
-import { withDeathSignal } from './death-signal.ts';
+import { resolveProgram, withDeathSignal } from './death-signal.ts';
 import { OutputTail, lineLogger } from './output-tail.ts';
 import { groupAlive, signalGroup, waitForGroupExit } from './process-group.ts';
 import { buildResult, formatMs, isoUtc, runFields, type Outcome, type RunContext, type RunResult } from './result.ts';
@@ -67,35 +68,107 @@ function started(child: ChildProcess): Promise<Error | undefined> {
   });
 }
 
-export async function runCommand(def: CommandJob, ctx: RunContext): Promise<RunResult> {
+/** A command's process, spawned: its own process group's leader. */
+interface Launched {
+  child: ChildProcess;
+  pid: number;
+  program: string;
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+/**
+ * Spawns the command, or, `ahead` of its time, a shell that waits on fd 3 and then execs it in
+ * place (same pid, same process group): the costly spawn happens before the run is due, and
+ * starting it is a write to a pipe. If the pipe closes unwritten (the run is cancelled, the agent
+ * dies), the shell exits without running anything.
+ */
+async function launch(def: CommandJob, ctx: RunContext, ahead: boolean): Promise<Launched | { problem: string }> {
+  const { task } = def;
+  const badCwd = await cwdProblem(task.cwd);
+  if (badCwd !== undefined) return { problem: badCwd };
+  const [program, ...args] = typeof task.command === 'string' ? ['/bin/sh', '-c', task.command] : task.command;
+  if (program === undefined || program === '') return { problem: 'empty command' };
+
+  let child: ChildProcess;
+  try {
+    const env = commandEnv(def, ctx);
+    const [file, fileArgs] = ahead ? gated(program, args) : [program, args];
+    const argv = withDeathSignal(file, fileArgs, env, task.cwd);
+    child = spawn(argv.program, argv.args, {
+      cwd: task.cwd,
+      env,
+      detached: true, // its own process group, so signals reach the whole tree
+      stdio: ahead ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    return { problem: spawnProblem(program, err) };
+  }
+  const exited = once(child, 'exit') as Launched['exited'];
+  exited.catch(() => {}); // an 'error' after a failed spawn rejects it; handled below
+  const spawnError = await started(child);
+  if (spawnError !== undefined || child.pid === undefined) {
+    return { problem: spawnProblem(program, spawnError ?? new Error('no pid')) };
+  }
+  return { child, pid: child.pid, program, exited };
+}
+
+/** The shell that holds a command spawned ahead until a line arrives on fd 3 (see `launch`). */
+const GATE_SCRIPT = 'read -r _ <&3 || exit 125; exec "$@" 3<&-';
+
+function gated(program: string, args: string[]): [string, string[]] {
+  return ['/bin/sh', ['-c', GATE_SCRIPT, 'jobsd-gate', program, ...args]];
+}
+
+/** A command spawned ahead of its due time, waiting to be started by `runCommand` or discarded. */
+export interface HeldCommand {
+  readonly launched: Launched;
+  /** Ends the waiting process without running the command. */
+  discard(): Promise<void>;
+}
+
+/**
+ * Spawns the command ahead of its due time (see `launch`). Undefined when it cannot be: the run
+ * then spawns it when due, and reports the problem (a missing program, a bad cwd) as it would.
+ */
+export async function spawnAhead(def: CommandJob, ctx: RunContext): Promise<HeldCommand | undefined> {
+  // The program must be there now: a shell's "not found" would be a failure without the clear message.
+  const [program] = typeof def.task.command === 'string' ? ['/bin/sh'] : def.task.command;
+  if (program === undefined || resolveProgram(program, commandEnv(def, ctx), def.task.cwd) === undefined) return undefined;
+  const launched = await launch(def, ctx, true);
+  if ('problem' in launched) return undefined;
+  return {
+    launched,
+    async discard() {
+      launched.child.stdio[3]?.destroy();
+      signalGroup(launched.pid, 'SIGKILL');
+      await launched.exited.catch(() => {});
+      for (const stream of launched.child.stdio) stream?.destroy();
+    },
+  };
+}
+
+/** Runs the command: spawns it, or starts the one `held` since it was spawned ahead. */
+export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCommand): Promise<RunResult> {
   const { task } = def;
   const log = ctx.logger.child(runFields(def, ctx));
   const startedMs = Date.now();
   const finish = (o: Omit<Outcome, 'startedMs' | 'completedMs'>): RunResult =>
     buildResult(def, ctx, { ...o, startedMs, completedMs: Date.now() });
 
-  if (ctx.signal?.aborted) return finish({ status: 'cancelled', message: 'cancelled before start' });
-  const badCwd = await cwdProblem(task.cwd);
-  if (badCwd !== undefined) return finish({ status: 'failed', message: badCwd });
-
-  const [program, ...args] = typeof task.command === 'string' ? ['/bin/sh', '-c', task.command] : task.command;
-  if (program === undefined || program === '') return finish({ status: 'failed', message: 'empty command' });
-
-  let child: ChildProcess;
-  try {
-    const env = commandEnv(def, ctx);
-    const argv = withDeathSignal(program, args, env, task.cwd);
-    child = spawn(argv.program, argv.args, {
-      cwd: task.cwd,
-      env,
-      detached: true, // its own process group, so signals reach the whole tree
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  } catch (err) {
-    return finish({ status: 'failed', message: spawnProblem(program, err) });
+  if (ctx.signal?.aborted) {
+    await held?.discard();
+    return finish({ status: 'cancelled', message: 'cancelled before start' });
   }
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  exited.catch(() => {}); // an 'error' after a failed spawn rejects it; handled below
+  let launched: Launched;
+  if (held) {
+    launched = held.launched;
+    (launched.child.stdio[3] as Writable).end('\n');
+  } else {
+    const spawned = await launch(def, ctx, false);
+    if ('problem' in spawned) return finish({ status: 'failed', message: spawned.problem });
+    launched = spawned;
+  }
+  const { child, pid, program, exited } = launched;
 
   const tail = new OutputTail();
   const fields = runFields(def, ctx);
@@ -108,13 +181,7 @@ export async function runCommand(def: CommandJob, ctx: RunContext): Promise<RunR
     });
     return { stream, lines, closed: once(stream, 'close').catch(() => {}) };
   });
-
-  const spawnError = await started(child);
-  if (spawnError !== undefined || child.pid === undefined) {
-    return finish({ status: 'failed', message: spawnProblem(program, spawnError ?? new Error('no pid')) });
-  }
-  const pid = child.pid;
-  log.debug({ pid, program }, 'command started');
+  log.debug({ pid, program, spawned_ahead: held !== undefined }, 'command started');
 
   let stopReason: StopReason | undefined;
   let stopStartedMs = 0;
@@ -163,6 +230,7 @@ export async function runCommand(def: CommandJob, ctx: RunContext): Promise<RunR
     s.stream.destroy();
     s.lines.end();
   }
+  child.stdio[3]?.destroy(); // the gate of a command spawned ahead
 
   const details: Record<string, unknown> = {
     pid,

@@ -20,7 +20,8 @@ import { runTask } from './run-task.ts';
 import { StartGate } from './start-gate.ts';
 import { WakeTimes } from './wake-times.ts';
 import { registerSecrets } from '../log.ts';
-import type { RunResult } from './result.ts';
+import type { RunContext, RunResult } from './result.ts';
+import { spawnAhead, type HeldCommand } from './command.ts';
 
 /** Seconds between two queue checks (see src/queue/queue-check.ts). */
 const CHECK_MS = 15_000;
@@ -167,8 +168,9 @@ export class QueueWorkers {
   }
 
   /**
-   * Wakes it when runs queued ahead become claimable, and again when they are due: a clock that runs
-   * ahead of the database's would fetch too early the first time, and the queue check is 15 s away.
+   * Wakes it when runs queued ahead become claimable, and again CLAIM_AHEAD_MS later (when they are
+   * due, but for commands): a clock that runs ahead of the database's would fetch too early the first
+   * time, and the queue check is 15 s away.
    */
   wakeAt(queue: string, claimableAtMs: number): void {
     this.wakes.at(queue, wakeTime(claimableAtMs));
@@ -248,8 +250,19 @@ export class QueueWorkers {
     const run: ActiveRun = { queue, jobId: job.id, controller };
     this.active.add(run);
     try {
-      // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due.
-      if (!data.manual) await this.gate.until(data.dueAt ? Date.parse(data.dueAt) : fireTimeMs, signal);
+      const { databaseUrl } = this.options;
+      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}) };
+      // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due; a command's
+      // process is spawned meanwhile, so that starting it then costs a write to a pipe.
+      let held: HeldCommand | undefined;
+      if (!data.manual) {
+        const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;
+        if (def.task.type === 'command' && dueMs > this.now()) held = await spawnAhead({ ...def, task: def.task }, ctx);
+        await this.gate.until(dueMs, signal).catch(async (err: unknown) => {
+          await held?.discard();
+          throw err;
+        });
+      }
       // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
       // start). A failed mark is logged, never a reason to run the task twice.
       const marking = this.ledger
@@ -258,8 +271,7 @@ export class QueueWorkers {
       const latenessMs = this.now() - fireTimeMs;
       logger.info({ ...fields, lateness_ms: Math.round(latenessMs * 10) / 10 }, 'run started');
       if (!data.manual) this.options.onStart?.(data, latenessMs);
-      const { databaseUrl } = this.options;
-      const result = await runTask(def, { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}) });
+      const result = await runTask(def, ctx, held);
       const givenBack = controller.signal.aborted;
       const replaced = !givenBack && claim.aborted && (await this.options.boss.getJobById(queue, job.id).catch(() => null))?.state === 'cancelled';
       if (replaced) {

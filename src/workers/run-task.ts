@@ -1,23 +1,26 @@
 // Runs one attempt of a job's task and always returns a result: a worker loop never sees a throw.
 import type { JobDefinition } from '../definitions/types.ts';
-import { runCommand } from './command.ts';
+import { runCommand, type HeldCommand } from './command.ts';
 import { runHttp } from './http.ts';
 import { redactDeep } from '../redact.ts';
 import { runPipelineInThread } from './pipelines/in-thread.ts';
 import { buildResult, type RunContext, type RunResult } from './result.ts';
 
-/** Runs the attempt; the result has the job's secrets replaced (it goes to the ledger, the API, notifications). */
-export async function runTask(def: JobDefinition, ctx: RunContext): Promise<RunResult> {
-  return redactDeep(await attempt(def, ctx), def.secrets);
+/**
+ * Runs the attempt; the result has the job's secrets replaced (it goes to the ledger, the API,
+ * notifications). `held`: the command's process, spawned ahead of its time (`spawnAhead`).
+ */
+export async function runTask(def: JobDefinition, ctx: RunContext, held?: HeldCommand): Promise<RunResult> {
+  return redactDeep(await attempt(def, ctx, held), def.secrets);
 }
 
-async function attempt(def: JobDefinition, ctx: RunContext): Promise<RunResult> {
+async function attempt(def: JobDefinition, ctx: RunContext, held: HeldCommand | undefined): Promise<RunResult> {
   const startedMs = Date.now();
   const task = def.task;
   try {
     switch (task.type) {
       case 'command':
-        return await runCommand({ ...def, task }, ctx);
+        return await runCommand({ ...def, task }, ctx, held);
       case 'http':
         return await runHttp({ ...def, task }, ctx);
       case 'vm-collect':

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { jobsDir, ledger, startAgent, type AgentProcess } from '../helpers/agent.ts';
+import { COMMAND_CLAIM_AHEAD_MS } from '../../src/queue/ahead.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
 const job = (seconds: number) => `schedule: every ${seconds}s\ntask: { type: command, command: ["true"] }\n`;
@@ -45,8 +46,9 @@ test('add, edit by rename, broken edit, delete: each is live within a second, th
 
   at = Date.now();
   replaceFile(file, job(3));
-  latencies.push(Date.parse(String((await logged(agent, 'job changed', 'pulse', at)).time)) - at);
-  const changedAt = Date.now();
+  const changedLogAt = Date.parse(String((await logged(agent, 'job changed', 'pulse', at)).time));
+  latencies.push(changedLogAt - at);
+  const changedAt = changedLogAt + COMMAND_CLAIM_AHEAD_MS; // a fire claimed before the change still runs
   await pollUntil(async () => (await firesAfter(url, 'pulse', changedAt)).length >= 2, { timeoutMs: 15_000, what: 'fires on the new schedule' });
   assert.ok((await firesAfter(url, 'pulse', changedAt)).every((ms) => ms % 3000 === 0), 'every 3 s now');
 
@@ -61,10 +63,11 @@ test('add, edit by rename, broken edit, delete: each is live within a second, th
 
   at = Date.now();
   rmSync(file);
-  await logged(agent, 'job removed', 'pulse', at);
-  const removedAt = Date.now();
-  await pollUntil(async () => (await firesAfter(url, 'clock', removedAt)).length >= 4, { timeoutMs: 10_000, what: 'the clock job keeps going' });
-  assert.deepEqual(await firesAfter(url, 'pulse', removedAt + 50), [], 'no fires after the delete');
+  const removedAt = Date.parse(String((await logged(agent, 'job removed', 'pulse', at)).time));
+  const clockFrom = Date.now();
+  await pollUntil(async () => (await firesAfter(url, 'clock', clockFrom)).length >= 4, { timeoutMs: 10_000, what: 'the clock job keeps going' });
+  // A fire a worker has already claimed (its process spawned, waiting for its time) still runs.
+  assert.deepEqual(await firesAfter(url, 'pulse', removedAt + COMMAND_CLAIM_AHEAD_MS), [], 'no fires after the delete');
   t.diagnostic(`file write → job live: ${latencies.join(' ms, ')} ms`);
   assert.equal(await agent.stop(), 0);
 });
@@ -91,11 +94,12 @@ test('a ConfigMap-style ..data symlink swap reloads the changed jobs and removes
   renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
   rmSync(path.join(dir, '..2026_11_23_10_00_00.1'), { recursive: true });
   rmSync(path.join(dir, 'b.yaml'));
-  await logged(agent, 'job changed', 'a', at);
+  const changedAt = Date.parse(String((await logged(agent, 'job changed', 'a', at)).time));
   await logged(agent, 'job removed', 'b', at);
-  const swappedAt = Date.now();
+  // A fire already claimed when the change arrived (its process spawned, waiting for its time) still runs.
+  const swappedAt = changedAt + COMMAND_CLAIM_AHEAD_MS;
   await pollUntil(async () => (await firesAfter(url, 'a', swappedAt)).length >= 2, { timeoutMs: 10_000, what: 'a on its new schedule' });
-  assert.ok((await firesAfter(url, 'a', swappedAt)).every((ms) => ms % 2000 === 0));
+  assert.deepEqual((await firesAfter(url, 'a', swappedAt)).filter((ms) => ms % 2000 !== 0), [], 'fires of the old schedule after the change');
 });
 
 test('removing a job cancels its queued runs and pending retries', async (t) => {

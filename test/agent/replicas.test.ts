@@ -69,7 +69,8 @@ test('one of two agents is SIGKILLed halfway: the survivor keeps firing, nothing
 });
 
 test('overlap: allow, two agents: fires are queued ahead, each runs once, and none starts before its time', async (t) => {
-  const { url, a, b } = await twoAgentsTicking(t, 'replicas-ahead', { 'ahead.yaml': 'schedule: every 1s\noverlap: allow\ntask: { type: command, command: ["true"] }\n' });
+  // The command prints the time it ran at: its process is spawned ahead, and must not run before the fire.
+  const { url, a, b } = await twoAgentsTicking(t, 'replicas-ahead', { 'ahead.yaml': 'schedule: every 1s\noverlap: allow\ntask: { type: command, command: ["date", "+%s%N"] }\n' });
   const start = Math.ceil(Date.now() / 1000) + 1;
   await pollUntil(async () => (await ledger(url, 'ahead')).some((r) => r.state === 'succeeded' && r.fire_time.getTime() / 1000 >= start + 10), {
     timeoutMs: 30_000,
@@ -81,7 +82,14 @@ test('overlap: allow, two agents: fires are queued ahead, each runs once, and no
   const rows = (await ledger(url, 'ahead')).filter((r) => r.fire_time.getTime() / 1000 >= start && r.fire_time.getTime() / 1000 <= start + 10);
   assertEverySecondOnce(rows, start, start + 10);
   assert.ok(rows.every((r) => r.state === 'succeeded' && r.attempts === 1), JSON.stringify(rows.map((r) => [r.state, r.attempts])));
-  for (const r of rows) assert.ok(r.started_at!.getTime() >= r.fire_time.getTime(), `the run of ${r.fire_time.toISOString()} started at ${r.started_at!.toISOString()}`);
+  for (const r of rows) {
+    assert.ok(r.started_at!.getTime() >= r.fire_time.getTime(), `the run of ${r.fire_time.toISOString()} started at ${r.started_at!.toISOString()}`);
+    const ranAtMs = Number(BigInt(String((r.result!.details as { output_tail: string }).output_tail).trim()) / 1_000_000n);
+    assert.ok(ranAtMs >= r.fire_time.getTime(), `the command of ${r.fire_time.toISOString()} ran at ${new Date(ranAtMs).toISOString()}`);
+  }
+  const spawned = [...a.logs, ...b.logs].filter((l) => l.msg === 'command started' && Date.parse(String(l.fire)) / 1000 >= start);
+  assert.ok(spawned.length >= rows.length, `${spawned.length} command started lines for ${rows.length} runs`);
+  assert.ok(spawned.filter((l) => l.spawned_ahead === true).length >= spawned.length / 2, 'processes spawned while their runs were held');
   const ahead = rows.filter((r) => r.enqueued_at!.getTime() < r.fire_time.getTime()).length;
   assert.ok(ahead >= rows.length / 2, `fires queued before their time: ${ahead} of ${rows.length}`);
   const started = [...a.logs, ...b.logs].filter((l) => l.msg === 'run started' && Date.parse(String(l.fire)) / 1000 >= start);

@@ -4,22 +4,25 @@
 // is left to be decided when due. The notification format is pinned both ways.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CLAIM_AHEAD_MS, claimableAt, enqueueLeadMs, ENQUEUE_LEAD_MS, parseWakePayload, wakePayload } from '../../src/queue/ahead.ts';
+import { CLAIM_AHEAD_MS, COMMAND_CLAIM_AHEAD_MS, claimableAt, enqueueLeadMs, ENQUEUE_LEAD_MS, parseWakePayload, wakePayload } from '../../src/queue/ahead.ts';
 import { cancelQueuedRuns } from '../../src/queue/cancel.ts';
 import { recallFire } from '../../src/queue/recall.ts';
 import { enqueueFires } from '../../src/queue/enqueue-batch.ts';
 import { QueueListener } from '../../src/queue/listener.ts';
 import { QUEUES } from '../../src/queue/queues.ts';
 import { createLogger } from '../../src/log.ts';
-import { commandJob } from '../helpers/definitions.ts';
+import { commandJob, httpJob } from '../helpers/definitions.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { queueDatabase } from '../helpers/queue.ts';
 
 test('fires are queued ahead in every overlap mode but replace, which cancels the running run when it enqueues', () => {
   for (const overlap of ['allow', 'skip', 'queue'] as const) {
     assert.equal(enqueueLeadMs(commandJob({ id: 'x', overlap })), ENQUEUE_LEAD_MS, overlap);
-    assert.equal(claimableAt(commandJob({ id: 'x', overlap }), 10_000), 10_000 - CLAIM_AHEAD_MS, overlap);
+    assert.equal(claimableAt(httpJob({ id: 'x', overlap }), 10_000), 10_000 - CLAIM_AHEAD_MS, overlap);
+    // A command is claimed earlier: its process is spawned while the run is held.
+    assert.equal(claimableAt(commandJob({ id: 'x', overlap }), 10_000), 10_000 - COMMAND_CLAIM_AHEAD_MS, overlap);
   }
+  assert.ok(COMMAND_CLAIM_AHEAD_MS < ENQUEUE_LEAD_MS, 'claimable after it is enqueued');
   assert.equal(enqueueLeadMs(commandJob({ id: 'r', overlap: 'replace' })), 0);
   assert.equal(claimableAt(commandJob({ id: 'r', overlap: 'replace' }), 10_000), undefined);
 });
