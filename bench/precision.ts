@@ -124,6 +124,31 @@ export async function measureJobsd(url: string, jobs: number, seconds: number, t
   }
 }
 
+/**
+ * The machine's floor for the command rows: at each second, a shell spawned ahead (released by a timer,
+ * no scheduler or database in the way) starts `processes` × `date +%s%N` at once, as cron does at its
+ * minute. Lateness by each process's own clock, as for jobsd's commands.
+ */
+async function measureFloor(processes: number, seconds: number): Promise<Summary> {
+  const starts: Start[] = [];
+  const from = Math.ceil(Date.now() / 1000) + 1;
+  const slots = Array.from({ length: seconds }, (_, i) => (from + i) * 1000);
+  const list = Array.from({ length: processes }, (_, i) => i).join(' ');
+  for (const slotMs of slots) {
+    await sleep(Math.max(0, slotMs - 300 - Date.now()));
+    const shell = spawn('/bin/sh', ['-c', `read -r _ <&3; for i in ${list}; do date "+p$i %s%N" & done; wait`], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
+    collect(shell, (line) => {
+      const [job, ns] = line.split(' ');
+      if (job && ns) starts.push({ job, slotMs, startedMs: Number(BigInt(ns) / 1000n) / 1000 });
+    });
+    const exited = new Promise((resolve) => shell.once('exit', resolve));
+    await sleep(slotMs - Date.now());
+    (shell.stdio[3] as NodeJS.WritableStream).end('\n');
+    await exited;
+  }
+  return summarise(starts, processes, slots);
+}
+
 async function measurePeer(script: string, url: string, jobs: number, minutes: number): Promise<Summary> {
   const starts: Start[] = [];
   const lines: string[] = [];
@@ -169,15 +194,17 @@ export const precisionBenchmark: Benchmark = {
       const light = quick ? 10 : 20;
       const runs: Array<[string, Summary]> = [];
       for (const [label, count, task, args, overlap] of [
-        [`jobsd, ${light} jobs, \`true\` command`, light, { type: 'command' }, []],
+        [`jobsd, ${light} jobs, \`date\` command`, light, { type: 'command' }, []],
         [`jobsd, ${light} jobs, http GET`, light, http, []],
         [`jobsd, ${light} jobs, http GET, \`overlap: skip\` (the default)`, light, http, [], 'skip'],
         [`jobsd, ${jobs} jobs, http GET, \`--concurrency 128\``, jobs, http, CONCURRENCY],
-        [`jobsd, ${jobs} jobs, \`true\` command, \`--concurrency 128\``, jobs, { type: 'command' }, CONCURRENCY],
+        [`jobsd, ${jobs} jobs, \`date\` command, \`--concurrency 128\``, jobs, { type: 'command' }, CONCURRENCY],
       ] as Array<[string, number, PrecisionTask, string[], string?]>) {
         process.stderr.write(`  ${label}: every second for ${seconds} s\n`);
         runs.push([`${label} (1 s)`, await measureJobsd(await db.database('precision_jobsd'), count, seconds, task, args, overlap)]);
       }
+      process.stderr.write(`  the machine's floor: ${light} processes at once, every second for ${seconds} s\n`);
+      const floor = await measureFloor(light, seconds);
       process.stderr.write(`  pg-boss and graphile-worker: ${jobs} jobs every minute for ${minutes} min\n`);
       const [boss, graphile] = await Promise.all([
         measurePeer('pgboss-cron.ts', await db.database('precision_pgboss'), jobs, minutes),
@@ -188,9 +215,11 @@ export const precisionBenchmark: Benchmark = {
       return [
         `${jobs} jobs on each system (and a light load of ${light} jobs for jobsd), two processes each, one embedded PostgreSQL (a database per system).`,
         `jobsd: every second for ${seconds} s, \`overlap: allow\` unless the row says otherwise (fires queued ahead, claimed 100 ms ahead and started at their time:`,
-        'see README, "Fires queued ahead"), lateness = the worker starting the run minus the nominal fire time: for a `true` command,',
-        'its process spawned (the agent\'s `command started` line, at debug level), for a GET to a local HTTP server, the run',
-        'started (`run started`). 200 runs due at one instant on two agents need `--concurrency` of at least 100.',
+        'see README, "Fires queued ahead"), lateness = when the run started minus the nominal fire time: for a command, the time',
+        'the command itself read (`date +%s%N`, its output; its process is spawned ahead and started at its time, see README,',
+        '"Commands spawned ahead"), for a GET to a local HTTP server, the run started (`run started`). 200 runs due at one instant',
+        'on two agents need `--concurrency` of at least 100. The floor row is what the machine allows for the command rows: a',
+        'shell, spawned ahead and released by a timer, starting the same number of `date` processes at once.',
         `The peers are minute-grained: ${jobs} \`* * * * *\` schedules for ${minutes} minutes, lateness = the handler`,
         'starting minus the minute boundary. pg-boss with `cronWorkerIntervalSeconds: 1`, `cronMonitorIntervalSeconds: 1` and',
         'workers polling every 0.5 s; graphile-worker on its defaults. Target for jobsd: p99 ≤ 20 ms, 0 duplicates, 0 misses.',
@@ -198,6 +227,7 @@ export const precisionBenchmark: Benchmark = {
         '| system | runs expected | runs | duplicates | not run (60 s after the window) | lateness p50 | p99 | max |',
         '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
         ...runs.map(([label, s]) => row(label, s)),
+        row(`the machine's floor: a shell starting ${light} \`date\` processes at once, every second (no scheduler)`, floor),
         row('pg-boss 12 `schedule()` (1 min)', boss),
         row('graphile-worker 0.18 crontab (1 min)', graphile),
       ].join('\n');
