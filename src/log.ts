@@ -1,5 +1,6 @@
 // The agent's logger: pino, one JSON object per line, secrets redacted.
 // The CLI sends logs to stderr when stdout carries a JSON document (`--json`).
+import { isatty } from 'node:tty';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 import { REDACTED, redactDeep, scrubText } from './redact.ts';
@@ -62,8 +63,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
   if (options.pretty === true) {
     // Synchronous so that lines written just before process.exit are not lost.
-    const colorize = (fd === 2 ? process.stderr : process.stdout).isTTY === true;
+    const colorize = isatty(fd); // not process.stdout.isTTY, which makes the fd non-blocking (see below)
     return pino(config, pretty({ destination: fd, sync: true, colorize }));
   }
+  // Synchronous writes to the fd as the process was given it. A pipe must stay in blocking mode:
+  // creating process.stdout (or process.stderr) switches it to non-blocking, and on EAGAIN sonic-boom
+  // sleeps 100 ms with the event loop held. A blocking write waits only as long as the reader needs
+  // (test/agent/log-blocking.test.ts).
   return pino(config, pino.destination({ dest: fd, sync: true }));
 }

@@ -1,5 +1,6 @@
 // jobsd start: the agent, until SIGTERM or SIGINT.
 
+import { isatty } from 'node:tty';
 import { agentConfig, ConfigError } from '../config.ts';
 import { startAgent } from '../agent.ts';
 import { createLogger } from '../log.ts';
@@ -45,7 +46,10 @@ export const startCommand: Command = {
       if (error instanceof ConfigError) throw new UsageError(error.message);
       throw error;
     }
-    const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY === true });
+    // isatty(1), not process.stdout.isTTY: creating process.stdout puts a pipe on fd 1 in non-blocking
+    // mode, and the logger's synchronous writes then meet EAGAIN whenever the reader lags, on which
+    // pino's sonic-boom sleeps 100 ms, stalling every timer of the agent (src/log.ts).
+    const logger = createLogger({ level: config.logLevel, pretty: isatty(1) });
     if (io.signal.aborted) return EXIT.ok;
     // A scheduler must not stop firing every job over one stray promise: log it as the bug it is.
     process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection (a bug in jobsd; please report it): continuing'));
