@@ -6,6 +6,7 @@
 // terminated the same way (as systemd does with KillMode=control-group).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +32,9 @@ export function commandEnv(def: CommandJob, ctx: RunContext): NodeJS.ProcessEnv 
   const base: NodeJS.ProcessEnv = def.task.cleanEnv ? { PATH: process.env.PATH ?? DEFAULT_PATH } : { ...process.env };
   return {
     ...base,
+    // The command's directory, not the agent's: what a shell sets, and what the shell that holds a
+    // command spawned ahead would set anyway (so both paths give the same environment).
+    PWD: def.task.cwd,
     ...def.task.env,
     JOBSD_JOB_ID: def.id,
     JOBSD_RUN_ID: ctx.runId,
@@ -76,6 +80,14 @@ interface Launched {
   exited: Promise<[number | null, NodeJS.Signals | null]>;
 }
 
+/** What a command spawned ahead was spawned with, checked again when it is started. */
+interface Spawned {
+  /** The program as found on PATH. */
+  resolved: string;
+  /** The cwd's device and inode: a directory removed or swapped (a `current` symlink) since then differs. */
+  cwd: string;
+}
+
 /**
  * Spawns the command, or, `ahead` of its time, a shell that waits on fd 3 and then execs it in
  * place (same pid, same process group): the costly spawn happens before the run is due, and
@@ -105,6 +117,8 @@ async function launch(def: CommandJob, ctx: RunContext, ahead: boolean): Promise
   }
   const exited = once(child, 'exit') as Launched['exited'];
   exited.catch(() => {}); // an 'error' after a failed spawn rejects it; handled below
+  // The gate's write fails (EPIPE) if the held process was killed meanwhile: its exit tells the run.
+  child.stdio[3]?.on('error', () => {});
   const spawnError = await started(child);
   if (spawnError !== undefined || child.pid === undefined) {
     return { problem: spawnProblem(program, spawnError ?? new Error('no pid')) };
@@ -122,22 +136,44 @@ function gated(program: string, args: string[]): [string, string[]] {
 /** A command spawned ahead of its due time, waiting to be started by `runCommand` or discarded. */
 export interface HeldCommand {
   readonly launched: Launched;
+  readonly spawned: Spawned;
+  /** Set once `runCommand` has taken it over (started it, or discarded it to spawn anew). */
+  taken: boolean;
   /** Ends the waiting process without running the command. */
   discard(): Promise<void>;
 }
 
+/** A name the shell passes on: it drops the others (`a.b`, `my-var`) from the environment. */
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function cwdIdentity(cwd: string): string | undefined {
+  try {
+    const st = statSync(cwd);
+    return st.isDirectory() ? `${st.dev}:${st.ino}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Spawns the command ahead of its due time (see `launch`). Undefined when it cannot be: the run
- * then spawns it when due, and reports the problem (a missing program, a bad cwd) as it would.
+ * Spawns the command ahead of its due time (see `launch`). Undefined when it is not done: the run then
+ * spawns it when due, and reports any problem (a missing program, a bad cwd) as it would. Not done when
+ * the shell would change the environment (a variable whose name is not a shell name).
  */
 export async function spawnAhead(def: CommandJob, ctx: RunContext): Promise<HeldCommand | undefined> {
-  // The program must be there now: a shell's "not found" would be a failure without the clear message.
   const [program] = typeof def.task.command === 'string' ? ['/bin/sh'] : def.task.command;
-  if (program === undefined || resolveProgram(program, commandEnv(def, ctx), def.task.cwd) === undefined) return undefined;
+  if (program === undefined) return undefined;
+  const env = commandEnv(def, ctx);
+  if (!Object.keys(env).every((name) => SHELL_NAME.test(name))) return undefined;
+  const resolved = resolveProgram(program, env, def.task.cwd);
+  const cwd = cwdIdentity(def.task.cwd);
+  if (resolved === undefined || cwd === undefined) return undefined;
   const launched = await launch(def, ctx, true);
   if ('problem' in launched) return undefined;
   return {
     launched,
+    spawned: { resolved, cwd },
+    taken: false,
     async discard() {
       launched.child.stdio[3]?.destroy();
       signalGroup(launched.pid, 'SIGKILL');
@@ -145,6 +181,18 @@ export async function spawnAhead(def: CommandJob, ctx: RunContext): Promise<Held
       for (const stream of launched.child.stdio) stream?.destroy();
     },
   };
+}
+
+/**
+ * Whether the process spawned ahead can run the command now: it is still there (nobody killed it),
+ * the program is where it was, and the cwd is the same directory. Otherwise the run spawns anew, and
+ * reports a problem the way a run spawned when due does.
+ */
+function stillValid(def: CommandJob, ctx: RunContext, held: HeldCommand): boolean {
+  const { child } = held.launched;
+  if (child.exitCode !== null || child.signalCode !== null) return false;
+  const [program] = typeof def.task.command === 'string' ? ['/bin/sh'] : def.task.command;
+  return resolveProgram(program!, commandEnv(def, ctx), def.task.cwd) === held.spawned.resolved && cwdIdentity(def.task.cwd) === held.spawned.cwd;
 }
 
 /** Runs the command: spawns it, or starts the one `held` since it was spawned ahead. */
@@ -155,15 +203,20 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
   const finish = (o: Omit<Outcome, 'startedMs' | 'completedMs'>): RunResult =>
     buildResult(def, ctx, { ...o, startedMs, completedMs: Date.now() });
 
+  if (held) held.taken = true;
   if (ctx.signal?.aborted) {
     await held?.discard();
     return finish({ status: 'cancelled', message: 'cancelled before start' });
   }
   let launched: Launched;
-  if (held) {
+  if (held && stillValid(def, ctx, held)) {
     launched = held.launched;
     (launched.child.stdio[3] as Writable).end('\n');
   } else {
+    if (held) {
+      log.info({ pid: held.launched.pid }, 'the process spawned ahead is gone, or its program or cwd changed: spawning the command now');
+      await held.discard();
+    }
     const spawned = await launch(def, ctx, false);
     if ('problem' in spawned) return finish({ status: 'failed', message: spawned.problem });
     launched = spawned;
@@ -181,7 +234,7 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
     });
     return { stream, lines, closed: once(stream, 'close').catch(() => {}) };
   });
-  log.debug({ pid, program, spawned_ahead: held !== undefined }, 'command started');
+  log.debug({ pid, program, spawned_ahead: launched === held?.launched }, 'command started');
 
   let stopReason: StopReason | undefined;
   let stopStartedMs = 0;

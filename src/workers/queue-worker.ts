@@ -249,19 +249,16 @@ export class QueueWorkers {
     registerSecrets(def.secrets ?? []); // a worker-only agent never loads the files: the queued definition carries them
     const run: ActiveRun = { queue, jobId: job.id, controller };
     this.active.add(run);
+    let held: HeldCommand | undefined;
     try {
       const { databaseUrl } = this.options;
       const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}) };
       // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due; a command's
       // process is spawned meanwhile, so that starting it then costs a write to a pipe.
-      let held: HeldCommand | undefined;
       if (!data.manual) {
         const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;
         if (def.task.type === 'command' && dueMs > this.now()) held = await spawnAhead({ ...def, task: def.task }, ctx);
-        await this.gate.until(dueMs, signal).catch(async (err: unknown) => {
-          await held?.discard();
-          throw err;
-        });
+        await this.gate.until(dueMs, signal); // on abort, the process spawned ahead is discarded below
       }
       // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
       // start). A failed mark is logged, never a reason to run the task twice.
@@ -298,6 +295,8 @@ export class QueueWorkers {
       if (willRetry && !givenBack) void this.wakeForRetry(queue, job.id);
       if (result.status !== 'succeeded') throw new Error(`${result.status}: ${result.message}`);
     } finally {
+      // A process spawned ahead that the run never took over (something threw first) must not wait on.
+      if (held && !held.taken) await held.discard();
       this.active.delete(run);
     }
   }

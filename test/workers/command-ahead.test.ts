@@ -2,7 +2,7 @@
 // its gate, runs nothing until it is started, is then the command itself (same pid, so the same process
 // group), and ends without running anything when discarded or when its gate closes unwritten.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -89,6 +89,57 @@ describe('spawnAhead', { skip: process.platform !== 'linux' && 'reads /proc' }, 
     assert.equal(await spawnAhead(commandJob({ task: { command: ['true'], cwd: '/no/such/dir' } }), runContext()), undefined);
     const missing = await runCommand(commandJob({ task: { command: ['no-such-program-jobsd'] } }), runContext());
     assert.equal(missing.message, 'cannot run "no-such-program-jobsd": program not found');
+  });
+
+  it('gives the command the same environment as a command spawned when due', async () => {
+    for (const cleanEnv of [false, true]) {
+      const def = commandJob({ task: { command: ['env'], env: { FOO: 'bar baz' }, cleanEnv } });
+      const direct = await runCommand(def, runContext());
+      const held = (await spawnAhead(def, runContext()))!;
+      const ahead = await runCommand(def, runContext(), held);
+      // `_` aside: a shell sets it to the program it runs (what the agent's own shell had left there before).
+      const lines = (r: typeof direct) => String(r.details.output_tail).trim().split('\n').filter((l) => !l.startsWith('_=')).sort();
+      assert.deepEqual(lines(ahead), lines(direct), `clean_env ${cleanEnv}`);
+    }
+    // A name the shell would drop from the environment: not spawned ahead.
+    assert.equal(await spawnAhead(commandJob({ task: { command: ['env'], env: { 'spring.profiles.active': 'prod' } } }), runContext()), undefined);
+  });
+
+  it('spawns anew when the held process was killed, or its program or cwd went away, and reports those as when due', async () => {
+    const { def, marker } = markingJob();
+    const killed = (await spawnAhead(def, runContext()))!;
+    await parkedAtGate(killed);
+    process.kill(killed.launched.pid, 'SIGKILL');
+    await killed.launched.exited;
+    const rerun = await runCommand(def, runContext(), killed);
+    assert.equal(rerun.message, 'exit code 3', 'the command ran all the same');
+    assert.notEqual(rerun.details.pid, killed.launched.pid);
+    assert.equal(existsSync(marker), true);
+
+    // Killed just before its start, before the agent has seen it exit: the write to its gate fails (EPIPE)
+    // without taking the agent down, and the run ends either way.
+    const racing = (await spawnAhead(def, runContext()))!;
+    await parkedAtGate(racing);
+    process.kill(racing.launched.pid, 'SIGKILL');
+    const raced = await runCommand(def, runContext(), racing);
+    assert.ok(['exit code 3', 'killed by signal SIGKILL'].includes(raced.message), raced.message);
+
+    const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-ahead-'));
+    const program = path.join(dir, 'job.sh');
+    writeFileSync(program, '#!/bin/sh\necho ran\n', { mode: 0o755 });
+    const byProgram = commandJob({ task: { command: [program] } });
+    const heldProgram = (await spawnAhead(byProgram, runContext()))!;
+    rmSync(program);
+    const missing = await runCommand(byProgram, runContext(), heldProgram);
+    assert.equal(missing.message, `cannot run ${JSON.stringify(program)}: program not found`);
+    assert.equal(await processAlive(heldProgram.launched.pid), false);
+
+    const cwd = mkdtempSync(path.join(tmpdir(), 'jobsd-ahead-cwd-'));
+    const inCwd = commandJob({ task: { command: ['true'], cwd } });
+    const heldCwd = (await spawnAhead(inCwd, runContext()))!;
+    rmSync(cwd, { recursive: true });
+    const gone = await runCommand(inCwd, runContext(), heldCwd);
+    assert.equal(gone.message, `cwd ${JSON.stringify(cwd)} does not exist`);
   });
 
   it('runs a shell string the same way', async () => {
