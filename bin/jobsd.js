@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --no-memory-reducer
 // The V8 flags of every launcher: src/cli/node-flags.ts.
 // jobsd runs its TypeScript sources directly, which needs Node.js 24 (type stripping).
 const major = Number(process.versions.node.split('.')[0]);
