@@ -3,6 +3,7 @@
 import { isatty } from 'node:tty';
 import pino from 'pino';
 import pretty from 'pino-pretty';
+import { fdWriter } from './log-writer.ts';
 import { REDACTED, redactDeep, scrubText } from './redact.ts';
 
 export type Logger = pino.Logger;
@@ -66,9 +67,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const colorize = isatty(fd); // not process.stdout.isTTY, which makes the fd non-blocking (see below)
     return pino(config, pretty({ destination: fd, sync: true, colorize }));
   }
-  // Synchronous writes to the fd as the process was given it. A pipe must stay in blocking mode:
-  // creating process.stdout (or process.stderr) switches it to non-blocking, and on EAGAIN sonic-boom
-  // sleeps 100 ms with the event loop held. A blocking write waits only as long as the reader needs
-  // (test/agent/log-blocking.test.ts).
-  return pino(config, pino.destination({ dest: fd, sync: true }));
+  // Synchronous writes that wait for a lagging reader 1 ms at a time, not 100 (src/log-writer.ts).
+  return pino(config, fdWriter(fd));
 }

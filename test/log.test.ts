@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, it } from 'node:test';
 
 const logModule = JSON.stringify(new URL('../src/log.ts', import.meta.url).pathname);
@@ -59,5 +60,38 @@ describe('createLogger', () => {
       process.stdout.write('{"doc":1}');`);
     assert.equal(stdout, '{"doc":1}');
     assert.equal((JSON.parse(stderr) as { msg: string }).msg, 'to stderr');
+  });
+
+  it('waits for a lagging reader of a non-blocking pipe as long as it lags, not 100 ms at a time', async () => {
+    // As under `npm start` (npm is Node too) or once any code creates process.stdout: the pipe on fd 1
+    // is non-blocking, so a write meets EAGAIN whenever the reader is behind. pino's own writer slept
+    // 100 ms on each, holding the event loop (and every run due meanwhile).
+    const script = `import { createLogger } from ${logModule};
+      import { readFileSync } from 'node:fs';
+      process.stdout;
+      const flags = parseInt(readFileSync('/proc/self/fdinfo/1', 'utf8').split('\\n')[1].split(/\\s+/)[1], 8);
+      const logger = createLogger({});
+      const slow = [];
+      for (let i = 0; i < 10000; i++) {
+        const t = performance.now();
+        logger.info({ i, pad: 'x'.repeat(250) }, 'line');
+        const ms = performance.now() - t;
+        if (ms >= 100) slow.push(Math.round(ms));
+      }
+      process.stderr.write(JSON.stringify({ nonBlocking: (flags & 0o4000) !== 0, slow }));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let lines = 0;
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      for (const byte of chunk) if (byte === 10) lines++;
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0, stderr);
+    const report = JSON.parse(stderr) as { nonBlocking: boolean; slow: number[] };
+    assert.equal(report.nonBlocking, true, 'the child\'s stdout is a non-blocking pipe, as under npm start');
+    assert.equal(lines, 10_000, 'no line lost');
+    // A reader as busy as a test run can stall now and then; with the 100 ms sleeps, dozens of writes took that long.
+    assert.ok(report.slow.length < 5, `writes that took 100 ms or more: ${report.slow.join(', ')}`);
   });
 });
