@@ -142,7 +142,7 @@ async function measureFloor(processes: number, seconds: number): Promise<Summary
       if (job && ns) starts.push({ job, slotMs, startedMs: Number(BigInt(ns) / 1000n) / 1000 });
     });
     const exited = new Promise((resolve) => shell.once('exit', resolve));
-    await sleep(slotMs - Date.now());
+    await sleep(Math.max(0, slotMs - Date.now()));
     (shell.stdio[3] as NodeJS.WritableStream).end('\n');
     await exited;
   }
