@@ -72,6 +72,11 @@ function started(child: ChildProcess): Promise<Error | undefined> {
   });
 }
 
+/** The program and its arguments: a string command runs through /bin/sh -c. */
+function argvOf(task: CommandTask): string[] {
+  return typeof task.command === 'string' ? ['/bin/sh', '-c', task.command] : task.command;
+}
+
 /** A command's process, spawned: its own process group's leader. */
 interface Launched {
   child: ChildProcess;
@@ -82,8 +87,9 @@ interface Launched {
 
 /** What a command spawned ahead was spawned with, checked again when it is started. */
 interface Spawned {
-  /** The program as found on PATH. */
+  /** The program as found on PATH (the environment's). */
   resolved: string;
+  env: NodeJS.ProcessEnv;
   /** The cwd's device and inode: a directory removed or swapped (a `current` symlink) since then differs. */
   cwd: string;
 }
@@ -98,7 +104,7 @@ async function launch(def: CommandJob, ctx: RunContext, ahead: boolean): Promise
   const { task } = def;
   const badCwd = await cwdProblem(task.cwd);
   if (badCwd !== undefined) return { problem: badCwd };
-  const [program, ...args] = typeof task.command === 'string' ? ['/bin/sh', '-c', task.command] : task.command;
+  const [program, ...args] = argvOf(task);
   if (program === undefined || program === '') return { problem: 'empty command' };
 
   let child: ChildProcess;
@@ -161,7 +167,7 @@ function cwdIdentity(cwd: string): string | undefined {
  * the shell would change the environment (a variable whose name is not a shell name).
  */
 export async function spawnAhead(def: CommandJob, ctx: RunContext): Promise<HeldCommand | undefined> {
-  const [program] = typeof def.task.command === 'string' ? ['/bin/sh'] : def.task.command;
+  const [program] = argvOf(def.task);
   if (program === undefined) return undefined;
   const env = commandEnv(def, ctx);
   if (!Object.keys(env).every((name) => SHELL_NAME.test(name))) return undefined;
@@ -172,7 +178,7 @@ export async function spawnAhead(def: CommandJob, ctx: RunContext): Promise<Held
   if ('problem' in launched) return undefined;
   return {
     launched,
-    spawned: { resolved, cwd },
+    spawned: { resolved, env, cwd },
     taken: false,
     async discard() {
       launched.child.stdio[3]?.destroy();
@@ -188,11 +194,11 @@ export async function spawnAhead(def: CommandJob, ctx: RunContext): Promise<Held
  * the program is where it was, and the cwd is the same directory. Otherwise the run spawns anew, and
  * reports a problem the way a run spawned when due does.
  */
-function stillValid(def: CommandJob, ctx: RunContext, held: HeldCommand): boolean {
+function stillValid(def: CommandJob, held: HeldCommand): boolean {
   const { child } = held.launched;
   if (child.exitCode !== null || child.signalCode !== null) return false;
-  const [program] = typeof def.task.command === 'string' ? ['/bin/sh'] : def.task.command;
-  return resolveProgram(program!, commandEnv(def, ctx), def.task.cwd) === held.spawned.resolved && cwdIdentity(def.task.cwd) === held.spawned.cwd;
+  const { resolved, env, cwd } = held.spawned;
+  return resolveProgram(argvOf(def.task)[0]!, env, def.task.cwd) === resolved && cwdIdentity(def.task.cwd) === cwd;
 }
 
 /** Runs the command: spawns it, or starts the one `held` since it was spawned ahead. */
@@ -209,7 +215,7 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
     return finish({ status: 'cancelled', message: 'cancelled before start' });
   }
   let launched: Launched;
-  if (held && stillValid(def, ctx, held)) {
+  if (held && stillValid(def, held)) {
     launched = held.launched;
     (launched.child.stdio[3] as Writable).end('\n');
   } else {
