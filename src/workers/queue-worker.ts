@@ -21,7 +21,7 @@ import { StartGate } from './start-gate.ts';
 import { WakeTimes } from './wake-times.ts';
 import { registerSecrets } from '../log.ts';
 import type { RunContext, RunResult } from './result.ts';
-import { spawnAhead, type HeldCommand } from './command.ts';
+import { spawnAhead, type HeldCommand } from './command-ahead.ts';
 
 /** Seconds between two queue checks (see src/queue/queue-check.ts). */
 const CHECK_MS = 15_000;

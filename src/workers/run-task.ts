@@ -1,6 +1,7 @@
 // Runs one attempt of a job's task and always returns a result: a worker loop never sees a throw.
 import type { JobDefinition } from '../definitions/types.ts';
-import { runCommand, type HeldCommand } from './command.ts';
+import type { HeldCommand } from './command-ahead.ts';
+import { runCommand } from './command.ts';
 import { runHttp } from './http.ts';
 import { redactDeep } from '../redact.ts';
 import { runPipelineInThread } from './pipelines/in-thread.ts';

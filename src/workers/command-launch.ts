@@ -1,0 +1,109 @@
+// Spawning a `command` task's process: its environment, its argv, and the problems that stop it from
+// starting (a missing program or cwd), as messages a person can act on. What happens once it runs is
+// src/workers/command.ts; spawning it ahead of its time is src/workers/command-ahead.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { stat } from 'node:fs/promises';
+import type { CommandTask, JobDefinition } from '../definitions/types.ts';
+import { withDeathSignal } from './death-signal.ts';
+import { isoUtc, type RunContext } from './result.ts';
+
+export type CommandJob = JobDefinition & { task: CommandTask };
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function commandEnv(def: CommandJob, ctx: RunContext): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = def.task.cleanEnv ? { PATH: process.env.PATH ?? DEFAULT_PATH } : { ...process.env };
+  return {
+    ...base,
+    // The command's directory, not the agent's: what a shell sets, and what the shell that holds a
+    // command spawned ahead would set anyway (so both paths give the same environment).
+    PWD: def.task.cwd,
+    ...def.task.env,
+    JOBSD_JOB_ID: def.id,
+    JOBSD_RUN_ID: ctx.runId,
+    JOBSD_FIRE_TIME: isoUtc(ctx.fireTimeMs),
+    JOBSD_ATTEMPT: String(ctx.attempt),
+    JOBSD_INSTANCE: ctx.instance,
+    JOBSD_JOB_FILE: def.file,
+  };
+}
+
+export async function cwdProblem(cwd: string): Promise<string | undefined> {
+  try {
+    if (!(await stat(cwd)).isDirectory()) return `cwd ${JSON.stringify(cwd)} is not a directory`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `cwd ${JSON.stringify(cwd)} does not exist`;
+    return `cwd ${JSON.stringify(cwd)} is not usable: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
+function spawnProblem(program: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const name = JSON.stringify(program);
+  if (code === 'ENOENT') return `cannot run ${name}: program not found`;
+  if (code === 'EACCES') return `cannot run ${name}: permission denied`;
+  return `cannot run ${name}: ${(err as Error).message}`;
+}
+
+/** Resolves with undefined once the child has started, or with the spawn error. */
+function started(child: ChildProcess): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', (err) => resolve(err));
+  });
+}
+
+/** The program and its arguments: a string command runs through /bin/sh -c. */
+export function argvOf(task: CommandTask): string[] {
+  return typeof task.command === 'string' ? ['/bin/sh', '-c', task.command] : task.command;
+}
+
+/** A command's process, spawned: its own process group's leader. */
+export interface Launched {
+  child: ChildProcess;
+  pid: number;
+  program: string;
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+/** Wraps the command's argv in the program that holds it (see `launch`). */
+export type Gate = (program: string, args: string[]) => [string, string[]];
+
+/**
+ * Spawns the command in its own process group, or returns a problem a person can act on. With `gate`,
+ * the process spawned is the one `gate` wraps the command in, given a pipe on fd 3 (command-ahead.ts).
+ */
+export async function launch(def: CommandJob, ctx: RunContext, gate?: Gate): Promise<Launched | { problem: string }> {
+  const { task } = def;
+  const badCwd = await cwdProblem(task.cwd);
+  if (badCwd !== undefined) return { problem: badCwd };
+  const [program, ...args] = argvOf(task);
+  if (program === undefined || program === '') return { problem: 'empty command' };
+
+  let child: ChildProcess;
+  try {
+    const env = commandEnv(def, ctx);
+    const [file, fileArgs] = gate ? gate(program, args) : [program, args];
+    const argv = withDeathSignal(file, fileArgs, env, task.cwd);
+    child = spawn(argv.program, argv.args, {
+      cwd: task.cwd,
+      env,
+      detached: true, // its own process group, so signals reach the whole tree
+      stdio: gate ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    return { problem: spawnProblem(program, err) };
+  }
+  const exited = once(child, 'exit') as Launched['exited'];
+  exited.catch(() => {}); // an 'error' after a failed spawn rejects it; handled below
+  // The gate's write fails (EPIPE) if the held process was killed meanwhile: its exit tells the run.
+  child.stdio[3]?.on('error', () => {});
+  const spawnError = await started(child);
+  if (spawnError !== undefined || child.pid === undefined) {
+    return { problem: spawnProblem(program, spawnError ?? new Error('no pid')) };
+  }
+  return { child, pid: child.pid, program, exited };
+}
