@@ -1,12 +1,11 @@
-// Workers on the pg-boss queues: a fetch loop per queue, woken by one LISTEN connection and a
-// periodic queue check; each queued fire's task is run, its ledger row updated on every attempt,
-// failures left to pg-boss to retry, and on shutdown unfinished runs are given back to the queue.
+// Workers on the pg-boss queues: a fetch loop per queue, woken by one LISTEN connection, the times runs
+// queued ahead become claimable, and a periodic queue check; each claimed fire's attempt is run
+// (src/workers/attempt.ts) and settled in pg-boss, failures left to pg-boss to retry, and on shutdown
+// unfinished runs are given back to the queue.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, PgBoss } from 'pg-boss';
 import type pg from 'pg';
-import type { FireState } from '../db/ledger.ts';
-import { LedgerWriter } from '../db/ledger-writer.ts';
 import { coalesce } from './coalesce.ts';
 import type { Logger } from '../log.ts';
 import { HEARTBEAT_SECONDS, type FireData } from '../queue/enqueue.ts';
@@ -16,19 +15,15 @@ import { QueueListener } from '../queue/listener.ts';
 import { checkQueues, recordLostRuns } from '../queue/queue-check.ts';
 import { FetchLoop } from './fetch-loop.ts';
 import { QUEUES } from '../queue/queues.ts';
-import { runTask } from './run-task.ts';
-import { StartGate } from './start-gate.ts';
 import { WakeTimes } from './wake-times.ts';
-import { registerSecrets } from '../log.ts';
-import type { RunContext, RunResult } from './result.ts';
-import { spawnAhead, type HeldCommand } from './command-ahead.ts';
+import { Attempts, type AttemptHooks } from './attempt.ts';
 
 /** Seconds between two queue checks (see src/queue/queue-check.ts). */
 const CHECK_MS = 15_000;
 /** How long a drain waits for cancelled runs to end (their kill grace included) before it gives them back anyway. */
 const AFTER_ABORT_WAIT_MS = 20_000;
 
-export interface QueueWorkersOptions {
+export interface QueueWorkersOptions extends AttemptHooks {
   boss: PgBoss;
   pool: pg.Pool;
   /** For the connection that listens for queued runs. */
@@ -41,10 +36,6 @@ export interface QueueWorkersOptions {
   databaseUrl?: string;
   /** The clock fires are judged by (the database's); defaults to the local clock. */
   now?: () => number;
-  /** Called when an attempt starts, with its lateness (metrics). */
-  onStart?: (data: FireData, latenessMs: number) => void;
-  /** Called after every attempt; `final` is false when it will be retried (metrics, notifications). */
-  onResult?: (result: RunResult, data: FireData, final: boolean) => void;
 }
 
 interface ActiveRun {
@@ -58,7 +49,7 @@ export class QueueWorkers {
   private readonly loops = new Map<string, FetchLoop<FireData>>();
   private readonly active = new Set<ActiveRun>();
   private readonly listener: QueueListener;
-  private readonly ledger: LedgerWriter;
+  private readonly attempts: Attempts;
   /** Per queue: the runs that succeeded in one turn of the event loop are completed in one statement. */
   private readonly completions = new Map<string, (job: Job<FireData>) => Promise<void>>();
   private checkTimer: NodeJS.Timeout | undefined;
@@ -66,15 +57,12 @@ export class QueueWorkers {
   private readonly now: () => number;
   /** When runs queued ahead become claimable, per queue (src/queue/ahead.ts). */
   private readonly wakes: WakeTimes;
-  /** Where runs claimed ahead wait for their due time. */
-  private readonly gate: StartGate;
 
   constructor(options: QueueWorkersOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
     this.wakes = new WakeTimes(this.now, (queue) => this.wake(queue));
-    this.gate = new StartGate(this.now);
-    this.ledger = new LedgerWriter(options.pool);
+    this.attempts = new Attempts({ ...options, now: this.now });
     for (const spec of Object.values(QUEUES)) {
       this.completions.set(spec.name, coalesce((jobs: Job<FireData>[]) => options.boss.complete(spec.name, jobs)));
     }
@@ -238,65 +226,14 @@ export class QueueWorkers {
   }
 
   private async handle(queue: string, job: Job<FireData>, claim: AbortSignal): Promise<void> {
-    const { instance, logger } = this.options;
-    const data = job.data;
-    const def = data.definition;
-    const fireTimeMs = Date.parse(data.fireTime);
-    const attempt = job.retryCount + 1;
     const controller = new AbortController();
-    const signal = AbortSignal.any([claim, controller.signal]);
-    const fields = { job: def.id, run: data.runId, fire: data.fireTime, attempt };
-    registerSecrets(def.secrets ?? []); // a worker-only agent never loads the files: the queued definition carries them
     const run: ActiveRun = { queue, jobId: job.id, controller };
     this.active.add(run);
-    let held: HeldCommand | undefined;
     try {
-      const { databaseUrl } = this.options;
-      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}) };
-      // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due; a command's
-      // process is spawned meanwhile, so that starting it then costs a write to a pipe.
-      if (!data.manual) {
-        const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;
-        if (def.task.type === 'command' && dueMs > this.now()) held = await spawnAhead({ ...def, task: def.task }, ctx);
-        await this.gate.until(dueMs, signal); // on abort, the process spawned ahead is discarded below
-      }
-      // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
-      // start). A failed mark is logged, never a reason to run the task twice.
-      const marking = this.ledger
-        .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true })
-        .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded'));
-      const latenessMs = this.now() - fireTimeMs;
-      logger.info({ ...fields, lateness_ms: Math.round(latenessMs * 10) / 10 }, 'run started');
-      if (!data.manual) this.options.onStart?.(data, latenessMs);
-      const result = await runTask(def, ctx, held);
-      const givenBack = controller.signal.aborted;
-      const replaced = !givenBack && claim.aborted && (await this.options.boss.getJobById(queue, job.id).catch(() => null))?.state === 'cancelled';
-      if (replaced) {
-        result.status = 'cancelled';
-        result.message = result.error = 'cancelled: replaced by a newer fire (overlap: replace)';
-      }
-      const willRetry = result.status !== 'succeeded' && !replaced && (givenBack || attempt <= def.retry.attempts);
-      const state: FireState = willRetry ? 'queued' : result.status;
-      await marking;
-      // A ledger write that fails must not turn a finished run into a retry (running it twice): the
-      // run is settled by its own outcome. The attempt number keeps an attempt whose claim lapsed from
-      // overwriting the row of the attempt that replaced it.
-      await this.ledger
-        .update(def.id, fireTimeMs, { state, attempts: attempt, finished: !willRetry, result })
-        .catch((err: unknown) => logger.error({ ...fields, err }, 'could not record the end of the run in the ledger'));
-      const outcome = { ...fields, status: result.status, seconds: result.execution_time_seconds, will_retry: willRetry };
-      if (result.status === 'succeeded') logger.info(outcome, `run ${result.status}`);
-      else logger.warn({ ...outcome, error: result.error }, `run ${result.status}: ${result.message}`);
-      try {
-        this.options.onResult?.(result, data, !willRetry);
-      } catch (err) {
-        logger.error({ ...fields, err }, 'reporting the end of a run (metrics, notifications) failed');
-      }
-      if (willRetry && !givenBack) void this.wakeForRetry(queue, job.id);
-      if (result.status !== 'succeeded') throw new Error(`${result.status}: ${result.message}`);
+      const end = await this.attempts.run(queue, job, claim, controller.signal);
+      if (end.willRetry && !end.givenBack) void this.wakeForRetry(queue, job.id);
+      if (end.failure) throw end.failure;
     } finally {
-      // A process spawned ahead that the run never took over (something threw first) must not wait on.
-      if (held && !held.taken) await held.discard();
       this.active.delete(run);
     }
   }

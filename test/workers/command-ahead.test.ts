@@ -1,4 +1,4 @@
-// A command spawned ahead of its due time (src/workers/command.ts, `spawnAhead`): the process waits at
+// A command spawned ahead of its due time (src/workers/command-ahead.ts): the process waits at
 // its gate, runs nothing until it is started, is then the command itself (same pid, so the same process
 // group), and ends without running anything when discarded or when its gate closes unwritten.
 import assert from 'node:assert/strict';

@@ -1,0 +1,119 @@
+// One attempt of a claimed fire, from its claim to its recorded end: held until it is due (a run claimed
+// ahead, src/queue/ahead.ts; a command's process is spawned meanwhile), marked running in the ledger, run,
+// and recorded: its result, and whether pg-boss retries it. A ledger write that fails is logged, never a
+// reason to run the task twice. Which fetch loop claimed it and how it is settled in pg-boss is
+// src/workers/queue-worker.ts.
+
+import type { Job, PgBoss } from 'pg-boss';
+import type pg from 'pg';
+import type { FireState } from '../db/ledger.ts';
+import { LedgerWriter } from '../db/ledger-writer.ts';
+import { registerSecrets, type Logger } from '../log.ts';
+import type { FireData } from '../queue/enqueue.ts';
+import { spawnAhead, type HeldCommand } from './command-ahead.ts';
+import type { RunContext, RunResult } from './result.ts';
+import { runTask } from './run-task.ts';
+import { StartGate } from './start-gate.ts';
+
+export interface AttemptHooks {
+  /** Called when an attempt starts, with its lateness (metrics). */
+  onStart?: (data: FireData, latenessMs: number) => void;
+  /** Called after every attempt; `final` is false when it will be retried (metrics, notifications). */
+  onResult?: (result: RunResult, data: FireData, final: boolean) => void;
+}
+
+export interface AttemptOptions extends AttemptHooks {
+  boss: PgBoss;
+  pool: pg.Pool;
+  instance: string;
+  logger: Logger;
+  /** The agent's own database, handed to vm-extract jobs that name none. */
+  databaseUrl?: string;
+  /** The clock fires are judged by (the database's). */
+  now: () => number;
+}
+
+export interface AttemptEnd {
+  /** pg-boss runs it again (its ledger row stays `queued`). */
+  willRetry: boolean;
+  /** The agent gave it back while it ran (a drain): another replica runs it. */
+  givenBack: boolean;
+  /** Set when the attempt did not succeed: the fetch loop fails the pg-boss job with it. */
+  failure?: Error;
+}
+
+export class Attempts {
+  private readonly options: AttemptOptions;
+  /** The ledger writes of the attempts, coalesced per turn of the event loop. */
+  private readonly ledger: LedgerWriter;
+  /** Where runs claimed ahead wait for their due time. */
+  private readonly gate: StartGate;
+
+  constructor(options: AttemptOptions) {
+    this.options = options;
+    this.ledger = new LedgerWriter(options.pool);
+    this.gate = new StartGate(options.now);
+  }
+
+  /**
+   * Runs the attempt of `job`. `claim` is aborted when the job is no longer this agent's (cancelled:
+   * replaced; failed by a supervisor; expired), `giveBack` when the agent gives it back (a drain).
+   */
+  async run(queue: string, job: Job<FireData>, claim: AbortSignal, giveBack: AbortSignal): Promise<AttemptEnd> {
+    const { instance, logger, boss, databaseUrl } = this.options;
+    const data = job.data;
+    const def = data.definition;
+    const fireTimeMs = Date.parse(data.fireTime);
+    const attempt = job.retryCount + 1;
+    const signal = AbortSignal.any([claim, giveBack]);
+    const fields = { job: def.id, run: data.runId, fire: data.fireTime, attempt };
+    registerSecrets(def.secrets ?? []); // a worker-only agent never loads the files: the queued definition carries them
+    let held: HeldCommand | undefined;
+    try {
+      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}) };
+      // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due; a command's
+      // process is spawned meanwhile, so that starting it then costs a write to a pipe.
+      if (!data.manual) {
+        const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;
+        if (def.task.type === 'command' && dueMs > this.options.now()) held = await spawnAhead({ ...def, task: def.task }, ctx);
+        await this.gate.until(dueMs, signal); // on abort, the process spawned ahead is discarded below
+      }
+      // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
+      // start). A failed mark is logged, never a reason to run the task twice.
+      const marking = this.ledger
+        .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true })
+        .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded'));
+      const latenessMs = this.options.now() - fireTimeMs;
+      logger.info({ ...fields, lateness_ms: Math.round(latenessMs * 10) / 10 }, 'run started');
+      if (!data.manual) this.options.onStart?.(data, latenessMs);
+      const result = await runTask(def, ctx, held);
+      const givenBack = giveBack.aborted;
+      const replaced = !givenBack && claim.aborted && (await boss.getJobById(queue, job.id).catch(() => null))?.state === 'cancelled';
+      if (replaced) {
+        result.status = 'cancelled';
+        result.message = result.error = 'cancelled: replaced by a newer fire (overlap: replace)';
+      }
+      const willRetry = result.status !== 'succeeded' && !replaced && (givenBack || attempt <= def.retry.attempts);
+      const state: FireState = willRetry ? 'queued' : result.status;
+      await marking;
+      // A ledger write that fails must not turn a finished run into a retry (running it twice): the
+      // run is settled by its own outcome. The attempt number keeps an attempt whose claim lapsed from
+      // overwriting the row of the attempt that replaced it.
+      await this.ledger
+        .update(def.id, fireTimeMs, { state, attempts: attempt, finished: !willRetry, result })
+        .catch((err: unknown) => logger.error({ ...fields, err }, 'could not record the end of the run in the ledger'));
+      const outcome = { ...fields, status: result.status, seconds: result.execution_time_seconds, will_retry: willRetry };
+      if (result.status === 'succeeded') logger.info(outcome, `run ${result.status}`);
+      else logger.warn({ ...outcome, error: result.error }, `run ${result.status}: ${result.message}`);
+      try {
+        this.options.onResult?.(result, data, !willRetry);
+      } catch (err) {
+        logger.error({ ...fields, err }, 'reporting the end of a run (metrics, notifications) failed');
+      }
+      return { willRetry, givenBack, ...(result.status !== 'succeeded' ? { failure: new Error(`${result.status}: ${result.message}`) } : {}) };
+    } finally {
+      // A process spawned ahead that the run never took over (something threw first) must not wait on.
+      if (held && !held.taken) await held.discard();
+    }
+  }
+}
