@@ -1,5 +1,5 @@
 // pg-boss, configured for jobsd: its own schema, no cron of its own, and none of its background
-// timers. jobsd owns the loops that cost statements at rest (see src/workers/queue-workers.ts and
+// timers. jobsd owns the loops that cost statements at rest (see src/workers/queue-worker.ts and
 // src/queue/queue-check.ts): pg-boss's defaults cost an idle agent about 200 statements a minute.
 
 import { PgBoss } from 'pg-boss';
