@@ -40,20 +40,31 @@ export function compileCron(expression: string): CompiledCron {
   if (domDays !== null) six[3] = '*';
   if (dowDays !== null) six[5] = '*';
   const expr = domDays || dowDays ? CronExpressionParser.parse(six.join(' '), { tz: 'UTC', currentDate: 0 }) : full;
+  // The last answer, as the span it holds for: no match lies in (lastAfter, lastMatch), so any
+  // afterWallMs in [lastAfter, lastMatch) has lastMatch as its answer. Jobs sharing an expression
+  // (10,000 daily jobs at a start, `*/5 * * * *` across a fleet) then cost one cron-parser walk.
+  let lastAfter = Infinity;
+  let lastMatch = -Infinity;
+  const search = (afterWallMs: number): number | null => {
+    let from = afterWallMs;
+    for (let guard = 0; guard < 5000; guard++) {
+      const wall = step(expr, from);
+      if (wall === null) return null;
+      const day = new Date(wall);
+      if ((domDays === null || domDays.has(day.getUTCDate())) && (dowDays === null || dowDays.has(day.getUTCDay()))) {
+        return wall;
+      }
+      from = Math.floor(wall / DAY_MS) * DAY_MS + DAY_MS - 1; // the last millisecond of that day
+    }
+    return null;
+  };
   const result: CompiledCron = {
     wild: parsed.wild,
     nextWall(afterWallMs) {
-      let from = afterWallMs;
-      for (let guard = 0; guard < 5000; guard++) {
-        const wall = step(expr, from);
-        if (wall === null) return null;
-        const day = new Date(wall);
-        if ((domDays === null || domDays.has(day.getUTCDate())) && (dowDays === null || dowDays.has(day.getUTCDay()))) {
-          return wall;
-        }
-        from = Math.floor(wall / DAY_MS) * DAY_MS + DAY_MS - 1; // the last millisecond of that day
-      }
-      return null;
+      if (afterWallMs >= lastAfter && afterWallMs < lastMatch) return lastMatch;
+      const match = search(afterWallMs);
+      if (match !== null) [lastAfter, lastMatch] = [afterWallMs, match];
+      return match;
     },
   };
   if (compiled.size >= CACHE_LIMIT) compiled.clear();

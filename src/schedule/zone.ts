@@ -5,6 +5,7 @@ const OFFSET_TEXT = /GMT(?:([+-])(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?)?$/;
 
 /** The zone's offset from UTC at instant `ms`, in milliseconds (positive east of Greenwich). */
 export function offsetMs(zone: string, ms: number): number {
+  if (zone === 'UTC') return 0;
   let format = formatters.get(zone);
   if (format === undefined) {
     format = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCron } from '../../src/definitions/cron.ts';
+import { CronExpressionParser } from 'cron-parser';
 import { compileCron } from '../../src/schedule/cron-matcher.ts';
 
 test('parseCron accepts 5 fields, 6 with seconds first, and macros; wild is cronie\'s rule', () => {
@@ -115,4 +116,28 @@ test('day of month and day of week: either matches, unless one starts with * (Vi
 test('compileCron reuses one compiled expression per string', () => {
   assert.equal(compileCron('0 3 * * *'), compileCron('0 3 * * *'));
   assert.throws(() => compileCron('* * * *'), /got 4/);
+});
+
+test('nextWall answers the same whatever order it is asked in (the last answer is reused only within its span)', () => {
+  // A job's answer is reused for the next job with the same expression; asked out of order, on the
+  // match itself, or just before the span, it must still give cron-parser's own answer.
+  const start = Date.UTC(2026, 2, 1);
+  let seed = 7;
+  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  for (const expression of ['*/7 * * * *', '0 3 * * *', '30 2 * * 1-5', '*/10 30 2 * * *']) {
+    const fields = expression.split(' ');
+    const parser = CronExpressionParser.parse((fields.length === 5 ? ['0', ...fields] : fields).join(' '), { tz: 'UTC' });
+    const cron = compileCron(expression);
+    const queries: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const after = start + Math.floor(random() * 10 * 86_400_000);
+      queries.push(after, after, after - 1);
+      const match = cron.nextWall(after)!;
+      queries.push(match, match - 1, match + 1); // on the match the answer is the following one
+    }
+    for (const after of queries) {
+      parser.reset(new Date(after));
+      assert.equal(cron.nextWall(after), parser.next().getTime(), `${expression} after ${new Date(after).toISOString()}`);
+    }
+  }
 });
