@@ -1,8 +1,8 @@
 // The agent's logger: pino, one JSON object per line, secrets redacted.
 // The CLI sends logs to stderr when stdout carries a JSON document (`--json`).
+import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import pino from 'pino';
-import pretty from 'pino-pretty';
 import { fdWriter } from './log-writer.ts';
 import { REDACTED, redactDeep, scrubText } from './redact.ts';
 
@@ -65,6 +65,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (options.pretty === true) {
     // Synchronous so that lines written just before process.exit are not lost.
     const colorize = isatty(fd); // not process.stdout.isTTY, which makes the fd non-blocking (see below)
+    // Required here, not imported at the top: only a terminal needs it, and it is ~15 ms of every start.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     return pino(config, pretty({ destination: fd, sync: true, colorize }));
   }
   // Synchronous writes that wait for a lagging reader 1 ms at a time, not 100 (src/log-writer.ts).

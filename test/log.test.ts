@@ -26,6 +26,14 @@ describe('createLogger', () => {
     assert.doesNotMatch(stdout, /t0k|Bearer|"pw"/);
   });
 
+  it('writes human-readable lines with pretty (pino-pretty, loaded only then), secrets redacted', () => {
+    const { stdout } = run(`createLogger({ pretty: true }).info({ job: 'j', token: 't0k' }, 'hello there');`);
+    assert.match(stdout, /INFO.*hello there/);
+    assert.match(stdout, /job: "j"/);
+    assert.doesNotMatch(stdout, /t0k/);
+    assert.throws(() => JSON.parse(stdout));
+  });
+
   it('redacts secret-looking keys at any depth, and leaves the other fields alone', () => {
     const { stdout } = run(`createLogger({}).info({ job: 'j', request: { options: { headers: { 'X-Api-Key': 'k3y', cookie: 'c00kie', accept: 'json' } } },
       retry: { attempts: 2 } }, 'deep');`);

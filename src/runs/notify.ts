@@ -2,7 +2,7 @@
 // success. Sent in the background with retries; a notification never blocks, delays or fails the run.
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { request } from 'undici';
 import type { JobDefinition, NotifyEvent } from '../definitions/types.ts';
 import type { Logger } from '../log.ts';
@@ -154,7 +154,8 @@ export class Notifier {
   }
 
   private async mail(from: string, to: string[], n: Notification): Promise<void> {
-    this.transport ??= nodemailer.createTransport(this.options.smtpUrl!);
+    // Loaded on the first email: most agents send none, and nodemailer is ~50 ms of every start.
+    this.transport ??= (await import('nodemailer')).default.createTransport(this.options.smtpUrl!);
     const output = outputOf(n);
     const fire = 'fire_time' in n.result ? n.result.fire_time.replace(/[:.]/g, '-') : 'missed';
     await this.transport.sendMail({
