@@ -8,8 +8,9 @@
 // The overlap rules still decide at the fire instant. `allow` has none. With `skip` and `queue`, a fire
 // the queue policy refuses ahead of time (an earlier run still holds the job) is not recorded: it is
 // enqueued again at its due time, when the earlier run may have ended. A fire it accepts holds the job's
-// slot from then on, as it would from its instant. `replace` cancels the running run when the fire is
-// enqueued, so its fires are enqueued when due.
+// slot from then on, as it would from its instant. `replace` is queued ahead the same way when nothing
+// is queued or running (its queue is `exclusive`); otherwise it is refused ahead of time and enqueued
+// when due, cancelling the run it replaces then, not earlier.
 //
 // pg-boss does not notify for a job whose start is in the future, so the enqueuing agent notifies
 // itself, with the times the queued runs become claimable: `<queue>@<ms>,<ms>` on pg-boss's channel
@@ -17,7 +18,7 @@
 
 import type { JobDefinition } from '../definitions/types.ts';
 
-/** How long before a fire is due the ticker enqueues it (every overlap mode but `replace`). */
+/** How long before a fire is due the ticker enqueues it. */
 export const ENQUEUE_LEAD_MS = 500;
 /** How long before a fire is due a worker may claim it; it starts the run at the due time. */
 export const CLAIM_AHEAD_MS = 100;
@@ -27,13 +28,12 @@ export const CLAIM_AHEAD_MS = 100;
  */
 export const COMMAND_CLAIM_AHEAD_MS = 400;
 
-export function enqueueLeadMs(definition: JobDefinition): number {
-  return definition.overlap === 'replace' ? 0 : ENQUEUE_LEAD_MS;
+export function enqueueLeadMs(_definition: JobDefinition): number {
+  return ENQUEUE_LEAD_MS;
 }
 
-/** When a fire queued ahead becomes claimable, or undefined for a fire claimable at once. */
-export function claimableAt(definition: JobDefinition, dueAtMs: number): number | undefined {
-  if (enqueueLeadMs(definition) === 0) return undefined;
+/** When a fire queued ahead becomes claimable. */
+export function claimableAt(definition: JobDefinition, dueAtMs: number): number {
   return dueAtMs - (definition.task.type === 'command' ? COMMAND_CLAIM_AHEAD_MS : CLAIM_AHEAD_MS);
 }
 

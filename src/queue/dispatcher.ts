@@ -60,8 +60,9 @@ export class Dispatcher {
       return;
     }
     if (this.outageSince !== undefined) return this.remember(definition, fire.fireTimeMs);
-    // `replace` cancels the active run first, and manual runs answer their caller: both go one by one.
-    if (definition.overlap === 'replace' || manual) {
+    // Manual runs answer their caller, and a due `replace` fire cancels the active run first: both go one
+    // by one. A `replace` fire not due yet is queued ahead with the others (refused if there is a run to replace).
+    if (manual || (definition.overlap === 'replace' && (onTime || fire.dueAtMs <= this.now()))) {
       const request = { definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: this.ctx.instance, manual };
       enqueueFire(this.ctx.pool, this.ctx.boss, request).then(
         (outcome) => this.settled(fire, outcome),

@@ -3,7 +3,7 @@
 // until the commit) decides which of them this replica won; the won fires are inserted into pg-boss
 // per queue (one statement each, ON CONFLICT DO NOTHING: the queue policy refuses a fire that would
 // overlap, exactly as send() does); the refused ones are then marked skipped.
-// Fires of `replace` jobs keep the one-by-one path (they cancel the active run first). Fires queued
+// Due fires of `replace` jobs keep the one-by-one path (they cancel the active run first). Fires queued
 // ahead of their time (src/queue/ahead.ts) carry their claimable time as pg-boss's startAfter, and
 // one notification per queue tells every replica when to fetch them; one the queue policy refuses is
 // not recorded (`refused`), to be enqueued again when due.

@@ -65,3 +65,24 @@ test('overlap replace: each fire cancels the active run on the other agent, its 
   assert.ok(alive <= 1, `only the newest run's process may be left (${alive} alive)`);
   await worker.stop('SIGKILL');
 });
+
+test('overlap replace: with nothing to replace, a fire is queued ahead like any other and its process started at its time', async (t) => {
+  const { url, scheduler, worker } = await twoAgents(
+    { 'r.yaml': 'schedule: every 1s\noverlap: replace\ntask: { type: command, command: ["date", "+%s%N"] }\n' },
+    'replace-ahead',
+  );
+  t.after(async () => {
+    await scheduler.stop('SIGKILL');
+    await worker.stop('SIGKILL');
+  });
+  await pollUntil(async () => (await ledger(url, 'r')).filter((r) => r.state === 'succeeded').length >= 4, { timeoutMs: 30_000, intervalMs: 250, what: 'four runs' });
+  await scheduler.stop();
+  await worker.stop();
+  const runs = (await ledger(url, 'r')).filter((r) => r.state === 'succeeded');
+  for (const r of runs) {
+    assert.ok(r.enqueued_at! < r.fire_time, `queued before its fire time (${r.fire_time.toISOString()} queued ${r.enqueued_at!.toISOString()})`);
+    const ranAtMs = Number(BigInt(String((r.result!.details as { output_tail: string }).output_tail).trim()) / 1_000_000n);
+    assert.ok(ranAtMs >= r.fire_time.getTime(), `the command did not run before its fire time (${ranAtMs - r.fire_time.getTime()} ms)`);
+  }
+  assert.equal((await ledger(url, 'r')).filter((r) => r.state === 'cancelled').length, 0, 'nothing was replaced');
+});

@@ -15,16 +15,34 @@ import { commandJob, httpJob } from '../helpers/definitions.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { queueDatabase } from '../helpers/queue.ts';
 
-test('fires are queued ahead in every overlap mode but replace, which cancels the running run when it enqueues', () => {
-  for (const overlap of ['allow', 'skip', 'queue'] as const) {
+test('fires are queued ahead in every overlap mode; a command is claimable earlier than other tasks', () => {
+  for (const overlap of ['allow', 'skip', 'queue', 'replace'] as const) {
     assert.equal(enqueueLeadMs(commandJob({ id: 'x', overlap })), ENQUEUE_LEAD_MS, overlap);
     assert.equal(claimableAt(httpJob({ id: 'x', overlap }), 10_000), 10_000 - CLAIM_AHEAD_MS, overlap);
     // A command is claimed earlier: its process is spawned while the run is held.
     assert.equal(claimableAt(commandJob({ id: 'x', overlap }), 10_000), 10_000 - COMMAND_CLAIM_AHEAD_MS, overlap);
   }
   assert.ok(COMMAND_CLAIM_AHEAD_MS < ENQUEUE_LEAD_MS, 'claimable after it is enqueued');
-  assert.equal(enqueueLeadMs(commandJob({ id: 'r', overlap: 'replace' })), 0);
-  assert.equal(claimableAt(commandJob({ id: 'r', overlap: 'replace' }), 10_000), undefined);
+});
+
+test('overlap replace: a fire is queued ahead when there is nothing to replace, refused ahead (to cancel when due) when there is', async () => {
+  const { pool, boss, close } = await queueDatabase('ahead-replace');
+  try {
+    const def = commandJob({ id: 'replace-job', overlap: 'replace' });
+    const t = Date.now() + 60_000;
+    const fire = (ms: number) => ({ definition: def, fireTimeMs: ms, dueAtMs: ms, instance: 'test', claimableAtMs: ms - COMMAND_CLAIM_AHEAD_MS });
+    assert.deepEqual(await enqueueFires(pool, boss, [fire(t)]), ['queued'], 'nothing queued or running: queued ahead');
+    assert.deepEqual(await enqueueFires(pool, boss, [fire(t + 1000)]), ['refused'], 'a queued run to replace: decided when due');
+    const [claimed] = await boss.fetch(QUEUES.replace.name, { ignoreStartAfter: true });
+    assert.ok(claimed, 'the first fire is claimed (held, then running)');
+    assert.deepEqual(await enqueueFires(pool, boss, [fire(t + 2000)]), ['refused'], 'a running run to replace: decided when due, not cancelled early');
+    const active = await pool.query<{ state: string }>(`SELECT state FROM pgboss.job WHERE id = $1`, [claimed.id]);
+    assert.equal(active.rows[0]?.state, 'active', 'the running run was left alone');
+    const rows = await pool.query<{ fire_time: Date }>(`SELECT fire_time FROM jobsd.fires ORDER BY fire_time`);
+    assert.deepEqual(rows.rows.map((r) => r.fire_time.getTime() - t), [0], 'refused fires leave no ledger row');
+  } finally {
+    await close();
+  }
 });
 
 test('overlap skip: a fire refused ahead of its time is not recorded (it is decided when due); one accepted holds the slot', async () => {
