@@ -9,10 +9,19 @@ if (major < 24) {
   );
   process.exit(2);
 }
-// Node's compile cache keeps the type-stripped, compiled modules on disk ($NODE_COMPILE_CACHE, else
-// <tmpdir>/node-compile-cache): a start after the first skips about 200 ms of compiling. Best effort:
-// an unwritable directory only leaves the cache off.
+// Node's compile cache keeps the type-stripped, compiled modules on disk: a start after the first skips
+// about 200 ms of compiling. It lives in a directory of this user's: $NODE_COMPILE_CACHE, systemd's
+// $CACHE_DIRECTORY, else $XDG_CACHE_HOME/jobsd or ~/.cache/jobsd; never Node's default in the shared /tmp,
+// where another user could plant it. Best effort: an unwritable directory only leaves the cache off.
 const { enableCompileCache } = await import('node:module');
-enableCompileCache?.();
+const { homedir } = await import('node:os');
+const { join } = await import('node:path');
+try {
+  const systemd = process.env.CACHE_DIRECTORY?.split(':')[0];
+  const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  enableCompileCache?.(process.env.NODE_COMPILE_CACHE || (systemd ? join(systemd, 'node-compile-cache') : join(cacheHome, 'jobsd', 'node-compile-cache')));
+} catch {
+  // no home directory: no cache
+}
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

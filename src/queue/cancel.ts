@@ -16,12 +16,23 @@ type State = 'created' | 'retry' | 'active';
  * had not started are recorded `cancelled` in the ledger here; an active run records its own end.
  * Returns how many were cancelled.
  */
-export async function cancelRuns(client: pg.ClientBase, boss: PgBoss, queue: string, jobId: string, states: State[], message: string): Promise<number> {
+export async function cancelRuns(
+  client: pg.ClientBase,
+  boss: PgBoss,
+  queue: string,
+  jobId: string,
+  states: State[],
+  message: string,
+  /** Only runs of fires at or before this instant: a newer fire (queued ahead) is not replaced by an older one. */
+  upToFireTimeMs?: number,
+): Promise<number> {
   const table = await queueTable(boss, queue);
   const live = await client.query<{ id: string }>(
     `SELECT id FROM ${BOSS_SCHEMA}.${table}
-      WHERE name = $1 AND (singleton_key = $2 OR data->>'jobId' = $2) AND state::text = ANY($3::text[]) FOR UPDATE`,
-    [queue, jobId, states],
+      WHERE name = $1 AND (singleton_key = $2 OR data->>'jobId' = $2) AND state::text = ANY($3::text[])
+        AND ($4::timestamptz IS NULL OR (data->>'fireTime')::timestamptz <= $4)
+        FOR UPDATE`,
+    [queue, jobId, states, upToFireTimeMs === undefined ? null : new Date(upToFireTimeMs)],
   );
   if (live.rows.length === 0) return 0;
   const ids = live.rows.map((r) => r.id);

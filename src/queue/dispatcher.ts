@@ -18,6 +18,8 @@ export interface DispatcherContext extends CatchUpContext {
   now?: () => number;
 }
 
+const refusedKey = (fire: Fire) => `${fire.definition.id}@${fire.fireTimeMs}`;
+
 export class Dispatcher {
   private readonly ctx: CatchUpContext;
   private readonly now: () => number;
@@ -28,6 +30,8 @@ export class Dispatcher {
   /** Jobs whose fires could not be enqueued during an outage: the first such fire minus 1 ms. */
   private readonly pending = new Map<string, { definition: JobDefinition; sinceMs: number }>();
   private outageSince: number | undefined;
+  /** Fires refused ahead of their time, waiting to be enqueued when due, by `refusedKey`. */
+  private readonly refused = new Map<string, NodeJS.Timeout>();
   private stopped = false;
 
   constructor(ctx: DispatcherContext) {
@@ -42,6 +46,8 @@ export class Dispatcher {
 
   stop(): void {
     this.stopped = true;
+    for (const timer of this.refused.values()) clearTimeout(timer);
+    this.refused.clear();
   }
 
   /** Fires dispatched in the same turn of the event loop (one tick of the ticker), enqueued together. */
@@ -62,16 +68,17 @@ export class Dispatcher {
     if (this.outageSince !== undefined) return this.remember(definition, fire.fireTimeMs);
     // Manual runs answer their caller, and a due `replace` fire cancels the active run first: both go one
     // by one. A `replace` fire not due yet is queued ahead with the others (refused if there is a run to replace).
-    if (manual || (definition.overlap === 'replace' && (onTime || fire.dueAtMs <= this.now()))) {
-      const request = { definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: this.ctx.instance, manual };
-      enqueueFire(this.ctx.pool, this.ctx.boss, request).then(
-        (outcome) => this.settled(fire, outcome),
-        (err: unknown) => this.failed([fire], err),
-      );
-      return;
-    }
+    if (manual || (definition.overlap === 'replace' && (onTime || fire.dueAtMs <= this.now()))) return this.enqueueOne(fire, manual);
     if (this.batch.length === 0) setImmediate(() => this.flush());
     this.batch.push({ fire, manual, onTime });
+  }
+
+  private enqueueOne(fire: Fire, manual: boolean): void {
+    const request = { definition: fire.definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: this.ctx.instance, manual };
+    enqueueFire(this.ctx.pool, this.ctx.boss, request).then(
+      (outcome) => this.settled(fire, outcome),
+      (err: unknown) => this.failed([fire], err),
+    );
   }
 
   /**
@@ -80,6 +87,12 @@ export class Dispatcher {
    */
   recall(fire: Fire): void {
     const { definition } = fire;
+    // Refused ahead of its time and waiting to be enqueued when due: that wait is dropped.
+    const waiting = this.refused.get(refusedKey(fire));
+    if (waiting) {
+      clearTimeout(waiting);
+      this.refused.delete(refusedKey(fire));
+    }
     // Not sent yet: dropped. In flight: taken back after the enqueue.
     this.batch = this.batch.filter((b) => b.fire.definition.id !== definition.id || b.fire.fireTimeMs !== fire.fireTimeMs);
     const done = Promise.allSettled([...this.inFlight])
@@ -112,6 +125,14 @@ export class Dispatcher {
       return;
     }
     const now = this.now();
+    // A `replace` fire that has become due meanwhile must cancel the run it replaces: one by one.
+    const lateReplace = (i: number) => fires[i]!.definition.overlap === 'replace' && (batch[i]!.onTime || fires[i]!.dueAtMs <= now);
+    for (const [i, fire] of fires.entries()) if (lateReplace(i)) this.enqueueOne(fire, batch[i]!.manual);
+    const kept = fires.map((_, i) => i).filter((i) => !lateReplace(i));
+    if (kept.length < fires.length) {
+      this.batch = kept.map((i) => batch[i]!);
+      return this.flush();
+    }
     const requests = fires.map((f, i) => {
       const claimableAtMs = !batch[i]!.onTime && f.dueAtMs > now ? claimableAt(f.definition, f.dueAtMs) : undefined;
       return { definition: f.definition, fireTimeMs: f.fireTimeMs, dueAtMs: f.dueAtMs, instance: this.ctx.instance, ...(claimableAtMs !== undefined ? { claimableAtMs } : {}) };
@@ -127,8 +148,15 @@ export class Dispatcher {
   private settled(fire: Fire, outcome: EnqueueOutcome, claimableAtMs?: number): void {
     const { definition } = fire;
     if (outcome === 'refused') {
-      // Refused ahead of its time by an earlier run that may end before the fire: decided when it is due.
-      setTimeout(() => this.dispatch(fire, false, true), Math.max(0, fire.dueAtMs - this.now())).unref();
+      // Refused ahead of its time by an earlier run that may end before the fire: decided when it is due,
+      // unless the job is edited or removed before then (recall).
+      const key = refusedKey(fire);
+      const timer = setTimeout(() => {
+        this.refused.delete(key);
+        this.dispatch(fire, false, true);
+      }, Math.max(0, fire.dueAtMs - this.now()));
+      timer.unref();
+      this.refused.set(key, timer);
       return;
     }
     const fields = { job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() };

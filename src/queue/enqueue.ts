@@ -79,9 +79,10 @@ export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueR
         await client.query('ROLLBACK');
         return 'duplicate';
       }
+      // A run of a newer fire (queued ahead of its time) is left alone: this older fire is then refused.
       if (def.overlap === 'replace') {
-      await cancelRuns(client, boss, spec.name, def.id, ['created', 'retry', 'active'], 'replaced by a newer fire (overlap: replace)');
-    }
+        await cancelRuns(client, boss, spec.name, def.id, ['created', 'retry', 'active'], 'replaced by a newer fire (overlap: replace)', fireTimeMs);
+      }
       const data: FireData = fireData(request, runId);
       const sent = await boss.send(spec.name, data, {
         id: runId,

@@ -77,7 +77,8 @@ export function emailText(n: Notification): string {
 
 export class Notifier {
   private readonly options: NotifierOptions;
-  private transport: Transporter | undefined;
+  /** Created on the first email (a promise, so that two first emails at once share it). */
+  private transport: Promise<Transporter> | undefined;
   private readonly pending = new Set<Promise<void>>();
   private readonly warned = new Set<string>();
 
@@ -111,7 +112,7 @@ export class Notifier {
   /** Waits for notifications in flight, at most `timeoutMs` (at shutdown). */
   async drain(timeoutMs: number): Promise<void> {
     await Promise.race([Promise.allSettled([...this.pending]), sleep(timeoutMs, undefined, { ref: false })]);
-    this.transport?.close();
+    void this.transport?.then((t) => t.close(), () => undefined);
   }
 
   private track(promise: Promise<void>): void {
@@ -155,10 +156,11 @@ export class Notifier {
 
   private async mail(from: string, to: string[], n: Notification): Promise<void> {
     // Loaded on the first email: most agents send none, and nodemailer is ~50 ms of every start.
-    this.transport ??= (await import('nodemailer')).default.createTransport(this.options.smtpUrl!);
+    this.transport ??= import('nodemailer').then((m) => m.default.createTransport(this.options.smtpUrl!));
+    const transport = await this.transport;
     const output = outputOf(n);
     const fire = 'fire_time' in n.result ? n.result.fire_time.replace(/[:.]/g, '-') : 'missed';
-    await this.transport.sendMail({
+    await transport.sendMail({
       from,
       to,
       subject: subject(n),

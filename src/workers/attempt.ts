@@ -75,8 +75,15 @@ export class Attempts {
       // process is spawned meanwhile, so that starting it then costs a write to a pipe.
       if (!data.manual) {
         const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;
-        if (def.task.type === 'command' && dueMs > this.options.now()) held = await spawnAhead({ ...def, task: def.task }, ctx);
+        const holding = dueMs > this.options.now();
+        if (def.task.type === 'command' && holding) held = await spawnAhead({ ...def, task: def.task }, ctx);
         await this.gate.until(dueMs, signal); // on abort, the process spawned ahead is discarded below
+        // A `replace` run held until due may have been replaced meanwhile (a manual run cancels it), which
+        // its claim learns only at the next heartbeat refresh, up to a second later: it must not start.
+        if (holding && def.overlap === 'replace' && (await this.replacedWhileHeld(queue, job.id))) {
+          logger.info(fields, 'run cancelled before its start: replaced by a newer fire (overlap: replace)');
+          return { willRetry: false, givenBack: false };
+        }
       }
       // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
       // start). A failed mark is logged, never a reason to run the task twice.
@@ -112,8 +119,18 @@ export class Attempts {
       }
       return { willRetry, givenBack, ...(result.status !== 'succeeded' ? { failure: new Error(`${result.status}: ${result.message}`) } : {}) };
     } finally {
-      // A process spawned ahead that the run never took over (something threw first) must not wait on.
+      // A process spawned ahead that the run never took over (something threw first, or it was replaced) must not wait on.
       if (held && !held.taken) await held.discard();
+    }
+  }
+
+  /** Whether the run is no longer this agent's to start (cancelled, or gone); not when that is unknown. */
+  private async replacedWhileHeld(queue: string, id: string): Promise<boolean> {
+    try {
+      const now = await this.options.boss.getJobById(queue, id);
+      return now === null || now.state !== 'active';
+    } catch {
+      return false; // the database did not answer: the run starts, and a cancellation still reaches it
     }
   }
 }

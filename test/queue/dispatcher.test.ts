@@ -1,0 +1,101 @@
+// The dispatcher's handling of fires refused ahead of their time (src/queue/dispatcher.ts): such a fire
+// waits to be enqueued when due, and an edit or removal of its job before then (recall) drops that wait;
+// a `replace` fire refused ahead replaces the run when due; an older `replace` fire never cancels a newer
+// one queued ahead.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createLogger } from '../../src/log.ts';
+import { CLAIM_AHEAD_MS } from '../../src/queue/ahead.ts';
+import { Dispatcher } from '../../src/queue/dispatcher.ts';
+import { enqueueFire } from '../../src/queue/enqueue.ts';
+import { enqueueFires } from '../../src/queue/enqueue-batch.ts';
+import { QUEUES } from '../../src/queue/queues.ts';
+import { httpJob } from '../helpers/definitions.ts';
+import { pollUntil } from '../helpers/poll.ts';
+import { queueDatabase } from '../helpers/queue.ts';
+
+const logger = createLogger({ level: 'silent' });
+
+async function fireStates(pool: import('pg').Pool, t: number) {
+  const { rows } = await pool.query<{ job_id: string; fire_time: Date; state: string }>(`SELECT job_id, fire_time, state FROM jobsd.fires ORDER BY job_id, fire_time`);
+  return rows.map((r) => `${r.job_id}@${r.fire_time.getTime() - t}:${r.state}`);
+}
+
+test('a fire refused ahead of its time is enqueued when due, unless its job changed before then (recall)', async () => {
+  const { pool, boss, close } = await queueDatabase('dispatch-refused');
+  const dispatcher = new Dispatcher({ pool, boss, instance: 'a', logger, queued: () => undefined });
+  try {
+    const kept = httpJob({ id: 'kept', overlap: 'skip' });
+    const edited = httpJob({ id: 'edited', overlap: 'skip' });
+    const t = Date.now() + 60_000;
+    // An earlier fire of each job is queued and holds its slot.
+    for (const def of [kept, edited]) assert.deepEqual(await enqueueFires(pool, boss, [{ definition: def, fireTimeMs: t, dueAtMs: t, instance: 'a', claimableAtMs: t - CLAIM_AHEAD_MS }]), ['queued']);
+    const due = Date.now() + 600;
+    const fires = [kept, edited].map((definition) => ({ definition, fireTimeMs: due, dueAtMs: due }));
+    for (const fire of fires) dispatcher.dispatch(fire);
+    // Refused ahead (no row), then: `edited` is recalled (as when its file changes), `kept` is not.
+    await pollUntil(async () => (await fireStates(pool, t)).length === 2 && dispatcher['refused'].size === 2, { what: 'both fires refused ahead' });
+    dispatcher.recall(fires[1]!);
+    const states = await pollUntil(async () => {
+      const s = await fireStates(pool, t);
+      return s.some((x) => x.startsWith(`kept@${due - t}:`)) ? s : undefined;
+    }, { timeoutMs: 5_000, what: "the kept job's fire decided when due" });
+    assert.deepEqual(states, ['edited@0:queued', `kept@${due - t}:skipped`, 'kept@0:queued'], 'the recalled fire was never enqueued');
+  } finally {
+    dispatcher.stop();
+    await close();
+  }
+});
+
+test('replace: a fire refused ahead replaces the running run when due; an older fire does not cancel a newer one queued ahead', async () => {
+  const { pool, boss, close } = await queueDatabase('dispatch-replace');
+  const dispatcher = new Dispatcher({ pool, boss, instance: 'a', logger, queued: () => undefined });
+  try {
+    const def = httpJob({ id: 'r', overlap: 'replace' });
+    const t = Date.now() + 60_000;
+    // A newer fire queued ahead: an older fire (a catch-up, a manual run) enqueued now is refused, and leaves it alone.
+    assert.deepEqual(await enqueueFires(pool, boss, [{ definition: def, fireTimeMs: t, dueAtMs: t, instance: 'a', claimableAtMs: t - CLAIM_AHEAD_MS }]), ['queued']);
+    assert.equal(await enqueueFire(pool, boss, { definition: def, fireTimeMs: t - 30_000, dueAtMs: Date.now(), instance: 'a' }), 'skipped');
+    assert.deepEqual(await fireStates(pool, t), ['r@-30000:skipped', 'r@0:queued']);
+
+    // Another job's run is running; its next fire, due in 600 ms, is refused ahead, then enqueued when due: it replaces the run.
+    const other = httpJob({ id: 's', overlap: 'replace' });
+    const now = Date.now();
+    assert.equal(await enqueueFire(pool, boss, { definition: other, fireTimeMs: now - 1_000, dueAtMs: now, instance: 'a' }), 'queued');
+    const [running] = await boss.fetch(QUEUES.replace.name);
+    assert.equal(running?.data && (running.data as { jobId: string }).jobId, 's', 'the earlier run is claimed (running)');
+    const due = Date.now() + 600;
+    dispatcher.dispatch({ definition: other, fireTimeMs: due, dueAtMs: due });
+    await pollUntil(async () => dispatcher['refused'].size === 1, { what: 'refused ahead' });
+    const states = await pollUntil(async () => {
+      const s = await fireStates(pool, t);
+      return s.some((x) => x.startsWith(`s@${due - t}:`)) ? s : undefined;
+    }, { timeoutMs: 5_000, what: 'the fire decided when due' });
+    assert.deepEqual(states.filter((x) => x.startsWith('s@')), [`s@${now - 1_000 - t}:cancelled`, `s@${due - t}:queued`]);
+    assert.equal((await boss.getJobById(QUEUES.replace.name, running!.id))?.state, 'cancelled', 'the running run was replaced when the fire was due');
+  } finally {
+    dispatcher.stop();
+    await close();
+  }
+});
+
+test('replace: a fire that falls due between its dispatch and its batch replaces the running run (never recorded skipped)', async () => {
+  const { pool, boss, close } = await queueDatabase('dispatch-replace-late');
+  const dispatcher = new Dispatcher({ pool, boss, instance: 'a', logger, queued: () => undefined });
+  try {
+    const def = httpJob({ id: 'late', overlap: 'replace' });
+    const now = Date.now();
+    assert.equal(await enqueueFire(pool, boss, { definition: def, fireTimeMs: now - 1_000, dueAtMs: now, instance: 'a' }), 'queued');
+    const [running] = await boss.fetch(QUEUES.replace.name);
+    assert.ok(running);
+    const due = Date.now() + 2;
+    dispatcher.dispatch({ definition: def, fireTimeMs: due, dueAtMs: due }); // not due yet: batched
+    while (Date.now() <= due + 1); // the event loop is busy until after it is due: the batch sees it due
+    const state = await pollUntil(async () => (await pool.query<{ state: string }>(`SELECT state FROM jobsd.fires WHERE fire_time = $1`, [new Date(due)])).rows[0]?.state, { what: 'the fire recorded' });
+    assert.equal(state, 'queued');
+    assert.equal((await boss.getJobById(QUEUES.replace.name, running.id))?.state, 'cancelled', 'the running run was replaced');
+  } finally {
+    dispatcher.stop();
+    await close();
+  }
+});
