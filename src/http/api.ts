@@ -1,6 +1,7 @@
 // The JSON views of the API: jobs with their next fire and last result, runs, file errors.
 import { DateTime } from 'luxon';
 import type { FireRow } from '../db/ledger.ts';
+import { latenessFrom } from '../queue/fire-id.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import { REDACTED, redactDeep } from '../redact.ts';
@@ -27,7 +28,7 @@ export function runView(row: FireRow, secrets: readonly string[] = []) {
       enqueued_at: row.enqueued_at?.toISOString() ?? null,
       started_at: row.started_at?.toISOString() ?? null,
       finished_at: row.finished_at?.toISOString() ?? null,
-      lateness_ms: started === undefined || row.manual ? null : started - fire,
+      lateness_ms: started === undefined || row.manual ? null : started - latenessFrom(fire, row.due_at?.getTime()),
       duration_seconds: started === undefined || finished === undefined ? null : (finished - started) / 1000,
       message: typeof row.result?.message === 'string' ? row.result.message : null,
       result: row.result,

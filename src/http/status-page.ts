@@ -3,6 +3,7 @@
 // state; lateness and duration in each run's hover title). It reloads itself every 10 s.
 // The timeline window reaches back to the oldest of each job's last TIMELINE_RUNS runs (at most TIMELINE_HOURS).
 import type { FireRow } from '../db/ledger.ts';
+import { latenessFrom } from '../queue/fire-id.ts';
 import { formatFileError } from '../definitions/errors.ts';
 import { instantView } from './api.ts';
 import type { AgentView } from './view.ts';
@@ -42,7 +43,7 @@ function runTitle(row: FireRow): string {
   const started = row.started_at?.getTime();
   const finished = row.finished_at?.getTime();
   const parts = [`${row.state}${row.manual ? ' (manual)' : ''}`, `fire ${row.fire_time.toISOString()}`];
-  if (started !== undefined && !row.manual) parts.push(`lateness ${started - fire} ms`);
+  if (started !== undefined && !row.manual) parts.push(`lateness ${started - latenessFrom(fire, row.due_at?.getTime())} ms`);
   if (started !== undefined && finished !== undefined) parts.push(`duration ${((finished - started) / 1000).toFixed(3)} s`);
   if (row.instance) parts.push(`on ${row.instance}`);
   const message = typeof row.result?.message === 'string' ? row.result.message : '';

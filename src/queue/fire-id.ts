@@ -22,5 +22,16 @@ export function fireId(jobId: string, fireTimeMs: number): string {
 /** A one-time job's fire: an instant derived from its idempotency key, so (id, key) runs once ever. */
 export function onceFireTime(def: Pick<JobDefinition, 'idempotencyKey'>): number {
   const digest = createHash('sha256').update(def.idempotencyKey ?? '').digest();
-  return digest.readUIntBE(0, 5); // ms after the epoch, before 2005: never a real schedule's instant
+  return digest.readUIntBE(0, 5); // ms after the epoch, before ONCE_FIRES_BEFORE_MS: never a real schedule's instant
+}
+
+/** Every one-time fire's instant is before this (2^40 ms after the epoch: 2004-11-04). */
+const ONCE_FIRES_BEFORE_MS = 2 ** 40;
+
+/**
+ * What a run's lateness is measured from: its fire time, or, for a one-time job's fire (whose instant is an
+ * identity, not a time: see onceFireTime), the time it was queued to run.
+ */
+export function latenessFrom(fireTimeMs: number, dueAtMs: number | undefined): number {
+  return fireTimeMs < ONCE_FIRES_BEFORE_MS && dueAtMs !== undefined ? dueAtMs : fireTimeMs;
 }

@@ -10,6 +10,7 @@ import type { FireState } from '../db/ledger.ts';
 import { LedgerWriter } from '../db/ledger-writer.ts';
 import { registerSecrets, type Logger } from '../log.ts';
 import type { FireData } from '../queue/enqueue.ts';
+import { latenessFrom } from '../queue/fire-id.ts';
 import { spawnAhead, type HeldCommand } from './command-ahead.ts';
 import type { RunContext, RunResult } from './result.ts';
 import { runTask } from './run-task.ts';
@@ -73,8 +74,8 @@ export class Attempts {
       const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}) };
       // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due; a command's
       // process is spawned meanwhile, so that starting it then costs a write to a pipe.
+      const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;
       if (!data.manual) {
-        const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;
         const holding = dueMs > this.options.now();
         if (def.task.type === 'command' && holding) held = await spawnAhead({ ...def, task: def.task }, ctx);
         await this.gate.until(dueMs, signal); // on abort, the process spawned ahead is discarded below
@@ -90,7 +91,7 @@ export class Attempts {
       const marking = this.ledger
         .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true })
         .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded'));
-      const latenessMs = this.options.now() - fireTimeMs;
+      const latenessMs = this.options.now() - latenessFrom(fireTimeMs, dueMs);
       logger.info({ ...fields, lateness_ms: Math.round(latenessMs * 10) / 10 }, 'run started');
       if (!data.manual) this.options.onStart?.(data, latenessMs);
       const result = await runTask(def, ctx, held);

@@ -22,6 +22,9 @@ test('@once runs once ever per (id, idempotency_key), across two agents and rest
   const clockAt = Date.now();
   await pollUntil(async () => (await ledger(url, 'clock')).filter((r) => r.fire_time.getTime() > clockAt).length >= 2, { timeoutMs: 10_000, what: 'time for a second run to show' });
   let total = runs(agents);
+  // Its fire time is an identity (an instant before 2005): its lateness is counted from when it was queued.
+  const start = agents.flatMap((a) => a.logs).find((l) => l.msg === 'run started' && l.job === 'setup');
+  assert.ok(start && Number(start.lateness_ms) >= 0 && Number(start.lateness_ms) < 10_000, `lateness ${String(start?.lateness_ms)} ms`);
   await Promise.all(agents.map((a) => a.stop()));
 
   agents = await started();
