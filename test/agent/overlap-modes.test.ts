@@ -2,12 +2,13 @@
 // worker), so every queue decision and every cancellation crosses from one process to the other.
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { freshDatabase } from '../helpers/db.ts';
 import { jobsDir, ledger, startAgent, type LedgerRow } from '../helpers/agent.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
-async function twoAgents(files: Record<string, string>, label: string) {
+/** A scheduler and a worker on a fresh database, both killed when the test ends (if it has not stopped them). */
+async function twoAgents(t: TestContext, files: Record<string, string>, label: string) {
   const url = await freshDatabase(label);
   const dir = jobsDir(files);
   const worker = await startAgent({ name: 'worker-b', jobsDir: dir, databaseUrl: url, args: ['--role', 'worker'] });
@@ -18,11 +19,7 @@ async function twoAgents(files: Record<string, string>, label: string) {
 const relative = (rows: LedgerRow[]) => rows.map((r) => (r.fire_time.getTime() - rows[0]!.fire_time.getTime()) / 1000);
 
 test('overlap queue: one waiting fire runs as soon as the active run ends; further fires are skipped', async (t) => {
-  const { url, scheduler, worker } = await twoAgents({ 'q.yaml': 'schedule: every 2s\noverlap: queue\ntask: { type: command, command: ["sleep", "4.5"] }\n' }, 'queue');
-  t.after(async () => {
-    await scheduler.stop('SIGKILL');
-    await worker.stop('SIGKILL');
-  });
+  const { url, scheduler, worker } = await twoAgents(t, { 'q.yaml': 'schedule: every 2s\noverlap: queue\ntask: { type: command, command: ["sleep", "4.5"] }\n' }, 'queue');
   await pollUntil(async () => (await ledger(url, 'q')).filter((r) => r.state === 'succeeded').length >= 3, { timeoutMs: 30_000, intervalMs: 250, what: 'three runs' });
   await scheduler.stop();
   await worker.stop('SIGKILL');
@@ -40,13 +37,10 @@ test('overlap queue: one waiting fire runs as soon as the active run ends; furth
 
 test('overlap replace: each fire cancels the active run on the other agent, its process group terminated, and runs', async (t) => {
   const { url, scheduler, worker } = await twoAgents(
+    t,
     { 'r.yaml': 'schedule: every 2s\noverlap: replace\nretry: { attempts: 2 }\ntask: { type: command, command: ["sleep", "30"], kill_grace: 1s }\n' },
     'replace',
   );
-  t.after(async () => {
-    await scheduler.stop('SIGKILL');
-    await worker.stop('SIGKILL');
-  });
   await pollUntil(async () => (await ledger(url, 'r')).filter((r) => r.state === 'cancelled').length >= 3, { timeoutMs: 30_000, intervalMs: 250, what: 'three replacements' });
   await scheduler.stop();
   const rows = await ledger(url, 'r');
@@ -68,14 +62,11 @@ test('overlap replace: each fire cancels the active run on the other agent, its 
 
 test('overlap replace: with nothing to replace, a fire is queued ahead like any other and its process started at its time', async (t) => {
   const { url, scheduler, worker } = await twoAgents(
+    t,
     // Every 2 s: the previous run has long ended (and freed the job's slot) when the next fire is queued ahead.
     { 'r.yaml': 'schedule: every 2s\noverlap: replace\ntask: { type: command, command: ["date", "+%s%N"] }\n' },
     'replace-ahead',
   );
-  t.after(async () => {
-    await scheduler.stop('SIGKILL');
-    await worker.stop('SIGKILL');
-  });
   await pollUntil(async () => (await ledger(url, 'r')).filter((r) => r.state === 'succeeded').length >= 4, { timeoutMs: 30_000, intervalMs: 250, what: 'four runs' });
   await scheduler.stop();
   await worker.stop();
