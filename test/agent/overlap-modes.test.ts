@@ -16,11 +16,16 @@ async function twoAgents(t: TestContext, files: Record<string, string>, label: s
   return { url, scheduler, worker };
 }
 
+/** Waits until `n` of the job's fires are recorded in `state`. */
+async function untilRuns(url: string, job: string, state: string, n: number, what: string): Promise<void> {
+  await pollUntil(async () => (await ledger(url, job)).filter((r) => r.state === state).length >= n, { timeoutMs: 30_000, intervalMs: 250, what });
+}
+
 const relative = (rows: LedgerRow[]) => rows.map((r) => (r.fire_time.getTime() - rows[0]!.fire_time.getTime()) / 1000);
 
 test('overlap queue: one waiting fire runs as soon as the active run ends; further fires are skipped', async (t) => {
   const { url, scheduler, worker } = await twoAgents(t, { 'q.yaml': 'schedule: every 2s\noverlap: queue\ntask: { type: command, command: ["sleep", "4.5"] }\n' }, 'queue');
-  await pollUntil(async () => (await ledger(url, 'q')).filter((r) => r.state === 'succeeded').length >= 3, { timeoutMs: 30_000, intervalMs: 250, what: 'three runs' });
+  await untilRuns(url, 'q', 'succeeded', 3, 'three runs');
   await scheduler.stop();
   await worker.stop('SIGKILL');
   const rows = (await ledger(url, 'q')).slice(0, 6);
@@ -41,7 +46,7 @@ test('overlap replace: each fire cancels the active run on the other agent, its 
     { 'r.yaml': 'schedule: every 2s\noverlap: replace\nretry: { attempts: 2 }\ntask: { type: command, command: ["sleep", "30"], kill_grace: 1s }\n' },
     'replace',
   );
-  await pollUntil(async () => (await ledger(url, 'r')).filter((r) => r.state === 'cancelled').length >= 3, { timeoutMs: 30_000, intervalMs: 250, what: 'three replacements' });
+  await untilRuns(url, 'r', 'cancelled', 3, 'three replacements');
   await scheduler.stop();
   const rows = await ledger(url, 'r');
   const cancelled = rows.filter((r) => r.state === 'cancelled').slice(0, 3);
@@ -67,7 +72,7 @@ test('overlap replace: with nothing to replace, a fire is queued ahead like any 
     { 'r.yaml': 'schedule: every 2s\noverlap: replace\ntask: { type: command, command: ["date", "+%s%N"] }\n' },
     'replace-ahead',
   );
-  await pollUntil(async () => (await ledger(url, 'r')).filter((r) => r.state === 'succeeded').length >= 4, { timeoutMs: 30_000, intervalMs: 250, what: 'four runs' });
+  await untilRuns(url, 'r', 'succeeded', 4, 'four runs');
   await scheduler.stop();
   await worker.stop();
   // The first fire may come too soon after the start to be queued ahead.
