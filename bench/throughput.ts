@@ -30,7 +30,7 @@ async function waitStarted(child: ChildProcess): Promise<void> {
   });
 }
 
-async function measure(url: string, agents: number, jobs: number, seconds: number, target: string) {
+export async function measure(url: string, agents: number, jobs: number, seconds: number, target: string) {
   const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-bench-throughput-'));
   for (let i = 0; i < jobs; i++) {
     writeFileSync(path.join(dir, `hit-${i}.yaml`), `schedule: every 1s\noverlap: allow\ntask: { type: http, url: "${target}/hit/${i}", timeout: 10s }\n`);

@@ -63,6 +63,30 @@ describe('createLogger', () => {
     assert.equal(third!.url, 'x [redacted]', 'child bindings are scrubbed');
   });
 
+  it('writes the lines of one turn together, in order, and loses none when the process exits or crashes', () => {
+    // One write per turn of the event loop (src/log-writer.ts): the lines logged just before
+    // process.exit, or before an uncaught exception ends the process, are written on the way out.
+    const exiting = spawnSync(process.execPath, ['--input-type=module', '-e', `import { createLogger } from ${logModule};
+      const logger = createLogger({});
+      for (let i = 0; i < 3; i++) logger.info({ i }, 'before exit');
+      process.exit(3);`], { encoding: 'utf8' });
+    assert.equal(exiting.status, 3, exiting.stderr);
+    assert.deepEqual(exiting.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { i: number }).i), [0, 1, 2]);
+
+    const crashing = spawnSync(process.execPath, ['--input-type=module', '-e', `import { createLogger } from ${logModule};
+      const logger = createLogger({});
+      setTimeout(() => { logger.info('last words'); throw new Error('boom'); }, 1);`], { encoding: 'utf8' });
+    assert.notEqual(crashing.status, 0);
+    assert.match(crashing.stderr, /boom/);
+    assert.equal((JSON.parse(crashing.stdout) as { msg: string }).msg, 'last words');
+
+    const { stdout } = run(`const logger = createLogger({});
+      logger.info('one'); logger.info('two');
+      setImmediate(() => logger.info('three'));
+      setTimeout(() => logger.info('four'), 5);`);
+    assert.deepEqual(stdout.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg), ['one', 'two', 'three', 'four']);
+  });
+
   it('writes to stderr when asked, leaving stdout to a JSON document', () => {
     const { stdout, stderr } = run(`createLogger({ destination: 'stderr', level: 'debug' }).debug('to stderr');
       process.stdout.write('{"doc":1}');`);

@@ -7,6 +7,30 @@ export type FireState = 'scheduled' | 'queued' | 'running' | 'succeeded' | 'fail
 
 export type Queryable = Pick<pg.ClientBase, 'query'> | Pick<pg.Pool, 'query'>;
 
+/**
+ * A value as JSON text for a `jsonb` parameter. PostgreSQL's jsonb cannot hold the NUL character
+ * (`\u0000`): a command that printed one would fail the statement, and with it the other runs' rows
+ * written by the same statement. NUL becomes U+FFFD, the replacement character.
+ */
+export function jsonText(value: unknown): string {
+  const text = JSON.stringify(value);
+  // An escape is `\u0000` after an even run of backslashes (each pair an escaped backslash of the text).
+  return text.includes('\\u0000') ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : text;
+}
+
+/**
+ * Many rows as one `jsonb` parameter, read with jsonb_to_recordset: one array per column (unnest) is
+ * built by pg in JavaScript, escaping every element, which was the largest allocation of a busy agent.
+ * Instants go as ISO 8601 text (millisecond precision, as pg sends a Date).
+ */
+export function rowsJson(rows: readonly object[]): string {
+  return jsonText(rows);
+}
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
 export interface NewFire {
   jobId: string;
   fireTimeMs: number;
@@ -54,7 +78,7 @@ export async function updateFire(db: Queryable, jobId: string, fireTimeMs: numbe
       update.instance ?? null,
       update.started === true,
       update.finished === true,
-      update.result === undefined ? null : JSON.stringify(update.result),
+      update.result === undefined ? null : jsonText(update.result),
     ],
   );
 }
@@ -72,18 +96,22 @@ export async function updateFires(db: Queryable, items: readonly { jobId: string
        started_at = CASE WHEN v.started THEN now() ELSE f.started_at END,
        finished_at = CASE WHEN v.finished THEN now() ELSE NULL END,
        result = COALESCE(v.result, f.result)
-     FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::bool[], $7::bool[], $8::jsonb[])
-       AS v(job_id, fire_time, state, attempts, instance, started, finished, result)
+     FROM jsonb_to_recordset($1::jsonb)
+       AS v(job_id text, fire_time timestamptz, state text, attempts int, instance text, started bool, finished bool, result jsonb)
      WHERE f.job_id = v.job_id AND f.fire_time = v.fire_time AND (v.attempts IS NULL OR f.attempts <= v.attempts)`,
     [
-      items.map((i) => i.jobId),
-      items.map((i) => new Date(i.fireTimeMs)),
-      items.map((i) => i.update.state),
-      items.map((i) => i.update.attempts ?? null),
-      items.map((i) => i.update.instance ?? null),
-      items.map((i) => i.update.started === true),
-      items.map((i) => i.update.finished === true),
-      items.map((i) => (i.update.result === undefined ? null : JSON.stringify(i.update.result))),
+      rowsJson(
+        items.map((i) => ({
+          job_id: i.jobId,
+          fire_time: isoTime(i.fireTimeMs),
+          state: i.update.state,
+          attempts: i.update.attempts,
+          instance: i.update.instance,
+          started: i.update.started === true,
+          finished: i.update.finished === true,
+          result: i.update.result,
+        })),
+      ),
     ],
   );
 }

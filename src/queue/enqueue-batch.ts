@@ -10,6 +10,7 @@
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { withClient } from '../db/pg-guard.ts';
+import { isoTime, rowsJson } from '../db/ledger.ts';
 import { wakePayload } from './ahead.ts';
 import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
 import { expireInSeconds, fireData, HEARTBEAT_SECONDS, retryOptions, skippedResult, type EnqueueOutcome, type EnqueueRequest } from './enqueue.ts';
@@ -52,19 +53,23 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
       await client.query('BEGIN');
       const won = await client.query<{ job_id: string; fire_time: Date }>(
         `INSERT INTO jobsd.fires (job_id, fire_time, run_id, manual, state, definition_hash, due_at, enqueued_at, instance)
-         SELECT job_id, fire_time, run_id, manual, 'queued', definition_hash, due_at, now(), $7
-           FROM unnest($1::text[], $2::timestamptz[], $3::uuid[], $4::boolean[], $5::text[], $6::timestamptz[])
-                AS f(job_id, fire_time, run_id, manual, definition_hash, due_at)
+         SELECT job_id, fire_time, run_id, manual, 'queued', definition_hash, due_at, now(), $2
+           FROM jsonb_to_recordset($1::jsonb)
+                AS f(job_id text, fire_time timestamptz, run_id uuid, manual boolean, definition_hash text, due_at timestamptz)
           ORDER BY job_id COLLATE "C", fire_time
          ON CONFLICT (job_id, fire_time) DO NOTHING
          RETURNING job_id, fire_time`,
         [
-          requests.map((r) => r.definition.id),
-          requests.map((r) => new Date(r.fireTimeMs)),
-          runIds,
-          requests.map((r) => r.manual === true),
-          requests.map((r) => r.definition.hash),
-          requests.map((r) => new Date(r.dueAtMs)),
+          rowsJson(
+            requests.map((r, i) => ({
+              job_id: r.definition.id,
+              fire_time: isoTime(r.fireTimeMs),
+              run_id: runIds[i],
+              manual: r.manual === true,
+              definition_hash: r.definition.hash,
+              due_at: isoTime(r.dueAtMs),
+            })),
+          ),
           requests[0]!.instance,
         ],
       );
@@ -102,9 +107,9 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
       const early = requests.map((r, i) => ({ r, i })).filter(({ r, i }) => outcomes[i] === 'skipped' && r.claimableAtMs !== undefined);
       if (early.length) {
         await client.query(
-          `DELETE FROM jobsd.fires f USING unnest($1::text[], $2::timestamptz[]) AS q(job_id, fire_time)
+          `DELETE FROM jobsd.fires f USING jsonb_to_recordset($1::jsonb) AS q(job_id text, fire_time timestamptz)
             WHERE f.job_id = q.job_id AND f.fire_time = q.fire_time`,
-          [early.map(({ r }) => r.definition.id), early.map(({ r }) => new Date(r.fireTimeMs))],
+          [rowsJson(early.map(({ r }) => ({ job_id: r.definition.id, fire_time: isoTime(r.fireTimeMs) })))],
         );
         for (const { i } of early) outcomes[i] = 'refused';
       }
@@ -112,12 +117,16 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
       if (skipped.length) {
         await client.query(
           `UPDATE jobsd.fires f SET state = 'skipped', finished_at = now(), result = q.result
-             FROM unnest($1::text[], $2::timestamptz[], $3::jsonb[]) AS q(job_id, fire_time, result)
+             FROM jsonb_to_recordset($1::jsonb) AS q(job_id text, fire_time timestamptz, result jsonb)
             WHERE f.job_id = q.job_id AND f.fire_time = q.fire_time`,
           [
-            skipped.map(({ r }) => r.definition.id),
-            skipped.map(({ r }) => new Date(r.fireTimeMs)),
-            skipped.map(({ r, i }) => JSON.stringify(skippedResult(r.definition, r.fireTimeMs, runIds[i]!, r.instance))),
+            rowsJson(
+              skipped.map(({ r, i }) => ({
+                job_id: r.definition.id,
+                fire_time: isoTime(r.fireTimeMs),
+                result: skippedResult(r.definition, r.fireTimeMs, runIds[i]!, r.instance),
+              })),
+            ),
           ],
         );
       }

@@ -38,3 +38,29 @@ test('coalesced ledger writes: together, in order per row, never over a later at
     await pool.end();
   }
 });
+
+test('a result holding a NUL character is recorded, and does not fail the other rows written with it', async () => {
+  // PostgreSQL's jsonb has no NUL: a command that printed one failed the whole statement before.
+  const pool = new pg.Pool({ connectionString: await freshDatabase('ledgerwriter-nul') });
+  try {
+    await migrate(pool);
+    const t = Date.UTC(2026, 10, 27, 12);
+    for (const [i, job] of ['binary', 'plain'].entries()) {
+      await insertFire(pool, { jobId: job, fireTimeMs: t, runId: `00000000-0000-5000-8000-00000000001${i}`, manual: false, definitionHash: 'h', dueAtMs: t, instance: 'x' });
+    }
+    const writer = new LedgerWriter(pool);
+    await Promise.all([
+      writer.update('binary', t, { state: 'succeeded', attempts: 1, finished: true, result: { status: 'succeeded', output: 'a\u0000b', path: 'C:\\u0000' } }),
+      writer.update('plain', t, { state: 'succeeded', attempts: 1, finished: true, result: { status: 'succeeded', output: 'ok' } }),
+    ]);
+    const rows = (await pool.query<{ job_id: string; state: string; output: string; path: string | null }>(
+      `SELECT job_id, state, result->>'output' AS output, result->>'path' AS path FROM jobsd.fires ORDER BY job_id`,
+    )).rows;
+    assert.deepEqual(rows, [
+      { job_id: 'binary', state: 'succeeded', output: 'a\uFFFDb', path: 'C:\\u0000' }, // the text "\u0000" (a backslash, then u0000) is kept as it was
+      { job_id: 'plain', state: 'succeeded', output: 'ok', path: null },
+    ]);
+  } finally {
+    await pool.end();
+  }
+});
