@@ -1,7 +1,8 @@
 // The agent's Prometheus metrics (prom-client), served at /metrics. Labels are bounded: job ids, states,
 // queue names; never run ids. Each replica counts what it did itself; sum across instances in PromQL.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { QueueDepth } from '../queue/depth.ts';
+import { registerProcessMetrics } from './event-loop-delay.ts';
 
 export interface MetricsSources {
   /** Files in error right now. */
@@ -27,9 +28,9 @@ export class AgentMetrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    // The event-loop lag monitor samples every 5 s: prom-client's default (every 10 ms) wakes an idle
-    // agent 100 times a second, which was most of its idle CPU. Fire lateness has its own histogram.
-    collectDefaultMetrics({ register: this.registry, prefix: 'jobsd_process_', eventLoopMonitoringPrecision: 5000 });
+    // prom-client's process metrics; the event-loop delay is sampled only while /metrics is read
+    // (src/runs/event-loop-delay.ts). Fire lateness has its own histogram.
+    registerProcessMetrics(this.registry, 'jobsd_process_');
     new Gauge({ name: 'jobsd_up', help: '1 while the agent runs.', registers }).set(1);
     new Gauge({ name: 'jobsd_build_info', help: 'The agent version and instance name.', labelNames: ['version', 'instance'], registers })
       .labels(sources.version, sources.instance)

@@ -1,6 +1,10 @@
-// The agent metrics: a removed job leaves no series behind.
+// The agent metrics: a removed job leaves no series behind; the process metrics are prom-client's, with
+// the event-loop delay sampled only once the metrics are read.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { registerProcessMetrics } from '../../src/runs/event-loop-delay.ts';
 import { AgentMetrics } from '../../src/runs/metrics.ts';
 
 it('forget() drops every series of a removed job, histograms and counters included', async () => {
@@ -18,4 +22,24 @@ it('forget() drops every series of a removed job, histograms and counters includ
   assert.doesNotMatch(text, /job="gone"/);
   assert.match(text, /jobsd_fires_total\{job="kept",state="succeeded"\} 1/);
   assert.match(text, /jobsd_run_duration_seconds_count\{job="kept",status="failed"\} 1/);
+});
+
+it("serves prom-client's process metrics, the event-loop delay sampled once /metrics is read", async () => {
+  const families = (text: string) => [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]).sort();
+  const registry = new Registry();
+  registerProcessMetrics(registry, 'x_', 10);
+  const first = await registry.metrics();
+  const reference = new Registry();
+  collectDefaultMetrics({ register: reference, prefix: 'x_' });
+  assert.deepEqual(families(first), families(await reference.metrics()), "the same metric families as prom-client's defaults");
+
+  // The sampler runs from the first scrape (its first tick only starts the clock): a 60 ms stall of the
+  // event loop after that shows in the next scrape.
+  await sleep(50);
+  const until = Date.now() + 60;
+  while (Date.now() < until); // the stall
+  await sleep(30);
+  const second = await registry.metrics();
+  const max = Number(/^x_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(second)?.[1]);
+  assert.ok(max >= 0.04, `max event-loop delay ${max} s`);
 });
