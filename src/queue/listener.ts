@@ -1,6 +1,10 @@
 // One LISTEN connection per agent on pg-boss's notification channel: a send on any replica wakes
 // the matching queue's fetch loop here at once. The same connection runs the agent's periodic
 // queue check, which is its health check too: a connection that cannot answer it is replaced.
+//
+// The check's statement has no timer of its own: the next check finds it unanswered (expireStale).
+// A timer per statement, cleared a few milliseconds later, still woke the idle process when it would
+// have expired (Node does not re-arm its timer for a cleared timeout): 4 wake-ups a minute, for nothing.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -9,7 +13,7 @@ import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
 
 const RECONNECT_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 /** A statement on the listening connection slower than this means the connection is gone. */
-const QUERY_TIMEOUT_MS = 10_000;
+export const QUERY_TIMEOUT_MS = 10_000;
 
 export interface ListenerOptions {
   connectionString: string;
@@ -24,6 +28,8 @@ export interface ListenerOptions {
 export class QueueListener {
   private readonly options: ListenerOptions;
   private client: pg.Client | undefined;
+  /** The statement waiting for its answer, if any. */
+  private pending: { since: number; fail: (err: Error) => void } | undefined;
   private reconnecting = false;
   private stopped = false;
 
@@ -44,7 +50,6 @@ export class QueueListener {
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
       connectionTimeoutMillis: QUERY_TIMEOUT_MS,
-      query_timeout: QUERY_TIMEOUT_MS, // the SELECT and LISTEN of a reconnect cannot hang it
     });
     client.on('notification', (message) => {
       if (message.payload) this.options.onNotify(message.payload);
@@ -53,8 +58,9 @@ export class QueueListener {
     client.on('end', () => this.lost(client, new Error('the listening connection closed')));
     try {
       await client.connect();
-      const { rows } = await client.query<{ channel: string }>(`SELECT ${NOTIFY_CHANNEL_SQL} AS channel`, [BOSS_SCHEMA]);
-      await client.query(`LISTEN "${rows[0]!.channel}"`);
+      // Timed, so that the SELECT and LISTEN of a reconnect cannot hang it.
+      const { rows } = await client.query<{ channel: string }>(timed(`SELECT ${NOTIFY_CHANNEL_SQL} AS channel`, [BOSS_SCHEMA]));
+      await client.query(timed(`LISTEN "${rows[0]!.channel}"`, []));
     } catch (err) {
       client.removeAllListeners('end');
       await client.end().catch(() => undefined);
@@ -70,23 +76,35 @@ export class QueueListener {
 
   /**
    * Runs a statement on the listening connection. Undefined when there is none right now; a
-   * failure or a timeout replaces the connection (and rejects).
+   * failure, or no answer by the time expireStale finds it QUERY_TIMEOUT_MS old, replaces the
+   * connection (and rejects).
    */
   async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R> | undefined> {
     const client = this.client;
     if (!client) return undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer on the listening connection within ${QUERY_TIMEOUT_MS / 1000} s`)), QUERY_TIMEOUT_MS);
-    });
     try {
-      return await Promise.race([client.query<R>(text, values), timeout]);
+      return await new Promise<pg.QueryResult<R>>((resolve, reject) => {
+        const pending = { since: Date.now(), fail: reject };
+        this.pending = pending;
+        client
+          .query<R>(text, values)
+          .then(resolve, reject)
+          .finally(() => {
+            if (this.pending === pending) this.pending = undefined;
+          });
+      });
     } catch (err) {
       this.lost(client, err as Error);
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
+  }
+
+  /** Called by the periodic check: a statement unanswered for QUERY_TIMEOUT_MS means the connection is gone. */
+  expireStale(now = Date.now()): void {
+    const pending = this.pending;
+    if (!pending || now - pending.since < QUERY_TIMEOUT_MS) return;
+    this.pending = undefined;
+    pending.fail(new Error(`no answer on the listening connection within ${QUERY_TIMEOUT_MS / 1000} s`));
   }
 
   private lost(client: pg.Client, err: Error): void {
@@ -129,4 +147,9 @@ export class QueueListener {
       await client.end().catch(() => undefined);
     }
   }
+}
+
+/** A statement that pg fails after QUERY_TIMEOUT_MS (pg reads `query_timeout` per query; its typings omit it). */
+function timed(text: string, values: unknown[]): pg.QueryConfig {
+  return { text, values, query_timeout: QUERY_TIMEOUT_MS } as pg.QueryConfig;
 }

@@ -101,7 +101,10 @@ export class QueueWorkers {
       );
     }
     await this.listener.start(); // wakes every loop once connected
-    this.checkTimer = setInterval(() => void this.check(), CHECK_MS);
+    this.checkTimer = setInterval(() => {
+      this.listener.expireStale(); // the previous check's statement, if it still has no answer
+      void this.check();
+    }, CHECK_MS);
   }
 
   /**
