@@ -15,6 +15,11 @@ export interface LoggerOptions {
   destination?: 'stdout' | 'stderr';
   /** Human-readable lines (pino-pretty) instead of JSON, e.g. on a TTY. */
   pretty?: boolean;
+  /**
+   * Write the lines of one turn of the event loop together (the agent: src/log-writer.ts). Off for the
+   * one-shot commands, whose log lines must keep their place among what they print themselves.
+   */
+  coalesce?: boolean;
 }
 
 
@@ -70,5 +75,5 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     return pino(config, pretty({ destination: fd, sync: true, colorize }));
   }
   // Synchronous writes that wait for a lagging reader 1 ms at a time, not 100 (src/log-writer.ts).
-  return pino(config, fdWriter(fd));
+  return pino(config, fdWriter(fd, { coalesce: options.coalesce === true }));
 }

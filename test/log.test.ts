@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 
@@ -67,24 +68,45 @@ describe('createLogger', () => {
     // One write per turn of the event loop (src/log-writer.ts): the lines logged just before
     // process.exit, or before an uncaught exception ends the process, are written on the way out.
     const exiting = spawnSync(process.execPath, ['--input-type=module', '-e', `import { createLogger } from ${logModule};
-      const logger = createLogger({});
+      const logger = createLogger({ coalesce: true });
       for (let i = 0; i < 3; i++) logger.info({ i }, 'before exit');
       process.exit(3);`], { encoding: 'utf8' });
     assert.equal(exiting.status, 3, exiting.stderr);
     assert.deepEqual(exiting.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { i: number }).i), [0, 1, 2]);
 
     const crashing = spawnSync(process.execPath, ['--input-type=module', '-e', `import { createLogger } from ${logModule};
-      const logger = createLogger({});
+      const logger = createLogger({ coalesce: true });
       setTimeout(() => { logger.info('last words'); throw new Error('boom'); }, 1);`], { encoding: 'utf8' });
     assert.notEqual(crashing.status, 0);
     assert.match(crashing.stderr, /boom/);
     assert.equal((JSON.parse(crashing.stdout) as { msg: string }).msg, 'last words');
 
-    const { stdout } = run(`const logger = createLogger({});
+    const { stdout } = run(`const logger = createLogger({ coalesce: true });
       logger.info('one'); logger.info('two');
       setImmediate(() => logger.info('three'));
       setTimeout(() => logger.info('four'), 5);`);
     assert.deepEqual(stdout.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg), ['one', 'two', 'three', 'four']);
+  });
+
+  it('keeps running when the log cannot be written (a full disk), and says so once on stderr', () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', `import { createLogger } from ${logModule};
+        const logger = createLogger({ coalesce: true });
+        let n = 0;
+        const tick = setInterval(() => { logger.info({ n }, 'line'); if (++n === 5) { clearInterval(tick); process.stderr.write('still running'); } }, 1);`], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+      assert.equal(child.status, 0, child.stderr);
+      assert.equal(child.stderr.match(/writing log lines failed \(ENOSPC\)/g)?.length, 1, child.stderr);
+      assert.match(child.stderr, /still running$/);
+    } finally {
+      closeSync(full);
+    }
+  });
+
+  it('writes each line at once for the one-shot commands, in its place among what they print', () => {
+    const { stdout } = run(`const logger = createLogger({});
+      logger.info('first'); process.stdout.write('printed\\n'); logger.info('last');`);
+    assert.deepEqual(stdout.trim().split('\n').map((l) => (l.startsWith('{') ? (JSON.parse(l) as { msg: string }).msg : l)), ['first', 'printed', 'last']);
   });
 
   it('writes to stderr when asked, leaving stdout to a JSON document', () => {

@@ -9,6 +9,7 @@ import { runCommand } from './run.ts';
 import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
+import { flushLogs } from '../log-writer.ts';
 
 const COMMANDS: Command[] = [startCommand, validateCommand, nextCommand, listCommand, runCommand, execCommand, historyCommand, statusCommand];
 
@@ -59,6 +60,7 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
       full.stderr(`jobsd ${command.name}: ${error.message}\n\n${command.usage}\n`);
       return EXIT.usage;
     }
+    flushLogs(); // the agent's last log lines before the error, not after it
     full.stderr(`jobsd ${command.name}: ${(error as Error).stack ?? String(error)}\n`);
     return EXIT.failed;
   } finally {

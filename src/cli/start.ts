@@ -49,7 +49,7 @@ export const startCommand: Command = {
     // isatty(1), not process.stdout.isTTY: creating process.stdout puts a pipe on fd 1 in non-blocking
     // mode, and the logger's synchronous writes then meet EAGAIN whenever the reader lags, on which
     // pino's sonic-boom sleeps 100 ms, stalling every timer of the agent (src/log.ts).
-    const logger = createLogger({ level: config.logLevel, pretty: isatty(1) });
+    const logger = createLogger({ level: config.logLevel, pretty: isatty(1), coalesce: true });
     if (io.signal.aborted) return EXIT.ok;
     // A scheduler must not stop firing every job over one stray promise: log it as the bug it is.
     process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection (a bug in jobsd; please report it): continuing'));

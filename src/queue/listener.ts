@@ -84,7 +84,7 @@ export class QueueListener {
     if (!client) return undefined;
     try {
       return await new Promise<pg.QueryResult<R>>((resolve, reject) => {
-        const pending = { since: Date.now(), fail: reject };
+        const pending = { since: performance.now(), fail: reject };
         this.pending = pending;
         client
           .query<R>(text, values)
@@ -99,12 +99,15 @@ export class QueueListener {
     }
   }
 
-  /** Called by the periodic check: a statement unanswered for QUERY_TIMEOUT_MS means the connection is gone. */
-  expireStale(now = Date.now()): void {
+  /**
+   * Called by the periodic check: a statement unanswered for QUERY_TIMEOUT_MS or more means the
+   * connection is gone. `now` is on performance.now()'s clock (monotonic: a wall-clock step changes nothing).
+   */
+  expireStale(now = performance.now()): void {
     const pending = this.pending;
     if (!pending || now - pending.since < QUERY_TIMEOUT_MS) return;
     this.pending = undefined;
-    pending.fail(new Error(`no answer on the listening connection within ${QUERY_TIMEOUT_MS / 1000} s`));
+    pending.fail(new Error(`no answer on the listening connection for ${Math.round((now - pending.since) / 1000)} s`));
   }
 
   private lost(client: pg.Client, err: Error): void {

@@ -38,7 +38,7 @@ function registerEventLoopDelay(registry: Registry, prefix: string, resolutionMs
   };
   new Gauge({
     name: `${prefix}nodejs_eventloop_lag_seconds`,
-    help: 'Lag of event loop in seconds (measured at the previous scrape).',
+    help: 'Lag of event loop in seconds.',
     registers,
     collect() {
       const start = process.hrtime.bigint();
@@ -54,6 +54,8 @@ function registerEventLoopDelay(registry: Registry, prefix: string, resolutionMs
         histogram.reset();
       }
       if (!histogram) {
+        // Started (again): until it has samples the statistics read 0, never what they were before a pause.
+        for (const g of [min, max, mean, stddev, p50, p90, p99]) g.reset();
         histogram = monitorEventLoopDelay({ resolution: resolutionMs });
         histogram.enable();
       }

@@ -54,6 +54,9 @@ export class QueueWorkers {
   private readonly completions = new Map<string, (job: Job<FireData>) => Promise<void>>();
   private checkTimer: NodeJS.Timeout | undefined;
   private checking = false;
+  /** A check was asked for while one was under way. */
+  private recheck = false;
+  private draining = false;
   private readonly now: () => number;
   /** When runs queued ahead become claimable, per queue (src/queue/ahead.ts). */
   private readonly wakes: WakeTimes;
@@ -113,8 +116,14 @@ export class QueueWorkers {
    * retried. It runs on the listening connection, which it checks at the same time.
    */
   private async check(): Promise<void> {
-    if (this.checking) return;
+    if (this.checking) {
+      // Asked while one is under way (its statement was just expired, and it has not seen that yet):
+      // run again once it ends, rather than wait for the next interval.
+      this.recheck = true;
+      return;
+    }
     this.checking = true;
+    this.recheck = false;
     const { boss, logger } = this.options;
     try {
       const queues = [...this.loops.keys()];
@@ -134,6 +143,7 @@ export class QueueWorkers {
       logger.warn({ err }, 'checking the queues failed');
     } finally {
       this.checking = false;
+      if (this.recheck && !this.draining) void this.check();
     }
   }
 
@@ -178,6 +188,7 @@ export class QueueWorkers {
    */
   async drain(graceMs: number): Promise<void> {
     const { boss, logger } = this.options;
+    this.draining = true;
     clearInterval(this.checkTimer);
     this.wakes.clear();
     for (const loop of this.loops.values()) loop.stop();
