@@ -13,20 +13,34 @@ async function twoAgents(t: TestContext, files: Record<string, string>, label: s
   const dir = jobsDir(files);
   const worker = await startAgent({ name: 'worker-b', jobsDir: dir, databaseUrl: url, args: ['--role', 'worker'] });
   const scheduler = await startAgent({ name: 'scheduler-a', jobsDir: dir, databaseUrl: url, args: ['--role', 'scheduler'] });
+  t.after(() => Promise.all([scheduler.stop('SIGKILL'), worker.stop('SIGKILL')])); // a no-op for an agent already stopped
   return { url, scheduler, worker };
 }
 
-/** Waits until `n` of the job's fires are recorded in `state`. */
-async function untilRuns(url: string, job: string, state: string, n: number, what: string): Promise<void> {
-  await pollUntil(async () => (await ledger(url, job)).filter((r) => r.state === state).length >= n, { timeoutMs: 30_000, intervalMs: 250, what });
+/**
+ * Runs the files on two agents until `n` of `job`'s fires are recorded in `state`, then stops the
+ * scheduler (no further fires); the worker is left to the test.
+ */
+async function runUntil(t: TestContext, files: Record<string, string>, label: string, job: string, state: string, n: number) {
+  const agents = await twoAgents(t, files, label);
+  await pollUntil(async () => (await ledger(agents.url, job)).filter((r) => r.state === state).length >= n, {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+    what: `${n} runs of ${job} ${state}`,
+  });
+  await agents.scheduler.stop();
+  return agents;
 }
+
+/** Every 2 s, each run longer than that: every fire has a run to replace. */
+const REPLACE_LONG_RUNS = 'schedule: every 2s\noverlap: replace\nretry: { attempts: 2 }\ntask: { type: command, command: ["sleep", "30"], kill_grace: 1s }\n';
+/** Every 2 s, each run a `date`: the previous run has long ended (and freed the job's slot) when the next fire is queued ahead. */
+const REPLACE_SHORT_RUNS = 'schedule: every 2s\noverlap: replace\ntask: { type: command, command: ["date", "+%s%N"] }\n';
 
 const relative = (rows: LedgerRow[]) => rows.map((r) => (r.fire_time.getTime() - rows[0]!.fire_time.getTime()) / 1000);
 
 test('overlap queue: one waiting fire runs as soon as the active run ends; further fires are skipped', async (t) => {
-  const { url, scheduler, worker } = await twoAgents(t, { 'q.yaml': 'schedule: every 2s\noverlap: queue\ntask: { type: command, command: ["sleep", "4.5"] }\n' }, 'queue');
-  await untilRuns(url, 'q', 'succeeded', 3, 'three runs');
-  await scheduler.stop();
+  const { url, worker } = await runUntil(t, { 'q.yaml': 'schedule: every 2s\noverlap: queue\ntask: { type: command, command: ["sleep", "4.5"] }\n' }, 'queue', 'q', 'succeeded', 3);
   await worker.stop('SIGKILL');
   const rows = (await ledger(url, 'q')).slice(0, 6);
   assert.deepEqual(relative(rows), [0, 2, 4, 6, 8, 10]);
@@ -41,13 +55,7 @@ test('overlap queue: one waiting fire runs as soon as the active run ends; furth
 });
 
 test('overlap replace: each fire cancels the active run on the other agent, its process group terminated, and runs', async (t) => {
-  const { url, scheduler, worker } = await twoAgents(
-    t,
-    { 'r.yaml': 'schedule: every 2s\noverlap: replace\nretry: { attempts: 2 }\ntask: { type: command, command: ["sleep", "30"], kill_grace: 1s }\n' },
-    'replace',
-  );
-  await untilRuns(url, 'r', 'cancelled', 3, 'three replacements');
-  await scheduler.stop();
+  const { url, worker } = await runUntil(t, { 'r.yaml': REPLACE_LONG_RUNS }, 'replace', 'r', 'cancelled', 3);
   const rows = await ledger(url, 'r');
   const cancelled = rows.filter((r) => r.state === 'cancelled').slice(0, 3);
   for (const r of cancelled) {
@@ -66,14 +74,7 @@ test('overlap replace: each fire cancels the active run on the other agent, its 
 });
 
 test('overlap replace: with nothing to replace, a fire is queued ahead like any other and its process started at its time', async (t) => {
-  const { url, scheduler, worker } = await twoAgents(
-    t,
-    // Every 2 s: the previous run has long ended (and freed the job's slot) when the next fire is queued ahead.
-    { 'r.yaml': 'schedule: every 2s\noverlap: replace\ntask: { type: command, command: ["date", "+%s%N"] }\n' },
-    'replace-ahead',
-  );
-  await untilRuns(url, 'r', 'succeeded', 4, 'four runs');
-  await scheduler.stop();
+  const { url, worker } = await runUntil(t, { 'r.yaml': REPLACE_SHORT_RUNS }, 'replace-ahead', 'r', 'succeeded', 4);
   await worker.stop();
   // The first fire may come too soon after the start to be queued ahead.
   const runs = (await ledger(url, 'r')).filter((r) => r.state === 'succeeded').slice(1);
