@@ -47,6 +47,7 @@ function base(id: string): Omit<JobDefinition, 'task'> {
     schedule: { trigger: { kind: 'once' }, timezone: 'UTC', jitterMs: 0, catchup: 'skip', catchupWindowMs: 0 },
     overlap: 'skip',
     timeoutMs: 3_600_000,
+    leaseMs: 30_000,
     retry: { attempts: 0, delayMs: 0, backoff: 1, maxDelayMs: 0 },
     hash: id,
     secrets: [],

@@ -9,7 +9,7 @@ import type { AgentConfig } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { heartbeat, registerInstance, unregisterInstance } from './db/instances.ts';
 import { migrate } from './db/migrate.ts';
-import { guardDiscardedPgClients } from './db/pg-guard.ts';
+import { guardDiscardedPgClients, STATEMENT_READ_TIMEOUT_MS } from './db/pg-guard.ts';
 import { previousFinalState } from './db/ledger.ts';
 import type { Logger } from './log.ts';
 import { Catalog } from './catalog/catalog.ts';
@@ -47,7 +47,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     databaseUrl = embedded.url;
   }
   // One connection stays open: the heartbeat every 30 s would otherwise reconnect (and authenticate) each time.
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, min: 1, connectionTimeoutMillis: 5_000, application_name: `jobsd ${config.instance}` });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, min: 1, connectionTimeoutMillis: 5_000, query_timeout: STATEMENT_READ_TIMEOUT_MS, application_name: `jobsd ${config.instance}` });
   let closing = false;
   // A database restart drops every connection at once: one line per 30 s, not one per connection.
   let lastConnectionError = 0;

@@ -8,7 +8,7 @@ import { measureClockOffset } from './db/clock.ts';
 import { pruneLedger } from './db/retention.ts';
 import type { Logger } from './log.ts';
 import { MAINTENANCE_SECONDS, queueTable } from './queue/boss.ts';
-import { recordLostRuns } from './queue/queue-check.ts';
+import { recordLostRuns, failoverHoldMs } from './queue/queue-check.ts';
 import { QUEUES } from './queue/queues.ts';
 
 const CLOCK_CHECK_MS = 10 * 60_000;
@@ -51,6 +51,9 @@ export async function startHousekeeping({ pool, boss, logger, historyRetentionMs
   // The pass can fail lost runs itself: those with no retries left get their ledger rows ended here.
   const maintain = async () => {
     try {
+      // Its pass fails over runs whose lease looks lapsed: not within a lease of a database restart.
+      const queues = Object.values(QUEUES).map((q) => q.name);
+      if ((await failoverHoldMs(pool, boss, queues, Infinity)) > 0) return;
       await boss.supervise();
       for (const { name } of Object.values(QUEUES)) await recordLostRuns(pool, await queueTable(boss, name), name);
     } catch (err) {

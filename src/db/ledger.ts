@@ -167,16 +167,24 @@ export async function lastScheduledFires(db: Queryable): Promise<Map<string, num
   return new Map(result.rows.map((r) => [r.job_id, r.last.getTime()]));
 }
 
-/** Records fires that will not run (state `missed`), with their result JSON; existing rows win. Returns the fires this call recorded. */
-export async function recordMissed(db: Queryable, rows: { jobId: string; fireTimeMs: number; runId: string; definitionHash: string; result: unknown }[], instance: string): Promise<number[]> {
+/**
+ * Records fires that will not run, with their result JSON: `missed` (catch-up) or `failed` (a fire that
+ * could not be queued); existing rows win. Returns the fires this call recorded.
+ */
+export async function recordNotRun(
+  db: Queryable,
+  state: 'missed' | 'failed',
+  rows: { jobId: string; fireTimeMs: number; runId: string; definitionHash: string; result: unknown }[],
+  instance: string,
+): Promise<number[]> {
   if (rows.length === 0) return [];
   const result = await db.query(
     `INSERT INTO jobsd.fires (job_id, fire_time, run_id, state, definition_hash, finished_at, instance, result)
-     SELECT r.job_id, r.fire_time, r.run_id, 'missed', r.hash, now(), $2, r.result
+     SELECT r.job_id, r.fire_time, r.run_id, $3, r.hash, now(), $2, r.result
        FROM jsonb_to_recordset($1::jsonb) AS r(job_id text, fire_time timestamptz, run_id uuid, hash text, result jsonb)
      ON CONFLICT (job_id, fire_time) DO NOTHING
      RETURNING fire_time`,
-    [JSON.stringify(rows.map((r) => ({ job_id: r.jobId, fire_time: new Date(r.fireTimeMs).toISOString(), run_id: r.runId, hash: r.definitionHash, result: r.result }))), instance],
+    [rowsJson(rows.map((r) => ({ job_id: r.jobId, fire_time: isoTime(r.fireTimeMs), run_id: r.runId, hash: r.definitionHash, result: r.result }))), instance, state],
   );
   return (result.rows as Array<{ fire_time: Date }>).map((r) => r.fire_time.getTime()).sort((a, b) => a - b);
 }

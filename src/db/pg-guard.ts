@@ -28,6 +28,13 @@ export function guardDiscardedPgClients(): void {
  * restart) would emit 'error' with nothing listening and end the process; here the error is kept,
  * the work's next query fails, and the broken client is discarded on release.
  */
+/**
+ * How long the agent waits for the answer to one statement before it gives the connection up. A
+ * connection cut off without being closed (packets dropped) would otherwise hold its pool slot, and
+ * the statement's caller, for as long as TCP takes to notice: many minutes.
+ */
+export const STATEMENT_READ_TIMEOUT_MS = 15_000;
+
 export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
@@ -35,6 +42,11 @@ export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient)
   client.on('error', onError);
   try {
     return await work(client);
+  } catch (error) {
+    // A statement that failed may still be under way on the connection (a read timeout leaves it
+    // there), or have left a transaction aborted: the connection is not handed out again.
+    broken ??= error as Error;
+    throw error;
   } finally {
     client.off('error', onError);
     client.release(broken);

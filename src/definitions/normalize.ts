@@ -6,6 +6,7 @@ import { duration, Problems, url } from './fields.ts';
 import type { JobFile } from './job-file.ts';
 import { normalizeSchedule } from './normalize-schedule.ts';
 import { normalizeTask } from './normalize-task.ts';
+import { DEFAULT_LEASE_MS, MIN_LEASE_MS } from './lease.ts';
 import type { JobDefinition } from './types.ts';
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,127}$/;
@@ -39,6 +40,7 @@ export function normalizeJob(doc: JobFile, context: NormalizeContext): JobDefini
     schedule: schedule!,
     overlap: doc.overlap ?? 'skip',
     timeoutMs,
+    leaseMs: duration(problems, doc.lease, ['lease'], DEFAULT_LEASE_MS, { min: MIN_LEASE_MS }),
     retry: {
       attempts: retry.attempts ?? 0,
       delayMs: duration(problems, retry.delay, ['retry', 'delay'], 30_000),

@@ -114,6 +114,8 @@ export interface JobDefinition {
   overlap: OverlapMode;
   /** Per attempt (default 1h). */
   timeoutMs: number;
+  /** How long a claimed attempt stays this agent's without a renewal (src/workers/lease.ts). */
+  leaseMs: number;
   retry: RetryPolicy;
   /** Undefined: nobody is notified. */
   notify?: NotifyPolicy;

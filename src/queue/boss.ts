@@ -4,6 +4,7 @@
 
 import { PgBoss } from 'pg-boss';
 import { QUEUES } from './queues.ts';
+import { STATEMENT_READ_TIMEOUT_MS } from '../db/pg-guard.ts';
 
 export const BOSS_SCHEMA = 'pgboss';
 
@@ -26,6 +27,8 @@ const bossClock = {
   clearInterval: (handle: NodeJS.Timeout) => clearInterval(handle),
 };
 
+const readTimeout = { query_timeout: STATEMENT_READ_TIMEOUT_MS };
+
 export function createBoss(connectionString: string, applicationName: string): PgBoss {
   return new PgBoss({
     connectionString,
@@ -33,6 +36,10 @@ export function createBoss(connectionString: string, applicationName: string): P
     schema: BOSS_SCHEMA,
     application_name: applicationName,
     max: 8,
+    // A statement cut off without its connection closing fails, and its connection is discarded
+    // (pg-boss hands its options to pg.Pool; its typings omit pg's query_timeout).
+    ...(readTimeout as object),
+    connectionTimeoutMillis: 5_000,
     schedule: false, // jobsd's ticker decides when things fire
     // jobsd listens itself (src/queue/listener.ts) on one connection for every queue, and checks that
     // connection with the statement it runs anyway; sends still NOTIFY, as the queues opt in.

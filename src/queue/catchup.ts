@@ -4,12 +4,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
-import { fireState, recordMissed } from '../db/ledger.ts';
+import { fireState, recordNotRun } from '../db/ledger.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Logger } from '../log.ts';
 import { planCatchUp } from '../schedule/catchup.ts';
 import { enqueueFire, type EnqueueOutcome } from './enqueue.ts';
 import { fireId } from './fire-id.ts';
+import { notRunResult } from './not-run-result.ts';
 
 /** How long a catch-up run waits for a live run of its job to end before it is sent anyway. */
 const SLOT_WAIT_MS = 60_000;
@@ -27,20 +28,7 @@ export interface CatchUpContext {
 }
 
 function missedResult(def: JobDefinition, fireTimeMs: number, instance: string, why: string) {
-  const now = new Date().toISOString();
-  return {
-    job_id: def.id,
-    run_id: fireId(def.id, fireTimeMs),
-    fire_time: new Date(fireTimeMs).toISOString(),
-    attempt: 0,
-    instance,
-    status: 'missed',
-    message: `missed: ${why} (catchup: ${def.schedule.catchup}, catchup_window: ${def.schedule.catchupWindowMs / 1000}s)`,
-    started_at: now,
-    completed_at: now,
-    execution_time_seconds: 0,
-    details: {},
-  };
+  return notRunResult(def, fireTimeMs, fireId(def.id, fireTimeMs), instance, 'missed', `${why} (catchup: ${def.schedule.catchup}, catchup_window: ${def.schedule.catchupWindowMs / 1000}s)`);
 }
 
 /**
@@ -50,8 +38,9 @@ function missedResult(def: JobDefinition, fireTimeMs: number, instance: string, 
 export async function catchUp(ctx: CatchUpContext, def: JobDefinition, sinceMs: number, nowMs: number, why: string): Promise<void> {
   const plan = planCatchUp(def.schedule, sinceMs, nowMs);
   if (plan.run.length === 0 && plan.missed.length === 0) return;
-  const recorded = await recordMissed(
+  const recorded = await recordNotRun(
     ctx.pool,
+    'missed',
     plan.missed.map((f) => ({ jobId: def.id, fireTimeMs: f, runId: fireId(def.id, f), definitionHash: def.hash, result: missedResult(def, f, ctx.instance, why) })),
     ctx.instance,
   );

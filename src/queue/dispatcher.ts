@@ -1,14 +1,19 @@
 // Turning due fires into queued runs: enqueue each, and when the database cannot be reached,
-// remember which jobs missed fires, probe until it is back, then apply each job's catch-up policy.
+// remember which jobs missed fires, probe until it is back, then apply each job's catch-up policy up to
+// now and enqueue the fires handed over ahead of their time meanwhile. A fire that the database
+// refuses for its data (an error of the fire, not of the connection) fails alone: the others of its
+// batch are enqueued one by one, and it is recorded `failed` with the reason.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lastScheduledFires } from '../db/ledger.ts';
+import { lastScheduledFires, recordNotRun } from '../db/ledger.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Fire } from '../ticker/ticker.ts';
 import { claimableAt } from './ahead.ts';
 import { catchUp, type CatchUpContext } from './catchup.ts';
 import { enqueueFire, type EnqueueOutcome } from './enqueue.ts';
 import { enqueueFires } from './enqueue-batch.ts';
+import { fireId } from './fire-id.ts';
+import { notRunResult } from './not-run-result.ts';
 import { recallFire } from './recall.ts';
 
 const PROBE_MS = 2_000;
@@ -27,8 +32,11 @@ export class Dispatcher {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Jobs whose fire queued ahead is being taken back: their next dispatches wait for it. */
   private readonly recalls = new Map<string, Promise<void>>();
-  /** Jobs whose fires could not be enqueued during an outage: the first such fire minus 1 ms. */
-  private readonly pending = new Map<string, { definition: JobDefinition; sinceMs: number }>();
+  /**
+   * Jobs whose fires could not be enqueued during an outage: the first such fire minus 1 ms, and the
+   * fires themselves (those later than the catch-up's `now` are enqueued as they are).
+   */
+  private readonly pending = new Map<string, { definition: JobDefinition; sinceMs: number; fires: Fire[] }>();
   private outageSince: number | undefined;
   /** Fires refused ahead of their time, waiting to be enqueued when due, by `refusedKey`. */
   private readonly refused = new Map<string, NodeJS.Timeout>();
@@ -65,7 +73,7 @@ export class Dispatcher {
       void recalling.then(() => this.dispatch(fire, manual, onTime));
       return;
     }
-    if (this.outageSince !== undefined) return this.remember(definition, fire.fireTimeMs);
+    if (this.outageSince !== undefined) return this.remember(definition, fire.fireTimeMs, manual ? undefined : fire);
     // Manual runs answer their caller, and a due `replace` fire cancels the active run first: both go one
     // by one. A `replace` fire not due yet is queued ahead with the others (refused if there is a run to replace).
     if (manual || (definition.overlap === 'replace' && (onTime || fire.dueAtMs <= this.now()))) return this.enqueueOne(fire, manual);
@@ -77,7 +85,7 @@ export class Dispatcher {
     const request = { definition: fire.definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: this.ctx.instance, manual };
     enqueueFire(this.ctx.pool, this.ctx.boss, request).then(
       (outcome) => this.settled(fire, outcome),
-      (err: unknown) => this.failed([fire], err),
+      (err: unknown) => this.failed([fire], err, manual),
     );
   }
 
@@ -121,7 +129,7 @@ export class Dispatcher {
     this.batch = [];
     if (fires.length === 0) return;
     if (this.outageSince !== undefined) {
-      for (const fire of fires) this.remember(fire.definition, fire.fireTimeMs);
+      for (const fire of fires) this.remember(fire.definition, fire.fireTimeMs, fire);
       return;
     }
     const now = this.now();
@@ -167,9 +175,39 @@ export class Dispatcher {
     } else if (outcome === 'skipped') this.ctx.logger.info(fields, `fire skipped: the previous run is still queued or active (overlap: ${definition.overlap})`);
   }
 
-  private failed(fires: Fire[], err: unknown): void {
-    for (const fire of fires) this.remember(fire.definition, fire.fireTimeMs);
+  private failed(fires: Fire[], err: unknown, manual = false): void {
+    if (isDataError(err)) {
+      // Not an outage: one of these fires cannot be written. Alone, each either goes in or fails alone.
+      if (fires.length > 1) for (const fire of fires) this.enqueueAlone(fire);
+      else if (fires[0]) this.recordUnqueueable(fires[0], err);
+      return;
+    }
+    for (const fire of fires) this.remember(fire.definition, fire.fireTimeMs, manual ? undefined : fire);
     this.startOutage(err);
+  }
+
+  /** One fire of a batch that failed for its data, as a batch of its own. */
+  private enqueueAlone(fire: Fire): void {
+    const now = this.now();
+    const claimableAtMs = fire.dueAtMs > now ? claimableAt(fire.definition, fire.dueAtMs) : undefined;
+    const request = { definition: fire.definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: this.ctx.instance, ...(claimableAtMs !== undefined ? { claimableAtMs } : {}) };
+    enqueueFires(this.ctx.pool, this.ctx.boss, [request]).then(
+      ([outcome]) => this.settled(fire, outcome!, claimableAtMs),
+      (err: unknown) => this.failed([fire], err),
+    );
+  }
+
+  /** A fire the database refuses for its data: logged with its job, and recorded `failed` with the reason. */
+  private recordUnqueueable(fire: Fire, err: unknown): void {
+    const { definition: def, fireTimeMs } = fire;
+    const reason = (err as Error).message;
+    const fields = { job: def.id, fire: new Date(fireTimeMs).toISOString(), code: (err as { code?: string }).code };
+    this.ctx.logger.error({ ...fields, error: reason }, `fire could not be queued: the database refused its data (${reason}); the job's other fires and the other jobs are not affected`);
+    const runId = fireId(def.id, fireTimeMs);
+    const result = notRunResult(def, fireTimeMs, runId, this.ctx.instance, 'failed', `could not be queued: the database refused the job's data (${reason})`, reason);
+    recordNotRun(this.ctx.pool, 'failed', [{ jobId: def.id, fireTimeMs, runId, definitionHash: def.hash, result }], this.ctx.instance).catch((error: unknown) =>
+      this.ctx.logger.warn({ ...fields, err: error }, 'could not record the fire as failed'),
+    );
   }
 
   /** The ticker found fires long past due: the process was paused. */
@@ -193,14 +231,17 @@ export class Dispatcher {
     // A one-time job that could not be enqueued has no schedule to catch up on: send it again.
     if (def.schedule.trigger.kind === 'once') return this.dispatch({ definition: def, fireTimeMs: sinceMs + 1, dueAtMs: nowMs });
     catchUp(this.ctx, def, sinceMs, nowMs, why).catch((err: unknown) => {
+      if (isDataError(err)) return this.ctx.logger.error({ job: def.id, err }, 'catch-up failed: the database refused the job\'s data; the other jobs are not affected');
       this.remember(def, sinceMs + 1);
       this.startOutage(err);
     });
   }
 
-  private remember(definition: JobDefinition, fireTimeMs: number): void {
+  private remember(definition: JobDefinition, fireTimeMs: number, fire?: Fire): void {
     const known = this.pending.get(definition.id);
-    this.pending.set(definition.id, { definition, sinceMs: Math.min(known?.sinceMs ?? Infinity, fireTimeMs - 1) });
+    const fires = (known?.fires ?? []).filter((f) => f.definition.hash === definition.hash);
+    if (fire && !fires.some((f) => f.fireTimeMs === fire.fireTimeMs)) fires.push(fire);
+    this.pending.set(definition.id, { definition, sinceMs: Math.min(known?.sinceMs ?? Infinity, fireTimeMs - 1), fires });
   }
 
   private startOutage(err: unknown): void {
@@ -223,8 +264,22 @@ export class Dispatcher {
       this.pending.clear();
       this.ctx.logger.info({ down_ms: now - (this.outageSince ?? now), jobs: jobs.length }, 'database reachable again: catching up');
       this.outageSince = undefined;
-      for (const { definition, sinceMs } of jobs) this.run(definition, sinceMs, now, 'the database was unreachable');
+      for (const { definition, sinceMs, fires } of jobs) {
+        this.run(definition, sinceMs, now, 'the database was unreachable');
+        // Handed over ahead of their time during the outage, later than the catch-up's `now`: enqueued
+        // as the ticker handed them over (or at once, if they are due by now).
+        for (const fire of fires) if (fire.fireTimeMs > now) this.dispatch(fire);
+      }
       return;
     }
   }
+}
+
+/**
+ * Whether PostgreSQL refused the statement for the data it carried (SQLSTATE classes 22 data exception,
+ * 23 integrity constraint, 54 program limit) rather than because it could not be reached or answered.
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
 }

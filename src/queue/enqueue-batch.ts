@@ -13,7 +13,7 @@ import { withClient } from '../db/pg-guard.ts';
 import { isoTime, rowsJson } from '../db/ledger.ts';
 import { wakePayload } from './ahead.ts';
 import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
-import { expireInSeconds, fireData, HEARTBEAT_SECONDS, retryOptions, skippedResult, type EnqueueOutcome, type EnqueueRequest } from './enqueue.ts';
+import { expireInSeconds, fireData, heartbeatSeconds, retryOptions, skippedResult, type EnqueueOutcome, type EnqueueRequest } from './enqueue.ts';
 import { fireId } from './fire-id.ts';
 import { queueFor } from './queues.ts';
 
@@ -94,7 +94,7 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
             ...(queueFor(def.overlap).keyed ? { singletonKey: def.id } : {}),
             ...retryOptions(def),
             expireInSeconds: expireInSeconds(def),
-            heartbeatSeconds: HEARTBEAT_SECONDS,
+            heartbeatSeconds: heartbeatSeconds(def),
           };
         });
         const inserted = new Set((await boss.insert(name, jobs, { db: executor, returnId: true })) ?? []);

@@ -7,8 +7,10 @@ import type pg from 'pg';
 import type { JobDefinition } from '../definitions/types.ts';
 import { insertFire, updateFire } from '../db/ledger.ts';
 import { withClient } from '../db/pg-guard.ts';
+import { DEFAULT_LEASE_MS, failoverSeconds } from '../definitions/lease.ts';
 import { fireId } from './fire-id.ts';
 import { cancelRuns } from './cancel.ts';
+import { notRunResult } from './not-run-result.ts';
 import { queueFor } from './queues.ts';
 
 /** What a queued run carries: the definition it was queued with, so a reload does not change it. */
@@ -25,9 +27,14 @@ export interface FireData {
 /** `refused`: the queue policy refused it and, as asked, nothing was recorded (try again later). */
 export type EnqueueOutcome = 'queued' | 'skipped' | 'duplicate' | 'refused';
 
-/** pg-boss's minimum. Workers refresh it every 5 s, and every second in the replace queue. */
-export const HEARTBEAT_SECONDS = 10;
-
+/**
+ * pg-boss's heartbeat_seconds of a run: the database fails it over this long after its holder's last
+ * accepted renewal (the lease plus its margin, src/definitions/lease.ts). Runs queued by older versions
+ * carry no lease: the default applies.
+ */
+export function heartbeatSeconds(def: JobDefinition): number {
+  return failoverSeconds(def.leaseMs ?? DEFAULT_LEASE_MS);
+}
 
 export interface EnqueueRequest {
   definition: JobDefinition;
@@ -89,11 +96,11 @@ export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueR
         ...(spec.keyed ? { singletonKey: def.id } : {}),
         ...retryOptions(def),
         expireInSeconds: expireInSeconds(def),
-        // The worker refreshes a heartbeat while the run is active: when its agent dies, pg-boss's monitor
-        // fails the job after HEARTBEAT_SECONDS (plus its monitor interval) and a live replica retries
-        // it, instead of waiting for the whole timeout. The heartbeat is also how pg-boss aborts a
-        // cancelled job's signal on the replica that runs it (overlap: replace).
-        heartbeatSeconds: HEARTBEAT_SECONDS,
+        // The worker renews the run's lease while it is active: when its agent dies, the queue check
+        // fails the job once the lease has lapsed (plus its margin) and a live replica retries it,
+        // instead of waiting for the whole timeout. The renewal is also how the replica that runs a
+        // cancelled job learns of it (overlap: replace).
+        heartbeatSeconds: heartbeatSeconds(def),
         db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) },
       });
       if (sent === null && request.retryWhenRefused) {
@@ -121,18 +128,5 @@ export function fireData(request: EnqueueRequest, runId: string): FireData {
 
 /** The result JSON of a fire the queue policy refused. */
 export function skippedResult(def: JobDefinition, fireTimeMs: number, runId: string, instance: string) {
-  const now = new Date().toISOString();
-  return {
-    job_id: def.id,
-    run_id: runId,
-    fire_time: new Date(fireTimeMs).toISOString(),
-    attempt: 0,
-    instance,
-    status: 'skipped',
-    message: `skipped: a run of this job was still queued or active (overlap: ${def.overlap})`,
-    started_at: now,
-    completed_at: now,
-    execution_time_seconds: 0,
-    details: {},
-  };
+  return notRunResult(def, fireTimeMs, runId, instance, 'skipped', `a run of this job was still queued or active (overlap: ${def.overlap})`);
 }

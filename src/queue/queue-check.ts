@@ -5,6 +5,7 @@
 
 import type { PgBoss } from 'pg-boss';
 import { BOSS_SCHEMA, queueTable } from './boss.ts';
+import type { Queryable } from '../db/ledger.ts';
 
 export interface QueueState {
   queue: string;
@@ -71,4 +72,26 @@ export async function recordLostRuns(db: { query: (text: string, values: unknown
     [queue],
   );
   return result.rowCount ?? 0;
+}
+
+/**
+ * How long failovers must still wait, 0 when they may go ahead: runs are failed over only once their
+ * holders have had a full lease (their heartbeat_seconds) since the database started and since this
+ * agent's own last failed look at it (`sinceOwnOutageMs`). A holder that could not renew during an
+ * outage renews, and writes its ends, within that time.
+ */
+export async function failoverHoldMs(db: Queryable, boss: PgBoss, queues: string[], sinceOwnOutageMs: number): Promise<number> {
+  let longest = 0;
+  let upMs = Infinity;
+  for (const table of new Set(await Promise.all(queues.map((q) => queueTable(boss, q))))) {
+    const { rows } = await db.query<{ up_ms: string; lease_ms: string | null }>(
+      `SELECT (extract(epoch FROM now() - pg_postmaster_start_time()) * 1000)::bigint AS up_ms,
+              (max(heartbeat_seconds) * 1000)::bigint AS lease_ms
+         FROM ${BOSS_SCHEMA}.${table} WHERE name = ANY($1::text[]) AND state = 'active'`,
+      [queues],
+    );
+    upMs = Math.min(upMs, Number(rows[0]?.up_ms ?? Infinity));
+    longest = Math.max(longest, Number(rows[0]?.lease_ms ?? 0));
+  }
+  return Math.max(0, longest - upMs, longest - sinceOwnOutageMs);
 }

@@ -1,8 +1,9 @@
 // One attempt of a claimed fire, from its claim to its recorded end: held until it is due (a run claimed
 // ahead, src/queue/ahead.ts; a command's process is spawned meanwhile), marked running in the ledger, run,
-// and recorded: its result, and whether pg-boss retries it. A ledger write that fails is logged, never a
-// reason to run the task twice. Which fetch loop claimed it and how it is settled in pg-boss is
-// src/workers/queue-worker.ts.
+// and recorded: its result, and whether pg-boss retries it. A ledger write that fails is never a reason
+// to run the task twice: the end is written as soon as the database answers (src/workers/until-written.ts).
+// An attempt whose lease ran out before it was due (the agent was paused, or cut off) is not started.
+// Which fetch loop claimed it and how it is settled in pg-boss is src/workers/queue-worker.ts.
 
 import type { Job, PgBoss } from 'pg-boss';
 import type pg from 'pg';
@@ -12,6 +13,9 @@ import { registerSecrets, type Logger } from '../log.ts';
 import type { FireData } from '../queue/enqueue.ts';
 import { latenessFrom } from '../queue/fire-id.ts';
 import { spawnAhead, type HeldCommand } from './command-ahead.ts';
+import type { Lease } from './fetch-loop.ts';
+import { LeaseLost } from './lease-lost.ts';
+import type { EndsInFlight } from './until-written.ts';
 import type { RunContext, RunResult } from './result.ts';
 import { runTask } from './run-task.ts';
 import { StartGate } from './start-gate.ts';
@@ -32,6 +36,8 @@ export interface AttemptOptions extends AttemptHooks {
   databaseUrl?: string;
   /** The clock fires are judged by (the database's). */
   now: () => number;
+  /** Where ends that could not be written wait to be written. */
+  ends: EndsInFlight;
 }
 
 export interface AttemptEnd {
@@ -41,6 +47,8 @@ export interface AttemptEnd {
   givenBack: boolean;
   /** Set when the attempt did not succeed: the fetch loop fails the pg-boss job with it. */
   failure?: Error;
+  /** Not started, and not this agent's to settle: its lease ran out first, or it was replaced. */
+  abandoned?: boolean;
 }
 
 export class Attempts {
@@ -57,11 +65,12 @@ export class Attempts {
   }
 
   /**
-   * Runs the attempt of `job`. `claim` is aborted when the job is no longer this agent's (cancelled:
-   * replaced; failed by a supervisor; expired), `giveBack` when the agent gives it back (a drain).
+   * Runs the attempt of `job`. `lease.signal` is aborted when the job is no longer this agent's (cancelled:
+   * replaced; failed by a supervisor; expired; its lease lost), `giveBack` when the agent gives it back (a drain).
    */
-  async run(queue: string, job: Job<FireData>, claim: AbortSignal, giveBack: AbortSignal): Promise<AttemptEnd> {
+  async run(queue: string, job: Job<FireData>, lease: Lease, giveBack: AbortSignal): Promise<AttemptEnd> {
     const { instance, logger, boss, databaseUrl } = this.options;
+    const claim = lease.signal;
     const data = job.data;
     const def = data.definition;
     const fireTimeMs = Date.parse(data.fireTime);
@@ -83,8 +92,15 @@ export class Attempts {
         // its claim learns only at the next heartbeat refresh, up to a second later: it must not start.
         if (holding && def.overlap === 'replace' && (await this.replacedWhileHeld(queue, job.id))) {
           logger.info(fields, 'run cancelled before its start: replaced by a newer fire (overlap: replace)');
-          return { willRetry: false, givenBack: false };
+          return { willRetry: false, givenBack: false, abandoned: true };
         }
+      }
+      // Checked synchronously, right before the start: a process paused past its lease wakes with its
+      // timers overdue, and another agent may be running this fire's next attempt by now.
+      if (!lease.held()) {
+        const why = claim.reason instanceof LeaseLost ? claim.reason.message : 'its lease ran out before its start';
+        logger.warn({ ...fields, lateness_ms: Math.round(this.options.now() - dueMs) }, `run not started: ${why} (was the agent paused or cut off from the database?); another agent takes it over`);
+        return { willRetry: false, givenBack: false, abandoned: true };
       }
       // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
       // start). A failed mark is logged, never a reason to run the task twice.
@@ -96,6 +112,10 @@ export class Attempts {
       if (!data.manual) this.options.onStart?.(data, latenessMs);
       const result = await runTask(def, ctx, held);
       const givenBack = giveBack.aborted;
+      if (!givenBack && claim.reason instanceof LeaseLost) {
+        result.status = 'failed';
+        result.message = result.error = `stopped: ${claim.reason.message}`;
+      }
       const replaced = !givenBack && claim.aborted && (await boss.getJobById(queue, job.id).catch(() => null))?.state === 'cancelled';
       if (replaced) {
         result.status = 'cancelled';
@@ -104,12 +124,12 @@ export class Attempts {
       const willRetry = result.status !== 'succeeded' && !replaced && (givenBack || attempt <= def.retry.attempts);
       const state: FireState = willRetry ? 'queued' : result.status;
       await marking;
-      // A ledger write that fails must not turn a finished run into a retry (running it twice): the
-      // run is settled by its own outcome. The attempt number keeps an attempt whose claim lapsed from
-      // overwriting the row of the attempt that replaced it.
-      await this.ledger
-        .update(def.id, fireTimeMs, { state, attempts: attempt, finished: !willRetry, result })
-        .catch((err: unknown) => logger.error({ ...fields, err }, 'could not record the end of the run in the ledger'));
+      // A ledger write that fails must not turn a finished run into a retry (running it twice): it is
+      // written as soon as the database answers, and the run is settled by its own outcome. The attempt
+      // number keeps an attempt whose claim lapsed from overwriting the row of the attempt that replaced it.
+      await this.options.ends.write('recording the end of the run in the ledger', fields, logger, () =>
+        this.ledger.update(def.id, fireTimeMs, { state, attempts: attempt, finished: !willRetry, result }),
+      );
       const outcome = { ...fields, status: result.status, seconds: result.execution_time_seconds, will_retry: willRetry };
       if (result.status === 'succeeded') logger.info(outcome, `run ${result.status}`);
       else logger.warn({ ...outcome, error: result.error }, `run ${result.status}: ${result.message}`);

@@ -10,6 +10,8 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startHeld, type HeldCommand } from './command-ahead.ts';
 import { launch, type CommandJob } from './command-launch.ts';
+import { lostLeaseKillGraceMs } from '../definitions/lease.ts';
+import { LeaseLost } from './lease-lost.ts';
 import { OutputTail, lineLogger } from './output-tail.ts';
 import { groupAlive, signalGroup, waitForGroupExit } from './process-group.ts';
 import { buildResult, formatMs, runFields, type Outcome, type RunContext, type RunResult } from './result.ts';
@@ -67,12 +69,15 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
     if (stopReason !== undefined) return;
     stopReason = reason;
     stopStartedMs = Date.now();
-    log.warn({ pid, reason }, 'sending SIGTERM to the process group');
+    // A lost lease leaves only the lease's margin before another agent may take the run over.
+    const lost = ctx.signal?.reason instanceof LeaseLost ? ctx.signal.reason : undefined;
+    const graceMs = lost && reason === 'cancelled' ? lostLeaseKillGraceMs(lost.leaseMs, task.killGraceMs) : task.killGraceMs;
+    log.warn({ pid, reason, ...(lost ? { lease_lost: true } : {}) }, 'sending SIGTERM to the process group');
     signalGroup(pid, 'SIGTERM');
     killTimer = setTimeout(() => {
-      log.warn({ pid, reason, kill_grace_ms: task.killGraceMs }, 'sending SIGKILL to the process group');
+      log.warn({ pid, reason, kill_grace_ms: graceMs }, 'sending SIGKILL to the process group');
       killed = signalGroup(pid, 'SIGKILL') || killed;
-    }, Math.min(task.killGraceMs, MAX_TIMER_MS));
+    }, Math.min(graceMs, MAX_TIMER_MS));
   };
 
   const timeoutTimer = setTimeout(() => stop('timed_out'), Math.min(def.timeoutMs, MAX_TIMER_MS));

@@ -3,9 +3,17 @@
 // MAX_FETCH_BATCH so that agents woken together share the runs, starts each at once without
 // waiting for the others of its batch, and keeps their heartbeats fresh with one statement for all.
 // It never polls: with nothing to do it costs nothing.
+//
+// Each claimed attempt holds a lease (src/definitions/lease.ts). The loop renews the leases of its
+// active runs, and measures on the monotonic clock the time since it sent the last renewal the
+// database accepted; at the lease minus its margin the claim is aborted with a `LeaseLost` reason
+// (the run's process group is terminated, and an attempt not yet started never starts).
 
+import { performance } from 'node:perf_hooks';
 import type { Job, PgBoss } from 'pg-boss';
+import { DEFAULT_LEASE_MS, holdMs, renewEveryMs } from '../definitions/lease.ts';
 import type { Logger } from '../log.ts';
+import { LeaseLost } from './lease-lost.ts';
 
 /**
  * The most runs one fetch claims; a full batch is followed by the next fetch at once. Agents woken by
@@ -22,20 +30,35 @@ export interface FetchLoopOptions<T> {
   concurrency: number;
   /** The most runs one fetch claims (MAX_FETCH_BATCH unless set). */
   maxBatch?: number;
-  /** How often the heartbeats of active runs are refreshed. */
+  /** The longest time between two renewals of the active runs' leases (shorter for short leases). */
   heartbeatMs: number;
+  /** A claimed job's lease (default DEFAULT_LEASE_MS). */
+  leaseOf?: (job: Job<T>) => number;
+  /** While true, nothing new is claimed (the agent still has ends to write). */
+  held?: () => boolean;
   logger: Logger;
   /**
-   * Runs one claimed job and settles it. `claim` is aborted when the job is no longer this
-   * agent's (cancelled, or failed by a supervisor) or when it outlives its pg-boss expiry.
+   * Runs one claimed job and settles it. `lease.signal` is aborted when the job is no longer this
+   * agent's (cancelled, failed by a supervisor, its lease lost) or when it outlives its pg-boss expiry.
    */
-  run: (job: Job<T>, claim: AbortSignal) => Promise<void>;
+  run: (job: Job<T>, lease: Lease) => Promise<void>;
+}
+
+/** A claimed attempt's hold on its job. */
+export interface Lease {
+  readonly signal: AbortSignal;
+  /** Whether the lease is still this agent's by its own clock: an attempt is started only while it is. */
+  held(): boolean;
 }
 
 interface Claimed<T> {
   job: Job<T>;
   claim: AbortController;
   expiry: NodeJS.Timeout;
+  leaseMs: number;
+  /** performance.now() when the last renewal the database accepted (or the fetch) was sent. */
+  renewedAt: number;
+  leaseTimer: NodeJS.Timeout | undefined;
 }
 
 export class FetchLoop<T> {
@@ -49,6 +72,8 @@ export class FetchLoop<T> {
   private inFlight: Promise<void> | undefined;
   private stopped = false;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** A renewal is in flight. */
+  private renewing = false;
 
   constructor(options: FetchLoopOptions<T>) {
     this.options = options;
@@ -90,10 +115,12 @@ export class FetchLoop<T> {
       while (this.wanted && !this.stopped) {
         const free = concurrency - this.active.size;
         if (free <= 0) return; // still wanted: the next run to end fetches again
+        if (this.options.held?.()) return; // still wanted: woken again once the ends are written
         this.wanted = false;
         const want = Math.min(free, this.options.maxBatch ?? MAX_FETCH_BATCH);
+        const sentAt = performance.now();
         const jobs = await boss.fetch<T>(queue, { batchSize: want });
-        for (const job of jobs) this.start(job);
+        for (const job of jobs) this.start(job, sentAt);
         if (jobs.length === want) this.wanted = true; // a full batch: there may be more
       }
     } catch (err) {
@@ -104,7 +131,7 @@ export class FetchLoop<T> {
     }
   }
 
-  private start(job: Job<T>): void {
+  private start(job: Job<T>, sentAt: number): void {
     const claim = new AbortController();
     const expireMs = (job.expireInSeconds ?? 0) * 1000;
     const expiry = setTimeout(() => claim.abort(new Error(`the run outlived its queue expiry of ${job.expireInSeconds} s`)), expireMs > 0 ? expireMs : 2 ** 31 - 1);
@@ -112,17 +139,21 @@ export class FetchLoop<T> {
     // Keyed by attempt: a retry of a run whose claim lapsed has the same id, and may be claimed here
     // while the lapsed attempt is still ending.
     const key = `${job.id}:${job.retryCount}`;
-    this.active.set(key, { job, claim, expiry });
-    this.heartbeat ??= setInterval(() => void this.refresh(), this.options.heartbeatMs);
+    const claimed: Claimed<T> = { job, claim, expiry, leaseMs: this.options.leaseOf?.(job) ?? DEFAULT_LEASE_MS, renewedAt: sentAt, leaseTimer: undefined };
+    this.active.set(key, claimed);
+    this.watchLease(claimed);
+    this.scheduleRenewal();
+    const lease: Lease = { signal: claim.signal, held: () => !claim.signal.aborted && this.leaseLeftMs(claimed) > 0 };
     const run: Promise<void> = this.options
-      .run(job, claim.signal)
+      .run(job, lease)
       .catch((err: unknown) => this.options.logger.error({ err, queue: this.options.queue }, 'a run failed outside its task'))
       .finally(() => {
         clearTimeout(expiry);
+        clearTimeout(claimed.leaseTimer);
         this.active.delete(key);
         this.runs.delete(run);
         if (this.active.size === 0 && this.heartbeat) {
-          clearInterval(this.heartbeat);
+          clearTimeout(this.heartbeat);
           this.heartbeat = undefined;
         }
         if (this.wanted) this.kick();
@@ -130,24 +161,72 @@ export class FetchLoop<T> {
     this.runs.add(run);
   }
 
+  /** Time left of a claim's lease by this agent's monotonic clock. */
+  private leaseLeftMs(c: Claimed<T>): number {
+    return c.renewedAt + holdMs(c.leaseMs) - performance.now();
+  }
+
+  /**
+   * Aborts the claim once its lease has run out without a renewal. The timer is checked against the
+   * monotonic clock when it fires (a paused process fires it late; a renewal meanwhile moves it on).
+   */
+  private watchLease(c: Claimed<T>): void {
+    clearTimeout(c.leaseTimer);
+    if (c.claim.signal.aborted) return;
+    const left = this.leaseLeftMs(c);
+    if (left <= 0) {
+      const since = Math.round(performance.now() - c.renewedAt);
+      c.claim.abort(new LeaseLost(c.leaseMs, since));
+      return;
+    }
+    c.leaseTimer = setTimeout(() => this.watchLease(c), Math.ceil(left) + 1);
+    c.leaseTimer.unref();
+  }
+
+  /** Arms the next renewal: often enough for the shortest lease held. */
+  private scheduleRenewal(): void {
+    if (this.heartbeat || this.active.size === 0) return;
+    let every = this.options.heartbeatMs;
+    for (const c of this.active.values()) every = Math.min(every, renewEveryMs(c.leaseMs));
+    this.heartbeat = setTimeout(() => {
+      this.heartbeat = undefined;
+      void this.refresh().finally(() => this.scheduleRenewal());
+    }, every);
+  }
+
+  /** The attempts this loop holds, with what is left of their leases (for the watchdog). */
+  leases(): Array<{ job: Job<T>; leftMs: number }> {
+    return [...this.active.values()].filter((c) => !c.claim.signal.aborted).map((c) => ({ job: c.job, leftMs: this.leaseLeftMs(c) }));
+  }
+
   /**
    * One touch for every active run of the queue, fenced to the attempts this agent claimed: a run
    * it did not refresh is no longer this agent's, and its claim is aborted.
    */
   private async refresh(): Promise<void> {
+    if (this.renewing) return;
     const held = [...this.active.values()].filter((c) => !c.claim.signal.aborted);
     if (held.length === 0) return;
     let touched: { settled?: string[] };
+    const sentAt = performance.now();
+    this.renewing = true;
     try {
       // pg-boss 12 returns the ids it refreshed as `settled` (mapCommandResponse); its typings omit it.
       touched = await this.options.boss.touch(this.options.queue, held.map((c) => c.job));
     } catch (err) {
-      this.options.logger.warn({ err, queue: this.options.queue }, 'refreshing run heartbeats failed');
+      const left = Math.min(...held.map((c) => this.leaseLeftMs(c)));
+      this.options.logger.warn({ err, queue: this.options.queue, runs: held.length, lease_left_ms: Math.max(0, Math.round(left)) }, 'renewing run leases failed; runs go on until their lease runs out');
       return; // says nothing about the claims
+    } finally {
+      this.renewing = false;
     }
     if (!touched.settled) return;
     const refreshed = new Set(touched.settled);
     for (const c of held) {
+      if (refreshed.has(c.job.id) && !c.claim.signal.aborted) {
+        c.renewedAt = Math.max(c.renewedAt, sentAt);
+        this.watchLease(c);
+      }
       // Ended meanwhile (settled by its own run): not a lost claim.
       if (!refreshed.has(c.job.id) && this.active.get(`${c.job.id}:${c.job.retryCount}`) === c) {
         c.claim.abort(new Error(`run ${c.job.id} is no longer claimed by this agent`));

@@ -3,23 +3,28 @@
 // (src/workers/attempt.ts) and settled in pg-boss, failures left to pg-boss to retry, and on shutdown
 // unfinished runs are given back to the queue.
 
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { coalesce } from './coalesce.ts';
 import type { Logger } from '../log.ts';
-import { HEARTBEAT_SECONDS, type FireData } from '../queue/enqueue.ts';
+import type { FireData } from '../queue/enqueue.ts';
+import { DEFAULT_LEASE_MS } from '../definitions/lease.ts';
 import { notifyQueue, queueTable } from '../queue/boss.ts';
 import { CLAIM_AHEAD_MS, parseWakePayload, wakeTime } from '../queue/ahead.ts';
 import { QueueListener } from '../queue/listener.ts';
-import { checkQueues, recordLostRuns } from '../queue/queue-check.ts';
-import { FetchLoop } from './fetch-loop.ts';
+import { checkQueues, failoverHoldMs, recordLostRuns } from '../queue/queue-check.ts';
+import { FetchLoop, type Lease } from './fetch-loop.ts';
+import { EndsInFlight } from './until-written.ts';
 import { QUEUES } from '../queue/queues.ts';
 import { WakeTimes } from './wake-times.ts';
 import { Attempts, type AttemptHooks } from './attempt.ts';
 
 /** Seconds between two queue checks (see src/queue/queue-check.ts). */
 const CHECK_MS = 15_000;
+/** The longest pause between two lease renewals (shorter leases are renewed more often). */
+const RENEW_MS = 5_000;
 /** How long a drain waits for cancelled runs to end (their kill grace included) before it gives them back anyway. */
 const AFTER_ABORT_WAIT_MS = 20_000;
 
@@ -50,6 +55,12 @@ export class QueueWorkers {
   private readonly active = new Set<ActiveRun>();
   private readonly listener: QueueListener;
   private readonly attempts: Attempts;
+  /** Ends of runs not yet written (the database did not answer): nothing new is claimed meanwhile. */
+  readonly ends = new EndsInFlight(() => {
+    for (const loop of this.loops.values()) loop.wake();
+  });
+  /** performance.now() of this agent's last failed look at the database (a failed queue check). */
+  private lastCheckFailedAt = -Infinity;
   /** Per queue: the runs that succeeded in one turn of the event loop are completed in one statement. */
   private readonly completions = new Map<string, (job: Job<FireData>) => Promise<void>>();
   private checkTimer: NodeJS.Timeout | undefined;
@@ -65,7 +76,7 @@ export class QueueWorkers {
     this.options = options;
     this.now = options.now ?? Date.now;
     this.wakes = new WakeTimes(this.now, (queue) => this.wake(queue));
-    this.attempts = new Attempts({ ...options, now: this.now });
+    this.attempts = new Attempts({ ...options, now: this.now, ends: this.ends });
     for (const spec of Object.values(QUEUES)) {
       this.completions.set(spec.name, coalesce((jobs: Job<FireData>[]) => options.boss.complete(spec.name, jobs)));
     }
@@ -93,13 +104,11 @@ export class QueueWorkers {
           queue: spec.name,
           concurrency: this.options.concurrency,
           // Replace-mode runs: a cancellation by another replica reaches the run within a second.
-          heartbeatMs: spec.name === QUEUES.replace.name ? 1_000 : (HEARTBEAT_SECONDS * 1000) / 2,
+          heartbeatMs: spec.name === QUEUES.replace.name ? 1_000 : RENEW_MS,
+          leaseOf: (job) => job.data.definition.leaseMs ?? DEFAULT_LEASE_MS,
+          held: () => this.ends.pending > 0,
           logger: this.options.logger,
-          run: (job, claim) =>
-            this.handle(spec.name, job, claim).then(
-              () => this.settle(spec.name, job, undefined),
-              (error: unknown) => this.settle(spec.name, job, error as Error),
-            ),
+          run: (job, lease) => this.handle(spec.name, job, lease),
         }),
       );
     }
@@ -130,7 +139,15 @@ export class QueueWorkers {
       // Without a listening connection (it is reconnecting), on the pool: runs are still found.
       const states = (await checkQueues(this.listener, boss, queues)) ?? (await checkQueues(this.options.pool, boss, queues));
       for (const state of states ?? []) if (state.due > 0) this.loops.get(state.queue)?.wake();
-      const lost = (states ?? []).filter((s) => s.lost > 0);
+      if (!states) this.lastCheckFailedAt = performance.now();
+      let lost = (states ?? []).filter((s) => s.lost > 0);
+      // Holders get a full lease after an outage (of the database, or of this agent's connection) to
+      // renew and to write their ends before anything is failed over.
+      const hold = lost.length > 0 ? await failoverHoldMs(this.options.pool, boss, lost.map((s) => s.queue), performance.now() - this.lastCheckFailedAt) : 0;
+      if (hold > 0) {
+        logger.info({ queues: lost.map((s) => s.queue), runs: lost.reduce((n, s) => n + s.lost, 0), wait_ms: Math.round(hold) }, 'runs look lost, but the database or this agent was unreachable less than a lease ago: their agents get a full lease to renew first');
+        lost = [];
+      }
       if (lost.length > 0) {
         logger.warn({ queues: lost.map((s) => s.queue), runs: lost.reduce((n, s) => n + s.lost, 0) }, 'runs lost their agent (heartbeat or expiry overdue): failing them so they are retried');
         for (const { queue } of lost) {
@@ -140,6 +157,7 @@ export class QueueWorkers {
         }
       }
     } catch (err) {
+      this.lastCheckFailedAt = performance.now();
       logger.warn({ err }, 'checking the queues failed');
     } finally {
       this.checking = false;
@@ -148,17 +166,16 @@ export class QueueWorkers {
   }
 
   /**
-   * Settles a job the moment its run ends. The attempt fence of the job object makes a settlement
-   * of an attempt this agent no longer holds a no-op.
+   * Settles a job the moment its run ends, and again until the database answers (the run's lease is
+   * renewed meanwhile). The attempt fence of the job object makes a settlement of an attempt this
+   * agent no longer holds a no-op.
    */
   private async settle(queue: string, job: Job<FireData>, error: Error | undefined): Promise<void> {
     const { boss, logger } = this.options;
-    try {
-      if (error) await boss.fail(queue, job, { message: error.message });
-      else await this.completions.get(queue)!(job);
-    } catch (err) {
-      logger.warn({ err, job: job.data.jobId }, 'settling a run failed; the queue check fails it once its heartbeat is overdue, and it is retried');
-    }
+    const fields = { job: job.data.jobId, run: job.id, fire: job.data.fireTime, attempt: job.retryCount + 1 };
+    await this.ends.write('settling the run in the queue', fields, logger, () =>
+      error ? boss.fail(queue, job, { message: error.message }) : this.completions.get(queue)!(job),
+    );
     // The next run of a `queue`-mode job waited for this one: claim it now (pg-boss sends no notification).
     if (queue === QUEUES.queue.name) this.wake(queue);
   }
@@ -239,16 +256,20 @@ export class QueueWorkers {
     }
   }
 
-  private async handle(queue: string, job: Job<FireData>, claim: AbortSignal): Promise<void> {
+  private async handle(queue: string, job: Job<FireData>, lease: Lease): Promise<void> {
     const controller = new AbortController();
     const run: ActiveRun = { queue, jobId: job.id, controller };
     this.active.add(run);
+    let end;
     try {
-      const end = await this.attempts.run(queue, job, claim, controller.signal);
-      if (end.willRetry && !end.givenBack) void this.wakeForRetry(queue, job.id);
-      if (end.failure) throw end.failure;
+      end = await this.attempts.run(queue, job, lease, controller.signal);
+    } catch (error) {
+      end = { willRetry: false, givenBack: false, failure: error as Error };
     } finally {
       this.active.delete(run);
     }
+    if (end.abandoned) return;
+    await this.settle(queue, job, end.failure);
+    if (end.willRetry && !end.givenBack) void this.wakeForRetry(queue, job.id);
   }
 }

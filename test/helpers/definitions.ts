@@ -21,6 +21,7 @@ export function baseJob(partial: Partial<Base> = {}): Base {
     },
     overlap: 'skip',
     timeoutMs: 30_000,
+    leaseMs: 30_000,
     retry: { attempts: 0, delayMs: 30_000, backoff: 2, maxDelayMs: 600_000 },
     hash: 'test',
     secrets: [],

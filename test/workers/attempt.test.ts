@@ -13,10 +13,11 @@ import { enqueueFires } from '../../src/queue/enqueue-batch.ts';
 import type { FireData } from '../../src/queue/enqueue.ts';
 import { QUEUES } from '../../src/queue/queues.ts';
 import { Attempts } from '../../src/workers/attempt.ts';
+import { EndsInFlight } from '../../src/workers/until-written.ts';
 import { commandJob } from '../helpers/definitions.ts';
 import { queueDatabase } from '../helpers/queue.ts';
 
-async function heldReplaceRun(label: string, cancelWhileHeld: boolean) {
+async function heldReplaceRun(label: string, cancelWhileHeld: boolean, leaseHeld = true) {
   const { pool, boss, close } = await queueDatabase(label);
   try {
     const marker = path.join(mkdtempSync(path.join(tmpdir(), 'jobsd-attempt-')), 'ran');
@@ -25,8 +26,9 @@ async function heldReplaceRun(label: string, cancelWhileHeld: boolean) {
     assert.deepEqual(await enqueueFires(pool, boss, [{ definition: def, fireTimeMs: dueMs, dueAtMs: dueMs, instance: 'a', claimableAtMs: dueMs - COMMAND_CLAIM_AHEAD_MS }]), ['queued']);
     const [job] = await boss.fetch<FireData>(QUEUES.replace.name, { ignoreStartAfter: true });
     assert.ok(job, 'claimed ahead of its time');
-    const attempts = new Attempts({ boss, pool, instance: 'a', logger: createLogger({ level: 'silent' }), now: Date.now });
-    const running = attempts.run(QUEUES.replace.name, job as Job<FireData>, new AbortController().signal, new AbortController().signal);
+    const attempts = new Attempts({ boss, pool, instance: 'a', logger: createLogger({ level: 'silent' }), now: Date.now, ends: new EndsInFlight() });
+    const lease = { signal: new AbortController().signal, held: () => leaseHeld };
+    const running = attempts.run(QUEUES.replace.name, job as Job<FireData>, lease, new AbortController().signal);
     if (cancelWhileHeld) await boss.cancel(QUEUES.replace.name, job.id); // what a newer fire's enqueue does
     const end = await running;
     return { end, ran: existsSync(marker), afterDue: Date.now() >= dueMs };
@@ -38,7 +40,13 @@ async function heldReplaceRun(label: string, cancelWhileHeld: boolean) {
 test('a replace run cancelled while it is held until due does not start', async () => {
   const { end, ran } = await heldReplaceRun('attempt-cancelled', true);
   assert.equal(ran, false, 'the command did not run');
-  assert.deepEqual(end, { willRetry: false, givenBack: false });
+  assert.deepEqual(end, { willRetry: false, givenBack: false, abandoned: true });
+});
+
+test('a run whose lease ran out while it was held (the agent was paused) does not start', async () => {
+  const { end, ran } = await heldReplaceRun('attempt-lease-lost', false, false);
+  assert.equal(ran, false, 'the command did not run');
+  assert.deepEqual(end, { willRetry: false, givenBack: false, abandoned: true });
 });
 
 test('a replace run held until due and not cancelled starts at its due time', async () => {

@@ -1,0 +1,64 @@
+// PostgreSQL restarts (a fast shutdown: every session terminated) shorter than the lease: nothing is
+// killed, nothing runs twice, every fire is accounted for.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runCli } from '../helpers/cli.ts';
+import { pollUntil } from '../helpers/poll.ts';
+import { ledger } from '../helpers/agent.ts';
+import { awaitMark, bossState, markingJob, startCluster } from './cluster.ts';
+import { completedTwice, ledgerDisagreements } from './checker.ts';
+
+const OUTAGE_MS = 10_000;
+
+test('a run that ends while PostgreSQL is down is recorded once, succeeded, and not run again', async (t) => {
+  const cluster = await startCluster(t, (marks) => ({
+    'ends-in-outage.yaml': markingJob(marks, 2, 'schedule: every 1h\nretry: { attempts: 1, delay: 1s }'),
+  }));
+  for (const name of ['agent-a', 'agent-b', 'agent-c']) await cluster.startAgent(name);
+  const queued = await runCli(['run', 'ends-in-outage', '--jobs-dir', cluster.dir, '--database-url', cluster.url]);
+  assert.equal(queued.code, 0, queued.stderr);
+  await awaitMark(cluster, (m) => m.kind === 'start', 'the run to start');
+  await cluster.stopDatabase();
+  const downAt = Date.now();
+  await awaitMark(cluster, (m) => m.kind === 'end', 'the run to end during the outage');
+  await pollUntil(() => Date.now() >= downAt + OUTAGE_MS, { timeoutMs: OUTAGE_MS + 1_000, intervalMs: 100, what: 'the outage' });
+  await cluster.startDatabase();
+
+  // Settled once pg-boss has completed the run: nothing fails it over after that.
+  const [row] = await pollUntil(async () => {
+    const rows = await ledger(cluster.url, 'ends-in-outage');
+    return rows[0] && (await bossState(cluster, rows[0].run_id)) === 'completed' ? rows : undefined;
+  }, { timeoutMs: 120_000, intervalMs: 250, what: 'the run to be completed in pg-boss' });
+  const marks = cluster.marks();
+  assert.deepEqual(completedTwice(marks), [], 'the fire completed once');
+  assert.equal(marks.filter((m) => m.kind === 'start').length, 1, `one start: ${JSON.stringify(marks.filter((m) => m.kind === 'start'))}`);
+  assert.deepEqual(ledgerDisagreements(marks, [row!]), []);
+  assert.equal(row!.attempts, 1);
+  assert.equal(row!.state, 'succeeded');
+});
+
+test('no fire is lost across an outage: every second of an `every 1s, catchup: all` job is run once', async (t) => {
+  const cluster = await startCluster(t, (marks) => ({
+    'each-second.yaml': markingJob(marks, 0, 'schedule: { every: 1s, catchup: all, catchup_window: 1h }\noverlap: allow'),
+  }));
+  for (const name of ['agent-a', 'agent-b']) await cluster.startAgent(name);
+  await awaitMark(cluster, (m) => m.kind === 'end', 'a first run');
+  for (let outage = 0; outage < 2; outage++) {
+    await cluster.stopDatabase();
+    const downAt = Date.now();
+    await pollUntil(() => Date.now() >= downAt + 4_500, { timeoutMs: 6_000, intervalMs: 100, what: 'the outage' });
+    await cluster.startDatabase();
+    const upAt = Date.now();
+    await awaitMark(cluster, (m) => m.kind === 'end' && Date.parse(m.fire) > upAt + 2_000, 'runs after the outage');
+  }
+  for (const agent of cluster.agents.values()) assert.equal(await agent.stop(), 0);
+  const rows = await ledger(cluster.url, 'each-second');
+  const seconds = rows.map((r) => r.fire_time.getTime() / 1000);
+  const first = seconds[0]!;
+  const missing = Array.from({ length: seconds.at(-1)! - first + 1 }, (_, i) => first + i).filter((s) => !seconds.includes(s));
+  assert.deepEqual(missing.map((s) => new Date(s * 1000).toISOString()), [], 'every second has a ledger row');
+  const marks = cluster.marks();
+  assert.deepEqual(completedTwice(marks), []);
+  assert.deepEqual(ledgerDisagreements(marks, rows.filter((r) => r.state !== 'queued')), []);
+});
