@@ -15,6 +15,8 @@ import { latenessFrom } from '../queue/fire-id.ts';
 import { spawnAhead, type HeldCommand } from './command-ahead.ts';
 import type { Lease } from './fetch-loop.ts';
 import { LeaseLost } from './lease-lost.ts';
+import type { LeaseWatchdog } from './lease-watchdog.ts';
+import { lostLeaseKillGraceMs } from '../definitions/lease.ts';
 import type { EndsInFlight } from './until-written.ts';
 import type { RunContext, RunResult } from './result.ts';
 import { runTask } from './run-task.ts';
@@ -38,7 +40,12 @@ export interface AttemptOptions extends AttemptHooks {
   now: () => number;
   /** Where ends that could not be written wait to be written. */
   ends: EndsInFlight;
+  /** Kills the process groups of runs whose lease this agent stopped renewing (it may be paused). */
+  watchdog?: LeaseWatchdog;
 }
+
+/** How often the watchdog is told how much of each watched group's lease is left. */
+const WATCHDOG_TELL_MS = 1_000;
 
 export interface AttemptEnd {
   /** pg-boss runs it again (its ledger row stays `queued`). */
@@ -57,6 +64,9 @@ export class Attempts {
   private readonly ledger: LedgerWriter;
   /** Where runs claimed ahead wait for their due time. */
   private readonly gate: StartGate;
+  /** The process groups the watchdog watches, with their leases. */
+  private readonly watched = new Map<number, { lease: Lease; graceMs: number }>();
+  private telling: NodeJS.Timeout | undefined;
 
   constructor(options: AttemptOptions) {
     this.options = options;
@@ -79,8 +89,14 @@ export class Attempts {
     const fields = { job: def.id, run: data.runId, fire: data.fireTime, attempt };
     registerSecrets(def.secrets ?? []); // a worker-only agent never loads the files: the queued definition carries them
     let held: HeldCommand | undefined;
+    let group: number | undefined;
+    const killGraceMs = def.task.type === 'command' ? def.task.killGraceMs : 0;
+    const onGroup = (pgid: number) => {
+      group = pgid;
+      this.watch(pgid, lease, lostLeaseKillGraceMs(lease.leaseMs, killGraceMs));
+    };
     try {
-      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}) };
+      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, onGroup, ...(databaseUrl ? { databaseUrl } : {}) };
       // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due; a command's
       // process is spawned meanwhile, so that starting it then costs a write to a pipe.
       const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;
@@ -142,6 +158,26 @@ export class Attempts {
     } finally {
       // A process spawned ahead that the run never took over (something threw first, or it was replaced) must not wait on.
       if (held && !held.taken) await held.discard();
+      if (group !== undefined) this.unwatch(group);
+    }
+  }
+
+  private watch(pgid: number, lease: Lease, graceMs: number): void {
+    const { watchdog } = this.options;
+    if (!watchdog) return;
+    this.watched.set(pgid, { lease, graceMs });
+    watchdog.watch(pgid, lease.leftMs(), graceMs);
+    this.telling ??= setInterval(() => {
+      for (const [id, w] of this.watched) watchdog.watch(id, w.lease.leftMs(), w.graceMs);
+    }, WATCHDOG_TELL_MS);
+  }
+
+  private unwatch(pgid: number): void {
+    if (!this.watched.delete(pgid)) return;
+    this.options.watchdog?.forget(pgid);
+    if (this.watched.size === 0 && this.telling) {
+      clearInterval(this.telling);
+      this.telling = undefined;
     }
   }
 

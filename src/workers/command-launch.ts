@@ -105,5 +105,6 @@ export async function launch(def: CommandJob, ctx: RunContext, gate?: Gate): Pro
   if (spawnError !== undefined || child.pid === undefined) {
     return { problem: spawnProblem(program, spawnError ?? new Error('no pid')) };
   }
+  ctx.onGroup?.(child.pid);
   return { child, pid: child.pid, program, exited };
 }

@@ -49,6 +49,10 @@ export interface Lease {
   readonly signal: AbortSignal;
   /** Whether the lease is still this agent's by its own clock: an attempt is started only while it is. */
   held(): boolean;
+  /** What is left of it by this agent's clock, in ms (negative once it ran out). */
+  leftMs(): number;
+  /** The lease's length. */
+  readonly leaseMs: number;
 }
 
 interface Claimed<T> {
@@ -143,7 +147,12 @@ export class FetchLoop<T> {
     this.active.set(key, claimed);
     this.watchLease(claimed);
     this.scheduleRenewal();
-    const lease: Lease = { signal: claim.signal, held: () => !claim.signal.aborted && this.leaseLeftMs(claimed) > 0 };
+    const lease: Lease = {
+      signal: claim.signal,
+      held: () => !claim.signal.aborted && this.leaseLeftMs(claimed) > 0,
+      leftMs: () => this.leaseLeftMs(claimed),
+      leaseMs: claimed.leaseMs,
+    };
     const run: Promise<void> = this.options
       .run(job, lease)
       .catch((err: unknown) => this.options.logger.error({ err, queue: this.options.queue }, 'a run failed outside its task'))

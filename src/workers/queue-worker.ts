@@ -17,6 +17,7 @@ import { QueueListener } from '../queue/listener.ts';
 import { checkQueues, failoverHoldMs, recordLostRuns } from '../queue/queue-check.ts';
 import { FetchLoop, type Lease } from './fetch-loop.ts';
 import { EndsInFlight } from './until-written.ts';
+import { LeaseWatchdog } from './lease-watchdog.ts';
 import { QUEUES } from '../queue/queues.ts';
 import { WakeTimes } from './wake-times.ts';
 import { Attempts, type AttemptHooks } from './attempt.ts';
@@ -55,6 +56,7 @@ export class QueueWorkers {
   private readonly active = new Set<ActiveRun>();
   private readonly listener: QueueListener;
   private readonly attempts: Attempts;
+  private readonly watchdog: LeaseWatchdog;
   /** Ends of runs not yet written (the database did not answer): nothing new is claimed meanwhile. */
   readonly ends = new EndsInFlight(() => {
     for (const loop of this.loops.values()) loop.wake();
@@ -76,7 +78,8 @@ export class QueueWorkers {
     this.options = options;
     this.now = options.now ?? Date.now;
     this.wakes = new WakeTimes(this.now, (queue) => this.wake(queue));
-    this.attempts = new Attempts({ ...options, now: this.now, ends: this.ends });
+    this.watchdog = new LeaseWatchdog(options.logger);
+    this.attempts = new Attempts({ ...options, now: this.now, ends: this.ends, watchdog: this.watchdog });
     for (const spec of Object.values(QUEUES)) {
       this.completions.set(spec.name, coalesce((jobs: Job<FireData>[]) => options.boss.complete(spec.name, jobs)));
     }
@@ -204,6 +207,15 @@ export class QueueWorkers {
    * process groups are terminated) and gives their queue jobs back so another replica runs them.
    */
   async drain(graceMs: number): Promise<void> {
+    try {
+      await this.drainRuns(graceMs);
+    } finally {
+      this.ends.stop(); // an end still unwritten now is given up (logged): the agent exits
+      this.watchdog.stop();
+    }
+  }
+
+  private async drainRuns(graceMs: number): Promise<void> {
     const { boss, logger } = this.options;
     this.draining = true;
     clearInterval(this.checkTimer);

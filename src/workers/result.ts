@@ -46,6 +46,8 @@ export interface RunContext {
   logger: Logger;
   /** The agent's own database (vm-extract writes there when the job names none). */
   databaseUrl?: string;
+  /** Told the process group of a command once it is spawned (the lease watchdog watches it). */
+  onGroup?: (pgid: number) => void;
 }
 
 export interface Outcome {

@@ -27,7 +27,7 @@ async function heldReplaceRun(label: string, cancelWhileHeld: boolean, leaseHeld
     const [job] = await boss.fetch<FireData>(QUEUES.replace.name, { ignoreStartAfter: true });
     assert.ok(job, 'claimed ahead of its time');
     const attempts = new Attempts({ boss, pool, instance: 'a', logger: createLogger({ level: 'silent' }), now: Date.now, ends: new EndsInFlight() });
-    const lease = { signal: new AbortController().signal, held: () => leaseHeld };
+    const lease = { signal: new AbortController().signal, held: () => leaseHeld, leftMs: () => (leaseHeld ? 30_000 : -1), leaseMs: 30_000 };
     const running = attempts.run(QUEUES.replace.name, job as Job<FireData>, lease, new AbortController().signal);
     if (cancelWhileHeld) await boss.cancel(QUEUES.replace.name, job.id); // what a newer fire's enqueue does
     const end = await running;

@@ -1,0 +1,69 @@
+// An agent paused (SIGSTOP of its process alone: a stopped container, a VM migration, a long GC pause)
+// for longer than the lease, then resumed. Another agent takes its run over once the lease has lapsed;
+// the paused agent must not start the attempt it held, and its command must not go on running.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pollUntil } from '../helpers/poll.ts';
+import { ledger } from '../helpers/agent.ts';
+import { awaitMark, bossState, markingJob, startCluster, type Cluster } from './cluster.ts';
+import { attemptsStartedTwice, completedTwice, ledgerDisagreements, overlaps } from './checker.ts';
+
+const LEASE = 'lease: 10s\nretry: { attempts: 1, delay: 1s }';
+const PAUSE_MS = 25_000;
+
+/** A one-time fire a few seconds from now, on a whole second. */
+function soon(): number {
+  return Math.ceil((Date.now() + 6_000) / 1000) * 1000;
+}
+
+async function settled(cluster: Cluster, job: string) {
+  return pollUntil(async () => {
+    const rows = await ledger(cluster.url, job);
+    return rows[0] && (await bossState(cluster, rows[0].run_id)) === 'completed' ? rows : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 250, what: `${job} to complete in pg-boss` });
+}
+
+test('a paused agent does not start the attempt it held once its lease has lapsed', async (t) => {
+  const at = soon();
+  const cluster = await startCluster(t, (marks) => ({
+    'held.yaml': markingJob(marks, 1, `schedule: { at: "${new Date(at).toISOString()}" }\n${LEASE}`),
+  }));
+  const a = await cluster.startAgent('agent-a');
+  // Claimed ahead (400 ms before its time for a command) and held until due: pause it then.
+  await pollUntil(async () => (await cluster.query<{ state: string }>("SELECT state::text FROM pgboss.job WHERE data->>'jobId' = 'held'"))[0]?.state === 'active', { timeoutMs: 15_000, intervalMs: 10, what: 'the fire claimed ahead by agent-a' });
+  assert.ok(Date.now() < at, 'paused before the fire was due');
+  a.child.kill('SIGSTOP');
+  const pausedAt = Date.now();
+  await cluster.startAgent('agent-b');
+  await cluster.startAgent('agent-c');
+  await awaitMark(cluster, (m) => m.kind === 'end' && m.instance !== 'agent-a', 'the run taken over by another agent', PAUSE_MS + 30_000);
+  await pollUntil(() => Date.now() >= pausedAt + PAUSE_MS, { timeoutMs: PAUSE_MS + 60_000, intervalMs: 100, what: 'the pause' });
+  a.child.kill('SIGCONT');
+  await pollUntil(() => a.logs.some((l) => l.job === 'held' && String(l.msg).startsWith('run not started')) || cluster.marks().some((m) => m.instance === 'agent-a'), { timeoutMs: 10_000, what: 'agent-a to decide about its held attempt' });
+  const rows = await settled(cluster, 'held');
+  const marks = cluster.marks();
+  assert.deepEqual(marks.filter((m) => m.instance === 'agent-a' && m.kind === 'start'), [], 'agent-a did not start its attempt');
+  assert.deepEqual(completedTwice(marks), []);
+  assert.deepEqual(attemptsStartedTwice(marks), []);
+  assert.deepEqual(ledgerDisagreements(marks, rows), []);
+});
+
+test("a paused agent's command is stopped by the watchdog before another agent takes the run over", async (t) => {
+  const at = soon();
+  const cluster = await startCluster(t, (marks) => ({
+    'long.yaml': markingJob(marks, 40, `schedule: { at: "${new Date(at).toISOString()}" }\n${LEASE}`),
+  }));
+  const a = await cluster.startAgent('agent-a');
+  await awaitMark(cluster, (m) => m.kind === 'start' && m.instance === 'agent-a', 'the run on agent-a', 20_000);
+  a.child.kill('SIGSTOP');
+  const pausedAt = Date.now();
+  await cluster.startAgent('agent-b');
+  await awaitMark(cluster, (m) => m.kind === 'start' && m.instance !== 'agent-a', 'the run taken over by agent-b', 60_000);
+  const takeoverMs = Date.now() - pausedAt;
+  await pollUntil(() => Date.now() >= pausedAt + PAUSE_MS, { timeoutMs: PAUSE_MS + 60_000, intervalMs: 100, what: 'the pause' });
+  a.child.kill('SIGCONT');
+  const marks = cluster.marks();
+  assert.deepEqual(overlaps(marks, 'long'), [], 'the paused agent\'s command had stopped before the takeover');
+  t.diagnostic(`takeover ${takeoverMs} ms after the pause (lease 10 s)`);
+});
