@@ -7,7 +7,7 @@ import { runCli } from '../helpers/cli.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { ledger } from '../helpers/agent.ts';
 import { awaitMark, bossState, markingJob, startCluster } from './cluster.ts';
-import { completedTwice, ledgerDisagreements } from './checker.ts';
+import { completedTwice, executions, ledgerDisagreements, overlaps } from './checker.ts';
 
 const OUTAGE_MS = 10_000;
 
@@ -61,4 +61,59 @@ test('no fire is lost across an outage: every second of an `every 1s, catchup: a
   const marks = cluster.marks();
   assert.deepEqual(completedTwice(marks), []);
   assert.deepEqual(ledgerDisagreements(marks, rows.filter((r) => r.state !== 'queued')), []);
+});
+
+test('every session terminated mid-run: the run is recorded once, nothing is retried or lost', async (t) => {
+  const cluster = await startCluster(t, (marks) => ({
+    'mid-run.yaml': markingJob(marks, 3, 'schedule: every 1h\nretry: { attempts: 1, delay: 1s }'),
+    'each-second.yaml': markingJob(marks, 0, 'schedule: { every: 1s, catchup: all }\noverlap: allow'),
+  }));
+  for (const name of ['agent-a', 'agent-b', 'agent-c']) await cluster.startAgent(name);
+  const queued = await runCli(['run', 'mid-run', '--jobs-dir', cluster.dir, '--database-url', cluster.url]);
+  assert.equal(queued.code, 0, queued.stderr);
+  await awaitMark(cluster, (m) => m.kind === 'start' && m.job === 'mid-run', 'the run to start');
+  const terminated = await cluster.query<{ n: number }>(
+    'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  );
+  const cutAt = Date.now();
+  assert.ok(terminated[0]!.n >= 3, `sessions terminated: ${terminated[0]!.n}`);
+  const [row] = await pollUntil(async () => {
+    const rows = await ledger(cluster.url, 'mid-run');
+    return rows[0] && (await bossState(cluster, rows[0].run_id)) === 'completed' ? rows : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 250, what: 'the run to be completed in pg-boss' });
+  await awaitMark(cluster, (m) => m.job === 'each-second' && m.kind === 'end' && Date.parse(m.fire) > cutAt + 3_000, 'runs after the cut');
+  for (const agent of cluster.agents.values()) assert.equal(await agent.stop(), 0);
+  const marks = cluster.marks();
+  assert.deepEqual(completedTwice(marks), []);
+  assert.equal(row!.state, 'succeeded');
+  assert.equal(row!.attempts, 1);
+  const seconds = (await ledger(cluster.url, 'each-second')).map((r) => r.fire_time.getTime() / 1000);
+  const missing = Array.from({ length: seconds.at(-1)! - seconds[0]! + 1 }, (_, i) => seconds[0]! + i).filter((s) => !seconds.includes(s));
+  assert.deepEqual(missing, [], 'no second lost');
+});
+
+test('a restart longer than the lease: the run is stopped by its holder before the takeover, and retried once', async (t) => {
+  const cluster = await startCluster(t, (marks) => ({
+    'long-outage.yaml': markingJob(marks, 30, 'schedule: every 1h\nlease: 10s\nretry: { attempts: 1, delay: 1s }'),
+  }));
+  for (const name of ['agent-a', 'agent-b']) await cluster.startAgent(name);
+  const queued = await runCli(['run', 'long-outage', '--jobs-dir', cluster.dir, '--database-url', cluster.url]);
+  assert.equal(queued.code, 0, queued.stderr);
+  await awaitMark(cluster, (m) => m.kind === 'start', 'the run to start');
+  await cluster.stopDatabase();
+  const downAt = Date.now();
+  await pollUntil(() => Date.now() >= downAt + 20_000, { timeoutMs: 25_000, intervalMs: 100, what: 'the outage' });
+  await cluster.startDatabase();
+  const [row] = await pollUntil(async () => {
+    const rows = await ledger(cluster.url, 'long-outage');
+    return rows[0] && (await bossState(cluster, rows[0].run_id)) === 'completed' ? rows : undefined;
+  }, { timeoutMs: 120_000, intervalMs: 250, what: 'the retry to complete' });
+  const marks = cluster.marks();
+  const first = executions(marks).find((r) => r.attempt === 1)!;
+  assert.ok(!first.ended, 'attempt 1 was stopped when its lease ran out');
+  assert.ok(first.lastMs < downAt + 10_000, `attempt 1 stopped within its lease (${first.lastMs - downAt} ms after the cut)`);
+  assert.deepEqual(overlaps(marks, 'long-outage'), []);
+  assert.deepEqual(completedTwice(marks), []);
+  assert.equal(row!.attempts, 2);
+  assert.deepEqual(ledgerDisagreements(marks, [row!]), []);
 });
