@@ -9,7 +9,7 @@ import type { AgentConfig } from './config.ts';
 import { fireHistory, lastFires, recentFires } from './db/ledger.ts';
 import type { AgentView } from './http/view.ts';
 import type { Dispatcher } from './queue/dispatcher.ts';
-import { enqueueFire } from './queue/enqueue.ts';
+import { enqueueFire } from './queue/enqueue-batch.ts';
 import { fireId } from './queue/fire-id.ts';
 import { queueFor } from './queue/queues.ts';
 import type { AgentMetrics } from './runs/metrics.ts';

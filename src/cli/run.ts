@@ -6,7 +6,7 @@ import { loadDirectory } from '../definitions/directory.ts';
 import { fireByRunId } from '../db/ledger.ts';
 import { migrate } from '../db/migrate.ts';
 import { BOSS_SCHEMA, ensureQueues } from '../queue/boss.ts';
-import { enqueueFire } from '../queue/enqueue.ts';
+import { enqueueFire } from '../queue/enqueue-batch.ts';
 import { fireId } from '../queue/fire-id.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 import { DATABASE_FLAGS, databaseUrl, withPool } from './database.ts';

@@ -8,9 +8,11 @@ import { fireState, recordNotRun } from '../db/ledger.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Logger } from '../log.ts';
 import { planCatchUp } from '../schedule/catchup.ts';
-import { enqueueFire, type EnqueueOutcome } from './enqueue.ts';
+import { enqueueFire } from './enqueue-batch.ts';
+import type { EnqueueOutcome } from './enqueue.ts';
 import { fireId } from './fire-id.ts';
 import { notRunResult } from './not-run-result.ts';
+import { queueFor } from './queues.ts';
 
 /** How long a catch-up run waits for a live run of its job to end before it is sent anyway. */
 const SLOT_WAIT_MS = 60_000;
@@ -48,7 +50,7 @@ export async function catchUp(ctx: CatchUpContext, def: JobDefinition, sinceMs: 
   if (recorded.length > 0 || plan.run.length > 0) {
     ctx.logger.info({ job: def.id, missed: recorded.length, to_run: plan.run.map((f) => new Date(f).toISOString()), reason: why }, 'catch-up');
   }
-  const sequential = def.overlap !== 'allow';
+  const sequential = queueFor(def.overlap).sequentialCatchUp;
   for (const fireTimeMs of plan.run) {
     // A live fire may hold the job's slot: the queue policy then refuses the catch-up run; wait for
     // the slot rather than record the missed fire as skipped.

@@ -10,8 +10,9 @@ import type { JobDefinition } from '../definitions/types.ts';
 import type { Fire } from '../ticker/ticker.ts';
 import { claimableAt } from './ahead.ts';
 import { catchUp, type CatchUpContext } from './catchup.ts';
-import { enqueueFire, type EnqueueOutcome } from './enqueue.ts';
-import { enqueueFires } from './enqueue-batch.ts';
+import type { EnqueueOutcome } from './enqueue.ts';
+import { enqueueFire, enqueueFires } from './enqueue-batch.ts';
+import { queueFor } from './queues.ts';
 import { fireId } from './fire-id.ts';
 import { notRunResult } from './not-run-result.ts';
 import { recallFire } from './recall.ts';
@@ -76,7 +77,7 @@ export class Dispatcher {
     if (this.outageSince !== undefined) return this.remember(definition, fire.fireTimeMs, manual ? undefined : fire);
     // Manual runs answer their caller, and a due `replace` fire cancels the active run first: both go one
     // by one. A `replace` fire not due yet is queued ahead with the others (refused if there is a run to replace).
-    if (manual || (definition.overlap === 'replace' && (onTime || fire.dueAtMs <= this.now()))) return this.enqueueOne(fire, manual);
+    if (manual || (queueFor(definition.overlap).cancelBeforeSend && (onTime || fire.dueAtMs <= this.now()))) return this.enqueueOne(fire, manual);
     if (this.batch.length === 0) setImmediate(() => this.flush());
     this.batch.push({ fire, manual, onTime });
   }
@@ -134,7 +135,7 @@ export class Dispatcher {
     }
     const now = this.now();
     // A `replace` fire that has become due meanwhile must cancel the run it replaces: one by one.
-    const lateReplace = (i: number) => fires[i]!.definition.overlap === 'replace' && (batch[i]!.onTime || fires[i]!.dueAtMs <= now);
+    const lateReplace = (i: number) => queueFor(fires[i]!.definition.overlap).cancelBeforeSend && (batch[i]!.onTime || fires[i]!.dueAtMs <= now);
     for (const [i, fire] of fires.entries()) if (lateReplace(i)) this.enqueueOne(fire, batch[i]!.manual);
     const kept = fires.map((_, i) => i).filter((i) => !lateReplace(i));
     if (kept.length < fires.length) {

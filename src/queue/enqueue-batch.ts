@@ -1,21 +1,30 @@
-// Enqueueing the fires of one tick together: one transaction for all of them, instead of one per fire.
-// The ledger insert (one statement, rows written `queued`: the common case, and invisible to others
-// until the commit) decides which of them this replica won; the won fires are inserted into pg-boss
-// per queue (one statement each, ON CONFLICT DO NOTHING: the queue policy refuses a fire that would
-// overlap, exactly as send() does); the refused ones are then marked skipped.
-// Due fires of `replace` jobs keep the one-by-one path (they cancel the active run first). Fires queued
-// ahead of their time (src/queue/ahead.ts) carry their claimable time as pg-boss's startAfter, and
-// one notification per queue tells every replica when to fetch them; one the queue policy refuses is
-// not recorded (`refused`), to be enqueued again when due.
+// Enqueueing fires: the one transaction that records fires in the ledger and sends their pg-boss jobs,
+// for the fires of one tick together, and for a single fire (a batch of one: a manual run, a catch-up
+// run, a due `replace` fire). The ledger insert (one statement, rows written `queued`, invisible to
+// others until the commit) decides which of them this replica won; a due fire of a queue that cancels
+// before it sends (`replace`) cancels the job's older runs; the won fires are inserted into pg-boss per
+// queue (one statement each, ON CONFLICT DO NOTHING: the queue policy refuses a fire that would overlap,
+// exactly as send() does); the refused ones are then marked skipped.
+// Fires queued ahead of their time (src/queue/ahead.ts) carry their claimable time as pg-boss's
+// startAfter, and one notification per queue tells every replica when to fetch them; one the queue policy
+// refuses is not recorded (`refused`), to be enqueued again when due; so is a fire asked to be retried
+// when refused (catch-up waiting for the job's slot).
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { withClient } from '../db/pg-guard.ts';
 import { isoTime, rowsJson } from '../db/ledger.ts';
 import { wakePayload } from './ahead.ts';
+import { cancelRuns } from './cancel.ts';
 import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
 import { expireInSeconds, fireData, heartbeatSeconds, retryOptions, skippedResult, type EnqueueOutcome, type EnqueueRequest } from './enqueue.ts';
 import { fireId } from './fire-id.ts';
 import { queueFor } from './queues.ts';
+
+/** Enqueues one fire (see enqueueFires). */
+export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueRequest): Promise<EnqueueOutcome> {
+  const [outcome] = await enqueueFires(pool, boss, [request]);
+  return outcome!;
+}
 
 /** PostgreSQL's `deadlock_detected`. */
 const DEADLOCK = '40P01';
@@ -84,6 +93,14 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
         byQueue.set(name, [...(byQueue.get(name) ?? []), i]);
       });
       for (const [name, indexes] of byQueue) {
+        // `replace`: a due fire replaces the job's runs of fires at or before its own (a newer fire queued
+        // ahead is left alone, and refuses this one).
+        for (const i of indexes) {
+          const r = requests[i]!;
+          if (queueFor(r.definition.overlap).cancelBeforeSend && r.claimableAtMs === undefined) {
+            await cancelRuns(client, boss, name, r.definition.id, ['created', 'retry', 'active'], 'replaced by a newer fire (overlap: replace)', r.fireTimeMs);
+          }
+        }
         const jobs = indexes.map((i) => {
           const r = requests[i]!;
           const def = r.definition;
@@ -104,7 +121,7 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
         if (ahead.length > 0) await client.query(`SELECT pg_notify(${NOTIFY_CHANNEL_SQL}, $2)`, [BOSS_SCHEMA, wakePayload(name, ahead)]);
       }
       // A fire refused ahead of its time is not decided yet: no ledger row, and it is enqueued again when due.
-      const early = requests.map((r, i) => ({ r, i })).filter(({ r, i }) => outcomes[i] === 'skipped' && r.claimableAtMs !== undefined);
+      const early = requests.map((r, i) => ({ r, i })).filter(({ r, i }) => outcomes[i] === 'skipped' && (r.claimableAtMs !== undefined || r.retryWhenRefused === true));
       if (early.length) {
         await client.query(
           `DELETE FROM jobsd.fires f USING jsonb_to_recordset($1::jsonb) AS q(job_id text, fire_time timestamptz)

@@ -1,17 +1,10 @@
-// Enqueueing a fire: record it in the ledger and send the pg-boss job in ONE transaction. The ledger
-// insert decides which replica enqueues; the deterministic job id makes a duplicate send a no-op;
-// the queue policy refuses a fire that would overlap (recorded `skipped`).
+// What an enqueued fire carries and the pg-boss options it is sent with. The transaction that records
+// fires in the ledger and sends them (one or many: a single fire is a batch of one) is
+// src/queue/enqueue-batch.ts.
 
-import type { PgBoss } from 'pg-boss';
-import type pg from 'pg';
 import type { JobDefinition } from '../definitions/types.ts';
-import { insertFire, updateFire } from '../db/ledger.ts';
-import { withClient } from '../db/pg-guard.ts';
 import { DEFAULT_LEASE_MS, failoverSeconds } from '../definitions/lease.ts';
-import { fireId } from './fire-id.ts';
-import { cancelRuns } from './cancel.ts';
 import { notRunResult } from './not-run-result.ts';
-import { queueFor } from './queues.ts';
 
 /** What a queued run carries: the definition it was queued with, so a reload does not change it. */
 export interface FireData {
@@ -64,61 +57,6 @@ export function retryOptions(def: JobDefinition) {
     retryBackoff: backoff > 1,
     ...(backoff > 1 ? { retryDelayMax: Math.max(1, Math.ceil(maxDelayMs / 1000)) } : {}),
   };
-}
-
-export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueRequest): Promise<EnqueueOutcome> {
-  const { definition: def, fireTimeMs } = request;
-  const runId = request.runId ?? fireId(def.id, fireTimeMs);
-  const spec = queueFor(def.overlap);
-  return withClient(pool, async (client) => {
-    try {
-      await client.query('BEGIN');
-      const recorded = await insertFire(client, {
-        jobId: def.id,
-        fireTimeMs,
-        runId,
-        manual: request.manual === true,
-        definitionHash: def.hash,
-        dueAtMs: request.dueAtMs,
-        instance: request.instance,
-      });
-      if (!recorded) {
-        await client.query('ROLLBACK');
-        return 'duplicate';
-      }
-      // A run of a newer fire (queued ahead of its time) is left alone: this older fire is then refused.
-      if (def.overlap === 'replace') {
-        await cancelRuns(client, boss, spec.name, def.id, ['created', 'retry', 'active'], 'replaced by a newer fire (overlap: replace)', fireTimeMs);
-      }
-      const data: FireData = fireData(request, runId);
-      const sent = await boss.send(spec.name, data, {
-        id: runId,
-        ...(spec.keyed ? { singletonKey: def.id } : {}),
-        ...retryOptions(def),
-        expireInSeconds: expireInSeconds(def),
-        // The worker renews the run's lease while it is active: when its agent dies, the queue check
-        // fails the job once the lease has lapsed (plus its margin) and a live replica retries it,
-        // instead of waiting for the whole timeout. The renewal is also how the replica that runs a
-        // cancelled job learns of it (overlap: replace).
-        heartbeatSeconds: heartbeatSeconds(def),
-        db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) },
-      });
-      if (sent === null && request.retryWhenRefused) {
-        await client.query('ROLLBACK');
-        return 'refused';
-      }
-      if (sent === null) {
-        await updateFire(client, def.id, fireTimeMs, { state: 'skipped', finished: true, result: skippedResult(def, fireTimeMs, runId, request.instance) });
-      } else {
-        await updateFire(client, def.id, fireTimeMs, { state: 'queued' });
-      }
-      await client.query('COMMIT');
-      return sent === null ? 'skipped' : 'queued';
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
-  });
 }
 
 export function fireData(request: EnqueueRequest, runId: string): FireData {

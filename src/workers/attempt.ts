@@ -12,6 +12,7 @@ import { LedgerWriter } from '../db/ledger-writer.ts';
 import { registerSecrets, type Logger } from '../log.ts';
 import type { FireData } from '../queue/enqueue.ts';
 import { latenessFrom } from '../queue/fire-id.ts';
+import { queueFor } from '../queue/queues.ts';
 import { spawnAhead, type HeldCommand } from './command-ahead.ts';
 import type { Lease } from './fetch-loop.ts';
 import { LeaseLost } from './lease-lost.ts';
@@ -106,7 +107,7 @@ export class Attempts {
         await this.gate.until(dueMs, signal); // on abort, the process spawned ahead is discarded below
         // A `replace` run held until due may have been replaced meanwhile (a manual run cancels it), which
         // its claim learns only at the next heartbeat refresh, up to a second later: it must not start.
-        if (holding && def.overlap === 'replace' && (await this.replacedWhileHeld(queue, job.id))) {
+        if (holding && queueFor(def.overlap).cancelBeforeSend && (await this.replacedWhileHeld(queue, job.id))) {
           logger.info(fields, 'run cancelled before its start: replaced by a newer fire (overlap: replace)');
           return { willRetry: false, givenBack: false, abandoned: true };
         }

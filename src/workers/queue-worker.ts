@@ -18,14 +18,12 @@ import { checkQueues, failoverHoldMs, recordLostRuns } from '../queue/queue-chec
 import { FetchLoop, type Lease } from './fetch-loop.ts';
 import { EndsInFlight } from './until-written.ts';
 import { LeaseWatchdog } from './lease-watchdog.ts';
-import { QUEUES } from '../queue/queues.ts';
+import { QUEUES, queueNamed } from '../queue/queues.ts';
 import { WakeTimes } from './wake-times.ts';
 import { Attempts, type AttemptHooks } from './attempt.ts';
 
 /** Seconds between two queue checks (see src/queue/queue-check.ts). */
 const CHECK_MS = 15_000;
-/** The longest pause between two lease renewals (shorter leases are renewed more often). */
-const RENEW_MS = 5_000;
 /** How long a drain waits for cancelled runs to end (their kill grace included) before it gives them back anyway. */
 const AFTER_ABORT_WAIT_MS = 20_000;
 
@@ -107,7 +105,7 @@ export class QueueWorkers {
           queue: spec.name,
           concurrency: this.options.concurrency,
           // Replace-mode runs: a cancellation by another replica reaches the run within a second.
-          heartbeatMs: spec.name === QUEUES.replace.name ? 1_000 : RENEW_MS,
+          heartbeatMs: spec.renewMs,
           leaseOf: (job) => job.data.definition.leaseMs ?? DEFAULT_LEASE_MS,
           held: () => this.ends.pending > 0,
           logger: this.options.logger,
@@ -180,7 +178,7 @@ export class QueueWorkers {
       error ? boss.fail(queue, job, { message: error.message }) : this.completions.get(queue)!(job),
     );
     // The next run of a `queue`-mode job waited for this one: claim it now (pg-boss sends no notification).
-    if (queue === QUEUES.queue.name) this.wake(queue);
+    if (queueNamed(queue)?.fetchAfterEnd) this.wake(queue);
   }
 
   /** Wakes this agent's worker of a queue at once, instead of at its next poll. */

@@ -10,7 +10,7 @@ import type { JobDefinition } from '../../src/definitions/types.ts';
 import { createLogger } from '../../src/log.ts';
 import { CLAIM_AHEAD_MS } from '../../src/queue/ahead.ts';
 import { Dispatcher } from '../../src/queue/dispatcher.ts';
-import { enqueueFire } from '../../src/queue/enqueue.ts';
+import { enqueueFire } from '../../src/queue/enqueue-batch.ts';
 import { enqueueFires } from '../../src/queue/enqueue-batch.ts';
 import { QUEUES } from '../../src/queue/queues.ts';
 import { httpJob } from '../helpers/definitions.ts';
