@@ -2,12 +2,13 @@
 // to the database in one statement (a fetched batch of runs starting together is one UPDATE, not one
 // per run). Each caller still awaits its own row being written, and sees its own error.
 
-import { updateFires, type FireUpdate, type Queryable } from './ledger.ts';
+import { recordAttempts, type AttemptUpdate } from './fire-transitions.ts';
+import type { Queryable } from './ledger.ts';
 
 interface Pending {
   jobId: string;
   fireTimeMs: number;
-  update: FireUpdate;
+  update: AttemptUpdate;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -20,7 +21,7 @@ export class LedgerWriter {
     this.db = db;
   }
 
-  update(jobId: string, fireTimeMs: number, update: FireUpdate): Promise<void> {
+  update(jobId: string, fireTimeMs: number, update: AttemptUpdate): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.pending.length === 0) setImmediate(() => void this.flush());
       this.pending.push({ jobId, fireTimeMs, update, resolve, reject });
@@ -44,7 +45,7 @@ export class LedgerWriter {
         }
       }
       try {
-        await updateFires(this.db, wave);
+        await recordAttempts(this.db, wave);
         for (const item of wave) item.resolve();
       } catch (error) {
         for (const item of wave) item.reject(error);

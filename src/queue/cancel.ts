@@ -4,6 +4,7 @@
 
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
+import { recordEnded } from '../db/fire-transitions.ts';
 import { withClient } from '../db/pg-guard.ts';
 import { BOSS_SCHEMA, queueTable } from './boss.ts';
 import { QUEUES } from './queues.ts';
@@ -37,13 +38,7 @@ export async function cancelRuns(
   if (live.rows.length === 0) return 0;
   const ids = live.rows.map((r) => r.id);
   await boss.cancel(queue, ids, { db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) } });
-  await client.query(
-    `UPDATE jobsd.fires SET state = 'cancelled', finished_at = now(),
-       result = jsonb_build_object('job_id', job_id, 'run_id', run_id, 'fire_time', to_char(fire_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                                   'attempt', attempts, 'status', 'cancelled', 'message', $2::text)
-     WHERE run_id = ANY($1::uuid[]) AND state IN ('scheduled', 'queued')`,
-    [ids, `cancelled: ${message}`],
-  );
+  await recordEnded(client, ids, 'cancelled', message);
   return ids.length;
 }
 

@@ -4,14 +4,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
-import { fireState, recordNotRun } from '../db/ledger.ts';
+import { fireState } from '../db/ledger.ts';
+import { recordNotRun } from '../db/fire-transitions.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Logger } from '../log.ts';
 import { planCatchUp } from '../schedule/catchup.ts';
 import { enqueueFire } from './enqueue-batch.ts';
 import type { EnqueueOutcome } from './enqueue.ts';
 import { fireId } from './fire-id.ts';
-import { notRunResult } from './not-run-result.ts';
 import { queueFor } from './queues.ts';
 
 /** How long a catch-up run waits for a live run of its job to end before it is sent anyway. */
@@ -29,8 +29,8 @@ export interface CatchUpContext {
   outcome?: (def: JobDefinition, state: 'queued' | 'skipped' | 'missed', count?: number, fires?: number[]) => void;
 }
 
-function missedResult(def: JobDefinition, fireTimeMs: number, instance: string, why: string) {
-  return notRunResult(def, fireTimeMs, fireId(def.id, fireTimeMs), instance, 'missed', `${why} (catchup: ${def.schedule.catchup}, catchup_window: ${def.schedule.catchupWindowMs / 1000}s)`);
+function missedMessage(def: JobDefinition, why: string): string {
+  return `${why} (catchup: ${def.schedule.catchup}, catchup_window: ${def.schedule.catchupWindowMs / 1000}s)`;
 }
 
 /**
@@ -43,7 +43,7 @@ export async function catchUp(ctx: CatchUpContext, def: JobDefinition, sinceMs: 
   const recorded = await recordNotRun(
     ctx.pool,
     'missed',
-    plan.missed.map((f) => ({ jobId: def.id, fireTimeMs: f, runId: fireId(def.id, f), definitionHash: def.hash, result: missedResult(def, f, ctx.instance, why) })),
+    plan.missed.map((f) => ({ jobId: def.id, fireTimeMs: f, runId: fireId(def.id, f), definitionHash: def.hash, message: missedMessage(def, why) })),
     ctx.instance,
   );
   if (recorded.length > 0) ctx.outcome?.(def, 'missed', recorded.length, recorded);

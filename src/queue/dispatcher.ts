@@ -5,7 +5,8 @@
 // batch are enqueued one by one, and it is recorded `failed` with the reason.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lastScheduledFires, recordNotRun } from '../db/ledger.ts';
+import { lastScheduledFires } from '../db/ledger.ts';
+import { recordNotRun } from '../db/fire-transitions.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Fire } from '../ticker/ticker.ts';
 import { claimableAt } from './ahead.ts';
@@ -14,7 +15,6 @@ import type { EnqueueOutcome } from './enqueue.ts';
 import { enqueueFire, enqueueFires } from './enqueue-batch.ts';
 import { queueFor } from './queues.ts';
 import { fireId } from './fire-id.ts';
-import { notRunResult } from './not-run-result.ts';
 import { recallFire } from './recall.ts';
 
 const PROBE_MS = 2_000;
@@ -205,8 +205,8 @@ export class Dispatcher {
     const fields = { job: def.id, fire: new Date(fireTimeMs).toISOString(), code: (err as { code?: string }).code };
     this.ctx.logger.error({ ...fields, error: reason }, `fire could not be queued: the database refused its data (${reason}); the job's other fires and the other jobs are not affected`);
     const runId = fireId(def.id, fireTimeMs);
-    const result = notRunResult(def, fireTimeMs, runId, this.ctx.instance, 'failed', `could not be queued: the database refused the job's data (${reason})`, reason);
-    recordNotRun(this.ctx.pool, 'failed', [{ jobId: def.id, fireTimeMs, runId, definitionHash: def.hash, result }], this.ctx.instance).catch((error: unknown) =>
+    const message = `could not be queued: the database refused the job's data (${reason})`;
+    recordNotRun(this.ctx.pool, 'failed', [{ jobId: def.id, fireTimeMs, runId, definitionHash: def.hash, message, error: reason }], this.ctx.instance).catch((error: unknown) =>
       this.ctx.logger.warn({ ...fields, err: error }, 'could not record the fire as failed'),
     );
   }

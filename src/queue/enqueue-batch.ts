@@ -12,11 +12,11 @@
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { withClient } from '../db/pg-guard.ts';
-import { isoTime, rowsJson } from '../db/ledger.ts';
+import { fireKey, forgetFires, recordQueued, recordSkipped } from '../db/fire-transitions.ts';
 import { wakePayload } from './ahead.ts';
 import { cancelRuns } from './cancel.ts';
 import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
-import { expireInSeconds, fireData, heartbeatSeconds, retryOptions, skippedResult, type EnqueueOutcome, type EnqueueRequest } from './enqueue.ts';
+import { expireInSeconds, fireData, heartbeatSeconds, retryOptions, type EnqueueOutcome, type EnqueueRequest } from './enqueue.ts';
 import { fireId } from './fire-id.ts';
 import { queueFor } from './queues.ts';
 
@@ -60,31 +60,12 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
   return withClient(pool, async (client) => {
     try {
       await client.query('BEGIN');
-      const won = await client.query<{ job_id: string; fire_time: Date }>(
-        `INSERT INTO jobsd.fires (job_id, fire_time, run_id, manual, state, definition_hash, due_at, enqueued_at, instance)
-         SELECT job_id, fire_time, run_id, manual, 'queued', definition_hash, due_at, now(), $2
-           FROM jsonb_to_recordset($1::jsonb)
-                AS f(job_id text, fire_time timestamptz, run_id uuid, manual boolean, definition_hash text, due_at timestamptz)
-          ORDER BY job_id COLLATE "C", fire_time
-         ON CONFLICT (job_id, fire_time) DO NOTHING
-         RETURNING job_id, fire_time`,
-        [
-          rowsJson(
-            requests.map((r, i) => ({
-              job_id: r.definition.id,
-              fire_time: isoTime(r.fireTimeMs),
-              run_id: runIds[i],
-              manual: r.manual === true,
-              definition_hash: r.definition.hash,
-              due_at: isoTime(r.dueAtMs),
-            })),
-          ),
-          requests[0]!.instance,
-        ],
+      const mine = await recordQueued(
+        client,
+        requests.map((r, i) => ({ jobId: r.definition.id, fireTimeMs: r.fireTimeMs, runId: runIds[i]!, manual: r.manual === true, definitionHash: r.definition.hash, dueAtMs: r.dueAtMs })),
+        requests[0]!.instance,
       );
-      const key = (jobId: string, ms: number) => `${jobId}@${ms}`;
-      const mine = new Set(won.rows.map((r) => key(r.job_id, r.fire_time.getTime())));
-      const outcomes: EnqueueOutcome[] = requests.map((r) => (mine.has(key(r.definition.id, r.fireTimeMs)) ? 'skipped' : 'duplicate'));
+      const outcomes: EnqueueOutcome[] = requests.map((r) => (mine.has(fireKey({ jobId: r.definition.id, fireTimeMs: r.fireTimeMs })) ? 'skipped' : 'duplicate'));
       const executor = { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) };
       const byQueue = new Map<string, number[]>();
       requests.forEach((r, i) => {
@@ -123,30 +104,15 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
       // A fire refused ahead of its time is not decided yet: no ledger row, and it is enqueued again when due.
       const early = requests.map((r, i) => ({ r, i })).filter(({ r, i }) => outcomes[i] === 'skipped' && (r.claimableAtMs !== undefined || r.retryWhenRefused === true));
       if (early.length) {
-        await client.query(
-          `DELETE FROM jobsd.fires f USING jsonb_to_recordset($1::jsonb) AS q(job_id text, fire_time timestamptz)
-            WHERE f.job_id = q.job_id AND f.fire_time = q.fire_time`,
-          [rowsJson(early.map(({ r }) => ({ job_id: r.definition.id, fire_time: isoTime(r.fireTimeMs) })))],
-        );
+        await forgetFires(client, early.map(({ r }) => ({ jobId: r.definition.id, fireTimeMs: r.fireTimeMs })));
         for (const { i } of early) outcomes[i] = 'refused';
       }
       const skipped = requests.map((r, i) => ({ r, i })).filter(({ i }) => outcomes[i] === 'skipped');
-      if (skipped.length) {
-        await client.query(
-          `UPDATE jobsd.fires f SET state = 'skipped', finished_at = now(), result = q.result
-             FROM jsonb_to_recordset($1::jsonb) AS q(job_id text, fire_time timestamptz, result jsonb)
-            WHERE f.job_id = q.job_id AND f.fire_time = q.fire_time`,
-          [
-            rowsJson(
-              skipped.map(({ r, i }) => ({
-                job_id: r.definition.id,
-                fire_time: isoTime(r.fireTimeMs),
-                result: skippedResult(r.definition, r.fireTimeMs, runIds[i]!, r.instance),
-              })),
-            ),
-          ],
-        );
-      }
+      await recordSkipped(
+        client,
+        skipped.map(({ r, i }) => ({ jobId: r.definition.id, fireTimeMs: r.fireTimeMs, runId: runIds[i]!, overlap: r.definition.overlap })),
+        requests[0]!.instance,
+      );
       await client.query('COMMIT');
       return outcomes;
     } catch (error) {

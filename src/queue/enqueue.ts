@@ -4,7 +4,6 @@
 
 import type { JobDefinition } from '../definitions/types.ts';
 import { DEFAULT_LEASE_MS, failoverSeconds } from '../definitions/lease.ts';
-import { notRunResult } from './not-run-result.ts';
 
 /** What a queued run carries: the definition it was queued with, so a reload does not change it. */
 export interface FireData {
@@ -62,9 +61,4 @@ export function retryOptions(def: JobDefinition) {
 export function fireData(request: EnqueueRequest, runId: string): FireData {
   const { definition, fireTimeMs, dueAtMs } = request;
   return { jobId: definition.id, fireTime: new Date(fireTimeMs).toISOString(), dueAt: new Date(dueAtMs).toISOString(), runId, manual: request.manual === true, definition };
-}
-
-/** The result JSON of a fire the queue policy refused. */
-export function skippedResult(def: JobDefinition, fireTimeMs: number, runId: string, instance: string) {
-  return notRunResult(def, fireTimeMs, runId, instance, 'skipped', `a run of this job was still queued or active (overlap: ${def.overlap})`);
 }

@@ -6,6 +6,7 @@
 import type { PgBoss } from 'pg-boss';
 import { BOSS_SCHEMA, queueTable } from './boss.ts';
 import type { Queryable } from '../db/ledger.ts';
+import { recordEnded } from '../db/fire-transitions.ts';
 
 export interface QueueState {
   queue: string;
@@ -59,19 +60,13 @@ export async function checkQueues(
  * nobody is left to end their ledger rows, which would stay `running`. Ends them `failed`, saying
  * why. Returns how many.
  */
-export async function recordLostRuns(db: { query: (text: string, values: unknown[]) => Promise<{ rowCount: number | null }> }, table: string, queue: string): Promise<number> {
-  const result = await db.query(
-    `UPDATE jobsd.fires f SET state = 'failed', finished_at = now(),
-       result = COALESCE(f.result, '{}'::jsonb) || jsonb_build_object('job_id', f.job_id, 'run_id', f.run_id,
-         'fire_time', to_char(f.fire_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'attempt', f.attempts,
-         'instance', f.instance, 'status', 'failed', 'completed_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-         'message', 'failed: the agent running it stopped answering (heartbeat lost) and no retries were left',
-         'error', 'heartbeat lost')
-     FROM ${BOSS_SCHEMA}.${table} j
-     WHERE j.name = $1 AND j.id = f.run_id AND j.state = 'failed' AND f.state IN ('running', 'queued')`,
+export async function recordLostRuns(db: Queryable, table: string, queue: string): Promise<number> {
+  const { rows } = await db.query<{ run_id: string }>(
+    `SELECT f.run_id FROM jobsd.fires f JOIN ${BOSS_SCHEMA}.${table} j ON j.id = f.run_id
+      WHERE j.name = $1 AND j.state = 'failed' AND f.state IN ('running', 'queued')`,
     [queue],
   );
-  return result.rowCount ?? 0;
+  return recordEnded(db, rows.map((r) => r.run_id), 'failed', 'the agent running it stopped answering (heartbeat lost) and no retries were left', { running: true, error: 'heartbeat lost' });
 }
 
 /**

@@ -6,6 +6,7 @@
 
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
+import { forgetFires } from '../db/fire-transitions.ts';
 import { withClient } from '../db/pg-guard.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import { BOSS_SCHEMA, queueTable } from './boss.ts';
@@ -25,7 +26,7 @@ export async function recallFire(pool: pg.Pool, boss: PgBoss, definition: JobDef
         fireId(definition.id, fireTimeMs),
       ]);
       if (deleted.rowCount) {
-        await client.query(`DELETE FROM jobsd.fires WHERE job_id = $1 AND fire_time = $2 AND state IN ('queued', 'cancelled')`, [definition.id, new Date(fireTimeMs)]);
+        await forgetFires(client, [{ jobId: definition.id, fireTimeMs }]);
       }
       await client.query('COMMIT');
       return (deleted.rowCount ?? 0) > 0;

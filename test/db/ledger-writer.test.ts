@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
-import { insertFire } from '../../src/db/ledger.ts';
+import { recordQueued } from '../../src/db/fire-transitions.ts';
 import { LedgerWriter } from '../../src/db/ledger-writer.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { freshDatabase } from '../helpers/db.ts';
@@ -17,7 +17,7 @@ async function withFires(label: string, jobs: string[], fn: (pool: pg.Pool, writ
   try {
     await migrate(pool);
     for (const [i, job] of jobs.entries()) {
-      await insertFire(pool, { jobId: job, fireTimeMs: T, runId: `00000000-0000-5000-8000-${String(i).padStart(12, '0')}`, manual: false, definitionHash: 'h', dueAtMs: T, instance: 'x' });
+      await recordQueued(pool, [{ jobId: job, fireTimeMs: T, runId: `00000000-0000-5000-8000-${String(i).padStart(12, '0')}`, manual: false, definitionHash: 'h', dueAtMs: T }], 'x');
     }
     await fn(pool, new LedgerWriter(pool));
   } finally {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { queueTable } from '../../src/queue/boss.ts';
 import { QueueListener } from '../../src/queue/listener.ts';
 import { checkQueues, recordLostRuns } from '../../src/queue/queue-check.ts';
-import { insertFire, updateFire } from '../../src/db/ledger.ts';
+import { recordAttempts, recordQueued } from '../../src/db/fire-transitions.ts';
 import { QUEUES } from '../../src/queue/queues.ts';
 import { createLogger } from '../../src/log.ts';
 import { pollUntil } from '../helpers/poll.ts';
@@ -108,11 +108,11 @@ test('a lost run with no retries left is failed by pg-boss and its ledger row is
   try {
     const runId = '5b0ad5f4-8a0c-5e8e-9d3a-0d1f3c4b2a10';
     const fireTimeMs = Date.UTC(2026, 10, 27, 12);
-    await insertFire(pool, { jobId: 'gone', fireTimeMs, runId, manual: false, definitionHash: 'h', dueAtMs: fireTimeMs, instance: 'dead-agent' });
+    await recordQueued(pool, [{ jobId: 'gone', fireTimeMs, runId, manual: false, definitionHash: 'h', dueAtMs: fireTimeMs }], 'dead-agent');
     await boss.send(QUEUES.skip.name, { jobId: 'gone' }, { id: runId, singletonKey: 'gone', heartbeatSeconds: 10, retryLimit: 0 });
     const [claimed] = await boss.fetch(QUEUES.skip.name);
     assert.equal(claimed?.id, runId);
-    await updateFire(pool, 'gone', fireTimeMs, { state: 'running', attempts: 1, instance: 'dead-agent', started: true });
+    await recordAttempts(pool, [{ jobId: 'gone', fireTimeMs, update: { state: 'running', attempts: 1, instance: 'dead-agent', started: true } }]);
     await pool.query(`UPDATE pgboss.job SET heartbeat_on = now() - interval '1 minute' WHERE id = $1`, [runId]);
     await boss.supervise(QUEUES.skip.name);
     assert.equal((await boss.getJobById(QUEUES.skip.name, runId))?.state, 'failed');

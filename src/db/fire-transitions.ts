@@ -1,0 +1,195 @@
+// The one writer of the fire ledger's rows (jobsd.fires): every transition of docs/fire-lifecycle.md,
+// each fenced as that table says. Callers ask for a transition; they write no SQL of their own on the
+// ledger. (Retention, src/db/retention.ts, deletes old history and changes no fire.) Each function takes
+// the connection or transaction it runs in, so a transition commits with the pg-boss change it goes with.
+
+import { isoTime, jsonText, rowsJson, type FireState, type Queryable } from './ledger.ts';
+import { notRunResult, type NotRunStatus } from './not-run-result.ts';
+
+export interface FireKey {
+  jobId: string;
+  fireTimeMs: number;
+}
+
+const key = (jobId: string, ms: number) => `${jobId}@${ms}`;
+
+export interface QueuedFire extends FireKey {
+  runId: string;
+  manual: boolean;
+  definitionHash: string;
+  dueAtMs: number;
+}
+
+/**
+ * (none) → `queued`: records the fires, in key order (every replica inserts the same keys at the same
+ * instant; in different orders two of them deadlock). Returns the keys this call won: a fire another
+ * replica recorded first is not this one's.
+ */
+export async function recordQueued(db: Queryable, fires: readonly QueuedFire[], instance: string): Promise<Set<string>> {
+  const won = await db.query<{ job_id: string; fire_time: Date }>(
+    `INSERT INTO jobsd.fires (job_id, fire_time, run_id, manual, state, definition_hash, due_at, enqueued_at, instance)
+     SELECT job_id, fire_time, run_id, manual, 'queued', definition_hash, due_at, now(), $2
+       FROM jsonb_to_recordset($1::jsonb)
+            AS f(job_id text, fire_time timestamptz, run_id uuid, manual boolean, definition_hash text, due_at timestamptz)
+      ORDER BY job_id COLLATE "C", fire_time
+     ON CONFLICT (job_id, fire_time) DO NOTHING
+     RETURNING job_id, fire_time`,
+    [
+      rowsJson(fires.map((f) => ({ job_id: f.jobId, fire_time: isoTime(f.fireTimeMs), run_id: f.runId, manual: f.manual, definition_hash: f.definitionHash, due_at: isoTime(f.dueAtMs) }))),
+      instance,
+    ],
+  );
+  return new Set(won.rows.map((r) => key(r.job_id, r.fire_time.getTime())));
+}
+
+export const fireKey = (f: FireKey) => key(f.jobId, f.fireTimeMs);
+
+/**
+ * `queued` → (none): a fire not decided yet, in the transaction that recorded it (refused ahead of its
+ * time, or asked to wait for the job's slot), or taken back before it was claimed (`cancelled` too: another
+ * replica's removal of the job got there first).
+ */
+export async function forgetFires(db: Queryable, fires: readonly FireKey[]): Promise<void> {
+  if (fires.length === 0) return;
+  await db.query(
+    `DELETE FROM jobsd.fires f USING jsonb_to_recordset($1::jsonb) AS q(job_id text, fire_time timestamptz)
+      WHERE f.job_id = q.job_id AND f.fire_time = q.fire_time AND f.state IN ('queued', 'cancelled')`,
+    [rowsJson(fires.map((f) => ({ job_id: f.jobId, fire_time: isoTime(f.fireTimeMs) })))],
+  );
+}
+
+/** `queued` → `skipped`, in the transaction that recorded them: the queue policy refused them. */
+export async function recordSkipped(db: Queryable, fires: readonly (FireKey & { runId: string; overlap: string })[], instance: string): Promise<void> {
+  if (fires.length === 0) return;
+  await db.query(
+    `UPDATE jobsd.fires f SET state = 'skipped', finished_at = now(), result = q.result
+       FROM jsonb_to_recordset($1::jsonb) AS q(job_id text, fire_time timestamptz, result jsonb)
+      WHERE f.job_id = q.job_id AND f.fire_time = q.fire_time AND f.state = 'queued'`,
+    [
+      rowsJson(
+        fires.map((f) => ({
+          job_id: f.jobId,
+          fire_time: isoTime(f.fireTimeMs),
+          result: notRunResult(f.jobId, f.fireTimeMs, f.runId, instance, 'skipped', `a run of this job was still queued or active (overlap: ${f.overlap})`),
+        })),
+      ),
+    ],
+  );
+}
+
+export interface NotRunFire extends FireKey {
+  runId: string;
+  definitionHash: string;
+  message: string;
+  error?: string;
+}
+
+/**
+ * (none) → `missed` (catch-up) or `failed` (a fire the database refused for its data): existing rows win.
+ * Returns the fires this call recorded.
+ */
+export async function recordNotRun(db: Queryable, state: 'missed' | 'failed', fires: readonly NotRunFire[], instance: string): Promise<number[]> {
+  if (fires.length === 0) return [];
+  const result = await db.query(
+    `INSERT INTO jobsd.fires (job_id, fire_time, run_id, state, definition_hash, finished_at, instance, result)
+     SELECT r.job_id, r.fire_time, r.run_id, $3, r.hash, now(), $2, r.result
+       FROM jsonb_to_recordset($1::jsonb) AS r(job_id text, fire_time timestamptz, run_id uuid, hash text, result jsonb)
+     ON CONFLICT (job_id, fire_time) DO NOTHING
+     RETURNING fire_time`,
+    [
+      rowsJson(
+        fires.map((f) => ({
+          job_id: f.jobId,
+          fire_time: isoTime(f.fireTimeMs),
+          run_id: f.runId,
+          hash: f.definitionHash,
+          result: notRunResult(f.jobId, f.fireTimeMs, f.runId, instance, state, f.message, f.error),
+        })),
+      ),
+      instance,
+      state,
+    ],
+  );
+  return (result.rows as Array<{ fire_time: Date }>).map((r) => r.fire_time.getTime()).sort((a, b) => a - b);
+}
+
+/**
+ * `queued` → a final state, for runs that will not run again: cancelled (replaced, or the job removed) or
+ * failed by a supervisor with no retries left (`heartbeat lost`). Only rows still `queued` or, with
+ * `running`, `running`: an attempt that recorded its own end keeps it. Returns how many rows it ended.
+ */
+export async function recordEnded(
+  db: Queryable,
+  runIds: readonly string[],
+  status: Extract<NotRunStatus, 'cancelled' | 'failed'>,
+  message: string,
+  options: { running?: boolean; error?: string } = {},
+): Promise<number> {
+  if (runIds.length === 0) return 0;
+  const states = options.running ? ['queued', 'running'] : ['queued', 'scheduled'];
+  const { rows } = await db.query<{ job_id: string; fire_time: Date; run_id: string; attempts: number; instance: string | null }>(
+    `SELECT job_id, fire_time, run_id, attempts, instance FROM jobsd.fires WHERE run_id = ANY($1::uuid[]) AND state = ANY($2::text[]) FOR UPDATE`,
+    [runIds, states],
+  );
+  if (rows.length === 0) return 0;
+  const result = await db.query(
+    `UPDATE jobsd.fires f SET state = $2, finished_at = now(), result = COALESCE(f.result, '{}'::jsonb) || q.result
+       FROM jsonb_to_recordset($1::jsonb) AS q(run_id uuid, result jsonb)
+      WHERE f.run_id = q.run_id AND f.state = ANY($3::text[])`,
+    [
+      rowsJson(
+        rows.map((r) => ({
+          run_id: r.run_id,
+          result: { ...notRunResult(r.job_id, r.fire_time.getTime(), r.run_id, r.instance ?? '', status, message, options.error), attempt: r.attempts },
+        })),
+      ),
+      status,
+      states,
+    ],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** What an attempt writes on its row: its start (`running`), its end, or that a retry follows (`queued`). */
+export interface AttemptUpdate {
+  state: FireState;
+  attempts?: number;
+  instance?: string;
+  started?: boolean;
+  finished?: boolean;
+  result?: unknown;
+}
+
+/**
+ * An attempt's transitions, for several fires in one statement: `queued` → `running`, `running` → a final
+ * state or back to `queued` (a retry follows). Fenced by attempt: an update that names its attempt leaves
+ * a row alone that a later attempt has written already (a late end of attempt N never overwrites N+1).
+ */
+export async function recordAttempts(db: Queryable, items: readonly { jobId: string; fireTimeMs: number; update: AttemptUpdate }[]): Promise<void> {
+  if (items.length === 0) return;
+  await db.query(
+    `UPDATE jobsd.fires f SET state = v.state,
+       attempts = COALESCE(v.attempts, f.attempts),
+       instance = COALESCE(v.instance, f.instance),
+       started_at = CASE WHEN v.started THEN now() ELSE f.started_at END,
+       finished_at = CASE WHEN v.finished THEN now() ELSE NULL END,
+       result = COALESCE(v.result, f.result)
+     FROM jsonb_to_recordset($1::jsonb)
+       AS v(job_id text, fire_time timestamptz, state text, attempts int, instance text, started bool, finished bool, result jsonb)
+     WHERE f.job_id = v.job_id AND f.fire_time = v.fire_time AND (v.attempts IS NULL OR f.attempts <= v.attempts)`,
+    [
+      jsonText(
+        items.map((i) => ({
+          job_id: i.jobId,
+          fire_time: isoTime(i.fireTimeMs),
+          state: i.update.state,
+          attempts: i.update.attempts,
+          instance: i.update.instance,
+          started: i.update.started === true,
+          finished: i.update.finished === true,
+          result: i.update.result,
+        })),
+      ),
+    ],
+  );
+}
