@@ -9,6 +9,7 @@ import { precisionBenchmark } from './precision.ts';
 import { reloadBenchmark } from './reload.ts';
 import { throughputBenchmark } from './throughput.ts';
 import { plannerBenchmark } from './planner.ts';
+import { failoverBenchmark } from './failover.ts';
 
 export interface BenchmarkOptions {
   quick: boolean;
@@ -20,7 +21,7 @@ export interface Benchmark {
   run: (options: BenchmarkOptions) => Promise<string>;
 }
 
-const BENCHMARKS: Benchmark[] = [plannerBenchmark, precisionBenchmark, reloadBenchmark, throughputBenchmark, idleBenchmark, pipelinesBenchmark];
+const BENCHMARKS: Benchmark[] = [plannerBenchmark, precisionBenchmark, reloadBenchmark, throughputBenchmark, idleBenchmark, pipelinesBenchmark, failoverBenchmark];
 const DOC = path.join(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 
 function machine(): string {

@@ -45,7 +45,7 @@ export function markingJob(marksFile: string, seconds: number, extra: string): s
   return `${extra.trim()}\ntask: { type: command, command: ["/bin/sh", "-c", ${JSON.stringify(script)}] }\n`;
 }
 
-export async function startCluster(t: TestContext, jobs: (marksFile: string) => Record<string, string>): Promise<Cluster> {
+export async function startCluster(t: Pick<TestContext, 'after'>, jobs: (marksFile: string) => Record<string, string>): Promise<Cluster> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'jobsd-faults-pg-'));
   const port = await freePort();
   let db: EmbeddedDatabase | undefined = await startEmbeddedPostgres(dataDir, quiet, { port });

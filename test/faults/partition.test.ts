@@ -20,6 +20,8 @@ test('a partitioned agent stops its run before another agent starts the next one
   const cutAt = Date.now();
   const next = await awaitMark(cluster, (m) => m.kind === 'start' && m.instance === 'agent-b', 'the next run on agent-b', 90_000);
   const takeoverMs = Date.now() - cutAt;
+  // Two seconds into the next run: a command of agent-a's still running would have ticked ten times by now.
+  await pollUntil(() => cluster.marks().filter((m) => m.kind === 'tick' && m.instance === 'agent-b').length >= 10, { timeoutMs: 20_000, what: 'ten ticks of the next run' });
   a.relay.state.silent = false;
   const stopped = executions(cluster.marks()).find((r) => r.instance === 'agent-a' && r.fire === first.fire)!;
   assert.ok(!stopped.ended, 'the cut-off run was stopped, not finished');

@@ -40,7 +40,9 @@ test('a paused agent does not start the attempt it held once its lease has lapse
   await awaitMark(cluster, (m) => m.kind === 'end' && m.instance !== 'agent-a', 'the run taken over by another agent', PAUSE_MS + 30_000);
   await pollUntil(() => Date.now() >= pausedAt + PAUSE_MS, { timeoutMs: PAUSE_MS + 60_000, intervalMs: 100, what: 'the pause' });
   a.child.kill('SIGCONT');
-  await pollUntil(() => a.logs.some((l) => l.job === 'held' && String(l.msg).startsWith('run not started')) || cluster.marks().some((m) => m.instance === 'agent-a'), { timeoutMs: 10_000, what: 'agent-a to decide about its held attempt' });
+  // Its overdue timers run before it handles SIGTERM, and its drain waits for any run it started: once it
+  // has exited, whatever it was going to do with its held attempt is in the marks.
+  assert.equal(await a.stop('SIGTERM'), 0);
   const rows = await settled(cluster, 'held');
   const marks = cluster.marks();
   assert.deepEqual(marks.filter((m) => m.instance === 'agent-a' && m.kind === 'start'), [], 'agent-a did not start its attempt');
@@ -61,9 +63,11 @@ test("a paused agent's command is stopped by the watchdog before another agent t
   await cluster.startAgent('agent-b');
   await awaitMark(cluster, (m) => m.kind === 'start' && m.instance !== 'agent-a', 'the run taken over by agent-b', 60_000);
   const takeoverMs = Date.now() - pausedAt;
+  // Two seconds into the takeover: a command of agent-a's still running would have ticked ten times by now.
+  await pollUntil(() => cluster.marks().filter((m) => m.kind === 'tick' && m.instance !== 'agent-a').length >= 10, { timeoutMs: 20_000, what: 'ten ticks of the takeover' });
+  const marks = cluster.marks();
   await pollUntil(() => Date.now() >= pausedAt + PAUSE_MS, { timeoutMs: PAUSE_MS + 60_000, intervalMs: 100, what: 'the pause' });
   a.child.kill('SIGCONT');
-  const marks = cluster.marks();
   assert.deepEqual(overlaps(marks, 'long'), [], 'the paused agent\'s command had stopped before the takeover');
   t.diagnostic(`takeover ${takeoverMs} ms after the pause (lease 10 s)`);
 });
