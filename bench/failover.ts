@@ -23,7 +23,7 @@ async function withCluster<T>(jobs: (marks: string) => Record<string, string>, b
 }
 
 async function killTakeover(lease: string): Promise<number> {
-  return withCluster((m) => ({ long: markingJob(m, 120, `schedule: every 1h\nlease: ${lease}\nretry: { attempts: 1, delay: 1s }`) }), async (c) => {
+  return withCluster((m) => ({ 'long.yaml': markingJob(m, 120, `schedule: every 1h\nlease: ${lease}\nretry: { attempts: 1, delay: 1s }`) }), async (c) => {
     const a = await c.startAgent('agent-a', ['--role', 'worker']);
     await runCli(['run', 'long', '--jobs-dir', c.dir, '--database-url', c.url]);
     await awaitMark(c, (m) => m.kind === 'start', 'the run on agent-a');
@@ -36,7 +36,7 @@ async function killTakeover(lease: string): Promise<number> {
 }
 
 async function partitionTakeover(lease: string): Promise<{ takeoverMs: number; gapMs: number }> {
-  return withCluster((m) => ({ cut: markingJob(m, 120, `schedule: every 1s\noverlap: skip\nlease: ${lease}`) }), async (c) => {
+  return withCluster((m) => ({ 'cut.yaml': markingJob(m, 120, `schedule: every 1s\noverlap: skip\nlease: ${lease}`) }), async (c) => {
     const a = await c.startAgent('agent-a');
     const first = await awaitMark(c, (m) => m.kind === 'start' && m.instance === 'agent-a', 'a run on agent-a');
     await c.startAgent('agent-b');
