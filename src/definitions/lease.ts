@@ -38,3 +38,13 @@ export function renewEveryMs(leaseMs: number): number {
 export function lostLeaseKillGraceMs(leaseMs: number, killGraceMs: number): number {
   return Math.min(killGraceMs, Math.floor(leaseMarginMs(leaseMs) / 2));
 }
+
+/**
+ * The longest lease whose failover comes no earlier than `heartbeatSeconds` (the inverse of
+ * failoverSeconds): a run queued by an older version carries a shorter heartbeat than its job's lease,
+ * and its holder must stop by that one.
+ */
+export function leaseWithin(heartbeatSeconds: number): number {
+  const failoverMs = heartbeatSeconds * 1000;
+  return failoverMs <= 14_000 ? failoverMs - 2_000 : Math.floor((failoverMs * 6) / 7);
+}

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { coalesce } from './coalesce.ts';
 import type { Logger } from '../log.ts';
 import type { FireData } from '../queue/enqueue.ts';
-import { DEFAULT_LEASE_MS } from '../definitions/lease.ts';
+import { DEFAULT_LEASE_MS, leaseWithin } from '../definitions/lease.ts';
 import { notifyQueue, queueTable } from '../queue/boss.ts';
 import { CLAIM_AHEAD_MS, parseWakePayload, wakeTime } from '../queue/ahead.ts';
 import { QueueListener } from '../queue/listener.ts';
@@ -106,7 +106,8 @@ export class QueueWorkers {
           concurrency: this.options.concurrency,
           // Replace-mode runs: a cancellation by another replica reaches the run within a second.
           heartbeatMs: spec.renewMs,
-          leaseOf: (job) => job.data.definition.leaseMs ?? DEFAULT_LEASE_MS,
+          // The job's lease, bounded by the heartbeat the run was queued with (an older version's was 10 s).
+          leaseOf: (job) => Math.min(job.data.definition.leaseMs ?? DEFAULT_LEASE_MS, job.heartbeatSeconds ? leaseWithin(job.heartbeatSeconds) : Infinity),
           held: () => this.ends.pending > 0,
           logger: this.options.logger,
           run: (job, lease) => this.handle(spec.name, job, lease),
