@@ -3,6 +3,8 @@
 // the paused agent must not start the attempt it held, and its command must not go on running.
 
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { pollUntil } from '../helpers/poll.ts';
 import { ledger } from '../helpers/agent.ts';
@@ -14,7 +16,7 @@ const PAUSE_MS = 25_000;
 
 /** A one-time fire a few seconds from now, on a whole second. */
 function soon(): number {
-  return Math.ceil((Date.now() + 6_000) / 1000) * 1000;
+  return Math.ceil((Date.now() + 4_000) / 1000) * 1000;
 }
 
 async function settled(cluster: Cluster, job: string) {
@@ -25,11 +27,11 @@ async function settled(cluster: Cluster, job: string) {
 }
 
 test('a paused agent does not start the attempt it held once its lease has lapsed', async (t) => {
-  const at = soon();
-  const cluster = await startCluster(t, (marks) => ({
-    'held.yaml': markingJob(marks, 1, `schedule: { at: "${new Date(at).toISOString()}" }\n${LEASE}`),
-  }));
+  const cluster = await startCluster(t, () => ({}));
   const a = await cluster.startAgent('agent-a');
+  // Dropped in once the agent runs (a start under load can take seconds): due a few seconds later.
+  const at = soon();
+  writeFileSync(path.join(cluster.dir, 'held.yaml'), markingJob(cluster.marksFile, 1, `schedule: { at: "${new Date(at).toISOString()}" }\n${LEASE}`));
   // Claimed ahead (400 ms before its time for a command) and held until due: pause it then.
   await pollUntil(async () => (await cluster.query<{ state: string }>("SELECT state::text FROM pgboss.job WHERE data->>'jobId' = 'held'"))[0]?.state === 'active', { timeoutMs: 15_000, intervalMs: 10, what: 'the fire claimed ahead by agent-a' });
   assert.ok(Date.now() < at, 'paused before the fire was due');
@@ -52,11 +54,10 @@ test('a paused agent does not start the attempt it held once its lease has lapse
 });
 
 test("a paused agent's command is stopped by the watchdog before another agent takes the run over", async (t) => {
-  const at = soon();
-  const cluster = await startCluster(t, (marks) => ({
-    'long.yaml': markingJob(marks, 40, `schedule: { at: "${new Date(at).toISOString()}" }\n${LEASE}`),
-  }));
+  const cluster = await startCluster(t, () => ({}));
   const a = await cluster.startAgent('agent-a');
+  const at = soon();
+  writeFileSync(path.join(cluster.dir, 'long.yaml'), markingJob(cluster.marksFile, 40, `schedule: { at: "${new Date(at).toISOString()}" }\n${LEASE}`));
   await awaitMark(cluster, (m) => m.kind === 'start' && m.instance === 'agent-a', 'the run on agent-a', 20_000);
   a.child.kill('SIGSTOP');
   const pausedAt = Date.now();
