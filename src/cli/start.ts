@@ -4,7 +4,11 @@ import { isatty } from 'node:tty';
 import { agentConfig, ConfigError } from '../config.ts';
 import { startAgent } from '../agent.ts';
 import { createLogger } from '../log.ts';
+import { flushLogs } from '../log-writer.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
+
+/** How long a stop may take beyond --grace (the drain's cancellations, the last notifications, closing). */
+const STOP_MARGIN_MS = 40_000;
 
 const usage = `Usage: jobsd start [--jobs-dir DIR] [--database-url URL] [--data-dir DIR] [--env NAME] [--http HOST:PORT|off]
                    [--concurrency N] [--poll] [--instance NAME] [--role all|scheduler|worker]
@@ -63,7 +67,15 @@ export const startCommand: Command = {
       return EXIT.failed;
     }
     await new Promise<void>((resolve) => (io.signal.aborted ? resolve() : io.signal.addEventListener('abort', () => resolve(), { once: true })));
-    await agent.stop();
-    return EXIT.ok;
+    // A stop that hangs (a database that drops packets, a run that ignores its kill) must still end.
+    setTimeout(() => {
+      logger.error(`jobsd stopped: the stop did not end within --grace plus ${STOP_MARGIN_MS / 1000} s; exiting`);
+      flushLogs();
+      process.exit(EXIT.failed);
+    }, config.graceMs + STOP_MARGIN_MS).unref();
+    if ((await agent.stop()) === undefined) return EXIT.ok;
+    // Connections to a database that does not answer would keep the process alive.
+    setTimeout(() => process.exit(EXIT.failed), 500).unref();
+    return EXIT.failed;
   },
 };

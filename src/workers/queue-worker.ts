@@ -22,6 +22,8 @@ import { Attempts, type AttemptHooks } from './attempt.ts';
 const CHECK_MS = 15_000;
 /** How long a drain waits for cancelled runs to end (their kill grace included) before it gives them back anyway. */
 const AFTER_ABORT_WAIT_MS = 20_000;
+/** How long a drain waits for a fetch in flight to return. */
+const FETCH_WAIT_MS = 2_000;
 
 export interface QueueWorkersOptions extends AttemptHooks {
   boss: PgBoss;
@@ -194,7 +196,8 @@ export class QueueWorkers {
     for (const loop of this.loops.values()) loop.stop();
     await this.listener.stop();
     // A fetch still in flight may claim runs: they start, and are waited for or given back like the rest.
-    await Promise.allSettled([...this.loops.values()].map((loop) => loop.idle()));
+    // One the database never answers (it drops packets) must not hold the stop.
+    await Promise.race([Promise.allSettled([...this.loops.values()].map((loop) => loop.idle())), sleep(FETCH_WAIT_MS, undefined, { ref: false })]);
     const all = () => Promise.allSettled([...this.loops.values()].map((loop) => loop.settled()));
     if (this.active.size > 0) {
       logger.info({ active: this.active.size, grace_ms: graceMs }, 'waiting for active runs to finish');

@@ -7,6 +7,7 @@ import { runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { jobsDir, ledger, startAgent } from '../helpers/agent.ts';
 import { pollUntil } from '../helpers/poll.ts';
+import { tcpRelay } from '../helpers/tcp-relay.ts';
 
 test('a run still active after the grace period is given back and finished by the other agent', async (t) => {
   const url = await freshDatabase('shutdown');
@@ -38,4 +39,24 @@ test('a run still active after the grace period is given back and finished by th
   assert.equal(jobs[0]?.last_state, 'succeeded');
   assert.match(jobs[0]!.next_fire, /:00:00\.000Z$/);
   assert.equal(await b.stop(), 0);
+});
+
+test('SIGTERM while the database does not answer: the agent exits non-zero with one line saying why', { timeout: 90_000 }, async (t) => {
+  const relay = await tcpRelay(await freshDatabase('shutdown_silent'));
+  t.after(() => relay.close());
+  const dir = jobsDir({ 'hourly.yaml': 'schedule: every 1h\ntask: { type: command, command: ["true"] }\n' });
+  const agent = await startAgent({ name: 'silent', jobsDir: dir, databaseUrl: relay.url });
+  t.after(() => agent.stop('SIGKILL'));
+  relay.state.silent = true;
+  const stopping = agent.logs.length;
+  const started = Date.now();
+  assert.equal(await agent.stop('SIGTERM'), 1);
+  const seconds = (Date.now() - started) / 1000;
+  const lines = agent.logs.slice(stopping);
+  const problems = lines.filter((l) => (l.level as number) >= 40);
+  const seen = JSON.stringify(lines.map((l) => [l.time, l.msg, (l.err as { message?: string } | undefined)?.message]));
+  assert.equal(problems.length, 1, seen);
+  assert.match(String(problems[0]!.msg), /^jobsd stopped, but the database did not answer \(.+\)/, seen);
+  assert.equal(agent.stderr(), '');
+  assert.ok(seconds < 12, `stopped in ${seconds} s: ${seen}`);
 });
