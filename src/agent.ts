@@ -46,6 +46,11 @@ export interface Agent {
    * with why the stop was not clean (the database did not answer), or undefined.
    */
   stop(): Promise<string | undefined>;
+  /**
+   * A second signal during the stop: active runs are cancelled now (process groups killed), given back to
+   * the queue, and the stop goes on without waiting; it then resolves with the reason.
+   */
+  stopNow(): void;
   readonly databaseUrl: string;
 }
 
@@ -191,11 +196,12 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       housekeeping.stop();
       /** The database's failure to answer, reported once at the end rather than by each step that needs it. */
       let unreachable: string | undefined;
+      const dbStepMs = () => (unreachable || urgent ? 500 : DATABASE_STEP_MS);
       const step = async (what: string, fn: () => Promise<unknown>, database = false) => {
         logger.debug(`stopping: ${what}`);
         try {
           // A database that drops packets never answers: its steps get a deadline, the stop goes on.
-          await (database ? deadline(fn(), unreachable ? 500 : DATABASE_STEP_MS) : fn());
+          await (database ? deadline(fn(), dbStepMs()) : fn());
         } catch (err) {
           if (database) unreachable ??= (err as Error).message;
           else logger.warn({ err }, `stopping: ${what} failed`);
@@ -204,15 +210,23 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       await step('closing the watcher', async () => scheduling?.close());
       await step('closing the HTTP endpoint', async () => http?.close());
       await step('draining the workers', () => workers.drain(config.graceMs));
-      await step('sending the last notifications', () => notifier.drain(5_000));
+      await step('sending the last notifications', () => notifier.drain(urgent ? 200 : 5_000));
       await step('unregistering', () => unregisterInstance(pool, config.instance), true);
-      await step('stopping pg-boss', () => boss.stop({ graceful: true, timeout: 1000, close: true }), true);
+      await step('stopping pg-boss', () => boss.stop({ graceful: true, timeout: urgent ? 200 : 1000, close: true }), true);
       await step('closing the pool', () => pool.end(), true);
       await step('closing HTTP connections', () => closeHttpAgent());
       if (embedded) await step('stopping the embedded PostgreSQL', () => embedded.stop());
       if (unreachable) logger.error(`jobsd stopped, but the database did not answer (${unreachable}): this agent's instance row is left in jobsd.instances`);
       else logger.info('jobsd stopped');
-      return unreachable;
+      return unreachable ?? (urgent ? 'stopped now by a second signal' : undefined);
     })());
-  return { stop, databaseUrl };
+  let urgent = false;
+  const stopNow = () => {
+    if (urgent) return;
+    urgent = true;
+    void stop();
+    const runs = workers.abortNow();
+    logger.warn({ runs }, `second signal: stopping now; ${runs} active run(s) terminated (their process groups killed) and given back to the queue`);
+  };
+  return { stop, stopNow, databaseUrl };
 }

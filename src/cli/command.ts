@@ -8,6 +8,8 @@ export interface Io {
   env: Readonly<Record<string, string | undefined>>;
   /** Aborted on SIGINT / SIGTERM. */
   signal: AbortSignal;
+  /** Aborted on a second SIGINT / SIGTERM: stop now. */
+  urgent: AbortSignal;
 }
 
 export interface Command {

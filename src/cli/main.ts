@@ -29,12 +29,16 @@ function overview(): string {
 
 export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
+  const urgent = new AbortController();
+  // The first SIGINT/SIGTERM asks for a graceful stop, the second for a stop now; neither kills the
+  // process by itself (Node's default), which would leave runs `running` in the ledger.
+  const onSignal = () => (controller.signal.aborted ? urgent.abort() : controller.abort());
   const full: Io = {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     signal: controller.signal,
+    urgent: urgent.signal,
     ...io,
   };
   const [name, ...rest] = argv;
@@ -51,8 +55,8 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
     full.stdout(command.usage + '\n');
     return EXIT.ok;
   }
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     return await command.run(rest, full);
   } catch (error) {

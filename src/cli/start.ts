@@ -9,6 +9,8 @@ import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 
 /** How long a stop may take beyond --grace (the drain's cancellations, the last notifications, closing). */
 const STOP_MARGIN_MS = 40_000;
+/** How long a stop asked for by a second signal may take. */
+const URGENT_EXIT_MS = 1_900;
 
 const usage = `Usage: jobsd start [--jobs-dir DIR] [--database-url URL] [--data-dir DIR] [--env NAME] [--http HOST:PORT|off]
                    [--concurrency N] [--poll] [--instance NAME] [--role all|scheduler|worker]
@@ -17,7 +19,8 @@ const usage = `Usage: jobsd start [--jobs-dir DIR] [--database-url URL] [--data-
 Runs the agent: watches the jobs directory, fires each job on its schedule through the queue, runs the tasks.
 With no database URL ($JOBSD_DATABASE_URL, $DATABASE_URL) it starts an embedded PostgreSQL in DATA_DIR/pg
 (default ./.jobsd). SIGTERM/SIGINT: stop firing, let active runs finish for --grace seconds (default 30),
-give the rest back to the queue for another replica, exit 0. --concurrency: runs at once per queue (overlap
+give the rest back to the queue for another replica, exit 0. A second SIGTERM/SIGINT stops now: active runs'
+process groups are killed and their fires given back, exit 1 within 2 s. --concurrency: runs at once per queue (overlap
 mode) on this agent, default the larger of 32 and 16 per core.
 
 Environment: JOBSD_JOBS_DIR JOBSD_DATABASE_URL JOBSD_DATA_DIR JOBSD_ENV JOBSD_HTTP JOBSD_CONCURRENCY
@@ -67,6 +70,18 @@ export const startCommand: Command = {
       return EXIT.failed;
     }
     await new Promise<void>((resolve) => (io.signal.aborted ? resolve() : io.signal.addEventListener('abort', () => resolve(), { once: true })));
+    io.urgent.addEventListener(
+      'abort',
+      () => {
+        agent.stopNow();
+        // Whatever still waits (a database that does not answer) must not hold the exit past 2 s.
+        setTimeout(() => {
+          flushLogs();
+          process.exit(EXIT.failed);
+        }, URGENT_EXIT_MS).unref();
+      },
+      { once: true },
+    );
     // A stop that hangs (a database that drops packets, a run that ignores its kill) must still end.
     setTimeout(() => {
       logger.error(`jobsd stopped: the stop did not end within --grace plus ${STOP_MARGIN_MS / 1000} s; exiting`);

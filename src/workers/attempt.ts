@@ -58,9 +58,10 @@ export class Attempts {
 
   /**
    * Runs the attempt of `job`. `claim` is aborted when the job is no longer this agent's (cancelled:
-   * replaced; failed by a supervisor; expired), `giveBack` when the agent gives it back (a drain).
+   * replaced; failed by a supervisor; expired), `giveBack` when the agent gives it back (a drain),
+   * `urgent` when the agent must stop now (a command's group is killed without its kill_grace).
    */
-  async run(queue: string, job: Job<FireData>, claim: AbortSignal, giveBack: AbortSignal): Promise<AttemptEnd> {
+  async run(queue: string, job: Job<FireData>, claim: AbortSignal, giveBack: AbortSignal, urgent?: AbortSignal): Promise<AttemptEnd> {
     const { instance, logger, boss, databaseUrl } = this.options;
     const data = job.data;
     const def = data.definition;
@@ -71,7 +72,7 @@ export class Attempts {
     registerSecrets(def.secrets ?? []); // a worker-only agent never loads the files: the queued definition carries them
     let held: HeldCommand | undefined;
     try {
-      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}) };
+      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, ...(databaseUrl ? { databaseUrl } : {}), ...(urgent ? { urgent } : {}) };
       // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due; a command's
       // process is spawned meanwhile, so that starting it then costs a write to a pipe.
       const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;
