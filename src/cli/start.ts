@@ -3,6 +3,7 @@
 import { isatty } from 'node:tty';
 import { agentConfig, ConfigError } from '../config.ts';
 import { startAgent } from '../agent.ts';
+import { EmbeddedError } from '../db/embedded.ts';
 import { createLogger } from '../log.ts';
 import { flushLogs } from '../log-writer.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
@@ -64,7 +65,9 @@ export const startCommand: Command = {
     try {
       agent = await startAgent(config, logger);
     } catch (err) {
-      logger.fatal({ err }, `jobsd could not start: ${(err as Error).message}`);
+      // An error that says what to do is one line; anything else is a bug, with its stack.
+      if (err instanceof EmbeddedError) logger.fatal({ code: err.code }, `jobsd could not start: ${err.message}`);
+      else logger.fatal({ err }, `jobsd could not start: ${(err as Error).message}`);
       // What started before the failure (pool, pg-boss, timers) would keep the process alive.
       setTimeout(() => process.exit(EXIT.failed), 500).unref();
       return EXIT.failed;
