@@ -1,9 +1,11 @@
 // jobsd start: the agent, until SIGTERM or SIGINT.
 
+import { mkdirSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { agentConfig, ConfigError } from '../config.ts';
 import { startAgent } from '../agent.ts';
 import { EmbeddedError } from '../db/embedded.ts';
+import { claimDataDir, dataDirBusyMessage, httpAddressProblem, type DataDirLock } from './agent-lock.ts';
 import { createLogger } from '../log.ts';
 import { flushLogs } from '../log-writer.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
@@ -61,6 +63,23 @@ export const startCommand: Command = {
     if (io.signal.aborted) return EXIT.ok;
     // A scheduler must not stop firing every job over one stray promise: log it as the bug it is.
     process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection (a bug in jobsd; please report it): continuing'));
+    // Before anything starts: the data directory's embedded PostgreSQL belongs to one live agent.
+    let lock: DataDirLock | undefined;
+    if (!config.databaseUrl) {
+      mkdirSync(config.dataDir, { recursive: true });
+      const claim = claimDataDir(config.dataDir, config.http && `${config.http.host}:${config.http.port}`);
+      if ('holder' in claim) {
+        logger.fatal(`jobsd could not start: ${dataDirBusyMessage(config.dataDir, claim.holder)}`);
+        return EXIT.failed;
+      }
+      lock = claim;
+    }
+    const busy = config.http && (await httpAddressProblem(config.http.host, config.http.port));
+    if (busy) {
+      logger.fatal(`jobsd could not start: ${busy}`);
+      lock?.release();
+      return EXIT.failed;
+    }
     let agent;
     try {
       agent = await startAgent(config, logger);
@@ -68,6 +87,7 @@ export const startCommand: Command = {
       // An error that says what to do is one line; anything else is a bug, with its stack.
       if (err instanceof EmbeddedError) logger.fatal({ code: err.code }, `jobsd could not start: ${err.message}`);
       else logger.fatal({ err }, `jobsd could not start: ${(err as Error).message}`);
+      lock?.release();
       // What started before the failure (pool, pg-boss, timers) would keep the process alive.
       setTimeout(() => process.exit(EXIT.failed), 500).unref();
       return EXIT.failed;
@@ -91,7 +111,9 @@ export const startCommand: Command = {
       flushLogs();
       process.exit(EXIT.failed);
     }, config.graceMs + STOP_MARGIN_MS).unref();
-    if ((await agent.stop()) === undefined) return EXIT.ok;
+    const unclean = await agent.stop();
+    lock?.release();
+    if (unclean === undefined) return EXIT.ok;
     // Connections to a database that does not answer would keep the process alive.
     setTimeout(() => process.exit(EXIT.failed), 500).unref();
     return EXIT.failed;

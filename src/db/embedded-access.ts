@@ -69,18 +69,20 @@ export function placeForServer(options: { base: string; binaries: Binaries; runA
   const mode = statSync(base).mode & 0o777;
   if ((mode & 0o011) !== 0o011) chmodSync(base, mode | 0o011);
   const notes: string[] = [];
+  const blocked = new Set<string>();
   let placedBinaries = binaries;
   const binBlock = blockingDirectory(binaries.postgres, runAs);
   if (binBlock) {
     placedBinaries = copyBinaries(binaries, binBlock);
-    notes.push(`its binaries copied to ${placedBinaries.root}, as the postgres user cannot reach ${binBlock} (mode ${modeOf(binBlock)})`);
+    notes.push(`binaries copied to ${placedBinaries.root}`);
+    blocked.add(binBlock);
   }
   let databaseDir = linked;
   const isLink = existsSync(linked) && lstatSync(linked).isSymbolicLink();
   const dataBlock = isLink ? undefined : blockingDirectory(base, runAs);
   if (isLink) {
     databaseDir = realpathSync(linked);
-    notes.push(`${linked} links there`);
+    notes.unshift(`${linked} links there`);
   } else if (dataBlock) {
     if (existsSync(linked)) {
       throw new EmbeddedError(
@@ -91,8 +93,10 @@ export function placeForServer(options: { base: string; binaries: Binaries; runA
     databaseDir = path.join(DATA_ROOT, `${path.basename(base).replace(/^\.+/, '') || 'data'}-${hash(base)}`, 'pg');
     mkdirAt(path.dirname(databaseDir), 0o711, 'its data directory');
     symlinkSync(databaseDir, linked);
-    notes.push(`its data in ${databaseDir} (linked from ${linked}), as the postgres user cannot reach ${dataBlock} (mode ${modeOf(dataBlock)})`);
+    notes.unshift(`${linked} links there`);
+    blocked.add(dataBlock);
   }
+  for (const dir of blocked) notes.push(`the postgres user cannot reach ${dir} (mode ${modeOf(dir)})`);
   mkdirSync(databaseDir, { recursive: true, mode: 0o700 });
   chownSync(databaseDir, runAs.uid, runAs.gid);
   return { binaries: placedBinaries, databaseDir, ...(notes.length ? { note: notes.join('; ') } : {}) };
