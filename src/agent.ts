@@ -164,7 +164,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   let stopping: Promise<string | undefined> | undefined;
   let http: HttpEndpoint | undefined;
   if (config.http) {
-    const view = agentView({ config, version: VERSION, pool, boss, catalog, ticker, dispatcher, workers, metrics, stopping: () => stopping !== undefined });
+    const view = agentView({ config, version: VERSION, pool, boss, catalog, ticker, dispatcher, workers, metrics, stopping: () => stopping !== undefined, jobsDirProblem: () => scheduling?.jobsDirProblem() });
     http = await startHttp({
       ...config.http,
       view,

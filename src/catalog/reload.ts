@@ -3,7 +3,7 @@
 // swap, or an event on the directory itself) re-checks every job file.
 
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { listDirectory, type DirectoryListing } from '../definitions/directory.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
@@ -44,6 +44,8 @@ export interface Reloader {
   /** Re-checks the given paths (from the watcher); falls back to loadAll() when they call for it. */
   reload(paths: readonly string[]): CatalogChange[];
   readonly stats: ReloadStats;
+  /** Why the directory cannot be read (it vanished, was unmounted), while that lasts. */
+  unreadable(): string | undefined;
 }
 
 interface DefaultsState {
@@ -89,6 +91,7 @@ function read(file: string, salt: string, known?: string): Read {
 export function createReloader({ dir, options, catalog, onChanges, logger }: ReloaderOptions): Reloader {
   const root = path.resolve(dir);
   const stats: ReloadStats = { parsed: 0, checked: 0, rescans: 0 };
+  let unreadable: string | undefined;
   let defaults: DefaultsState | undefined;
   /** Error lines logged and still current: each is logged once per change of its text. */
   let logged = new Set<string>();
@@ -174,9 +177,14 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
       listing = listDirectory(dir);
     } catch (error) {
       // An unmounted or vanished directory must not stop every job: keep what is loaded.
-      logger.error({ dir, err: error }, 'cannot read the jobs directory; keeping the jobs loaded so far');
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      const now = `the jobs directory ${dir} cannot be read (${code}): keeping the ${catalog.definitions().length} jobs loaded so far`;
+      if (now !== unreadable) logger.error({ dir, code }, now);
+      unreadable = now;
       return [];
     }
+    if (unreadable) logger.info({ dir }, 'the jobs directory can be read again');
+    unreadable = undefined;
     const updates = refreshDefaults(listing.defaults);
     const state = defaults ?? { key: 'none' };
     const present = new Set(listing.jobs);
@@ -192,7 +200,8 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
   };
 
   const reload = (paths: readonly string[]): CatalogChange[] => {
-    if (!defaults) return loadAll();
+    // Files reported gone with their directory are not removed jobs: the directory is unreadable.
+    if (!defaults || !existsSync(dir)) return loadAll();
     const files = new Set<string>();
     for (const p of paths) {
       const rel = path.relative(root, path.resolve(root, p));
@@ -210,5 +219,5 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
     return commit(updates);
   };
 
-  return { loadAll, reload, stats };
+  return { loadAll, reload, stats, unreadable: () => unreadable };
 }

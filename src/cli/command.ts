@@ -21,7 +21,14 @@ export interface Command {
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** Whether the command's usage text follows the message (not for a flag whose value is wrong in itself). */
+  readonly withUsage: boolean;
+  constructor(message: string, options: { withUsage?: boolean } = {}) {
+    super(message);
+    this.withUsage = options.withUsage ?? true;
+  }
+}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

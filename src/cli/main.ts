@@ -61,7 +61,7 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
     return await command.run(rest, full);
   } catch (error) {
     if (error instanceof UsageError) {
-      full.stderr(`jobsd ${command.name}: ${error.message}\n\n${command.usage}\n`);
+      full.stderr(`jobsd ${command.name}: ${error.message}\n${error.withUsage ? `\n${command.usage}\n` : ''}`);
       return EXIT.usage;
     }
     flushLogs(); // the agent's last log lines before the error, not after it

@@ -1,6 +1,6 @@
 // jobsd start: the agent, until SIGTERM or SIGINT.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { agentConfig, ConfigError } from '../config.ts';
 import { startAgent } from '../agent.ts';
@@ -29,6 +29,14 @@ mode) on this agent, default the larger of 32 and 16 per core.
 Environment: JOBSD_JOBS_DIR JOBSD_DATABASE_URL JOBSD_DATA_DIR JOBSD_ENV JOBSD_HTTP JOBSD_CONCURRENCY
 JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE JOBSD_HISTORY_RETENTION (default 30d)`;
 
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export const startCommand: Command = {
   name: 'start',
   summary: 'run the agent on a jobs directory',
@@ -56,6 +64,7 @@ export const startCommand: Command = {
       if (error instanceof ConfigError) throw new UsageError(error.message);
       throw error;
     }
+    if (!isDirectory(config.jobsDir)) throw new UsageError(`--jobs-dir ${config.jobsDir}: no such directory`, { withUsage: false });
     // isatty(1), not process.stdout.isTTY: creating process.stdout puts a pipe on fd 1 in non-blocking
     // mode, and the logger's synchronous writes then meet EAGAIN whenever the reader lags, on which
     // pino's sonic-boom sleeps 100 ms, stalling every timer of the agent (src/log.ts).
