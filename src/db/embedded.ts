@@ -57,7 +57,9 @@ export async function startEmbeddedPostgres(dataDir: string, log: EmbeddedLog, o
     await initdb(place.binaries, place.databaseDir, password, runAs);
   }
   const port = options.port ?? (await freePort());
-  const server = await startServer({ binaries: place.binaries, databaseDir: place.databaseDir, port, password, runAs, logFile: path.join(base, 'postgres.log'), flags: options.postgresFlags ?? [] });
+  const logFile = path.join(base, 'postgres.log');
+  const launch = () => startServer({ binaries: place.binaries, databaseDir: place.databaseDir, port, password, runAs, logFile, flags: options.postgresFlags ?? [] });
+  const server = await launch();
   try {
     if (await migrateLegacyPassword(port, password)) {
       log.info(`embedded PostgreSQL: the fixed password of earlier versions was replaced by a random one, kept in ${path.join(base, 'pg-password')}`);
@@ -68,7 +70,57 @@ export async function startEmbeddedPostgres(dataDir: string, log: EmbeddedLog, o
     throw err;
   }
   log.info(`embedded PostgreSQL listening on 127.0.0.1:${port} (data in ${place.databaseDir}${place.note ? `; ${place.note}` : ''})`);
-  return { url: urlFor(port, password), stop: () => server.stop() };
+  const supervisor = supervise(server, launch, log, logFile);
+  return { url: urlFor(port, password), stop: () => supervisor.stop() };
+}
+
+const RESTART_FIRST_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
+
+/**
+ * Restarts the server when it dies (OOM killer, a stray kill), on the same port, with a doubling
+ * backoff while restarts fail; the agent's outage handling then catches up the fires of the gap.
+ */
+function supervise(first: ServerProcess, launch: () => Promise<ServerProcess>, log: EmbeddedLog, logFile: string): { stop: () => Promise<void> } {
+  let current: ServerProcess | undefined = first;
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let delayMs = RESTART_FIRST_MS;
+  const watch = (server: ServerProcess) =>
+    void server.exited.then(({ code, signal }) => {
+      if (stopping || current !== server) return;
+      current = undefined;
+      log.warn(`embedded PostgreSQL exited (${signal ?? `exit ${code}`}; its log: ${logFile}): restarting it in ${delayMs / 1000} s`);
+      retry();
+    });
+  const retry = () => {
+    timer = setTimeout(() => {
+      timer = undefined;
+      launch().then(
+        (server) => {
+          if (stopping) return void server.stop();
+          current = server;
+          delayMs = RESTART_FIRST_MS;
+          log.info(`embedded PostgreSQL restarted (pid ${server.pid})`);
+          watch(server);
+        },
+        (err: unknown) => {
+          if (stopping) return;
+          delayMs = Math.min(delayMs * 2, RESTART_MAX_MS);
+          log.warn(`restarting the embedded PostgreSQL failed (${(err as Error).message}): trying again in ${delayMs / 1000} s`);
+          retry();
+        },
+      );
+    }, delayMs);
+  };
+  watch(first);
+  return {
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      await current?.stop();
+    },
+  };
 }
 
 function urlFor(port: number, password: string): string {
