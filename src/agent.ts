@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { AgentConfig } from './config.ts';
+import { VERSION } from './version.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { heartbeat, registerInstance, unregisterInstance } from './db/instances.ts';
 import { migrate } from './db/migrate.ts';
@@ -28,7 +29,7 @@ import { Ticker } from './ticker/ticker.ts';
 import { QueueWorkers } from './workers/queue-worker.ts';
 import { closeHttpAgent } from './workers/http.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.ts';
 /** How long a step of the stop that needs the database may wait for it. */
 const DATABASE_STEP_MS = 5_000;
 

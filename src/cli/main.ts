@@ -10,6 +10,7 @@ import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 import { flushLogs } from '../log-writer.ts';
+import { VERSION } from '../version.ts';
 
 const COMMANDS: Command[] = [startCommand, validateCommand, nextCommand, listCommand, runCommand, execCommand, historyCommand, statusCommand];
 
@@ -23,8 +24,23 @@ function overview(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    "Run 'jobsd COMMAND --help' for a command's options.",
+    "Run 'jobsd COMMAND --help' for a command's options; 'jobsd --version' for the version.",
   ].join('\n');
+}
+
+let pipeGuarded = false;
+/**
+ * A reader that stops early (`jobsd history x | head`) closes the pipe: that is the end of the output,
+ * not an error with a stack trace. Attached on the first write only (creating process.stdout changes
+ * fd 1's mode, which the agent's logger must not meet: src/cli/start.ts).
+ */
+function quietOnClosedPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
 }
 
 export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
@@ -34,7 +50,10 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   // process by itself (Node's default), which would leave runs `running` in the ledger.
   const onSignal = () => (controller.signal.aborted ? urgent.abort() : controller.abort());
   const full: Io = {
-    stdout: (text) => process.stdout.write(text),
+    stdout: (text) => {
+      quietOnClosedPipe();
+      process.stdout.write(text);
+    },
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     signal: controller.signal,
@@ -42,6 +61,11 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
     ...io,
   };
   const [name, ...rest] = argv;
+  process.title = 'jobsd'; // what ps and top show, rather than node's MainThread
+  if (name === '--version' || name === '-V' || name === 'version') {
+    full.stdout(`jobsd ${VERSION}\n`);
+    return EXIT.ok;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     full.stdout(overview() + '\n');
     return name === undefined ? EXIT.usage : EXIT.ok;
