@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { freePort } from '../../src/db/embedded.ts';
 import { jobsDir, ledger, startAgent } from '../helpers/agent.ts';
 import { ROOT, runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
@@ -36,7 +37,8 @@ test('the agent is "jobsd" in ps; history says which runs were manual; list show
     'report.yaml': 'description: The nightly sales report\nschedule: every 1h\ntask: { type: command, command: ["true"] }\n',
     'setup.yaml': 'description: One-time setup\nschedule: "@once"\ntask: { type: command, command: ["true"] }\n',
   });
-  const agent = await startAgent({ name: 'small', jobsDir: dir, databaseUrl: url });
+  const port = await freePort();
+  const agent = await startAgent({ name: 'small', jobsDir: dir, databaseUrl: url, args: ['--http', `127.0.0.1:${port}`] });
   t.after(() => agent.stop('SIGKILL'));
   assert.equal(readFileSync(`/proc/${agent.child.pid}/comm`, 'utf8'), 'jobsd\n');
 
@@ -54,6 +56,10 @@ test('the agent is "jobsd" in ps; history says which runs were manual; list show
   assert.match(once.stdout.split('\n')[1]!, new RegExp(`^${today}T\\S+Z \\(@once\\)\\s+schedule\\s+succeeded`), once.stdout);
   const onceJson = JSON.parse((await runCli(['history', 'setup', '--json', '--database-url', url])).stdout) as { ran_at: string }[];
   assert.equal(onceJson[0]!.ran_at.slice(0, 10), today);
+
+  const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+  const setupRow = page.slice(page.indexOf('data-job="setup"'));
+  assert.match(setupRow.slice(0, setupRow.indexOf('</tr>')), /<td class="last">.*succeeded.*<span class="utc">\d+ s ago<\/span>/, 'the status page: seconds ago, not 427389.1 h');
 
   const list = await runCli(['list', '--jobs-dir', dir, '--database-url', url]);
   assert.equal(list.code, 0, list.stderr);
