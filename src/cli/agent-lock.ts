@@ -5,6 +5,7 @@
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { liveProcess } from '../db/live-process.ts';
 
 export interface LockHolder {
   pid: number;
@@ -19,20 +20,9 @@ function lockPath(dataDir: string): string {
   return path.join(path.resolve(dataDir), 'agent.pid');
 }
 
-/** Whether `pid` is a live jobsd (on Linux, by its command line: a stale file's pid may have been reused). */
+/** Whether `pid` is a live jobsd (its process title, or node running bin/jobsd.js). */
 function liveAgent(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (process.platform !== 'linux') return true;
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('jobsd');
-  } catch {
-    return false;
-  }
+  return pid !== process.pid && liveProcess(pid, (argv) => argv.join(' ').includes('jobsd'));
 }
 
 function readHolder(file: string): LockHolder | undefined {

@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { placeForServer, postgresUser } from './embedded-access.ts';
+import { liveProcess } from './live-process.ts';
 import { ensurePassword, LEGACY_PASSWORD, migrateLegacyPassword, readPassword } from './embedded-password.ts';
 import { EmbeddedError, initdb, packagedBinaries, startServer, SUPERUSER, type ServerProcess } from './embedded-server.ts';
 
@@ -166,23 +167,9 @@ function runningServer(databaseDir: string): { pid: number; port: number } | und
   }
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isPostgres(pid)) return undefined; // stale: PostgreSQL itself replaces the file on start
+  // Stale when its pid is dead or now another program's: PostgreSQL itself replaces the file on start.
+  if (!liveProcess(pid, (argv) => path.basename(argv[0] ?? '') === 'postgres')) return undefined;
   return Number.isInteger(port) && port > 0 ? { pid, port } : undefined;
-}
-
-/** Whether `pid` is alive and, where /proc tells, a postgres process (not one that reused a stale pid). */
-function isPostgres(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (process.platform !== 'linux') return true;
-  try {
-    return path.basename(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '') === 'postgres';
-  } catch {
-    return false;
-  }
 }
 
 /** The URL of the embedded PostgreSQL an agent runs in dataDir/pg, when one is running. */
