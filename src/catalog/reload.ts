@@ -12,6 +12,7 @@ import { isDefaultsFile, isJobFileName } from '../files/names.ts';
 import type { ParsedDocument } from '../files/parse.ts';
 import type { Logger } from '../log.ts';
 import type { Catalog, CatalogChange, CatalogUpdate } from './catalog.ts';
+import { changeFields } from './changes.ts';
 
 /** A first load of more jobs than this logs one summary line instead of a line per job. */
 const QUIET_FIRST_LOAD = 100;
@@ -94,7 +95,7 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
   let unreadable: string | undefined;
   let defaults: DefaultsState | undefined;
   /** Error lines logged and still current: each is logged once per change of its text. */
-  let logged = new Set<string>();
+  let logged = new Map<string, string>();
 
   const refreshDefaults = (file: string | undefined): CatalogUpdate[] => {
     const updates: CatalogUpdate[] = [];
@@ -144,20 +145,28 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
     const changes = updates.length ? catalog.apply(updates) : [];
     const quiet = first && changes.length > QUIET_FIRST_LOAD;
     for (const c of changes) {
-      const fields = { job: c.id, file: (c.definition ?? c.previous)?.file };
+      const fields = { job: c.id, file: (c.definition ?? c.previous)?.file, ...(c.kind === 'changed' && c.previous && c.definition ? changeFields(c.previous, c.definition) : {}) };
       if (quiet) logger.debug(fields, `job ${c.kind}`);
       else logger.info(fields, `job ${c.kind}`);
     }
     if (first) logger.info({ dir, jobs: catalog.definitions().length, file_errors: catalog.fileErrors().length }, 'jobs loaded');
     const errors = catalog.fileErrors();
-    const current = new Set<string>();
+    const current = new Map<string, string>();
     for (const e of errors) {
       const text = formatFileError(e);
       const key = `${e.code} ${text}`;
-      current.add(key);
+      current.set(key, e.file);
       if (!logged.has(key)) logger.warn({ file: e.file, line: e.line, field: e.field, code: e.code }, text);
     }
-    const errorsChanged = current.size !== logged.size || [...current].some((k) => !logged.has(k));
+    // A file whose errors are all gone: fixed (it loads now), or deleted.
+    const inError = new Set(current.values());
+    const loaded = new Set(catalog.files().map((f) => f.file));
+    for (const file of new Set(logged.values())) {
+      if (inError.has(file)) continue;
+      if (loaded.has(file)) logger.info({ file }, 'file error fixed: the file loads');
+      else logger.info({ file }, 'file error cleared: the file is gone');
+    }
+    const errorsChanged = current.size !== logged.size || [...current.keys()].some((k) => !logged.has(k));
     logged = current;
     if (changes.length || errorsChanged) {
       try {
