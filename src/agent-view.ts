@@ -28,6 +28,8 @@ export interface AgentViewParts {
   metrics: AgentMetrics;
   /** Whether the agent is shutting down (not ready). */
   stopping: () => boolean;
+  /** Why the jobs directory cannot be read, while that lasts (not ready). */
+  jobsDirProblem?: () => string | undefined;
 }
 
 /** How long the readiness probe waits for the database. */
@@ -38,6 +40,8 @@ export function agentView(parts: AgentViewParts): AgentView {
   const readiness = async (): Promise<string | null> => {
     if (parts.stopping()) return 'shutting down';
     if (dispatcher.outage) return 'database unreachable: fires wait for catch-up';
+    const jobsDir = parts.jobsDirProblem?.();
+    if (jobsDir) return jobsDir;
     try {
       const probe = pool.query('SELECT 1');
       probe.catch(() => undefined); // it may fail after the timeout below has answered

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { AgentConfig } from './config.ts';
+import { VERSION } from './version.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { heartbeat, registerInstance, unregisterInstance } from './db/instances.ts';
 import { migrate } from './db/migrate.ts';
@@ -28,13 +29,29 @@ import { Ticker } from './ticker/ticker.ts';
 import { QueueWorkers } from './workers/queue-worker.ts';
 import { closeHttpAgent } from './workers/http.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.ts';
+/** How long a step of the stop that needs the database may wait for it. */
+const DATABASE_STEP_MS = 5_000;
+
+function deadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)));
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 /** The instance row's heartbeat, shown by `jobsd status`; file errors are written at once when they change. */
 const HEARTBEAT_MS = 30_000;
 
 export interface Agent {
-  /** Stops firing, drains the workers within the grace period, closes everything. Never throws. */
-  stop(): Promise<void>;
+  /**
+   * Stops firing, drains the workers within the grace period, closes everything. Never throws; resolves
+   * with why the stop was not clean (the database did not answer), or undefined.
+   */
+  stop(): Promise<string | undefined>;
+  /**
+   * A second signal during the stop: active runs are cancelled now (process groups killed), given back to
+   * the queue, and the stop goes on without waiting; it then resolves with the reason.
+   */
+  stopNow(): void;
   readonly databaseUrl: string;
 }
 
@@ -145,10 +162,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   });
   registered = true;
   await beat();
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<string | undefined> | undefined;
   let http: HttpEndpoint | undefined;
   if (config.http) {
-    const view = agentView({ config, version: VERSION, pool, boss, catalog, ticker, dispatcher, workers, metrics, stopping: () => stopping !== undefined });
+    const view = agentView({ config, version: VERSION, pool, boss, catalog, ticker, dispatcher, workers, metrics, stopping: () => stopping !== undefined, jobsDirProblem: () => scheduling?.jobsDirProblem() });
     http = await startHttp({
       ...config.http,
       view,
@@ -173,28 +190,44 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   const stop = () =>
     (stopping ??= (async () => {
       logger.info({ grace_ms: config.graceMs }, 'stopping: no new fires; active runs may finish');
-      closing = true; // connection errors from here on are expected (a terminal's Ctrl-C also stops the embedded PostgreSQL)
+      closing = true; // connection errors from here on are expected
       ticker.stop();
       dispatcher.stop();
       clearInterval(heartbeatTimer);
       housekeeping.stop();
-      const step = async (what: string, fn: () => Promise<unknown>) => {
+      /** The database's failure to answer, reported once at the end rather than by each step that needs it. */
+      let unreachable: string | undefined;
+      const dbStepMs = () => (unreachable || urgent ? 500 : DATABASE_STEP_MS);
+      const step = async (what: string, fn: () => Promise<unknown>, database = false) => {
+        logger.debug(`stopping: ${what}`);
         try {
-          await fn();
+          // A database that drops packets never answers: its steps get a deadline, the stop goes on.
+          await (database ? deadline(fn(), dbStepMs()) : fn());
         } catch (err) {
-          logger.warn({ err }, `stopping: ${what} failed`);
+          if (database) unreachable ??= (err as Error).message;
+          else logger.warn({ err }, `stopping: ${what} failed`);
         }
       };
       await step('closing the watcher', async () => scheduling?.close());
       await step('closing the HTTP endpoint', async () => http?.close());
       await step('draining the workers', () => workers.drain(config.graceMs));
-      await step('sending the last notifications', () => notifier.drain(5_000));
-      await step('unregistering', () => unregisterInstance(pool, config.instance));
-      await step('stopping pg-boss', () => boss.stop({ graceful: true, timeout: 1000, close: true }));
-      await step('closing the pool', () => pool.end());
+      await step('sending the last notifications', () => notifier.drain(urgent ? 200 : 5_000));
+      await step('unregistering', () => unregisterInstance(pool, config.instance), true);
+      await step('stopping pg-boss', () => boss.stop({ graceful: true, timeout: urgent ? 200 : 1000, close: true }), true);
+      await step('closing the pool', () => pool.end(), true);
       await step('closing HTTP connections', () => closeHttpAgent());
       if (embedded) await step('stopping the embedded PostgreSQL', () => embedded.stop());
-      logger.info('jobsd stopped');
+      if (unreachable) logger.error(`jobsd stopped, but the database did not answer (${unreachable}): this agent's instance row is left in jobsd.instances`);
+      else logger.info('jobsd stopped');
+      return unreachable ?? (urgent ? 'stopped now by a second signal' : undefined);
     })());
-  return { stop, databaseUrl };
+  let urgent = false;
+  const stopNow = () => {
+    if (urgent) return;
+    urgent = true;
+    void stop();
+    const runs = workers.abortNow();
+    logger.warn({ runs }, `second signal: stopping now; ${runs} active run(s) terminated (their process groups killed) and given back to the queue`);
+  };
+  return { stop, stopNow, databaseUrl };
 }

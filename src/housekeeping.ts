@@ -42,10 +42,13 @@ export async function startHousekeeping({ pool, boss, logger, historyRetentionMs
       logger.debug({ err }, 'clock check failed');
     }
   };
+  /** Set by stop(): a pass still under way meets the closing pool, which is no failure to report. */
+  let stopped = false;
+  const failed = (what: string) => (err: unknown) => (stopped ? logger.debug({ err }, `${what} failed while stopping`) : logger.warn({ err }, `${what} failed`));
   const prune = () =>
     pruneLedger(pool, historyRetentionMs)
       .then((n) => n > 0 && logger.info({ deleted: n }, 'ledger pruned'))
-      .catch((err: unknown) => logger.warn({ err }, 'pruning the ledger failed'));
+      .catch(failed('pruning the ledger'));
   // pg-boss's own maintenance (retention of finished jobs, queue statistics), which its supervisor
   // timer would run every 30 s on every agent: here every MAINTENANCE_SECONDS, first at start.
   // The pass can fail lost runs itself: those with no retries left get their ledger rows ended here.
@@ -55,9 +58,9 @@ export async function startHousekeeping({ pool, boss, logger, historyRetentionMs
       const queues = Object.values(QUEUES).map((q) => q.name);
       if ((await failoverHoldMs(pool, boss, queues, Infinity)) > 0) return;
       await boss.supervise();
-      for (const { name } of Object.values(QUEUES)) await recordLostRuns(pool, await queueTable(boss, name), name);
+      for (const { name } of Object.values(QUEUES)) if (!stopped) await recordLostRuns(pool, await queueTable(boss, name), name);
     } catch (err) {
-      logger.warn({ err }, 'pg-boss maintenance failed');
+      failed('pg-boss maintenance')(err);
     }
   };
 
@@ -68,6 +71,9 @@ export async function startHousekeeping({ pool, boss, logger, historyRetentionMs
     get clockOffsetMs() {
       return clockOffsetMs;
     },
-    stop: () => timers.forEach(clearInterval),
+    stop: () => {
+      stopped = true;
+      timers.forEach(clearInterval);
+    },
   };
 }

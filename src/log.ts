@@ -72,7 +72,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const colorize = isatty(fd); // not process.stdout.isTTY, which makes the fd non-blocking (see below)
     // Required here, not imported at the top: only a terminal needs it, and it is ~15 ms of every start.
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-    return pino(config, pretty({ destination: fd, sync: true, colorize }));
+    // A line about a job starts with its id: the fields below the first line are easy to lose among many jobs.
+    const messageFormat = (log: Record<string, unknown>, key: string) => (typeof log.job === 'string' ? `${log.job}: ${String(log[key])}` : String(log[key]));
+    return pino(config, pretty({ destination: fd, sync: true, colorize, messageFormat }));
   }
   // Synchronous writes that wait for a lagging reader 1 ms at a time, not 100 (src/log-writer.ts).
   return pino(config, fdWriter(fd, { coalesce: options.coalesce === true }));

@@ -33,6 +33,8 @@ export interface SchedulingOptions {
 export interface Scheduling {
   /** Missed fires were caught up to this instant; the ticker fires the later ones. */
   caughtUpTo: number;
+  /** Why the jobs directory cannot be read, while that lasts (the jobs loaded so far keep running). */
+  jobsDirProblem(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -96,5 +98,5 @@ export async function startScheduling(options: SchedulingOptions): Promise<Sched
     onError: (err) => logger.error({ err }, 'watching the jobs directory failed'),
   });
   await watcher.ready;
-  return { caughtUpTo, close: async () => watcher.close() };
+  return { caughtUpTo, jobsDirProblem: () => reloader.unreadable(), close: async () => watcher.close() };
 }

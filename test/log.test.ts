@@ -29,7 +29,7 @@ describe('createLogger', () => {
 
   it('writes human-readable lines with pretty (pino-pretty, loaded only then), secrets redacted', () => {
     const { stdout } = run(`createLogger({ pretty: true }).info({ job: 'j', token: 't0k' }, 'hello there');`);
-    assert.match(stdout, /INFO.*hello there/);
+    assert.match(stdout, /INFO.*: j: hello there\n/, 'the first line names the job');
     assert.match(stdout, /job: "j"/);
     assert.doesNotMatch(stdout, /t0k/);
     assert.throws(() => JSON.parse(stdout));

@@ -3,7 +3,7 @@
 // swap, or an event on the directory itself) re-checks every job file.
 
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { listDirectory, type DirectoryListing } from '../definitions/directory.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
@@ -12,6 +12,7 @@ import { isDefaultsFile, isJobFileName } from '../files/names.ts';
 import type { ParsedDocument } from '../files/parse.ts';
 import type { Logger } from '../log.ts';
 import type { Catalog, CatalogChange, CatalogUpdate } from './catalog.ts';
+import { changeFields } from './changes.ts';
 
 /** A first load of more jobs than this logs one summary line instead of a line per job. */
 const QUIET_FIRST_LOAD = 100;
@@ -44,6 +45,8 @@ export interface Reloader {
   /** Re-checks the given paths (from the watcher); falls back to loadAll() when they call for it. */
   reload(paths: readonly string[]): CatalogChange[];
   readonly stats: ReloadStats;
+  /** Why the directory cannot be read (it vanished, was unmounted), while that lasts. */
+  unreadable(): string | undefined;
 }
 
 interface DefaultsState {
@@ -89,9 +92,10 @@ function read(file: string, salt: string, known?: string): Read {
 export function createReloader({ dir, options, catalog, onChanges, logger }: ReloaderOptions): Reloader {
   const root = path.resolve(dir);
   const stats: ReloadStats = { parsed: 0, checked: 0, rescans: 0 };
+  let unreadable: string | undefined;
   let defaults: DefaultsState | undefined;
   /** Error lines logged and still current: each is logged once per change of its text. */
-  let logged = new Set<string>();
+  let logged = new Map<string, string>();
 
   const refreshDefaults = (file: string | undefined): CatalogUpdate[] => {
     const updates: CatalogUpdate[] = [];
@@ -141,20 +145,28 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
     const changes = updates.length ? catalog.apply(updates) : [];
     const quiet = first && changes.length > QUIET_FIRST_LOAD;
     for (const c of changes) {
-      const fields = { job: c.id, file: (c.definition ?? c.previous)?.file };
+      const fields = { job: c.id, file: (c.definition ?? c.previous)?.file, ...(c.kind === 'changed' && c.previous && c.definition ? changeFields(c.previous, c.definition) : {}) };
       if (quiet) logger.debug(fields, `job ${c.kind}`);
       else logger.info(fields, `job ${c.kind}`);
     }
     if (first) logger.info({ dir, jobs: catalog.definitions().length, file_errors: catalog.fileErrors().length }, 'jobs loaded');
     const errors = catalog.fileErrors();
-    const current = new Set<string>();
+    const current = new Map<string, string>();
     for (const e of errors) {
       const text = formatFileError(e);
       const key = `${e.code} ${text}`;
-      current.add(key);
+      current.set(key, e.file);
       if (!logged.has(key)) logger.warn({ file: e.file, line: e.line, field: e.field, code: e.code }, text);
     }
-    const errorsChanged = current.size !== logged.size || [...current].some((k) => !logged.has(k));
+    // A file whose errors are all gone: fixed (it loads now), or deleted.
+    const inError = new Set(current.values());
+    const loaded = new Set(catalog.files().map((f) => f.file));
+    for (const file of new Set(logged.values())) {
+      if (inError.has(file)) continue;
+      if (loaded.has(file)) logger.info({ file }, 'file error fixed: the file loads');
+      else logger.info({ file }, 'file error cleared: the file is gone');
+    }
+    const errorsChanged = current.size !== logged.size || [...current.keys()].some((k) => !logged.has(k));
     logged = current;
     if (changes.length || errorsChanged) {
       try {
@@ -174,9 +186,14 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
       listing = listDirectory(dir);
     } catch (error) {
       // An unmounted or vanished directory must not stop every job: keep what is loaded.
-      logger.error({ dir, err: error }, 'cannot read the jobs directory; keeping the jobs loaded so far');
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      const now = `the jobs directory ${dir} cannot be read (${code}): keeping the ${catalog.definitions().length} jobs loaded so far`;
+      if (now !== unreadable) logger.error({ dir, code }, now);
+      unreadable = now;
       return [];
     }
+    if (unreadable) logger.info({ dir }, 'the jobs directory can be read again');
+    unreadable = undefined;
     const updates = refreshDefaults(listing.defaults);
     const state = defaults ?? { key: 'none' };
     const present = new Set(listing.jobs);
@@ -192,7 +209,8 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
   };
 
   const reload = (paths: readonly string[]): CatalogChange[] => {
-    if (!defaults) return loadAll();
+    // Files reported gone with their directory are not removed jobs: the directory is unreadable.
+    if (!defaults || !existsSync(dir)) return loadAll();
     const files = new Set<string>();
     for (const p of paths) {
       const rel = path.relative(root, path.resolve(root, p));
@@ -210,5 +228,5 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
     return commit(updates);
   };
 
-  return { loadAll, reload, stats };
+  return { loadAll, reload, stats, unreadable: () => unreadable };
 }

@@ -8,6 +8,8 @@ export interface Io {
   env: Readonly<Record<string, string | undefined>>;
   /** Aborted on SIGINT / SIGTERM. */
   signal: AbortSignal;
+  /** Aborted on a second SIGINT / SIGTERM: stop now. */
+  urgent: AbortSignal;
 }
 
 export interface Command {
@@ -19,7 +21,14 @@ export interface Command {
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** Whether the command's usage text follows the message (not for a flag whose value is wrong in itself). */
+  readonly withUsage: boolean;
+  constructor(message: string, options: { withUsage?: boolean } = {}) {
+    super(message);
+    this.withUsage = options.withUsage ?? true;
+  }
+}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -3,11 +3,13 @@
 import { fireHistory, type FireRow } from '../db/ledger.ts';
 import { EXIT, parseCommandArgs, positiveInteger, UsageError, type Command } from './command.ts';
 import { DATABASE_FLAGS, databaseUrl, withPool } from './database.ts';
+import { ranAt, shownTime } from './fire-time.ts';
 import { formatTable } from './table.ts';
 
 const usage = `Usage: jobsd history JOB_ID [--limit N] [--json] [--database-url URL] [--data-dir DIR]
 
-The job's fires from the ledger, newest first (default 20): state, attempts, instance, timings and result.`;
+The job's fires from the ledger, newest first (default 20): the fire time (for a one-time job, when it ran),
+whether the schedule or a person (jobsd run, the API) started it, state, attempts, instance, duration, result.`;
 
 export const historyCommand: Command = {
   name: 'history',
@@ -27,18 +29,19 @@ export const historyCommand: Command = {
       return EXIT.ok;
     }
     const table = rows.map((r) => [
-      r.fire_time.toISOString(),
+      shownTime(r),
+      r.manual ? 'manual' : 'schedule',
       r.state,
       String(r.attempts),
       r.instance ?? '',
       r.started_at && r.finished_at ? `${((r.finished_at.getTime() - r.started_at.getTime()) / 1000).toFixed(3)}s` : '',
       String((r.result as { message?: string } | null)?.message ?? ''),
     ]);
-    io.stdout(formatTable(['FIRE (UTC)', 'STATE', 'ATTEMPTS', 'INSTANCE', 'DURATION', 'MESSAGE'], table));
+    io.stdout(formatTable(['FIRE (UTC)', 'BY', 'STATE', 'ATTEMPTS', 'INSTANCE', 'DURATION', 'MESSAGE'], table));
     return EXIT.ok;
   },
 };
 
 function toJson(r: FireRow) {
-  return { ...r, fire_time: r.fire_time.toISOString(), manual: r.manual };
+  return { ...r, fire_time: r.fire_time.toISOString(), ran_at: ranAt(r), manual: r.manual };
 }

@@ -7,6 +7,7 @@ import { nextFire } from '../schedule/next.ts';
 import { EXIT, parseCommandArgs, type Command } from './command.ts';
 import { DATABASE_FLAGS, databaseUrl, withPool } from './database.ts';
 import { jobsDir, loadOptions } from './settings.ts';
+import { ranAt, shownTime } from './fire-time.ts';
 import { formatTable } from './table.ts';
 
 const usage = `Usage: jobsd list [--json] [--jobs-dir DIR] [--env NAME] [--database-url URL] [--data-dir DIR]
@@ -32,19 +33,20 @@ export const listCommand: Command = {
       const fire = last.get(d.id);
       return {
         id: d.id,
+        description: d.description ?? null,
         enabled: d.enabled,
         schedule: describeTrigger(d.schedule),
         overlap: d.overlap,
         next_fire: next === null ? null : new Date(next).toISOString(),
-        last_fire: fire ? fire.fire_time.toISOString() : null,
+        last_fire: fire ? ranAt(fire) : null,
         last_state: fire?.state ?? null,
         file: d.file,
       };
     });
     if (values.json) io.stdout(JSON.stringify({ jobs, file_errors: loaded.errors.length }, null, 2) + '\n');
     else {
-      const rows = jobs.map((j) => [j.id, j.enabled ? j.schedule : `(disabled) ${j.schedule}`, j.next_fire ?? '-', j.last_state ? `${j.last_state} ${j.last_fire}` : '-']);
-      io.stdout(formatTable(['ID', 'SCHEDULE', 'NEXT FIRE (UTC)', 'LAST'], rows));
+      const rows = jobs.map((j) => [j.id, j.enabled ? j.schedule : `(disabled) ${j.schedule}`, j.next_fire ?? '-', j.last_state ? `${j.last_state} ${shownTime(last.get(j.id)!)}` : '-', j.description ?? '']);
+      io.stdout(formatTable(['ID', 'SCHEDULE', 'NEXT FIRE (UTC)', 'LAST', 'DESCRIPTION'], rows));
       if (loaded.errors.length) io.stderr(`${loaded.errors.length} file error(s): jobsd validate shows them\n`);
     }
     return EXIT.ok;

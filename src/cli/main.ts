@@ -10,6 +10,7 @@ import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 import { flushLogs } from '../log-writer.ts';
+import { VERSION } from '../version.ts';
 
 const COMMANDS: Command[] = [startCommand, validateCommand, nextCommand, listCommand, runCommand, execCommand, historyCommand, statusCommand];
 
@@ -23,21 +24,48 @@ function overview(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    "Run 'jobsd COMMAND --help' for a command's options.",
+    "Run 'jobsd COMMAND --help' for a command's options; 'jobsd --version' for the version.",
   ].join('\n');
+}
+
+let pipeGuarded = false;
+/**
+ * A reader that stops early (`jobsd history x | head`) closes the pipe: that is the end of the output,
+ * not an error with a stack trace. Attached on the first write only (creating process.stdout changes
+ * fd 1's mode, which the agent's logger must not meet: src/cli/start.ts).
+ */
+function quietOnClosedPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
 }
 
 export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
+  const urgent = new AbortController();
+  // The first SIGINT/SIGTERM asks for a graceful stop, the second for a stop now; neither kills the
+  // process by itself (Node's default), which would leave runs `running` in the ledger.
+  const onSignal = () => (controller.signal.aborted ? urgent.abort() : controller.abort());
   const full: Io = {
-    stdout: (text) => process.stdout.write(text),
+    stdout: (text) => {
+      quietOnClosedPipe();
+      process.stdout.write(text);
+    },
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     signal: controller.signal,
+    urgent: urgent.signal,
     ...io,
   };
   const [name, ...rest] = argv;
+  process.title = 'jobsd'; // what ps and top show, rather than node's MainThread
+  if (name === '--version' || name === '-V' || name === 'version') {
+    full.stdout(`jobsd ${VERSION}\n`);
+    return EXIT.ok;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     full.stdout(overview() + '\n');
     return name === undefined ? EXIT.usage : EXIT.ok;
@@ -51,13 +79,13 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
     full.stdout(command.usage + '\n');
     return EXIT.ok;
   }
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     return await command.run(rest, full);
   } catch (error) {
     if (error instanceof UsageError) {
-      full.stderr(`jobsd ${command.name}: ${error.message}\n\n${command.usage}\n`);
+      full.stderr(`jobsd ${command.name}: ${error.message}\n${error.withUsage ? `\n${command.usage}\n` : ''}`);
       return EXIT.usage;
     }
     flushLogs(); // the agent's last log lines before the error, not after it

@@ -1,10 +1,19 @@
 // jobsd start: the agent, until SIGTERM or SIGINT.
 
+import { mkdirSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { agentConfig, ConfigError } from '../config.ts';
 import { startAgent } from '../agent.ts';
+import { EmbeddedError } from '../db/embedded.ts';
+import { claimDataDir, dataDirBusyMessage, httpAddressProblem, type DataDirLock } from './agent-lock.ts';
 import { createLogger } from '../log.ts';
+import { flushLogs } from '../log-writer.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
+
+/** How long a stop may take beyond --grace (the drain's cancellations, the last notifications, closing). */
+const STOP_MARGIN_MS = 40_000;
+/** How long a stop asked for by a second signal may take. */
+const URGENT_EXIT_MS = 1_900;
 
 const usage = `Usage: jobsd start [--jobs-dir DIR] [--database-url URL] [--data-dir DIR] [--env NAME] [--http HOST:PORT|off]
                    [--concurrency N] [--poll] [--instance NAME] [--role all|scheduler|worker]
@@ -13,11 +22,20 @@ const usage = `Usage: jobsd start [--jobs-dir DIR] [--database-url URL] [--data-
 Runs the agent: watches the jobs directory, fires each job on its schedule through the queue, runs the tasks.
 With no database URL ($JOBSD_DATABASE_URL, $DATABASE_URL) it starts an embedded PostgreSQL in DATA_DIR/pg
 (default ./.jobsd). SIGTERM/SIGINT: stop firing, let active runs finish for --grace seconds (default 30),
-give the rest back to the queue for another replica, exit 0. --concurrency: runs at once per queue (overlap
+give the rest back to the queue for another replica, exit 0. A second SIGTERM/SIGINT stops now: active runs'
+process groups are killed and their fires given back, exit 1 within 2 s. --concurrency: runs at once per queue (overlap
 mode) on this agent, default the larger of 32 and 16 per core.
 
 Environment: JOBSD_JOBS_DIR JOBSD_DATABASE_URL JOBSD_DATA_DIR JOBSD_ENV JOBSD_HTTP JOBSD_CONCURRENCY
 JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE JOBSD_HISTORY_RETENTION (default 30d)`;
+
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 export const startCommand: Command = {
   name: 'start',
@@ -46,6 +64,7 @@ export const startCommand: Command = {
       if (error instanceof ConfigError) throw new UsageError(error.message);
       throw error;
     }
+    if (!isDirectory(config.jobsDir)) throw new UsageError(`--jobs-dir ${config.jobsDir}: no such directory`, { withUsage: false });
     // isatty(1), not process.stdout.isTTY: creating process.stdout puts a pipe on fd 1 in non-blocking
     // mode, and the logger's synchronous writes then meet EAGAIN whenever the reader lags, on which
     // pino's sonic-boom sleeps 100 ms, stalling every timer of the agent (src/log.ts).
@@ -53,17 +72,59 @@ export const startCommand: Command = {
     if (io.signal.aborted) return EXIT.ok;
     // A scheduler must not stop firing every job over one stray promise: log it as the bug it is.
     process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection (a bug in jobsd; please report it): continuing'));
+    // Before anything starts: the data directory's embedded PostgreSQL belongs to one live agent.
+    let lock: DataDirLock | undefined;
+    if (!config.databaseUrl) {
+      mkdirSync(config.dataDir, { recursive: true });
+      const claim = claimDataDir(config.dataDir, config.http && `${config.http.host}:${config.http.port}`);
+      if ('holder' in claim) {
+        logger.fatal(`jobsd could not start: ${dataDirBusyMessage(config.dataDir, claim.holder)}`);
+        return EXIT.failed;
+      }
+      lock = claim;
+    }
+    const busy = config.http && (await httpAddressProblem(config.http.host, config.http.port));
+    if (busy) {
+      logger.fatal(`jobsd could not start: ${busy}`);
+      lock?.release();
+      return EXIT.failed;
+    }
     let agent;
     try {
       agent = await startAgent(config, logger);
     } catch (err) {
-      logger.fatal({ err }, `jobsd could not start: ${(err as Error).message}`);
+      // An error that says what to do is one line; anything else is a bug, with its stack.
+      if (err instanceof EmbeddedError) logger.fatal({ code: err.code }, `jobsd could not start: ${err.message}`);
+      else logger.fatal({ err }, `jobsd could not start: ${(err as Error).message}`);
+      lock?.release();
       // What started before the failure (pool, pg-boss, timers) would keep the process alive.
       setTimeout(() => process.exit(EXIT.failed), 500).unref();
       return EXIT.failed;
     }
     await new Promise<void>((resolve) => (io.signal.aborted ? resolve() : io.signal.addEventListener('abort', () => resolve(), { once: true })));
-    await agent.stop();
-    return EXIT.ok;
+    io.urgent.addEventListener(
+      'abort',
+      () => {
+        agent.stopNow();
+        // Whatever still waits (a database that does not answer) must not hold the exit past 2 s.
+        setTimeout(() => {
+          flushLogs();
+          process.exit(EXIT.failed);
+        }, URGENT_EXIT_MS).unref();
+      },
+      { once: true },
+    );
+    // A stop that hangs (a database that drops packets, a run that ignores its kill) must still end.
+    setTimeout(() => {
+      logger.error(`jobsd stopped: the stop did not end within --grace plus ${STOP_MARGIN_MS / 1000} s; exiting`);
+      flushLogs();
+      process.exit(EXIT.failed);
+    }, config.graceMs + STOP_MARGIN_MS).unref();
+    const unclean = await agent.stop();
+    lock?.release();
+    if (unclean === undefined) return EXIT.ok;
+    // Connections to a database that does not answer would keep the process alive.
+    setTimeout(() => process.exit(EXIT.failed), 500).unref();
+    return EXIT.failed;
   },
 };

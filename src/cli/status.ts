@@ -10,8 +10,8 @@ import { formatTable } from './table.ts';
 
 const usage = `Usage: jobsd status [--json] [--database-url URL] [--data-dir DIR]
 
-The running agents (with the age of their last heartbeat), the depth of each queue, and the file errors
-the agents report (a file in error keeps its last good version running).`;
+The running agents (with the age of their last heartbeat; stale past 90 s, dropped past 10 min), the depth
+of each queue, and the file errors the live agents report (a file in error keeps its last good version running).`;
 
 export const statusCommand: Command = {
   name: 'status',
@@ -25,7 +25,8 @@ export const statusCommand: Command = {
       return { instances, queues };
     });
     const errors = new Map<string, FileError>();
-    for (const i of instances) for (const e of i.file_errors) errors.set(formatFileError(e), e);
+    // A stale instance's file errors may have been fixed since: only live instances' count.
+    for (const i of instances) if (!i.stale) for (const e of i.file_errors) errors.set(formatFileError(e), e);
     if (values.json) {
       io.stdout(JSON.stringify({ instances, queues, file_errors: [...errors.values()].map((e) => ({ ...e, text: formatFileError(e) })) }, null, 2) + '\n');
       return EXIT.ok;
@@ -34,7 +35,7 @@ export const statusCommand: Command = {
     io.stdout(
       formatTable(
         ['NAME', 'ROLE', 'JOBS', 'HEARTBEAT', 'STARTED (UTC)'],
-        instances.map((i) => [i.name, i.role, String(i.jobs), `${Math.round(i.heartbeat_age_seconds)}s ago`, i.started_at.toISOString()]),
+        instances.map((i) => [i.name, i.role, String(i.jobs), `${Math.round(i.heartbeat_age_seconds)}s ago${i.stale ? ' (stale: not running?)' : ''}`, i.started_at.toISOString()]),
       ),
     );
     io.stdout('\nQueues\n');

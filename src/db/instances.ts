@@ -20,8 +20,18 @@ export async function registerInstance(pool: pg.Pool, info: InstanceInfo): Promi
   );
 }
 
+/** An instance whose heartbeat (every 30 s) is this late is stale: its agent was killed, or hangs. */
+export const STALE_AFTER_SECONDS = 90;
+/** A stale instance's row is dropped by the next heartbeat of any agent once it is this late. */
+export const DROP_AFTER_SECONDS = 600;
+
+/** This instance's heartbeat; the same statement drops the rows of instances dead for DROP_AFTER_SECONDS. */
 export async function heartbeat(pool: pg.Pool, name: string, jobs: number, fileErrors: FileError[]): Promise<void> {
-  await pool.query('UPDATE jobsd.instances SET heartbeat_at = now(), jobs = $2, file_errors = $3 WHERE name = $1', [name, jobs, JSON.stringify(fileErrors)]);
+  await pool.query(
+    `WITH dropped AS (DELETE FROM jobsd.instances WHERE heartbeat_at < now() - make_interval(secs => $4) AND name <> $1)
+     UPDATE jobsd.instances SET heartbeat_at = now(), jobs = $2, file_errors = $3 WHERE name = $1`,
+    [name, jobs, JSON.stringify(fileErrors), DROP_AFTER_SECONDS],
+  );
 }
 
 export async function unregisterInstance(pool: pg.Pool, name: string): Promise<void> {
@@ -40,11 +50,14 @@ export interface InstanceRow {
   jobs: number;
   file_errors: FileError[];
   heartbeat_age_seconds: number;
+  /** Its heartbeat is overdue (STALE_AFTER_SECONDS): the agent is likely dead; its file errors are not current. */
+  stale: boolean;
 }
 
 export async function listInstances(pool: pg.Pool): Promise<InstanceRow[]> {
   const result = await pool.query<InstanceRow>(
-    'SELECT *, EXTRACT(EPOCH FROM now() - heartbeat_at)::float AS heartbeat_age_seconds FROM jobsd.instances ORDER BY name',
+    'SELECT *, EXTRACT(EPOCH FROM now() - heartbeat_at)::float AS heartbeat_age_seconds, heartbeat_at < now() - make_interval(secs => $1) AS stale FROM jobsd.instances ORDER BY name',
+    [STALE_AFTER_SECONDS],
   );
   return result.rows;
 }

@@ -3,7 +3,7 @@
 // state; lateness and duration in each run's hover title). It reloads itself every 10 s.
 // The timeline window reaches back to the oldest of each job's last TIMELINE_RUNS runs (at most TIMELINE_HOURS).
 import type { FireRow } from '../db/ledger.ts';
-import { latenessFrom } from '../queue/fire-id.ts';
+import { isOnceFire, latenessFrom } from '../queue/fire-id.ts';
 import { formatFileError } from '../definitions/errors.ts';
 import { instantView } from './api.ts';
 import type { AgentView } from './view.ts';
@@ -38,11 +38,16 @@ function ago(ms: number): string {
   return `${(s / 3600).toFixed(1)} h`;
 }
 
+/** When a run happened: its start, else its fire time (a one-time job's fire time is an identity before 2005, not a time). */
+function ranAtMs(row: FireRow): number {
+  return (row.started_at ?? row.enqueued_at ?? row.fire_time).getTime();
+}
+
 function runTitle(row: FireRow): string {
   const fire = row.fire_time.getTime();
   const started = row.started_at?.getTime();
   const finished = row.finished_at?.getTime();
-  const parts = [`${row.state}${row.manual ? ' (manual)' : ''}`, `fire ${row.fire_time.toISOString()}`];
+  const parts = [`${row.state}${row.manual ? ' (manual)' : ''}`, isOnceFire(fire) ? 'once' : `fire ${row.fire_time.toISOString()}`];
   if (started !== undefined && !row.manual) parts.push(`lateness ${started - latenessFrom(fire, row.due_at?.getTime())} ms`);
   if (started !== undefined && finished !== undefined) parts.push(`duration ${((finished - started) / 1000).toFixed(3)} s`);
   if (row.instance) parts.push(`on ${row.instance}`);
@@ -102,7 +107,7 @@ export async function renderStatusPage(view: AgentView, nowMs: number): Promise<
     if (rows.length < TIMELINE_RUNS) byJob.set(row.job_id, [...rows, row]);
   }
   // One window for every row: back to the oldest run shown (at most TIMELINE_HOURS, at least a minute).
-  const oldest = Math.min(nowMs - MIN_WINDOW_MS, ...[...byJob.values()].map((rows) => rows.at(-1)!.fire_time.getTime() - 2_000));
+  const oldest = Math.min(nowMs - MIN_WINDOW_MS, ...[...byJob.values()].map((rows) => ranAtMs(rows.at(-1)!) - 2_000));
   const fromMs = Math.max(nowMs - TIMELINE_HOURS * 3_600_000, oldest);
   const errors = view.fileErrors();
   const rows = view.jobs().map((def) => {
@@ -114,7 +119,7 @@ export async function renderStatusPage(view: AgentView, nowMs: number): Promise<
 <td><div class="id">${escapeHtml(def.id)}</div>${def.description ? `<div class="desc">${escapeHtml(def.description)}</div>` : ''}</td>
 <td>${escapeHtml(def.enabled ? describeTrigger(def.schedule) : `disabled · ${describeTrigger(def.schedule)}`)}<div class="desc">${escapeHtml(def.task.type)} · overlap ${escapeHtml(def.overlap)}</div></td>
 <td class="next">${next ? `${escapeHtml(next.local)}<div class="utc">${escapeHtml(next.utc)} UTC · in ${ago(Date.parse(next.utc) - nowMs)}</div>` : '—'}</td>
-<td class="last">${state}${run ? ` <span class="utc">${ago(nowMs - run.fire_time.getTime())} ago</span>` : ''}${message ? `<div class="msg">${escapeHtml(message.slice(0, 160))}</div>` : ''}</td>
+<td class="last">${state}${run ? ` <span class="utc">${ago(nowMs - ranAtMs(run))} ago</span>` : ''}${message ? `<div class="msg">${escapeHtml(message.slice(0, 160))}</div>` : ''}</td>
 <td>${timelineSvg(byJob.get(def.id) ?? [], fromMs, nowMs, def.secrets)}</td>
 </tr>`;
   });

@@ -28,10 +28,15 @@ export function onceFireTime(def: Pick<JobDefinition, 'idempotencyKey'>): number
 /** Every one-time fire's instant is before this (2^40 ms after the epoch: 2004-11-04). */
 const ONCE_FIRES_BEFORE_MS = 2 ** 40;
 
+/** Whether a fire's instant is a one-time job's identity (see onceFireTime), not a time it was due. */
+export function isOnceFire(fireTimeMs: number): boolean {
+  return fireTimeMs < ONCE_FIRES_BEFORE_MS;
+}
+
 /**
  * What a run's lateness is measured from: its fire time, or, for a one-time job's fire (whose instant is an
  * identity, not a time: see onceFireTime), the time it was queued to run.
  */
 export function latenessFrom(fireTimeMs: number, dueAtMs: number | undefined): number {
-  return fireTimeMs < ONCE_FIRES_BEFORE_MS && dueAtMs !== undefined ? dueAtMs : fireTimeMs;
+  return isOnceFire(fireTimeMs) && dueAtMs !== undefined ? dueAtMs : fireTimeMs;
 }

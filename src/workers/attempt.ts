@@ -77,9 +77,10 @@ export class Attempts {
 
   /**
    * Runs the attempt of `job`. `lease.signal` is aborted when the job is no longer this agent's (cancelled:
-   * replaced; failed by a supervisor; expired; its lease lost), `giveBack` when the agent gives it back (a drain).
+   * replaced; failed by a supervisor; expired; its lease lost), `giveBack` when the agent gives it back (a drain),
+   * `urgent` when the agent must stop now (a command's group is killed without its kill_grace).
    */
-  async run(queue: string, job: Job<FireData>, lease: Lease, giveBack: AbortSignal): Promise<AttemptEnd> {
+  async run(queue: string, job: Job<FireData>, lease: Lease, giveBack: AbortSignal, urgent?: AbortSignal): Promise<AttemptEnd> {
     const { instance, logger, boss, databaseUrl } = this.options;
     const claim = lease.signal;
     const data = job.data;
@@ -97,7 +98,7 @@ export class Attempts {
       this.watch(pgid, lease, lostLeaseKillGraceMs(lease.leaseMs, killGraceMs));
     };
     try {
-      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, onGroup, ...(databaseUrl ? { databaseUrl } : {}) };
+      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, onGroup, ...(databaseUrl ? { databaseUrl } : {}), ...(urgent ? { urgent } : {}) };
       // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due; a command's
       // process is spawned meanwhile, so that starting it then costs a write to a pipe.
       const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;

@@ -20,6 +20,8 @@ import { buildResult, formatMs, runFields, type Outcome, type RunContext, type R
 const AFTER_KILL_WAIT_MS = 5_000;
 /** How long to wait for stdout/stderr to close once the group is gone (an escaped daemon may hold them). */
 const STDIO_CLOSE_WAIT_MS = 1_000;
+/** The kill grace left to a command when the agent must stop now. */
+const URGENT_KILL_GRACE_MS = 300;
 /** setTimeout's maximum delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -65,24 +67,36 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
   let stopStartedMs = 0;
   let killed = false;
   let killTimer: NodeJS.Timeout | undefined;
+  let killGraceMs = task.killGraceMs;
   const stop = (reason: StopReason): void => {
     if (stopReason !== undefined) return;
     stopReason = reason;
     stopStartedMs = Date.now();
     // A lost lease leaves only the lease's margin before another agent may take the run over.
     const lost = ctx.signal?.reason instanceof LeaseLost ? ctx.signal.reason : undefined;
-    const graceMs = lost && reason === 'cancelled' ? lostLeaseKillGraceMs(lost.leaseMs, task.killGraceMs) : task.killGraceMs;
+    if (lost && reason === 'cancelled') killGraceMs = Math.min(killGraceMs, lostLeaseKillGraceMs(lost.leaseMs, task.killGraceMs));
     log.warn({ pid, reason, ...(lost ? { lease_lost: true } : {}) }, 'sending SIGTERM to the process group');
     signalGroup(pid, 'SIGTERM');
+    armKill();
+  };
+  const armKill = (): void => {
+    clearTimeout(killTimer);
     killTimer = setTimeout(() => {
-      log.warn({ pid, reason, kill_grace_ms: graceMs }, 'sending SIGKILL to the process group');
+      log.warn({ pid, reason: stopReason, kill_grace_ms: killGraceMs }, 'sending SIGKILL to the process group');
       killed = signalGroup(pid, 'SIGKILL') || killed;
-    }, Math.min(graceMs, MAX_TIMER_MS));
+    }, Math.max(0, Math.min(stopStartedMs + killGraceMs - Date.now(), MAX_TIMER_MS)));
+  };
+  // The agent must stop now: the group gets SIGTERM if it has not yet, and SIGKILL shortly after.
+  const onUrgent = (): void => {
+    killGraceMs = Math.min(killGraceMs, Date.now() - (stopStartedMs || Date.now()) + URGENT_KILL_GRACE_MS);
+    if (stopReason === undefined) stop('cancelled');
+    else armKill();
   };
 
   const timeoutTimer = setTimeout(() => stop('timed_out'), Math.min(def.timeoutMs, MAX_TIMER_MS));
   const onAbort = (): void => stop('cancelled');
   ctx.signal?.addEventListener('abort', onAbort, { once: true });
+  ctx.urgent?.addEventListener('abort', onUrgent, { once: true });
 
   let exitCode: number | null = null;
   let exitSignal: NodeJS.Signals | null = null;
@@ -91,6 +105,7 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
   } finally {
     clearTimeout(timeoutTimer);
     ctx.signal?.removeEventListener('abort', onAbort);
+    ctx.urgent?.removeEventListener('abort', onUrgent);
   }
 
   if (stopReason === undefined && (await groupAlive(pid))) {
@@ -99,7 +114,7 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
   }
   let groupGone = true;
   if (stopReason !== undefined) {
-    const budget = stopStartedMs + task.killGraceMs + AFTER_KILL_WAIT_MS - Date.now();
+    const budget = stopStartedMs + killGraceMs + AFTER_KILL_WAIT_MS - Date.now();
     groupGone = await waitForGroupExit(pid, Math.max(budget, 0));
     if (!groupGone) log.error({ pid }, 'the process group is still alive after SIGKILL');
   }
@@ -123,7 +138,7 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
   };
   if (stopReason === 'leftover') details.leftover_processes_terminated = true;
   if (!groupGone) details.process_group_alive = true;
-  const afterStop = killed ? `; SIGKILL after kill_grace ${formatMs(task.killGraceMs)}` : '';
+  const afterStop = killed ? `; SIGKILL after kill_grace ${formatMs(killGraceMs)}` : '';
 
   if (stopReason === 'timed_out') {
     return finish({ status: 'timed_out', message: `timed out after ${formatMs(def.timeoutMs)}${afterStop}`, details });

@@ -129,7 +129,9 @@ export class FetchLoop<T> {
       }
     } catch (err) {
       this.wanted = true; // tried again when a run ends, at the next notification or queue check
-      logger.warn({ err, queue }, 'fetching queued runs failed');
+      // During a stop, a database that does not answer is reported once, by the stop itself.
+      if (this.stopped) logger.debug({ err, queue }, 'fetching queued runs failed while stopping');
+      else logger.warn({ err, queue }, 'fetching queued runs failed');
     } finally {
       this.fetching = false;
     }

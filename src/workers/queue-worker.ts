@@ -26,6 +26,10 @@ import { Attempts, type AttemptHooks } from './attempt.ts';
 const CHECK_MS = 15_000;
 /** How long a drain waits for cancelled runs to end (their kill grace included) before it gives them back anyway. */
 const AFTER_ABORT_WAIT_MS = 20_000;
+/** The same after abortNow(): commands get SIGKILL within 300 ms. */
+const AFTER_URGENT_WAIT_MS = 1_000;
+/** How long a drain waits for a fetch in flight to return. */
+const FETCH_WAIT_MS = 2_000;
 
 export interface QueueWorkersOptions extends AttemptHooks {
   boss: PgBoss;
@@ -46,6 +50,8 @@ interface ActiveRun {
   queue: string;
   jobId: string;
   controller: AbortController;
+  /** Aborted by abortNow(): the run's process group is killed without its kill grace. */
+  urgent: AbortController;
 }
 
 export class QueueWorkers {
@@ -68,6 +74,8 @@ export class QueueWorkers {
   /** A check was asked for while one was under way. */
   private recheck = false;
   private draining = false;
+  /** Aborted by abortNow(): the drain stops waiting. */
+  private readonly hurry = new AbortController();
   private readonly now: () => number;
   /** When runs queued ahead become claimable, per queue (src/queue/ahead.ts). */
   private readonly wakes: WakeTimes;
@@ -222,18 +230,21 @@ export class QueueWorkers {
     for (const loop of this.loops.values()) loop.stop();
     await this.listener.stop();
     // A fetch still in flight may claim runs: they start, and are waited for or given back like the rest.
-    await Promise.allSettled([...this.loops.values()].map((loop) => loop.idle()));
+    // One the database never answers (it drops packets) must not hold the stop.
+    await Promise.race([Promise.allSettled([...this.loops.values()].map((loop) => loop.idle())), sleep(FETCH_WAIT_MS, undefined, { ref: false })]);
     const all = () => Promise.allSettled([...this.loops.values()].map((loop) => loop.settled()));
-    if (this.active.size > 0) {
+    const hurried = new Promise<void>((resolve) => (this.hurry.signal.aborted ? resolve() : this.hurry.signal.addEventListener('abort', () => resolve(), { once: true })));
+    if (this.active.size > 0 && !this.hurry.signal.aborted) {
       logger.info({ active: this.active.size, grace_ms: graceMs }, 'waiting for active runs to finish');
-      await Promise.race([all(), sleep(graceMs, undefined, { ref: false })]);
+      await Promise.race([all(), sleep(graceMs, undefined, { ref: false }), hurried]);
     }
     const unfinished = [...this.active];
     if (unfinished.length === 0) return;
-    logger.warn({ runs: unfinished.map((r) => r.jobId) }, 'grace period over: cancelling active runs and giving them back to the queue');
+    // After abortNow() the agent has said so in its own line.
+    if (!this.hurry.signal.aborted) logger.warn({ runs: unfinished.map((r) => r.jobId) }, 'grace period over: cancelling active runs and giving them back to the queue');
     for (const run of unfinished) run.controller.abort(new Error('agent shutting down'));
     // Each run is failed as it ends; one that does not end (a hung database call) must not hold the exit.
-    await Promise.race([all(), sleep(AFTER_ABORT_WAIT_MS, undefined, { ref: false })]);
+    await Promise.race([all(), sleep(this.hurry.signal.aborted ? AFTER_URGENT_WAIT_MS : AFTER_ABORT_WAIT_MS, undefined, { ref: false })]);
     // A job with no retries left is now `failed`: put it back in `retry`.
     for (const run of unfinished) {
       await boss.retry(run.queue, run.jobId).catch((err: unknown) => logger.warn({ err, job: run.jobId, queue: run.queue }, 'could not give a run back to the queue'));
@@ -244,6 +255,20 @@ export class QueueWorkers {
     for (const queue of new Set(unfinished.map((r) => r.queue))) {
       await notifyQueue(this.options.pool, queue).catch((err: unknown) => logger.warn({ err }, 'could not notify the other replicas'));
     }
+  }
+
+  /**
+   * The agent must stop now (a second signal during the drain): the drain stops waiting, every active
+   * run is cancelled, its process group killed without its kill grace, and given back to the queue.
+   * Returns how many runs were active.
+   */
+  abortNow(): number {
+    this.hurry.abort();
+    for (const run of this.active) {
+      run.urgent.abort();
+      run.controller.abort(new Error('agent stopped'));
+    }
+    return this.active.size;
   }
 
   /**
@@ -269,11 +294,13 @@ export class QueueWorkers {
 
   private async handle(queue: string, job: Job<FireData>, lease: Lease): Promise<void> {
     const controller = new AbortController();
-    const run: ActiveRun = { queue, jobId: job.id, controller };
+    const urgent = new AbortController();
+    if (this.hurry.signal.aborted) urgent.abort();
+    const run: ActiveRun = { queue, jobId: job.id, controller, urgent };
     this.active.add(run);
     let end;
     try {
-      end = await this.attempts.run(queue, job, lease, controller.signal);
+      end = await this.attempts.run(queue, job, lease, controller.signal, urgent.signal);
     } catch (error) {
       end = { willRetry: false, givenBack: false, failure: error as Error };
     } finally {

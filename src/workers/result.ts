@@ -43,6 +43,8 @@ export interface RunContext {
   instance: string;
   /** Aborted on cancellation, queue expiry or shutdown: the task must stop and clean up. */
   signal?: AbortSignal;
+  /** Aborted when the agent must stop now (a second SIGTERM/SIGINT): a command's group is killed without its kill_grace. */
+  urgent?: AbortSignal;
   logger: Logger;
   /** The agent's own database (vm-extract writes there when the job names none). */
   databaseUrl?: string;

@@ -1,12 +1,14 @@
 // The HTTP endpoint of a real agent: the JSON API, a manual run over HTTP, the metrics after some runs, and
-// the status page in a real browser (Debian's Chromium driven by playwright-core), with a screenshot.
+// the status page in a real browser (Debian's Chromium driven by playwright-core), with a screenshot (to a
+// temporary file; the README's is `npm run screenshot`, scripts/status-page-screenshot.ts).
 import assert from 'node:assert/strict';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { freePort } from '../../src/db/embedded.ts';
 import { jobsDir, ledger, startAgent, type AgentProcess } from '../helpers/agent.ts';
-import { ROOT } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
@@ -101,7 +103,10 @@ describe('HTTP endpoint of a running agent', () => {
       const colour = await tick.locator('svg.timeline rect.run.succeeded').first().getAttribute('fill');
       assert.equal(colour, '#2e9d4f');
       assert.match(await page.locator('tr.job[data-job="report"] td.next').innerText(), /T03:00:00\.000\+0[12]:00/);
-      await page.screenshot({ path: path.join(ROOT, 'docs', 'status-page.png') });
+      // Tests write only to temporary directories: docs/status-page.png is `npm run screenshot`'s.
+      const shot = path.join(mkdtempSync(path.join(tmpdir(), 'jobsd-http-')), 'status-page.png');
+      await page.screenshot({ path: shot });
+      assert.ok(statSync(shot).size > 10_000, 'a screenshot of the page');
     } finally {
       await browser?.close();
     }

@@ -2,11 +2,16 @@
 // queue so another replica runs them; exit 0. Also `jobsd run`, `history` and `list` against it.
 
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { jobsDir, ledger, startAgent } from '../helpers/agent.ts';
 import { pollUntil } from '../helpers/poll.ts';
+import { tcpRelay } from '../helpers/tcp-relay.ts';
+import { groupAlive } from '../../src/workers/process-group.ts';
 
 test('a run still active after the grace period is given back and finished by the other agent', async (t) => {
   const url = await freshDatabase('shutdown');
@@ -38,4 +43,58 @@ test('a run still active after the grace period is given back and finished by th
   assert.equal(jobs[0]?.last_state, 'succeeded');
   assert.match(jobs[0]!.next_fire, /:00:00\.000Z$/);
   assert.equal(await b.stop(), 0);
+});
+
+test('SIGTERM while the database does not answer: the agent exits non-zero with one line saying why', { timeout: 90_000 }, async (t) => {
+  const relay = await tcpRelay(await freshDatabase('shutdown_silent'));
+  t.after(() => relay.close());
+  const dir = jobsDir({ 'hourly.yaml': 'schedule: every 1h\ntask: { type: command, command: ["true"] }\n' });
+  const agent = await startAgent({ name: 'silent', jobsDir: dir, databaseUrl: relay.url });
+  t.after(() => agent.stop('SIGKILL'));
+  relay.state.silent = true;
+  const stopping = agent.logs.length;
+  const started = Date.now();
+  assert.equal(await agent.stop('SIGTERM'), 1);
+  const seconds = (Date.now() - started) / 1000;
+  const lines = agent.logs.slice(stopping);
+  const problems = lines.filter((l) => (l.level as number) >= 40);
+  const seen = JSON.stringify(lines.map((l) => [l.time, l.msg, (l.err as { message?: string } | undefined)?.message]));
+  assert.equal(problems.length, 1, seen);
+  assert.match(String(problems[0]!.msg), /^jobsd stopped, but the database did not answer \(.+\)/, seen);
+  assert.equal(agent.stderr(), '');
+  assert.ok(seconds < 12, `stopped in ${seconds} s: ${seen}`);
+});
+
+test('a second SIGTERM during the drain stops now: the run is killed, given back, one line, non-zero within 2 s', async (t) => {
+  const url = await freshDatabase('shutdown_second');
+  const work = mkdtempSync(path.join(tmpdir(), 'jobsd-second-signal-'));
+  const pidFile = path.join(work, 'pid');
+  // A command that ignores SIGTERM (and so does its sleep): only a kill ends it.
+  const dir = jobsDir({
+    'stubborn.yaml': `schedule: every 1h\ntask: { type: command, command: ["sh", "-c", "trap '' TERM; echo $$$$ > ${pidFile}; sleep 60"] }\n`,
+  });
+  const agent = await startAgent({ name: 'second-signal', jobsDir: dir, databaseUrl: url, args: ['--grace', '30'] });
+  t.after(() => agent.stop('SIGKILL'));
+  const queued = await runCli(['run', 'stubborn', '--jobs-dir', dir, '--database-url', url]);
+  assert.equal(queued.code, 0, queued.stderr);
+  await pollUntil(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', { timeoutMs: 10_000, what: 'the command started' });
+  const group = Number(readFileSync(pidFile, 'utf8'));
+  agent.child.kill('SIGTERM');
+  await pollUntil(() => agent.logs.some((l) => l.msg === 'waiting for active runs to finish'), { timeoutMs: 5_000, what: 'the drain waits for the run' });
+  const from = agent.logs.length;
+  const started = Date.now();
+  agent.child.kill('SIGTERM');
+  const code = await agent.exited;
+  const ms = Date.now() - started;
+  assert.notEqual(code, 0);
+  assert.notEqual(code, null, 'exited, not killed by the signal');
+  assert.ok(ms < 2_000, `exited after ${ms} ms`);
+  const lines = agent.logs.slice(from);
+  const seen = JSON.stringify(lines.map((l) => [l.time, l.msg]));
+  assert.equal(lines.filter((l) => /second signal/.test(String(l.msg))).length, 1, seen);
+  assert.ok(lines.some((l) => l.msg === 'jobsd stopped'), seen);
+  assert.ok(Number.isInteger(group) && group > 1);
+  assert.equal(await groupAlive(group), false, 'the process group was killed');
+  const [row] = await ledger(url, 'stubborn');
+  assert.ok(row!.state === 'queued' || row!.state === 'cancelled', `ledger state ${row!.state}`);
 });

@@ -25,16 +25,21 @@ export function jobsDir(files: Record<string, string> = {}): string {
   return dir;
 }
 
-export async function startAgent(options: { name: string; jobsDir: string; databaseUrl: string; args?: string[]; env?: Record<string, string> }): Promise<AgentProcess> {
+/**
+ * Starts `jobsd start` and waits for "jobsd started". With no databaseUrl, the agent starts its embedded
+ * PostgreSQL (give `--data-dir` in args). `detached`: the agent leads a process group of its own, as a
+ * shell's foreground job does, so that a test can send the whole group a terminal's Ctrl-C.
+ */
+export async function startAgent(options: { name: string; jobsDir: string; databaseUrl?: string; args?: string[]; env?: Record<string, string>; detached?: boolean }): Promise<AgentProcess> {
   const child = spawn(
     process.execPath,
     [
-      path.join(ROOT, 'bin', 'jobsd.js'), 'start', '--jobs-dir', options.jobsDir, '--database-url', options.databaseUrl, '--instance', options.name, '--grace', '5',
+      path.join(ROOT, 'bin', 'jobsd.js'), 'start', '--jobs-dir', options.jobsDir, ...(options.databaseUrl ? ['--database-url', options.databaseUrl] : []), '--instance', options.name, '--grace', '5',
       // Several agents run at once: no HTTP endpoint unless the test asks for one.
       ...(options.args?.includes('--http') ? [] : ['--http', 'off']),
       ...(options.args ?? []),
     ],
-    { cwd: ROOT, env: { ...process.env, JOBSD_LOG_LEVEL: 'debug', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: { ...process.env, JOBSD_LOG_LEVEL: 'debug', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false },
   );
   const logs: Record<string, unknown>[] = [];
   let buffer = '';

@@ -1,0 +1,5 @@
+// The version of jobsd: package.json's, read once (the agent reports it; `jobsd --version` prints it).
+
+import { readFileSync } from 'node:fs';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
