@@ -1,15 +1,17 @@
-// Reloading job files into the catalog: a file is parsed again only when its bytes, its o+w bit
-// or the `_defaults` it is merged with changed. A `_defaults` change (or a ConfigMap `..data`
-// swap, or an event on the directory itself) re-checks every job file.
+// Reloading job files into the catalog: a file is parsed again only when its bytes, its o+w bit and
+// owner, or the `_defaults` it is merged with changed. A `_defaults` change (or a ConfigMap `..data`
+// swap, or an event on the directory itself) re-checks every job file. A jobs directory that others
+// can write to (src/files/trust.ts) loads nothing new until it is fixed; what was loaded stays.
 
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { listDirectory, type DirectoryListing } from '../definitions/directory.ts';
+import { directoryRefusal, listDirectory, type DirectoryListing } from '../definitions/directory.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import { loadDefaults, loadJobFile, type FileContent, type LoadOptions } from '../definitions/load.ts';
 import { isDefaultsFile, isJobFileName } from '../files/names.ts';
 import type { ParsedDocument } from '../files/parse.ts';
+import { trustKey, type Ownership } from '../files/trust.ts';
 import type { Logger } from '../log.ts';
 import type { Catalog, CatalogChange, CatalogUpdate } from './catalog.ts';
 
@@ -55,11 +57,11 @@ interface DefaultsState {
   file?: string;
 }
 
-/** sha256 of the bytes and of the o+w bit (a file writable by others is refused). */
-function fingerprint(bytes: Buffer, mode: number, salt: string): string {
+/** sha256 of the bytes and of what decides whether the file is trusted (its o+w bit and owner). */
+function fingerprint(bytes: Buffer, owner: Ownership, salt: string): string {
   return createHash('sha256')
     .update(bytes)
-    .update((mode & 0o002) !== 0 ? '\0o+w\0' : '\0\0')
+    .update(`\0${trustKey(owner)}\0`)
     .update(salt)
     .digest('hex');
 }
@@ -68,7 +70,7 @@ type Read = { kind: 'gone' } | { kind: 'file'; hash: string; content: FileConten
 
 /** What a stat says about a file's content, with the salt its fingerprint was taken with. */
 function signatureOf(stat: Stats, salt: string): string {
-  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mode}:${stat.mtimeMs}:${stat.ctimeMs}:${salt}`;
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mode}:${stat.uid}:${stat.mtimeMs}:${stat.ctimeMs}:${salt}`;
 }
 
 /** Reads a file, unless `known` is the signature it still has (then `same`). */
@@ -79,7 +81,7 @@ function read(file: string, salt: string, known?: string): Read {
     const signature = signatureOf(stat, salt);
     if (known === signature) return { kind: 'same' };
     const bytes = readFileSync(file);
-    return { kind: 'file', hash: fingerprint(bytes, stat.mode, salt), content: { bytes, mode: stat.mode }, signature };
+    return { kind: 'file', hash: fingerprint(bytes, stat, salt), content: { bytes, mode: stat.mode, uid: stat.uid }, signature };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' ? { kind: 'gone' } : { kind: 'unreadable' };
@@ -177,7 +179,11 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
       logger.error({ dir, err: error }, 'cannot read the jobs directory; keeping the jobs loaded so far');
       return [];
     }
+    // A directory others could write to loads nothing new (a planted job must not run); what is loaded stays.
+    const refused = directoryRefusal(dir, options);
+    if (refused) return commit([{ file: dir, result: { ok: false, errors: [refused] } }], first);
     const updates = refreshDefaults(listing.defaults);
+    if (catalog.has(dir)) updates.push({ file: dir, result: 'gone' });
     const state = defaults ?? { key: 'none' };
     const present = new Set(listing.jobs);
     for (const file of listing.jobs) {
@@ -185,14 +191,14 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
       if (update) updates.push(update);
     }
     for (const { file } of catalog.files()) {
-      if (!present.has(file) && file !== state.file) updates.push({ file, result: 'gone' });
+      if (!present.has(file) && file !== state.file && file !== dir) updates.push({ file, result: 'gone' });
     }
     for (const file of signatures.keys()) if (!present.has(file)) signatures.delete(file);
     return commit(updates, first);
   };
 
   const reload = (paths: readonly string[]): CatalogChange[] => {
-    if (!defaults) return loadAll();
+    if (!defaults || catalog.has(dir) || directoryRefusal(dir, options)) return loadAll();
     const files = new Set<string>();
     for (const p of paths) {
       const rel = path.relative(root, path.resolve(root, p));

@@ -8,6 +8,7 @@ import { SECRET_KEY } from '../redact.ts';
 import { locate, type Location, type Locations } from '../files/locations.ts';
 import { formatOf, idFromFileName } from '../files/names.ts';
 import { parseText, type ParsedDocument } from '../files/parse.ts';
+import { agentUid, fileTrustProblem, type Ownership } from '../files/trust.ts';
 import { ERROR_CODES, fieldName, type ErrorCode, type FileError } from './errors.ts';
 import type { JobFile } from './job-file.ts';
 import { isPlainObject, mergeDocuments, subDocument, withoutKey } from './merge.ts';
@@ -22,7 +23,7 @@ export interface LoadOptions {
   environment?: string;
   /** Zone of schedules that name none: JOBSD_TIMEZONE, else UTC. */
   defaultTimezone: string;
-  /** Accept files writable by others (mode o+w). */
+  /** Accept files and directories writable by others (mode o+w) or owned by another user (src/files/trust.ts). */
   allowInsecureFiles?: boolean;
 }
 
@@ -35,31 +36,27 @@ function located(code: ErrorCode, locations: Locations, p: (string | number)[], 
   return { code, file: at?.file ?? file, line: at?.line, column: at?.column, field: p.length ? fieldName(p) : undefined, message };
 }
 
-/** A file's bytes and mode, when the caller has read them already (the reloader, to fingerprint them). */
+/** A file's bytes, mode and owner, when the caller has read them already (the reloader, to fingerprint them). */
 export interface FileContent {
   bytes: Buffer;
   mode: number;
+  uid: number;
 }
 
-/** Reads and parses a file; refuses files writable by others unless allowed. */
+/** Reads and parses a file; refuses files writable by others or owned by another user unless allowed. */
 export function readDocument(file: string, options: Pick<LoadOptions, 'allowInsecureFiles'>, content?: FileContent): ParsedDocument | FileError {
   const format = formatOf(file);
   if (!format) return { code: ERROR_CODES.read, file, message: 'not a job file: use .yaml, .yml, .json or .json5' };
   let text: string;
   try {
-    let mode = content?.mode;
-    if (mode === undefined) {
-      const stat = statSync(file);
+    let owner: Ownership | undefined = content;
+    if (owner === undefined) {
+      const stat = statSync(file); // follows symlinks: a link is judged by its target
       if (!stat.isFile()) return { code: ERROR_CODES.read, file, message: 'not a regular file' };
-      mode = stat.mode;
+      owner = stat;
     }
-    if ((mode & 0o002) !== 0 && !options.allowInsecureFiles) {
-      return {
-        code: ERROR_CODES.insecure,
-        file,
-        message: `refused: the file is writable by others (mode ${(mode & 0o777).toString(8)}); run chmod o-w on it, or start with --allow-insecure-files`,
-      };
-    }
+    const refused = options.allowInsecureFiles ? undefined : fileTrustProblem(owner, agentUid(), file);
+    if (refused) return { code: ERROR_CODES.insecure, file, message: refused };
     text = content ? content.bytes.toString('utf8') : readFileSync(file, 'utf8');
   } catch (error) {
     return { code: ERROR_CODES.read, file, message: `cannot read: ${(error as Error).message}` };
