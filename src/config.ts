@@ -2,6 +2,7 @@
 
 import { hostname, availableParallelism } from 'node:os';
 import { parseDuration } from './definitions/duration.ts';
+import { urlPasswords } from './redact.ts';
 
 export type Role = 'all' | 'scheduler' | 'worker';
 
@@ -94,4 +95,9 @@ export function agentConfig(flags: StartFlags, env: Readonly<Record<string, stri
     ...(env.JOBSD_API_TOKEN ? { apiToken: env.JOBSD_API_TOKEN } : {}),
     ...(env.JOBSD_SMTP_URL ? { smtpUrl: env.JOBSD_SMTP_URL } : {}),
   };
+}
+
+/** The agent's own secret values (API token, passwords in its database and SMTP URLs): never shown. */
+export function agentSecrets(config: Pick<AgentConfig, 'apiToken' | 'databaseUrl' | 'smtpUrl'>): string[] {
+  return [...(config.apiToken ? [config.apiToken] : []), ...urlPasswords(config.databaseUrl ?? ''), ...urlPasswords(config.smtpUrl ?? '')];
 }

@@ -1,9 +1,9 @@
 // jobsd start: the agent, until SIGTERM or SIGINT.
 
 import { isatty } from 'node:tty';
-import { agentConfig, ConfigError } from '../config.ts';
+import { agentConfig, agentSecrets, ConfigError } from '../config.ts';
 import { startAgent } from '../agent.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, registerSecrets } from '../log.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 
 const usage = `Usage: jobsd start [--jobs-dir DIR] [--database-url URL] [--data-dir DIR] [--env NAME] [--http HOST:PORT|off]
@@ -49,6 +49,7 @@ export const startCommand: Command = {
     // isatty(1), not process.stdout.isTTY: creating process.stdout puts a pipe on fd 1 in non-blocking
     // mode, and the logger's synchronous writes then meet EAGAIN whenever the reader lags, on which
     // pino's sonic-boom sleeps 100 ms, stalling every timer of the agent (src/log.ts).
+    registerSecrets(agentSecrets(config)); // kept out of logs, results and the API like any job's secret
     const logger = createLogger({ level: config.logLevel, pretty: isatty(1), coalesce: true });
     if (io.signal.aborted) return EXIT.ok;
     // A scheduler must not stop firing every job over one stray promise: log it as the bug it is.

@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { interpolateValue } from '../files/interpolate.ts';
-import { SECRET_KEY } from '../redact.ts';
+import { SECRET_KEY, urlPasswords } from '../redact.ts';
 import { locate, type Location, type Locations } from '../files/locations.ts';
 import { formatOf, idFromFileName } from '../files/names.ts';
 import { parseText, type ParsedDocument } from '../files/parse.ts';
@@ -127,19 +127,10 @@ export function loadDocument(file: string, doc: ParsedDocument, defaults: Parsed
 function secretValues(value: unknown, key?: string, out: string[] = []): string[] {
   if (typeof value === 'string') {
     if (key !== undefined && SECRET_KEY.test(key)) out.push(value.replace(/^Bearer\s+/i, ''), value);
-    const password = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:([^/@\s]+)@/i.exec(value)?.[1];
-    if (password) out.push(password, safeDecode(password));
+    out.push(...urlPasswords(value));
   } else if (Array.isArray(value)) for (const item of value) secretValues(item, undefined, out);
   else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) secretValues(v, k, out);
   return out;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 export function loadJobFile(file: string, defaults: ParsedDocument | undefined, options: LoadOptions, content?: FileContent): LoadResult {

@@ -5,6 +5,9 @@
 //   ${VAR:+text}      text when VAR is set and not empty, else empty
 //   ${file:/path}     the file's content without its trailing newline (relative to the job file)
 //   $$                a literal $
+// The agent's own JOBSD_* settings (its API token, database URL…) are not readable (src/files/agent-env.ts).
+
+import { isHiddenFromJobFiles } from './agent-env.ts';
 
 export interface InterpolationContext {
   env: Readonly<Record<string, string | undefined>>;
@@ -92,7 +95,8 @@ function expand(inner: string, context: InterpolationContext): string | { error:
   const op = /^([^:]*)(?::([-?+])([\s\S]*))?$/.exec(inner);
   const name = op?.[1] ?? '';
   if (!NAME.test(name)) return { error: `"\${${inner}}" is not a variable reference: use \${NAME}, \${NAME:-default}, \${NAME:?message} or \${file:/path}` };
-  const value = context.env[name];
+  const hidden = isHiddenFromJobFiles(name);
+  const value = hidden ? undefined : context.env[name];
   const word = op?.[3] ?? '';
   switch (op?.[2]) {
     case '-':
@@ -102,6 +106,7 @@ function expand(inner: string, context: InterpolationContext): string | { error:
     case '+':
       return value ? interpolateString(word, context) : '';
     default:
+      if (hidden) return { error: `${name} is one of the agent's own settings, which job files cannot read: give the job the value in a variable of another name` };
       return value !== undefined ? value : { error: `${name} is not set (write \${${name}:-} to allow it to be empty)` };
   }
 }
