@@ -8,7 +8,7 @@ import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 
 const usage = `Usage: jobsd start [--jobs-dir DIR] [--database-url URL] [--data-dir DIR] [--env NAME] [--http HOST:PORT|off]
                    [--concurrency N] [--poll] [--instance NAME] [--role all|scheduler|worker]
-                   [--grace SECONDS] [--history-retention DURATION] [--allow-insecure-files]
+                   [--grace SECONDS] [--history-retention DURATION] [--allow-insecure-files] [--max-file-size SIZE]
 
 Runs the agent: watches the jobs directory, fires each job on its schedule through the queue, runs the tasks.
 With no database URL ($JOBSD_DATABASE_URL, $DATABASE_URL) it starts an embedded PostgreSQL in DATA_DIR/pg
@@ -17,7 +17,8 @@ give the rest back to the queue for another replica, exit 0. --concurrency: runs
 mode) on this agent, default the larger of 32 and 16 per core.
 
 Environment: JOBSD_JOBS_DIR JOBSD_DATABASE_URL JOBSD_DATA_DIR JOBSD_ENV JOBSD_HTTP JOBSD_CONCURRENCY
-JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE JOBSD_HISTORY_RETENTION (default 30d)`;
+JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE JOBSD_HISTORY_RETENTION (default 30d)
+JOBSD_ALLOW_INSECURE_FILES JOBSD_MAX_FILE_SIZE (default 1MiB: larger job files are refused unread)`;
 
 export const startCommand: Command = {
   name: 'start',
@@ -37,6 +38,7 @@ export const startCommand: Command = {
       grace: { type: 'string' },
       'history-retention': { type: 'string' },
       'allow-insecure-files': { type: 'boolean' },
+      'max-file-size': { type: 'string' },
     });
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     let config;

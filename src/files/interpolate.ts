@@ -20,6 +20,13 @@ export interface InterpolationError {
   message: string;
 }
 
+/** A string that interpolation changed: errors about it quote `source`, never `value`. */
+export interface Substitution {
+  path: (string | number)[];
+  source: string;
+  value: string;
+}
+
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A copy of `value` with every string interpolated, and the errors met on the way. */
@@ -28,11 +35,15 @@ export function interpolateValue(
   context: InterpolationContext,
   path: (string | number)[] = [],
   errors: InterpolationError[] = [],
-): { value: unknown; errors: InterpolationError[] } {
+): { value: unknown; errors: InterpolationError[]; substitutions: Substitution[] } {
+  const substitutions: Substitution[] = [];
   const walk = (v: unknown, at: (string | number)[]): unknown => {
     if (typeof v === 'string') {
       const result = interpolateString(v, context);
-      if (typeof result === 'string') return result;
+      if (typeof result === 'string') {
+        if (result !== v) substitutions.push({ path: at, source: v, value: result });
+        return result;
+      }
       errors.push({ path: at, message: result.error });
       return v;
     }
@@ -44,7 +55,7 @@ export function interpolateValue(
     }
     return v;
   };
-  return { value: walk(value, path), errors };
+  return { value: walk(value, path), errors, substitutions };
 }
 
 export function interpolateString(text: string, context: InterpolationContext): string | { error: string } {

@@ -4,7 +4,7 @@ import type { FireRow } from '../db/ledger.ts';
 import { latenessFrom } from '../queue/fire-id.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import type { JobDefinition } from '../definitions/types.ts';
-import { REDACTED, redactDeep, allSecrets } from '../redact.ts';
+import { allSecrets, REDACTED, redactDeep, scrubText } from '../redact.ts';
 import { describeTrigger } from '../schedule/describe.ts';
 
 export function instantView(ms: number | undefined, zone: string): { utc: string; local: string } | null {
@@ -40,7 +40,7 @@ export function runView(row: FireRow, secrets: readonly string[] = []) {
 export function jobView(def: JobDefinition, next: number | undefined, last: FireRow | undefined) {
   return {
     id: def.id,
-    description: def.description ?? null,
+    description: def.description === undefined ? null : scrubText(def.description, allSecrets(def.secrets)), // may be a ${file:…}
     file: def.file,
     enabled: def.enabled,
     schedule: describeTrigger(def.schedule),

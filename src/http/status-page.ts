@@ -111,7 +111,7 @@ export async function renderStatusPage(view: AgentView, nowMs: number): Promise<
     const state = run ? `<span class="state" style="background:${STATE_COLOURS[run.state] ?? '#999'}">${escapeHtml(run.state)}</span>` : '—';
     const message = typeof run?.result?.message === 'string' ? scrubText(run.result.message, allSecrets(def.secrets)) : '';
     return `<tr class="job${def.enabled ? '' : ' disabled'}" data-job="${escapeHtml(def.id)}">
-<td><div class="id">${escapeHtml(def.id)}</div>${def.description ? `<div class="desc">${escapeHtml(def.description)}</div>` : ''}</td>
+<td><div class="id">${escapeHtml(def.id)}</div>${def.description ? `<div class="desc">${escapeHtml(scrubText(def.description, allSecrets(def.secrets)))}</div>` : ''}</td>
 <td>${escapeHtml(def.enabled ? describeTrigger(def.schedule) : `disabled · ${describeTrigger(def.schedule)}`)}<div class="desc">${escapeHtml(def.task.type)} · overlap ${escapeHtml(def.overlap)}</div></td>
 <td class="next">${next ? `${escapeHtml(next.local)}<div class="utc">${escapeHtml(next.utc)} UTC · in ${ago(Date.parse(next.utc) - nowMs)}</div>` : '—'}</td>
 <td class="last">${state}${run ? ` <span class="utc">${ago(nowMs - run.fire_time.getTime())} ago</span>` : ''}${message ? `<div class="msg">${escapeHtml(message.slice(0, 160))}</div>` : ''}</td>
