@@ -2,6 +2,8 @@
 
 import { hostname, availableParallelism } from 'node:os';
 import { parseDuration } from './definitions/duration.ts';
+import { urlPasswords } from './redact.ts';
+import { DEFAULT_MAX_FILE_BYTES } from './files/limits.ts';
 
 export type Role = 'all' | 'scheduler' | 'worker';
 
@@ -20,6 +22,8 @@ export interface AgentConfig {
   timezone: string;
   logLevel: string;
   allowInsecureFiles: boolean;
+  /** Job files larger than this are refused unread (`--max-file-size`, JOBSD_MAX_FILE_SIZE). */
+  maxFileBytes: number;
   /** How long active runs may finish at shutdown. */
   graceMs: number;
   /** Ledger rows older than this are pruned. */
@@ -44,11 +48,23 @@ export interface StartFlags {
   instance?: string;
   role?: string;
   'allow-insecure-files'?: boolean;
+  'max-file-size'?: string;
   grace?: string;
   'history-retention'?: string;
 }
 
 export class ConfigError extends Error {}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** `--max-file-size`: bytes, or with a unit (`512KiB`, `4MiB`, `4M`; powers of 1024); default 1 MiB. */
+export function maxFileBytes(text: string | undefined): number {
+  if (text === undefined || text === '') return DEFAULT_MAX_FILE_BYTES;
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined || Number(match[1]) < 1) throw new ConfigError(`--max-file-size: "${text}" is not a size such as 1048576, 512KiB or 4MiB`);
+  return Number(match[1]) * unit;
+}
 
 function parseHttp(text: string): { host: string; port: number } | undefined {
   if (text === 'off') return undefined;
@@ -89,9 +105,15 @@ export function agentConfig(flags: StartFlags, env: Readonly<Record<string, stri
     timezone: env.JOBSD_TIMEZONE || 'UTC',
     logLevel: env.JOBSD_LOG_LEVEL ?? 'info',
     allowInsecureFiles: flags['allow-insecure-files'] ?? env.JOBSD_ALLOW_INSECURE_FILES === 'true',
+    maxFileBytes: maxFileBytes(flags['max-file-size'] ?? env.JOBSD_MAX_FILE_SIZE),
     graceMs: graceSeconds * 1000,
     historyRetentionMs,
     ...(env.JOBSD_API_TOKEN ? { apiToken: env.JOBSD_API_TOKEN } : {}),
     ...(env.JOBSD_SMTP_URL ? { smtpUrl: env.JOBSD_SMTP_URL } : {}),
   };
+}
+
+/** The agent's own secret values (API token, passwords in its database and SMTP URLs): never shown. */
+export function agentSecrets(config: Pick<AgentConfig, 'apiToken' | 'databaseUrl' | 'smtpUrl'>): string[] {
+  return [...(config.apiToken ? [config.apiToken] : []), ...urlPasswords(config.databaseUrl ?? ''), ...urlPasswords(config.smtpUrl ?? '')];
 }

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import pino from 'pino';
 import { fdWriter } from './log-writer.ts';
-import { REDACTED, redactDeep, scrubText } from './redact.ts';
+import { knownSecrets, REDACTED, redactDeep, registerSecrets, scrubText } from './redact.ts';
 
 export type Logger = pino.Logger;
 
@@ -27,13 +27,9 @@ function scrubError(serialized: ReturnType<typeof pino.stdSerializers.err>): unk
   return secretValues.size ? redactDeep({ ...serialized }, secretValues) : serialized;
 }
 
-/** Secret values to keep out of every log line, from every job loaded in this process. */
-const secretValues = new Set<string>();
-
-/** Adds values that must never be logged (a job's `secrets`); they stay registered for the process's life. */
-export function registerSecrets(values: Iterable<string>): void {
-  for (const value of values) if (value.length >= 4) secretValues.add(value);
-}
+/** Secret values to keep out of every log line: every secret this process knows (src/redact.ts). */
+const secretValues = knownSecrets();
+export { registerSecrets };
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const fd = options.destination === 'stderr' ? 2 : 1;

@@ -73,6 +73,7 @@ export async function startScheduling(options: SchedulingOptions): Promise<Sched
       ...(config.environment ? { environment: config.environment } : {}),
       defaultTimezone: config.timezone,
       allowInsecureFiles: config.allowInsecureFiles,
+      maxFileBytes: config.maxFileBytes,
     },
     catalog,
     onChanges: apply,

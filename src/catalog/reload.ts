@@ -1,15 +1,19 @@
-// Reloading job files into the catalog: a file is parsed again only when its bytes, its o+w bit
-// or the `_defaults` it is merged with changed. A `_defaults` change (or a ConfigMap `..data`
-// swap, or an event on the directory itself) re-checks every job file.
+// Reloading job files into the catalog: a file is parsed again only when its bytes, its o+w bit and
+// owner, or the `_defaults` it is merged with changed. A `_defaults` change (or a ConfigMap `..data`
+// swap, or an event on the directory itself) re-checks every job file. A jobs directory that others
+// can write to (src/files/trust.ts) loads nothing new until it is fixed; what was loaded stays.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { listDirectory, type DirectoryListing } from '../definitions/directory.ts';
+import { directoryRefusal, listDirectory, type DirectoryListing } from '../definitions/directory.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import { loadDefaults, loadJobFile, type FileContent, type LoadOptions } from '../definitions/load.ts';
 import { isDefaultsFile, isJobFileName } from '../files/names.ts';
 import type { ParsedDocument } from '../files/parse.ts';
+import { createOffThreadLoader, OFF_THREAD_BYTES, type OffThreadLoader } from '../definitions/off-thread.ts';
+import { DEFAULT_MAX_FILE_BYTES } from '../files/limits.ts';
+import { trustKey, type Ownership } from '../files/trust.ts';
 import type { Logger } from '../log.ts';
 import type { Catalog, CatalogChange, CatalogUpdate } from './catalog.ts';
 import { changeFields } from './changes.ts';
@@ -24,6 +28,8 @@ export interface ReloaderOptions {
   /** Called after a batch that changed a definition or the set of file errors. */
   onChanges: (changes: CatalogChange[], context: { errors: FileError[] }) => void;
   logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  /** Where files of OFF_THREAD_BYTES or more are loaded; default a worker thread of its own, started when needed. */
+  offThread?: OffThreadLoader;
 }
 
 export interface ReloadStats {
@@ -33,6 +39,8 @@ export interface ReloadStats {
   checked: number;
   /** Full re-checks of the directory. */
   rescans: number;
+  /** Job files sent to the worker thread (big ones): their results are applied when they come back. */
+  offThread: number;
 }
 
 export interface Reloader {
@@ -58,11 +66,11 @@ interface DefaultsState {
   file?: string;
 }
 
-/** sha256 of the bytes and of the o+w bit (a file writable by others is refused). */
-function fingerprint(bytes: Buffer, mode: number, salt: string): string {
+/** sha256 of the bytes and of what decides whether the file is trusted (its o+w bit and owner). */
+function fingerprint(bytes: Buffer, owner: Ownership, salt: string): string {
   return createHash('sha256')
     .update(bytes)
-    .update((mode & 0o002) !== 0 ? '\0o+w\0' : '\0\0')
+    .update(`\0${trustKey(owner)}\0`)
     .update(salt)
     .digest('hex');
 }
@@ -71,28 +79,32 @@ type Read = { kind: 'gone' } | { kind: 'file'; hash: string; content: FileConten
 
 /** What a stat says about a file's content, with the salt its fingerprint was taken with. */
 function signatureOf(stat: Stats, salt: string): string {
-  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mode}:${stat.mtimeMs}:${stat.ctimeMs}:${salt}`;
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mode}:${stat.uid}:${stat.mtimeMs}:${stat.ctimeMs}:${salt}`;
 }
 
-/** Reads a file, unless `known` is the signature it still has (then `same`). */
-function read(file: string, salt: string, known?: string): Read {
+/** Reads a file, unless `known` is the signature it still has (then `same`); one over `maxBytes` is not read. */
+function read(file: string, salt: string, maxBytes: number, known?: string): Read {
   try {
     const stat = statSync(file); // follows symlinks: ConfigMap entries are links through ..data
     if (!stat.isFile()) return { kind: 'gone' };
     const signature = signatureOf(stat, salt);
     if (known === signature) return { kind: 'same' };
-    const bytes = readFileSync(file);
-    return { kind: 'file', hash: fingerprint(bytes, stat.mode, salt), content: { bytes, mode: stat.mode }, signature };
+    const bytes = stat.size > maxBytes ? Buffer.from(signature) : readFileSync(file);
+    const content = { bytes: stat.size > maxBytes ? Buffer.alloc(0) : bytes, size: stat.size, mode: stat.mode, uid: stat.uid };
+    return { kind: 'file', hash: fingerprint(bytes, stat, salt), content, signature };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' ? { kind: 'gone' } : { kind: 'unreadable' };
   }
 }
 
-export function createReloader({ dir, options, catalog, onChanges, logger }: ReloaderOptions): Reloader {
+export function createReloader({ dir, options, catalog, onChanges, logger, offThread = createOffThreadLoader() }: ReloaderOptions): Reloader {
   const root = path.resolve(dir);
-  const stats: ReloadStats = { parsed: 0, checked: 0, rescans: 0 };
+  const stats: ReloadStats = { parsed: 0, checked: 0, rescans: 0, offThread: 0 };
   let unreadable: string | undefined;
+  /** Big files being loaded off the main thread, with the fingerprint being loaded. */
+  const inFlight = new Map<string, string>();
+  const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   let defaults: DefaultsState | undefined;
   /** Error lines logged and still current: each is logged once per change of its text. */
   let logged = new Map<string, string>();
@@ -104,7 +116,7 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
       defaults = { key: 'none' };
       return updates;
     }
-    const seen = read(file, '');
+    const seen = read(file, '', maxBytes);
     const key = seen.kind === 'file' ? seen.hash : 'unreadable';
     if (defaults?.file === file && defaults.key === key) return updates;
     const loaded = loadDefaults(file, options);
@@ -123,17 +135,36 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
 
   /** The catalog update for one job file, or nothing when its fingerprint is unchanged. */
   const check = (file: string, state: DefaultsState, trustStat = false): CatalogUpdate | undefined => {
-    const seen = read(file, state.key, trustStat && catalog.has(file) ? signatures.get(file) : undefined);
+    const seen = read(file, state.key, maxBytes, trustStat && catalog.has(file) ? signatures.get(file) : undefined);
     if (seen.kind === 'same') return undefined;
     stats.checked++;
     if (seen.kind === 'file') signatures.set(file, seen.signature);
     else signatures.delete(file);
-    if (seen.kind === 'gone') return catalog.has(file) ? { file, result: 'gone' } : undefined;
+    if (seen.kind === 'gone') {
+      inFlight.delete(file);
+      return catalog.has(file) ? { file, result: 'gone' } : undefined;
+    }
     if (seen.kind === 'file' && catalog.hashOf(file) === seen.hash) return undefined;
     const hash = seen.kind === 'file' ? { hash: seen.hash } : {};
     if (state.errors) return { file, result: { ok: false, errors: state.errors }, ...hash };
     stats.parsed++;
+    if (seen.kind === 'file' && seen.content.size >= OFF_THREAD_BYTES && seen.content.size <= maxBytes) {
+      loadOffThread(file, state, seen.hash, seen.content);
+      return undefined;
+    }
     return { file, result: loadJobFile(file, state.doc, options, seen.kind === 'file' ? seen.content : undefined), ...hash };
+  };
+
+  /** A big file: parsed in the worker thread, applied when it comes back unless the file changed meanwhile. */
+  const loadOffThread = (file: string, state: DefaultsState, hash: string, content: FileContent) => {
+    if (inFlight.get(file) === hash) return;
+    inFlight.set(file, hash);
+    stats.offThread++;
+    void offThread.load(file, state.doc, options, content).then((result) => {
+      if (inFlight.get(file) !== hash) return; // changed or gone meanwhile: its newer version is on its way
+      inFlight.delete(file);
+      commit([{ file, result, hash }]);
+    });
   };
 
   /**
@@ -194,7 +225,11 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
     }
     if (unreadable) logger.info({ dir }, 'the jobs directory can be read again');
     unreadable = undefined;
+    // A directory others could write to loads nothing new (a planted job must not run); what is loaded stays.
+    const refused = directoryRefusal(dir, options);
+    if (refused) return commit([{ file: dir, result: { ok: false, errors: [refused] } }], first);
     const updates = refreshDefaults(listing.defaults);
+    if (catalog.has(dir)) updates.push({ file: dir, result: 'gone' });
     const state = defaults ?? { key: 'none' };
     const present = new Set(listing.jobs);
     for (const file of listing.jobs) {
@@ -202,15 +237,16 @@ export function createReloader({ dir, options, catalog, onChanges, logger }: Rel
       if (update) updates.push(update);
     }
     for (const { file } of catalog.files()) {
-      if (!present.has(file) && file !== state.file) updates.push({ file, result: 'gone' });
+      if (!present.has(file) && file !== state.file && file !== dir) updates.push({ file, result: 'gone' });
     }
     for (const file of signatures.keys()) if (!present.has(file)) signatures.delete(file);
+    for (const file of inFlight.keys()) if (!present.has(file)) inFlight.delete(file);
     return commit(updates, first);
   };
 
   const reload = (paths: readonly string[]): CatalogChange[] => {
     // Files reported gone with their directory are not removed jobs: the directory is unreadable.
-    if (!defaults || !existsSync(dir)) return loadAll();
+    if (!defaults || !existsSync(dir) || catalog.has(dir) || directoryRefusal(dir, options)) return loadAll();
     const files = new Set<string>();
     for (const p of paths) {
       const rel = path.relative(root, path.resolve(root, p));

@@ -9,7 +9,7 @@ import { runTask } from '../workers/run-task.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 import { FILE_FLAGS, loadOptions } from './settings.ts';
 
-const usage = `Usage: jobsd exec FILE [--json] [--env NAME] [--allow-insecure-files]
+const usage = `Usage: jobsd exec FILE [--json] [--env NAME] [--allow-insecure-files] [--max-file-size SIZE]
 
 Runs the job's task once in this process (no database, no queue) and prints the result JSON.
 Logs go to stderr. Ctrl-C cancels the run (its process group is terminated).

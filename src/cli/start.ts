@@ -2,11 +2,11 @@
 
 import { mkdirSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { agentConfig, ConfigError } from '../config.ts';
+import { agentConfig, agentSecrets, ConfigError } from '../config.ts';
 import { startAgent } from '../agent.ts';
 import { EmbeddedError } from '../db/embedded.ts';
 import { claimDataDir, dataDirBusyMessage, httpAddressProblem, type DataDirLock } from './agent-lock.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, registerSecrets } from '../log.ts';
 import { flushLogs } from '../log-writer.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 
@@ -17,7 +17,7 @@ const URGENT_EXIT_MS = 1_900;
 
 const usage = `Usage: jobsd start [--jobs-dir DIR] [--database-url URL] [--data-dir DIR] [--env NAME] [--http HOST:PORT|off]
                    [--concurrency N] [--poll] [--instance NAME] [--role all|scheduler|worker]
-                   [--grace SECONDS] [--history-retention DURATION] [--allow-insecure-files]
+                   [--grace SECONDS] [--history-retention DURATION] [--allow-insecure-files] [--max-file-size SIZE]
 
 Runs the agent: watches the jobs directory, fires each job on its schedule through the queue, runs the tasks.
 With no database URL ($JOBSD_DATABASE_URL, $DATABASE_URL) it starts an embedded PostgreSQL in DATA_DIR/pg
@@ -27,7 +27,8 @@ process groups are killed and their fires given back, exit 1 within 2 s. --concu
 mode) on this agent, default the larger of 32 and 16 per core.
 
 Environment: JOBSD_JOBS_DIR JOBSD_DATABASE_URL JOBSD_DATA_DIR JOBSD_ENV JOBSD_HTTP JOBSD_CONCURRENCY
-JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE JOBSD_HISTORY_RETENTION (default 30d)`;
+JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE JOBSD_HISTORY_RETENTION (default 30d)
+JOBSD_ALLOW_INSECURE_FILES JOBSD_MAX_FILE_SIZE (default 1MiB: larger job files are refused unread)`;
 
 function isDirectory(dir: string): boolean {
   try {
@@ -55,6 +56,7 @@ export const startCommand: Command = {
       grace: { type: 'string' },
       'history-retention': { type: 'string' },
       'allow-insecure-files': { type: 'boolean' },
+      'max-file-size': { type: 'string' },
     });
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     let config;
@@ -68,6 +70,7 @@ export const startCommand: Command = {
     // isatty(1), not process.stdout.isTTY: creating process.stdout puts a pipe on fd 1 in non-blocking
     // mode, and the logger's synchronous writes then meet EAGAIN whenever the reader lags, on which
     // pino's sonic-boom sleeps 100 ms, stalling every timer of the agent (src/log.ts).
+    registerSecrets(agentSecrets(config)); // kept out of logs, results and the API like any job's secret
     const logger = createLogger({ level: config.logLevel, pretty: isatty(1), coalesce: true });
     if (io.signal.aborted) return EXIT.ok;
     // A scheduler must not stop firing every job over one stray promise: log it as the bug it is.

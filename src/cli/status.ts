@@ -7,6 +7,7 @@ import { formatFileError, type FileError } from '../definitions/errors.ts';
 import { EXIT, parseCommandArgs, type Command } from './command.ts';
 import { DATABASE_FLAGS, databaseUrl, withPool } from './database.ts';
 import { formatTable } from './table.ts';
+import { escapeControl } from '../files/limits.ts';
 
 const usage = `Usage: jobsd status [--json] [--database-url URL] [--data-dir DIR]
 
@@ -35,13 +36,13 @@ export const statusCommand: Command = {
     io.stdout(
       formatTable(
         ['NAME', 'ROLE', 'JOBS', 'HEARTBEAT', 'STARTED (UTC)'],
-        instances.map((i) => [i.name, i.role, String(i.jobs), `${Math.round(i.heartbeat_age_seconds)}s ago${i.stale ? ' (stale: not running?)' : ''}`, i.started_at.toISOString()]),
+        instances.map((i) => [escapeControl(i.name), i.role, String(i.jobs), `${Math.round(i.heartbeat_age_seconds)}s ago${i.stale ? ' (stale: not running?)' : ''}`, i.started_at.toISOString()]),
       ),
     );
     io.stdout('\nQueues\n');
     io.stdout(formatTable(['QUEUE', 'QUEUED', 'RETRY', 'ACTIVE'], queues.map((q) => [q.name, String(q.queued), String(q.retry), String(q.active)])));
     io.stdout(`\nFile errors: ${errors.size}\n`);
-    for (const text of errors.keys()) io.stdout(`  ${text}\n`);
+    for (const text of errors.keys()) io.stdout(`  ${escapeControl(text)}\n`); // file names and keys may hold ESC or newlines
     return EXIT.ok;
   },
 };

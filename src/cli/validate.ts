@@ -3,10 +3,11 @@
 import { statSync } from 'node:fs';
 import { claimIds, loadDirectory, loadFileWithDefaults, type FileOutcome } from '../definitions/directory.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
+import { escapeControl } from '../files/limits.ts';
 import { EXIT, parseCommandArgs, type Command, type Io } from './command.ts';
 import { FILE_FLAGS, jobsDir, loadOptions } from './settings.ts';
 
-const usage = `Usage: jobsd validate [PATH...] [--env NAME] [--json] [--allow-insecure-files]
+const usage = `Usage: jobsd validate [PATH...] [--env NAME] [--json] [--allow-insecure-files] [--max-file-size SIZE]
 
 Checks job files, or every job file of the directories named (default: $JOBSD_JOBS_DIR, else ./jobs.d),
 with the directory's _defaults file and the environment overlay of --env / $JOBSD_ENV.
@@ -49,7 +50,8 @@ function isDirectory(p: string): boolean {
 
 function report(outcomes: FileOutcome[], otherErrors: FileError[], json: boolean, io: Io): number {
   const all = [...otherErrors, ...outcomes.flatMap((o) => (o.result.ok ? [] : o.result.errors))];
-  const errors = all.filter((e, i) => all.findIndex((f) => formatFileError(f) === formatFileError(e)) === i);
+  const texts = new Set<string>();
+  const errors = all.filter((e) => !texts.has(formatFileError(e)) && texts.add(formatFileError(e)));
   const valid = outcomes.filter((o) => o.result.ok).length;
   if (json) {
     const files = outcomes.map((o) =>
@@ -57,7 +59,7 @@ function report(outcomes: FileOutcome[], otherErrors: FileError[], json: boolean
     );
     io.stdout(JSON.stringify({ ok: errors.length === 0, files, errors: otherErrors.map(toJson) }, null, 2) + '\n');
   } else {
-    for (const e of errors) io.stdout(formatFileError(e) + '\n');
+    for (const e of errors) io.stdout(escapeControl(formatFileError(e)) + '\n'); // a file name or key may hold ESC or newlines
     const invalid = outcomes.length - valid;
     io.stderr(`${valid} valid job file${valid === 1 ? '' : 's'}, ${invalid} invalid${otherErrors.length ? `, ${otherErrors.length} other error${otherErrors.length === 1 ? '' : 's'}` : ''}\n`);
   }

@@ -4,6 +4,7 @@ import { readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { isDefaultsFile, isJobFileName } from '../files/names.ts';
 import type { ParsedDocument } from '../files/parse.ts';
+import { agentUid, directoryTrustProblem } from '../files/trust.ts';
 import { ERROR_CODES, type FileError } from './errors.ts';
 import { loadDefaults, loadJobFile, type LoadOptions, type LoadResult } from './load.ts';
 import type { JobDefinition } from './types.ts';
@@ -30,6 +31,19 @@ export function listDirectory(dir: string): DirectoryListing {
     jobs: entries.filter((e) => isJobFileName(e.name) && isFile(e)).map((e) => path.join(dir, e.name)),
     ...(defaults ? { defaults: path.join(dir, defaults.name) } : {}),
   };
+}
+
+/** The error that stops every file of a jobs directory from loading (writable by others, another owner), if any. */
+export function directoryRefusal(dir: string, options: Pick<LoadOptions, 'allowInsecureFiles'>): FileError | undefined {
+  if (options.allowInsecureFiles) return undefined;
+  let stat;
+  try {
+    stat = statSync(dir); // follows symlinks: a linked directory is judged by its target
+  } catch {
+    return undefined; // listing it reports why it cannot be read
+  }
+  const problem = directoryTrustProblem(stat, agentUid(), dir);
+  return problem ? { code: ERROR_CODES.insecure, file: dir, message: problem } : undefined;
 }
 
 export interface FileOutcome {
@@ -66,6 +80,8 @@ export interface DirectoryLoad {
 }
 
 export function loadDirectory(dir: string, options: LoadOptions): DirectoryLoad {
+  const refused = directoryRefusal(dir, options);
+  if (refused) return { definitions: [], errors: [refused], outcomes: [] };
   let listing: DirectoryListing;
   try {
     listing = listDirectory(dir);

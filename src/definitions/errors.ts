@@ -13,6 +13,11 @@ export const ERROR_CODES = {
   duplicateId: 'JOBSD_E_DUPLICATE_ID',
   insecure: 'JOBSD_E_INSECURE_FILE',
   defaults: 'JOBSD_E_DEFAULTS',
+  /** Over a limit of src/files/limits.ts (size, depth, values, aliases). */
+  limit: 'JOBSD_E_LIMIT',
+  nul: 'JOBSD_E_NUL',
+  /** "and 9,981 more": the errors of a file past the first MAX_ERRORS_PER_FILE. */
+  more: 'JOBSD_E_MORE',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
@@ -47,12 +52,22 @@ export class DefinitionError extends Error {
   }
 }
 
+/**
+ * A key as a field name may show it. An unknown key may be a line of another file (a symlink to
+ * /etc/shadow reads as one key per line): a key longer than 40 characters, or with spaces, colons or
+ * control characters, is no field name, and is shown as its length only.
+ */
+function shownKey(key: string): string {
+  // eslint-disable-next-line no-control-regex
+  return key.length <= 40 && !/[\s:\u0000-\u001f\u007f-\u009f]/.test(key) ? key : `‹a key of ${key.length} characters›`;
+}
+
 /** `['task', 'command', 1]` → `task.command[1]`. */
 export function fieldName(path: readonly (string | number)[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${part}` : part;
+    else out += out ? `.${shownKey(part)}` : shownKey(part);
   }
   return out;
 }

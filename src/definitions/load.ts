@@ -1,13 +1,17 @@
 // One job file → a JobDefinition or its errors: parse with positions, overlay the environment,
 // merge `_defaults`, interpolate, validate against the schema, normalise.
 
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { interpolateValue } from '../files/interpolate.ts';
-import { SECRET_KEY } from '../redact.ts';
+import { SECRET_KEY, urlPasswords } from '../redact.ts';
 import { locate, type Location, type Locations } from '../files/locations.ts';
 import { formatOf, idFromFileName } from '../files/names.ts';
 import { parseText, type ParsedDocument } from '../files/parse.ts';
+import { agentUid, fileTrustProblem, type Ownership } from '../files/trust.ts';
+import { DEFAULT_MAX_FILE_BYTES } from '../files/limits.ts';
+import { readBounded, tooBig } from '../files/read-bounded.ts';
+import { capErrors, nulPaths, showableMessage } from './hostile-values.ts';
 import { ERROR_CODES, fieldName, type ErrorCode, type FileError } from './errors.ts';
 import type { JobFile } from './job-file.ts';
 import { isPlainObject, mergeDocuments, subDocument, withoutKey } from './merge.ts';
@@ -22,8 +26,10 @@ export interface LoadOptions {
   environment?: string;
   /** Zone of schedules that name none: JOBSD_TIMEZONE, else UTC. */
   defaultTimezone: string;
-  /** Accept files writable by others (mode o+w). */
+  /** Accept files and directories writable by others (mode o+w) or owned by another user (src/files/trust.ts). */
   allowInsecureFiles?: boolean;
+  /** Larger files are refused unread (`--max-file-size`); default DEFAULT_MAX_FILE_BYTES. */
+  maxFileBytes?: number;
 }
 
 export type LoadResult =
@@ -35,32 +41,32 @@ function located(code: ErrorCode, locations: Locations, p: (string | number)[], 
   return { code, file: at?.file ?? file, line: at?.line, column: at?.column, field: p.length ? fieldName(p) : undefined, message };
 }
 
-/** A file's bytes and mode, when the caller has read them already (the reloader, to fingerprint them). */
+/** A file's bytes, mode and owner, when the caller has read them already (the reloader, to fingerprint them). */
 export interface FileContent {
+  /** Empty when the file is over the size limit: it was not read. */
   bytes: Buffer;
+  size: number;
   mode: number;
+  uid: number;
 }
 
-/** Reads and parses a file; refuses files writable by others unless allowed. */
-export function readDocument(file: string, options: Pick<LoadOptions, 'allowInsecureFiles'>, content?: FileContent): ParsedDocument | FileError {
+/** Reads and parses a file; refuses files writable by others or owned by another user unless allowed. */
+export function readDocument(file: string, options: Pick<LoadOptions, 'allowInsecureFiles' | 'maxFileBytes'>, content?: FileContent): ParsedDocument | FileError {
   const format = formatOf(file);
   if (!format) return { code: ERROR_CODES.read, file, message: 'not a job file: use .yaml, .yml, .json or .json5' };
   let text: string;
   try {
-    let mode = content?.mode;
-    if (mode === undefined) {
-      const stat = statSync(file);
+    let owner: (Ownership & { size: number }) | undefined = content;
+    if (owner === undefined) {
+      const stat = statSync(file); // follows symlinks: a link is judged by its target
       if (!stat.isFile()) return { code: ERROR_CODES.read, file, message: 'not a regular file' };
-      mode = stat.mode;
+      owner = stat;
     }
-    if ((mode & 0o002) !== 0 && !options.allowInsecureFiles) {
-      return {
-        code: ERROR_CODES.insecure,
-        file,
-        message: `refused: the file is writable by others (mode ${(mode & 0o777).toString(8)}); run chmod o-w on it, or start with --allow-insecure-files`,
-      };
-    }
-    text = content ? content.bytes.toString('utf8') : readFileSync(file, 'utf8');
+    const refused = options.allowInsecureFiles ? undefined : fileTrustProblem(owner, agentUid(), file);
+    if (refused) return { code: ERROR_CODES.insecure, file, message: refused };
+    const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    if (owner.size > maxBytes) return { code: ERROR_CODES.limit, file, message: `refused: the file is ${tooBig(owner.size, maxBytes)}` };
+    text = (content ? content.bytes : readBounded(file, maxBytes)).toString('utf8');
   } catch (error) {
     return { code: ERROR_CODES.read, file, message: `cannot read: ${(error as Error).message}` };
   }
@@ -95,31 +101,34 @@ export function loadDocument(file: string, doc: ParsedDocument, defaults: Parsed
   if (defaults) merged = mergeDocuments(defaults, merged);
   const dir = path.dirname(path.resolve(file));
   const fileValues: string[] = [];
+  const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const interpolated = interpolateValue(merged.value, {
     env: options.env,
     readFile: (p) => {
-      const content = readFileSync(path.resolve(dir, p), 'utf8');
+      const content = readBounded(path.resolve(dir, p), maxBytes).toString('utf8');
       fileValues.push(content.replace(/\r?\n$/, ''));
       return content;
     },
   });
-  const errors: FileError[] = interpolated.errors.map((e) => located(ERROR_CODES.interpolate, merged.locations, e.path, e.message, file));
-  if (errors.length) return { ok: false, errors };
+  const fail = (errors: FileError[]): LoadResult => ({ ok: false, errors: capErrors(sortErrors(errors), file) });
+  if (interpolated.errors.length) return fail(interpolated.errors.map((e) => located(ERROR_CODES.interpolate, merged.locations, e.path, e.message, file)));
+  const secrets = [...new Set([...fileValues, ...secretValues(interpolated.value)])].filter((s) => s.length > 0);
+  // Errors quote the source text of what interpolation put in (`${file:./token}`), never the value.
+  const problem = (code: ErrorCode, p: readonly (string | number)[], message: string, atKey = false) =>
+    located(code, merged.locations, [...p], showableMessage(message, p, interpolated.substitutions, secrets), file, atKey);
 
+  const nul = nulPaths(interpolated.value);
+  if (nul.length) return fail(nul.map((n) => problem(ERROR_CODES.nul, n.path, 'contains a NUL character', n.atKey)));
   const problems = checkAgainstSchema(interpolated.value);
-  if (problems.length) {
-    return { ok: false, errors: sortErrors(problems.map((p) => located(ERROR_CODES.schema, merged.locations, p.path, p.message, file, p.atKey))) };
-  }
+  if (problems.length) return fail(problems.map((p) => problem(ERROR_CODES.schema, p.path, p.message, p.atKey)));
   const result = normalizeJob(interpolated.value as JobFile, {
     file: path.resolve(file),
     fileId: idFromFileName(path.basename(file)),
     defaultTimezone: options.defaultTimezone,
   });
-  if (Array.isArray(result)) {
-    return { ok: false, errors: sortErrors(result.map((p) => located(p.code, merged.locations, [...p.path], p.message, file))) };
-  }
+  if (Array.isArray(result)) return fail(result.map((p) => problem(p.code, p.path, p.message)));
   const idAt = merged.locations.values.get('/id') ?? merged.locations.values.get('/job_id');
-  const definition = { ...result, secrets: [...new Set([...fileValues, ...secretValues(interpolated.value)])].filter((s) => s.length > 0) };
+  const definition = { ...result, secrets };
   return { ok: true, definition, ...(idAt ? { idAt } : {}) };
 }
 
@@ -130,19 +139,10 @@ export function loadDocument(file: string, doc: ParsedDocument, defaults: Parsed
 function secretValues(value: unknown, key?: string, out: string[] = []): string[] {
   if (typeof value === 'string') {
     if (key !== undefined && SECRET_KEY.test(key)) out.push(value.replace(/^Bearer\s+/i, ''), value);
-    const password = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:([^/@\s]+)@/i.exec(value)?.[1];
-    if (password) out.push(password, safeDecode(password));
+    out.push(...urlPasswords(value));
   } else if (Array.isArray(value)) for (const item of value) secretValues(item, undefined, out);
   else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) secretValues(v, k, out);
   return out;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 export function loadJobFile(file: string, defaults: ParsedDocument | undefined, options: LoadOptions, content?: FileContent): LoadResult {

@@ -5,6 +5,9 @@
 //   ${VAR:+text}      text when VAR is set and not empty, else empty
 //   ${file:/path}     the file's content without its trailing newline (relative to the job file)
 //   $$                a literal $
+// The agent's own JOBSD_* settings (its API token, database URL…) are not readable (src/files/agent-env.ts).
+
+import { isHiddenFromJobFiles } from './agent-env.ts';
 
 export interface InterpolationContext {
   env: Readonly<Record<string, string | undefined>>;
@@ -17,6 +20,13 @@ export interface InterpolationError {
   message: string;
 }
 
+/** A string that interpolation changed: errors about it quote `source`, never `value`. */
+export interface Substitution {
+  path: (string | number)[];
+  source: string;
+  value: string;
+}
+
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A copy of `value` with every string interpolated, and the errors met on the way. */
@@ -25,11 +35,15 @@ export function interpolateValue(
   context: InterpolationContext,
   path: (string | number)[] = [],
   errors: InterpolationError[] = [],
-): { value: unknown; errors: InterpolationError[] } {
+): { value: unknown; errors: InterpolationError[]; substitutions: Substitution[] } {
+  const substitutions: Substitution[] = [];
   const walk = (v: unknown, at: (string | number)[]): unknown => {
     if (typeof v === 'string') {
       const result = interpolateString(v, context);
-      if (typeof result === 'string') return result;
+      if (typeof result === 'string') {
+        if (result !== v) substitutions.push({ path: at, source: v, value: result });
+        return result;
+      }
       errors.push({ path: at, message: result.error });
       return v;
     }
@@ -41,7 +55,7 @@ export function interpolateValue(
     }
     return v;
   };
-  return { value: walk(value, path), errors };
+  return { value: walk(value, path), errors, substitutions };
 }
 
 export function interpolateString(text: string, context: InterpolationContext): string | { error: string } {
@@ -92,7 +106,8 @@ function expand(inner: string, context: InterpolationContext): string | { error:
   const op = /^([^:]*)(?::([-?+])([\s\S]*))?$/.exec(inner);
   const name = op?.[1] ?? '';
   if (!NAME.test(name)) return { error: `"\${${inner}}" is not a variable reference: use \${NAME}, \${NAME:-default}, \${NAME:?message} or \${file:/path}` };
-  const value = context.env[name];
+  const hidden = isHiddenFromJobFiles(name);
+  const value = hidden ? undefined : context.env[name];
   const word = op?.[3] ?? '';
   switch (op?.[2]) {
     case '-':
@@ -102,6 +117,7 @@ function expand(inner: string, context: InterpolationContext): string | { error:
     case '+':
       return value ? interpolateString(word, context) : '';
     default:
+      if (hidden) return { error: `${name} is one of the agent's own settings, which job files cannot read: give the job the value in a variable of another name` };
       return value !== undefined ? value : { error: `${name} is not set (write \${${name}:-} to allow it to be empty)` };
   }
 }

@@ -1,10 +1,11 @@
 // Text → value, with the position of every value and key, for JSON, JSON5 and YAML.
 
 import JSON5 from 'json5';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { ERROR_CODES, type FileError } from '../definitions/errors.ts';
 import { jsonLocations } from './json-locations.ts';
-import { emptyLocations, pointer, type Locations } from './locations.ts';
+import { MAX_DEPTH, quoted, structureProblem } from './limits.ts';
+import { emptyLocations, pointer, positionAt, type Locations } from './locations.ts';
 import type { FileFormat } from './names.ts';
 
 export interface ParsedDocument {
@@ -12,8 +13,21 @@ export interface ParsedDocument {
   locations: Locations;
 }
 
+/**
+ * Never throws: a text that is too deep, too big in entries, an alias bomb, or that trips a parser in
+ * any other way, is a located error of its file (src/files/limits.ts).
+ */
 export function parseText(text: string, format: FileFormat, file: string): ParsedDocument | FileError {
-  return format === 'yaml' ? parseYaml(text, file) : parseJson(text, format, file);
+  const structure = structureProblem(text, format);
+  if (structure) {
+    const at = positionAt(text, structure.offset);
+    return { code: ERROR_CODES.limit, file, line: at.line, column: at.column, message: `refused: ${structure.message}` };
+  }
+  try {
+    return format === 'yaml' ? parseYaml(text, file) : parseJson(text, format, file);
+  } catch (error) {
+    return syntaxError(file, 1, 1, `cannot parse: ${(error as Error).message}`);
+  }
 }
 
 function syntaxError(file: string, line: number | undefined, column: number | undefined, message: string): FileError {
@@ -50,7 +64,8 @@ function json5Error(text: string): { line: number; column: number; message: stri
 
 function parseYaml(text: string, file: string): ParsedDocument | FileError {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
+  // uniqueKeys is checked below, in linear time (yaml's own check compares every key with every other).
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: true });
   const first = doc.errors[0];
   if (first) {
     const at = lineCounter.linePos(errorOffset(text, first.pos[0], first.message));
@@ -61,15 +76,30 @@ function parseYaml(text: string, file: string): ParsedDocument | FileError {
     const p = lineCounter.linePos(offset);
     return { file, line: p.line, column: p.col };
   };
+  let problem: FileError | undefined;
+  let firstAlias: number | undefined;
   const walk = (node: unknown, path: (string | number)[]): void => {
     const n = node as Node | null;
-    if (!n) return;
+    if (!n || problem) return;
+    if (isAlias(n) && firstAlias === undefined) firstAlias = n.range?.[0];
     if (n.range) locations.values.set(pointer(path), at(n.range[0]));
+    if (path.length > MAX_DEPTH && n.range) {
+      const p = at(n.range[0]);
+      problem = { code: ERROR_CODES.limit, file, line: p.line, column: p.column, message: `refused: nested more than ${MAX_DEPTH} levels deep` };
+      return;
+    }
     if (isMap(n)) {
+      const seen = new Set<string>();
       for (const item of n.items) {
         if (!isPair(item)) continue;
         const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
         const keyNode = item.key as Node | null;
+        if (seen.has(key) && key !== '<<') {
+          const p = at(keyNode?.range?.[0] ?? n.range?.[0] ?? 0);
+          problem = syntaxError(file, p.line, p.column, `invalid YAML: Map keys must be unique: ${quoted(key)} appears twice`);
+          return;
+        }
+        seen.add(key);
         if (keyNode?.range) locations.keys.set(pointer([...path, key]), at(keyNode.range[0]));
         if (item.value) walk(item.value, [...path, key]);
         else if (keyNode?.range) locations.values.set(pointer([...path, key]), at(keyNode.range[0]));
@@ -79,9 +109,20 @@ function parseYaml(text: string, file: string): ParsedDocument | FileError {
     }
   };
   walk(doc.contents, []);
+  if (problem) return problem;
   if (!locations.values.has('')) locations.values.set('', { file, line: 1, column: 1 });
-  return { value: doc.toJS({ maxAliasCount: 100 }), locations };
+  try {
+    return { value: doc.toJS({ maxAliasCount: MAX_ALIASES }), locations };
+  } catch (error) {
+    // yaml's guard against alias and merge-key bombs ("Excessive alias count…"): the file alone fails.
+    const p = lineCounter.linePos(firstAlias ?? 0);
+    const why = /alias count/i.test((error as Error).message) ? `aliases expand to too many values (an alias or merge-key bomb?)` : (error as Error).message;
+    return { code: ERROR_CODES.limit, file, line: p.line, column: p.col, message: `refused: ${why}` };
+  }
 }
+
+/** yaml's `maxAliasCount`: how many times aliases may be expanded in one document. */
+const MAX_ALIASES = 100;
 
 /** An unterminated quote is reported at the end of the text; point at where the quote opened. */
 function errorOffset(text: string, offset: number, message: string): number {

@@ -4,7 +4,7 @@ import type { FireRow } from '../db/ledger.ts';
 import { latenessFrom } from '../queue/fire-id.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import type { JobDefinition } from '../definitions/types.ts';
-import { REDACTED, redactDeep } from '../redact.ts';
+import { allSecrets, REDACTED, redactDeep, scrubText } from '../redact.ts';
 import { describeTrigger } from '../schedule/describe.ts';
 
 export function instantView(ms: number | undefined, zone: string): { utc: string; local: string } | null {
@@ -33,14 +33,14 @@ export function runView(row: FireRow, secrets: readonly string[] = []) {
       message: typeof row.result?.message === 'string' ? row.result.message : null,
       result: row.result,
     },
-    secrets,
+    allSecrets(secrets), // a run's output can hold another job's secret
   );
 }
 
 export function jobView(def: JobDefinition, next: number | undefined, last: FireRow | undefined) {
   return {
     id: def.id,
-    description: def.description ?? null,
+    description: def.description === undefined ? null : scrubText(def.description, allSecrets(def.secrets)), // may be a ${file:…}
     file: def.file,
     enabled: def.enabled,
     schedule: describeTrigger(def.schedule),
@@ -59,7 +59,7 @@ export function jobView(def: JobDefinition, next: number | undefined, last: Fire
  */
 export function definitionView(def: JobDefinition) {
   const { secrets: _secrets, hash: _hash, ...rest } = def;
-  const view = redactDeep(rest, def.secrets) as unknown as { task: Record<string, unknown>; notify?: { webhook?: { headers: Record<string, string> } } };
+  const view = redactDeep(rest, allSecrets(def.secrets)) as unknown as { task: Record<string, unknown>; notify?: { webhook?: { headers: Record<string, string> } } };
   const hideValues = (map: unknown) =>
     map && typeof map === 'object' ? Object.fromEntries(Object.keys(map).map((k) => [k, REDACTED])) : map;
   if ('env' in view.task) view.task.env = hideValues(view.task.env);

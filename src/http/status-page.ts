@@ -8,7 +8,7 @@ import { formatFileError } from '../definitions/errors.ts';
 import { instantView } from './api.ts';
 import type { AgentView } from './view.ts';
 import { describeTrigger } from '../schedule/describe.ts';
-import { scrubText } from '../redact.ts';
+import { scrubText, allSecrets } from '../redact.ts';
 
 export const TIMELINE_HOURS = 6;
 const WIDTH = 720;
@@ -61,7 +61,7 @@ export function timelineSvg(rows: readonly FireRow[], fromMs: number, toMs: numb
   const x = (ms: number) => Math.max(0, Math.min(WIDTH, ((ms - fromMs) / (toMs - fromMs)) * WIDTH));
   const marks = rows.map((row) => {
     const colour = STATE_COLOURS[row.state] ?? '#999';
-    const title = `<title>${escapeHtml(scrubText(runTitle(row), secrets))}</title>`;
+    const title = `<title>${escapeHtml(scrubText(runTitle(row), allSecrets(secrets)))}</title>`;
     const start = row.started_at?.getTime() ?? row.fire_time.getTime();
     const end = row.finished_at?.getTime() ?? (row.state === 'running' ? toMs : start);
     const x0 = x(start);
@@ -114,9 +114,9 @@ export async function renderStatusPage(view: AgentView, nowMs: number): Promise<
     const next = def.enabled ? instantView(view.nextFire(def.id), def.schedule.timezone) : null;
     const run = last.get(def.id);
     const state = run ? `<span class="state" style="background:${STATE_COLOURS[run.state] ?? '#999'}">${escapeHtml(run.state)}</span>` : '—';
-    const message = typeof run?.result?.message === 'string' ? scrubText(run.result.message, def.secrets) : '';
+    const message = typeof run?.result?.message === 'string' ? scrubText(run.result.message, allSecrets(def.secrets)) : '';
     return `<tr class="job${def.enabled ? '' : ' disabled'}" data-job="${escapeHtml(def.id)}">
-<td><div class="id">${escapeHtml(def.id)}</div>${def.description ? `<div class="desc">${escapeHtml(def.description)}</div>` : ''}</td>
+<td><div class="id">${escapeHtml(def.id)}</div>${def.description ? `<div class="desc">${escapeHtml(scrubText(def.description, allSecrets(def.secrets)))}</div>` : ''}</td>
 <td>${escapeHtml(def.enabled ? describeTrigger(def.schedule) : `disabled · ${describeTrigger(def.schedule)}`)}<div class="desc">${escapeHtml(def.task.type)} · overlap ${escapeHtml(def.overlap)}</div></td>
 <td class="next">${next ? `${escapeHtml(next.local)}<div class="utc">${escapeHtml(next.utc)} UTC · in ${ago(Date.parse(next.utc) - nowMs)}</div>` : '—'}</td>
 <td class="last">${state}${run ? ` <span class="utc">${ago(nowMs - ranAtMs(run))} ago</span>` : ''}${message ? `<div class="msg">${escapeHtml(message.slice(0, 160))}</div>` : ''}</td>

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
 import type { CommandTask, JobDefinition } from '../definitions/types.ts';
+import { withoutAgentSettings } from '../files/agent-env.ts';
 import { withDeathSignal } from './death-signal.ts';
 import { isoUtc, type RunContext } from './result.ts';
 
@@ -12,8 +13,13 @@ export type CommandJob = JobDefinition & { task: CommandTask };
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/**
+ * The agent's environment without its own settings (JOBSD_* configuration, DATABASE_URL, PG*: they hold its
+ * API token and database password; a job that needs one names it in `env:`), the job's `env`, and the run's
+ * JOBSD_* variables.
+ */
 export function commandEnv(def: CommandJob, ctx: RunContext): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = def.task.cleanEnv ? { PATH: process.env.PATH ?? DEFAULT_PATH } : { ...process.env };
+  const base: NodeJS.ProcessEnv = def.task.cleanEnv ? { PATH: process.env.PATH ?? DEFAULT_PATH } : withoutAgentSettings(process.env);
   return {
     ...base,
     // The command's directory, not the agent's: what a shell sets, and what the shell that holds a

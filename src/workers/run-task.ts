@@ -3,16 +3,16 @@ import type { JobDefinition } from '../definitions/types.ts';
 import type { HeldCommand } from './command-ahead.ts';
 import { runCommand } from './command.ts';
 import { runHttp } from './http.ts';
-import { redactDeep } from '../redact.ts';
+import { redactDeep, allSecrets } from '../redact.ts';
 import { runPipelineInThread } from './pipelines/in-thread.ts';
 import { buildResult, type RunContext, type RunResult } from './result.ts';
 
 /**
- * Runs the attempt; the result has the job's secrets replaced (it goes to the ledger, the API,
- * notifications). `held`: the command's process, spawned ahead of its time (`spawnAhead`).
+ * Runs the attempt; the result has every secret the agent knows replaced, the job's own and every other
+ * job's (it goes to the ledger, the API, notifications). `held`: the command's process, spawned ahead of its time (`spawnAhead`).
  */
 export async function runTask(def: JobDefinition, ctx: RunContext, held?: HeldCommand): Promise<RunResult> {
-  return redactDeep(await attempt(def, ctx, held), def.secrets);
+  return redactDeep(await attempt(def, ctx, held), allSecrets(def.secrets));
 }
 
 async function attempt(def: JobDefinition, ctx: RunContext, held: HeldCommand | undefined): Promise<RunResult> {

@@ -59,10 +59,10 @@ describe('runCommand', () => {
   });
 
   it('adds task env to the agent env, or starts from PATH alone with clean_env', async () => {
-    process.env.JOBSD_TEST_AGENT_VAR = 'agent';
+    process.env.TEST_AGENT_VAR = 'agent';
     const task = { command: ['env'], env: { FOO: 'bar' } };
     const inherited = await runCommand(commandJob({ task }), runContext());
-    assert.match(String(inherited.details.output_tail), /^JOBSD_TEST_AGENT_VAR=agent$/m);
+    assert.match(String(inherited.details.output_tail), /^TEST_AGENT_VAR=agent$/m);
     assert.match(String(inherited.details.output_tail), /^FOO=bar$/m);
 
     const clean = await runCommand(commandJob({ task: { ...task, cleanEnv: true } }), runContext());
@@ -71,7 +71,7 @@ describe('runCommand', () => {
       'FOO', 'JOBSD_ATTEMPT', 'JOBSD_FIRE_TIME', 'JOBSD_INSTANCE', 'JOBSD_JOB_FILE', 'JOBSD_JOB_ID', 'JOBSD_RUN_ID', 'PATH', 'PWD',
     ]);
     assert.match(String(clean.details.output_tail), /^PWD=\/tmp$/m, 'PWD is the command\'s cwd');
-    delete process.env.JOBSD_TEST_AGENT_VAR;
+    delete process.env.TEST_AGENT_VAR;
   });
 
   it('fails with a clear message for a missing program or cwd', async () => {
