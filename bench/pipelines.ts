@@ -204,7 +204,6 @@ export const pipelinesBenchmark: Benchmark = {
       for (const size of sizes) {
         const dates = businessDatesBefore('2026-10-31', size.dates);
         const collect = await child({ mode: 'jobsd', def: collectJob(size.label, source.url, vm.url, dates[0]!), fireTimeMs: FRIDAY_NOON });
-        await vm.flush();
         await settle(vm.url);
         const calendarDays = Math.round((Date.parse('2026-10-30') - Date.parse(dates[0]!)) / 86_400_000);
         const extract = await child({ mode: 'jobsd', def: extractJob(size.label, vm.url, db.url, calendarDays), fireTimeMs: FRIDAY_NOON });

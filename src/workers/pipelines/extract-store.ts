@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS vm_extraction_jobs (
   error_message text
 );
 CREATE INDEX IF NOT EXISTS vm_extraction_jobs_job_date ON vm_extraction_jobs (job_id, business_date, completed_at);
+-- Samples as VictoriaMetrics exported them, duplicates included (records_processed counts the rows written):
+-- what its per-date count is compared with. Added by jobsd; rows without it fall back to records_processed.
+ALTER TABLE vm_extraction_jobs ADD COLUMN IF NOT EXISTS samples_read bigint;
 `;
 
 /** Creates the tables when missing; an advisory lock keeps replicas that start together from racing. */
@@ -44,10 +47,10 @@ export async function ensureTables(client: pg.ClientBase): Promise<void> {
   }
 }
 
-/** The newest sample timestamp and the rows of the last successful extraction of each business date. */
+/** The newest sample timestamp and the samples read by the last successful extraction of each business date. */
 export async function recordedNewest(client: pg.Pool | pg.ClientBase, jobId: string, dates: readonly string[]): Promise<Map<string, { newestMs: number; samples: number }>> {
   const { rows } = await client.query<{ date: string; newest: Date | null; samples: string }>(
-    `SELECT DISTINCT ON (business_date) business_date::text AS date, max_data_timestamp AS newest, records_processed AS samples
+    `SELECT DISTINCT ON (business_date) business_date::text AS date, max_data_timestamp AS newest, coalesce(samples_read, records_processed) AS samples
        FROM vm_extraction_jobs
       WHERE job_id = $1 AND business_date = ANY($2::date[]) AND error_message IS NULL
       ORDER BY business_date, completed_at DESC`,
@@ -79,7 +82,10 @@ const COPY_SQL =
  */
 export class DateWriter {
   readonly date: string;
+  /** Rows written: one per (series, timestamp). */
   samples = 0;
+  /** Samples exported by VictoriaMetrics, duplicates included. */
+  read = 0;
   newestMs = -Infinity;
   /** Set when the COPY failed (a constraint, a trigger, a lost connection): later rows are dropped. */
   failure: Error | undefined;
@@ -146,9 +152,9 @@ export class DateWriter {
       if (this.failure) throw this.failure;
       await this.client.query(
         `INSERT INTO vm_extraction_jobs (job_id, business_date, execution_timestamp, started_at, completed_at, records_processed,
-                                         execution_time_seconds, max_data_timestamp, error_message)
-         VALUES ($1, $2, $3, $4, clock_timestamp(), $5, extract(epoch FROM clock_timestamp() - $4::timestamptz), $6, NULL)`,
-        [this.jobId, this.date, new Date(this.executionMs), new Date(this.startedMs), this.samples, new Date(this.newestMs)],
+                                         execution_time_seconds, max_data_timestamp, error_message, samples_read)
+         VALUES ($1, $2, $3, $4, clock_timestamp(), $5, extract(epoch FROM clock_timestamp() - $4::timestamptz), $6, NULL, $7)`,
+        [this.jobId, this.date, new Date(this.executionMs), new Date(this.startedMs), this.samples, new Date(this.newestMs), this.read],
       );
       await this.client.query('COMMIT');
       return this.samples;

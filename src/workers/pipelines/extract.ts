@@ -7,8 +7,7 @@ import { chunks, dateMs, DAY_MS, extractWindow, formatDate } from './business-da
 import { copyNumber, copyText, DateWriter, ensureTables, recordedNewest, recordFailure } from './extract-store.ts';
 import { sampleLine } from './prometheus-text.ts';
 import type { PipelineOutcome, PipelineRun } from './types.ts';
-import { exportSeries, importLines, queryInstant, queryRange, type ExportedSeries } from './vm-http.ts';
-
+import { exportSeries, forceFlush, importLines, queryInstant, queryRange, type ExportedSeries } from './vm-http.ts';
 
 /** Freshness queries in flight at once. */
 const FRESHNESS_CONCURRENCY = 4;
@@ -88,6 +87,9 @@ async function readChunk(pool: pg.Pool, source: SeriesSource, dates: readonly st
       const { values, timestamps } = series;
       for (let i = 0; i < timestamps.length; i++) {
         const ts = timestamps[i]!;
+        // A sample VictoriaMetrics holds twice (imported twice, no -dedup.minScrapeInterval) is exported twice,
+        // next to each other (a series' samples come sorted by time): one row per (series, timestamp), the last.
+        const duplicate = timestamps[i + 1] === ts;
         const n = Math.floor(ts / DAY_MS);
         let day = days.get(n);
         if (day === undefined) days.set(n, (day = formatDate(n * DAY_MS)));
@@ -95,6 +97,8 @@ async function readChunk(pool: pg.Pool, source: SeriesSource, dates: readonly st
         let pending = writers.get(day);
         if (!pending) writers.set(day, (pending = DateWriter.open(pool, day, jobId, executionMs)));
         const writer = await pending;
+        writer.read++;
+        if (duplicate) continue;
         writer.samples++;
         if (ts > writer.newestMs) writer.newestMs = ts;
         if (writer.push(`${day}${fixed}${copyNumber(values[i]!)}\t${new Date(ts).toISOString()}`)) await writer.flush();
@@ -145,6 +149,8 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
       client.release();
     }
     const planStarted = Date.now();
+    // What was imported until now (a collect that has just ended) is made searchable where the server answers it.
+    await forceFlush(task.victoriametrics.url, signal);
     // A date never extracted is read whatever its newest sample (an empty export costs little); only the
     // dates extracted before need the freshness query, whose cost grows with the number of series.
     const recorded = await recordedNewest(pool, run.jobId, window);
@@ -184,7 +190,7 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
       }
       await Promise.all(
         writers.map(async (writer) => {
-          samplesRead += writer.samples;
+          samplesRead += writer.read;
           try {
             const written = await writer.commit();
             samplesWritten += written;

@@ -117,6 +117,24 @@ export async function importLines(vmUrl: string, lines: readonly string[], signa
   }
 }
 
+/**
+ * Asks VictoriaMetrics to make every sample it has ingested searchable now (/internal/force_flush): without
+ * it a new series shows 1–10 s after its import (docs/pipelines.md). Only a single-node server answers it
+ * (not vminsert, nor a vmauth without the route, nor a server with -forceFlushAuthKey): the answer says
+ * whether it was done, and never throws, since the pipelines then fall back to reading their writes back.
+ */
+export async function forceFlush(vmUrl: string, signal?: AbortSignal): Promise<{ answered: true } | { answered: false; reason: string }> {
+  const url = new URL('internal/force_flush', withSlash(vmUrl));
+  try {
+    const timeout = AbortSignal.timeout(10_000);
+    const res = await request(url, { dispatcher: agent(), method: 'GET', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    await res.body.dump();
+    return res.statusCode >= 200 && res.statusCode < 300 ? { answered: true } : { answered: false, reason: `HTTP ${res.statusCode}` };
+  } catch (err) {
+    return { answered: false, reason: errorText(err) };
+  }
+}
+
 function withSlash(base: string): string {
   return base.endsWith('/') ? base : `${base}/`;
 }
