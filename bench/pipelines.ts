@@ -133,7 +133,7 @@ async function vmCeiling(vmUrl: string, body: (date: string) => Buffer, dates: s
 }
 
 /** PostgreSQL alone: rows of the same shape prepared beforehand, COPYed over two connections at once. */
-async function pgCeiling(databaseUrl: string, rows: number): Promise<{ samples: number; ms: number }> {
+export async function pgCeiling(databaseUrl: string, rows: number): Promise<{ samples: number; ms: number }> {
   const now = new Date().toISOString();
   const bodies = [0, 1].map((part) => {
     const chunks: string[] = [];

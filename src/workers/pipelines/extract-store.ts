@@ -65,10 +65,6 @@ export function copyText(value: string | undefined): string {
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-export function copyNumber(value: number): string {
-  return Number.isNaN(value) ? 'NaN' : value === Infinity ? 'Infinity' : value === -Infinity ? '-Infinity' : String(value);
-}
-
 /** Bytes of COPY data that may be queued per date before the export read waits for PostgreSQL. */
 const WRITER_SLACK_BYTES = 1 << 20;
 

@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { Agent, request, type Dispatcher } from 'undici';
+import { dedupIntervalOf } from './export-lines.ts';
 
 let sharedAgent: Agent | undefined;
 
@@ -165,13 +166,20 @@ function parseExportLine(line: string): ExportedSeries {
 
 /**
  * Streams /api/v1/export for `match` in [startMs, endMs] (both inclusive): one series per line, read and
- * parsed as it arrives, so memory holds one line at a time, never the whole export. Not with
- * `reduce_mem_usage=1` (3× faster here): it skips VictoriaMetrics' merge of each series, and with it the
- * deduplication of `-dedup.minScrapeInterval`, so a sample imported twice would be extracted twice and never
- * agree with `count_over_time` (pinned by test/workers/pipelines/extract.test.ts).
+ * parsed as it arrives, so memory holds one line at a time, never the whole export.
  */
 export async function* exportSeries(vmUrl: string, match: string, startMs: number, endMs: number, signal?: AbortSignal): AsyncGenerator<ExportedSeries> {
-  const url = vmEndpoint(vmUrl, 'api/v1/export', { 'match[]': match, start: startMs / 1000, end: endMs / 1000 });
+  for await (const line of exportLines(vmUrl, match, startMs, endMs, { reduceMemUsage: false }, signal)) yield parseExportLine(line);
+}
+
+/**
+ * The lines of /api/v1/export as they arrive. Plain, VictoriaMetrics merges each series (one line each, its
+ * samples sorted, deduplicated by -dedup.minScrapeInterval); with `reduceMemUsage` it sends each block as it
+ * reads it (three to five times less CPU), so one series can come in several lines, not necessarily next to
+ * each other, undeduplicated: the caller merges (see extract.ts).
+ */
+export async function* exportLines(vmUrl: string, match: string, startMs: number, endMs: number, options: { reduceMemUsage: boolean }, signal?: AbortSignal): AsyncGenerator<string> {
+  const url = vmEndpoint(vmUrl, 'api/v1/export', { 'match[]': match, start: startMs / 1000, end: endMs / 1000, ...(options.reduceMemUsage ? { reduce_mem_usage: 1 } : {}) });
   let res: Dispatcher.ResponseData;
   try {
     res = await request(url, { dispatcher: agent(), method: 'GET', ...(signal ? { signal } : {}) });
@@ -186,13 +194,23 @@ export async function* exportSeries(vmUrl: string, match: string, startMs: numbe
     const text = rest + decoder.write(chunk);
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      if (nl > start) yield parseExportLine(text.slice(start, nl));
+      if (nl > start) yield text.slice(start, nl);
       start = nl + 1;
     }
     rest = text.slice(start);
   }
   rest += decoder.end();
-  if (rest.trim()) yield parseExportLine(rest);
+  if (rest.trim()) yield rest;
+}
+
+/** The server's -dedup.minScrapeInterval in ms (0: none), from its /metrics; undefined when it does not say. */
+export async function dedupIntervalMs(vmUrl: string, signal?: AbortSignal): Promise<number | undefined> {
+  try {
+    const text = await getText(new URL('metrics', withSlash(vmUrl)), { timeoutMs: 10_000, retryDelaysMs: [], ...(signal ? { signal } : {}) });
+    return dedupIntervalOf(text);
+  } catch {
+    return undefined;
+  }
 }
 
 interface QueryResponse {

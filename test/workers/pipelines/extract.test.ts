@@ -233,3 +233,45 @@ describe('vm-extract from a VictoriaMetrics that holds samples twice (no -dedup.
     assert.deepEqual(again.details.dates_processed, [], 'the duplicates do not make the dates look behind');
   });
 });
+
+describe('vm-extract of series stored in several blocks (imported at different times), -dedup.minScrapeInterval=30s', () => {
+  let dedup: VictoriaMetrics;
+  let blocksUrl: string;
+  const t0 = Date.UTC(2026, 10, 23, 6);
+  before(async () => {
+    [dedup, blocksUrl] = await Promise.all([startVictoriaMetrics(['-dedup.minScrapeInterval=30s']), freshDatabase('extract_blocks')]);
+    // Three imports, each searchable before the next (so each lands in a part of its own), 10 s of samples apart.
+    for (let pass = 0; pass < 3; pass++) {
+      const lines = [`blk_one{k="0"} ${pass} ${t0 + pass * 10_000}`, ...Array.from({ length: 300 }, (_, s) => `blk_many{k="${s}"} ${pass} ${t0 + pass * 10_000}`)];
+      await dedup.importLines(lines);
+      await pollUntil(async () => (await dedup.exportSeries('blk_one'))[0]?.timestamps.at(-1) === t0 + pass * 10_000, { timeoutMs: 20_000, intervalMs: 100, what: `import ${pass} searchable` });
+    }
+  });
+  after(async () => {
+    await dedup?.stop();
+  });
+
+  for (const name of ['blk_one', 'blk_many']) {
+    it(`${name}: the rows are what VictoriaMetrics answers for the series, deduplicated as it does`, async () => {
+      const { logger, entries } = memoryLogger();
+      const def = vmExtractJob({ id: `extract-${name}`, task: { victoriametrics: { url: dedup.url }, databaseUrl: blocksUrl, query: name } });
+      const result = await runPipeline(def, { runId: 'r', fireTimeMs: TUESDAY_NOON, attempt: 1, instance: 't:1', log: logger });
+      assert.equal(result.status, 'succeeded', result.message);
+      const expected = (await dedup.exportSeries(name)).flatMap((s) => s.timestamps.map((t, i) => `${s.metric.k} ${t} ${s.values[i]}`)).sort();
+      assert.equal(expected.length, name === 'blk_one' ? 2 : 600, 'VictoriaMetrics keeps t0 and t0+20s of each series');
+      const client = new pg.Client({ connectionString: blocksUrl });
+      await client.connect();
+      try {
+        const { rows } = await client.query(`SELECT labels->>'k' AS k, (extract(epoch FROM "timestamp") * 1000)::bigint AS t, value FROM vm_extracted_metrics WHERE job_id = $1`, [def.id]);
+        assert.deepEqual(rows.map((r) => `${r.k} ${r.t} ${r.value}`).sort(), expected);
+      } finally {
+        await client.end();
+      }
+      if (name === 'blk_one') {
+        assert.ok(!entries.some((e) => String(e.msg).startsWith('series in several blocks apart')), 'one series: its blocks come together and are merged here');
+      }
+      const again = await runPipeline(def, { runId: 'r', fireTimeMs: TUESDAY_NOON, attempt: 1, instance: 't:1', log: logger });
+      assert.deepEqual(again.details.dates_processed, [], 'nothing behind afterwards');
+    });
+  }
+});
