@@ -1,6 +1,6 @@
-// /api/v1/export lines, read for vm-extract without building objects (pure): the series' metric as its raw
-// JSON text (its key, and the labels column as they are), the values as text (COPY takes them as they
-// are), the timestamps as numbers; and VictoriaMetrics' own deduplication, applied the way it applies it.
+// /api/v1/export lines that vm-extract parses (pure; the common ones it reads as bytes, export-bytes.ts):
+// the series' metric as its raw JSON text (its key, and the labels column as they are); and VictoriaMetrics'
+// own deduplication, applied the way it applies it.
 
 /** One exported line: a series (or, with reduce_mem_usage, one block of it). */
 export interface ExportLine {
@@ -10,8 +10,7 @@ export interface ExportLine {
   /** The labels without `__name__`, as JSON text (PostgreSQL parses it into jsonb). */
   labelsJson: string;
   auditId: string | undefined;
-  /** The values as VictoriaMetrics wrote them, as PostgreSQL `double precision` reads them (`NaN`, `Infinity`). */
-  values: string[];
+  values: number[];
   timestamps: number[];
 }
 
@@ -19,10 +18,11 @@ const VALUES = '},"values":[';
 const TIMESTAMPS = '],"timestamps":[';
 const NAME = '{"__name__":"';
 
-function copyFloat(token: string): string {
-  if (token === 'Inf' || token === '+Inf') return 'Infinity';
-  if (token === '-Inf') return '-Infinity';
-  return token;
+/** A value as VictoriaMetrics writes it in JSON: a number, or NaN, Inf, +Inf, -Inf unquoted. */
+export function parseValue(token: string): number {
+  if (token === 'Inf' || token === '+Inf') return Infinity;
+  if (token === '-Inf') return -Infinity;
+  return Number(token);
 }
 
 /** Splits one line; falls back to JSON.parse for the metric when its name or labels need unescaping. */
@@ -31,7 +31,7 @@ export function splitExportLine(line: string): ExportLine {
   const t = line.indexOf(TIMESTAMPS, v);
   if (!line.startsWith('{"metric":') || v < 0 || t < 0 || !line.endsWith(']}')) throw new Error(`unexpected line in the export: ${line.slice(0, 200)}`);
   const key = line.slice(10, v + 1);
-  const values = line.slice(v + VALUES.length, t).split(',').map(copyFloat);
+  const values = line.slice(v + VALUES.length, t).split(',').map(parseValue);
   const timestamps = line.slice(t + TIMESTAMPS.length, -2).split(',').map(Number);
   let name = '';
   let labelsJson = key;
@@ -54,7 +54,10 @@ export function splitExportLine(line: string): ExportLine {
  * The samples of one series sorted by time (stable: of equal timestamps, the later line's last), then
  * deduplicated as VictoriaMetrics' -dedup.minScrapeInterval does (the last sample of each interval; 0: none).
  */
-export function mergeSamples(lines: readonly ExportLine[], dedupIntervalMs: number): { values: string[]; timestamps: number[] } {
+export function mergeSamples(
+  lines: ReadonlyArray<{ values: readonly number[]; timestamps: readonly number[] }>,
+  dedupIntervalMs: number,
+): { values: readonly number[]; timestamps: readonly number[] } {
   let values = lines[0]!.values;
   let timestamps = lines[0]!.timestamps;
   if (lines.length > 1 || !isSorted(timestamps)) {
@@ -72,12 +75,12 @@ function isSorted(timestamps: readonly number[]): boolean {
 }
 
 /** VictoriaMetrics' DeduplicateSamples (lib/storage/dedup.go): the last sample of each interval. */
-export function deduplicate(timestamps: readonly number[], values: readonly string[], intervalMs: number): { values: string[]; timestamps: number[] } {
+export function deduplicate<T>(timestamps: readonly number[], values: readonly T[], intervalMs: number): { values: T[]; timestamps: number[] } {
   if (timestamps.length < 2) return { values: [...values], timestamps: [...timestamps] };
   let tsNext = timestamps[0]! + intervalMs - 1;
   tsNext -= tsNext % intervalMs;
   const outTs: number[] = [];
-  const outValues: string[] = [];
+  const outValues: T[] = [];
   for (let i = 1; i < timestamps.length; i++) {
     const ts = timestamps[i]!;
     if (ts <= tsNext) continue;
@@ -92,18 +95,6 @@ export function deduplicate(timestamps: readonly number[], values: readonly stri
   outTs.push(timestamps[timestamps.length - 1]!);
   outValues.push(values[values.length - 1]!);
   return { values: outValues, timestamps: outTs };
-}
-
-/** A 53-bit hash of a string (two 32-bit FNV-1a variants): to remember which series a read has passed. */
-export function hash53(text: string): number {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 16777619);
-    h2 = Math.imul(h2 ^ c, 2246822519);
-  }
-  return (h1 >>> 0) * 2 ** 21 + ((h2 >>> 0) & 0x1fffff);
 }
 
 const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };

@@ -1,22 +1,14 @@
 // vm-extract's read: the series of a chunk of dates from VictoriaMetrics, each whole, streamed straight into
-// the dates' COPY writers (extract-store.ts).
+// the dates' binary COPY writers (extract-store.ts). Export lines are read as bytes (export-bytes.ts); the
+// few that need parsing, and the blocks of one series to merge, go through export-lines.ts.
 import type pg from 'pg';
 import type { VmExtractTask } from '../../definitions/types.ts';
-import { dateMs, DAY_MS, formatDate } from './business-dates.ts';
-import { copyText, DateWriter } from './extract-store.ts';
-import { hash53, mergeSamples, splitExportLine, type ExportLine } from './export-lines.ts';
-import { exportLines, queryRange } from './vm-http.ts';
-
-/** One series of a chunk, whole: its samples sorted by time. */
-export interface Series {
-  name: string;
-  labelsJson: string;
-  auditId: string | undefined;
-  values: string[];
-  timestamps: number[];
-}
-
-export type SeriesSource = (from: number, to: number) => AsyncIterable<Series>;
+import { dateMs, DAY_MS } from './business-dates.ts';
+import { seriesFields } from './copy-binary.ts';
+import { DateWriter } from './extract-store.ts';
+import { fastSeriesFields, LineSplitter, lineText, locateLine, sameKey, timestampsOf, valuesOf, type LineBytes } from './export-bytes.ts';
+import { mergeSamples, parseValue, splitExportLine } from './export-lines.ts';
+import { exportBody, queryRange } from './vm-http.ts';
 
 /** A reduce_mem_usage export sent a series again after others: its blocks cannot be merged on the fly. */
 export class SeriesRevisited extends Error {}
@@ -29,101 +21,113 @@ export class SeriesRevisited extends Error {}
  */
 export type ExportMode = { kind: 'blocks'; dedupIntervalMs: number } | { kind: 'merged' };
 
-export function seriesSource(task: VmExtractTask, mode: ExportMode, signal: AbortSignal): SeriesSource {
-  const vm = task.victoriametrics.url;
-  if (task.stepMs !== undefined) {
-    const stepMs = task.stepMs;
-    return async function* (from, to) {
-      for (const s of await queryRange(vm, task.query, from, to, stepMs, signal)) {
-        const { __name__: name = '', ...labels } = s.metric;
-        const values = s.values.map(([, v]) => (v === '+Inf' ? 'Infinity' : v === '-Inf' ? '-Infinity' : v));
-        yield { name, labelsJson: JSON.stringify(labels), auditId: labels.audit_id, values, timestamps: s.values.map(([t]) => Math.round(t * 1000)) };
-      }
-    };
-  }
-  if (mode.kind === 'merged') {
-    return async function* (from, to) {
-      for await (const line of exportLines(vm, task.query, from, to, { reduceMemUsage: false }, signal)) yield splitExportLine(line);
-    };
-  }
-  return async function* (from, to) {
-    const passed = new Set<number>();
-    let group: ExportLine[] = [];
-    const whole = (): Series => {
-      const { name, labelsJson, auditId } = group[0]!;
-      return { name, labelsJson, auditId, ...mergeSamples(group, mode.dedupIntervalMs) };
-    };
-    for await (const text of exportLines(vm, task.query, from, to, { reduceMemUsage: true }, signal)) {
-      const line = splitExportLine(text);
-      if (group.length && line.key === group[0]!.key) {
-        group.push(line);
-        continue;
-      }
-      if (group.length) {
-        yield whole();
-        passed.add(hash53(group[0]!.key));
-      }
-      if (passed.has(hash53(line.key))) throw new SeriesRevisited(`series ${line.key} came again after others`);
-      group = [line];
-    }
-    if (group.length) yield whole();
-  };
-}
-
 /**
  * Dates whose transactions one chunk holds open at once: one connection each. A larger chunk_size_days is
  * read in requests of this many dates.
  */
 export const MAX_OPEN_DATES = 8;
 
+/** The chunk's writers by date, and the one place samples go through: one row per (series, timestamp). */
+class ChunkSink {
+  private readonly byDay = new Map<number, DateWriter | null>();
+
+  constructor(writers: readonly DateWriter[]) {
+    for (const w of writers) this.byDay.set(dateMs(w.date) / DAY_MS, w);
+  }
+
+  /** Samples sorted by time; of a sample held twice (imported twice, no dedup), the last is written. */
+  series(fields: Buffer, values: readonly number[], timestamps: readonly number[]): void {
+    for (let i = 0; i < timestamps.length; i++) {
+      const ts = timestamps[i]!;
+      const day = Math.floor(ts / DAY_MS);
+      let writer = this.byDay.get(day);
+      if (writer === undefined) this.byDay.set(day, (writer = null));
+      if (writer === null) continue;
+      writer.read++;
+      if (timestamps[i + 1] === ts) continue;
+      writer.add(fields, values[i]!, ts);
+    }
+  }
+
+  /** Hands what was buffered to PostgreSQL, waiting where a date's connection is behind (bounded memory). */
+  async drain(): Promise<void> {
+    for (const w of this.byDay.values()) if (w) await w.flush();
+  }
+}
+
+/** The lines of one export into the sink; with `blocks`, the lines of one series are merged first. */
+async function readExport(task: VmExtractTask, mode: ExportMode, from: number, to: number, sink: ChunkSink, signal: AbortSignal): Promise<void> {
+  const blocks = mode.kind === 'blocks';
+  const dedup = mode.kind === 'blocks' ? mode.dedupIntervalMs : 0;
+  const passed = new Set<number>();
+  let group: LineBytes[] = [];
+  const write = () => {
+    const first = group[0]!;
+    let fields = fastSeriesFields(first);
+    if (!fields) {
+      const parsed = splitExportLine(lineText(first));
+      fields = seriesFields(parsed.auditId, parsed.name, parsed.labelsJson);
+    }
+    const { values, timestamps } = mergeSamples(group.map((l) => ({ values: valuesOf(l), timestamps: timestampsOf(l) })), dedup);
+    sink.series(fields, values, timestamps);
+    if (blocks) passed.add(first.hash);
+    group = [];
+  };
+  const each = (buf: Buffer, start: number, end: number) => {
+    const line = locateLine(buf, start, end);
+    if (group.length && sameKey(group[0]!, line)) return void group.push(line);
+    if (group.length) write();
+    if (blocks && passed.has(line.hash)) throw new SeriesRevisited(`series ${lineText(line).slice(0, 200)} came again after others`);
+    group = [line];
+    if (!blocks) write();
+  };
+  const lines = new LineSplitter();
+  for await (const chunk of exportBody(task.victoriametrics.url, task.query, from, to, { reduceMemUsage: blocks }, signal)) {
+    lines.push(chunk, each);
+    await sink.drain();
+  }
+  lines.end(each);
+  if (group.length) write();
+}
+
+/** query_range at the task's step: points, not samples (its JSON answer is held per chunk). */
+async function readRange(task: VmExtractTask, stepMs: number, from: number, to: number, sink: ChunkSink, signal: AbortSignal): Promise<void> {
+  for (const s of await queryRange(task.victoriametrics.url, task.query, from, to, stepMs, signal)) {
+    const { __name__: name = '', ...labels } = s.metric;
+    const values = s.values.map(([, v]) => parseValue(v));
+    sink.series(seriesFields(labels.audit_id, name, JSON.stringify(labels)), values, s.values.map(([t]) => Math.round(t * 1000)));
+    await sink.drain();
+  }
+}
+
 /**
- * Streams one chunk from VictoriaMetrics straight into PostgreSQL: each sample goes to its date's writer
- * (a transaction of its own, opened at the date's first sample), so the export is read once, never held,
- * and the dates are written in parallel. One row per (series, timestamp): of samples VictoriaMetrics holds
- * twice (imported twice with no -dedup.minScrapeInterval), the last. Returns the writers, still
- * uncommitted; throws when the read fails (after rolling every writer back).
+ * Streams one chunk from VictoriaMetrics straight into PostgreSQL: every date of the chunk has its writer
+ * (a transaction of its own), each sample goes to its date's, so the export is read once, never held, and
+ * the dates are written in parallel. Returns the writers of the dates that got samples, still uncommitted
+ * (the others are rolled back: an empty answer never replaces rows); throws when the read fails (after
+ * rolling every writer back).
  */
-export async function readChunk(pool: pg.Pool, source: SeriesSource, dates: readonly string[], jobId: string, executionMs: number): Promise<DateWriter[]> {
-  const wanted = new Set(dates);
-  const opening = new Map<string, Promise<DateWriter>>();
-  const open = new Map<string, DateWriter>();
-  const from = dateMs(dates[0]!);
-  const to = dateMs(dates[dates.length - 1]!) + DAY_MS - 1;
+export async function readChunk(pool: pg.Pool, task: VmExtractTask, mode: ExportMode, dates: readonly string[], run: { jobId: string; executionMs: number; signal: AbortSignal }): Promise<DateWriter[]> {
+  const opened = await Promise.allSettled(dates.map((d) => DateWriter.open(pool, d, run.jobId, run.executionMs)));
+  const writers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const abandon = async (list: readonly DateWriter[]) => {
+    for (const w of list) {
+      await w.rollback();
+      w.release();
+    }
+  };
   try {
-    const days = new Map<number, string>();
-    let isoMs = NaN;
-    let iso = '';
-    for await (const series of source(from, to)) {
-      const fixed = `\t${copyText(series.auditId)}\t${copyText(series.name)}\t${copyText(series.labelsJson)}\t`;
-      const { values, timestamps } = series;
-      for (let i = 0; i < timestamps.length; i++) {
-        const ts = timestamps[i]!;
-        const n = Math.floor(ts / DAY_MS);
-        let day = days.get(n);
-        if (day === undefined) days.set(n, (day = formatDate(n * DAY_MS)));
-        if (!wanted.has(day)) continue;
-        let writer = open.get(day);
-        if (!writer) {
-          let pending = opening.get(day);
-          if (!pending) opening.set(day, (pending = DateWriter.open(pool, day, jobId, executionMs)));
-          open.set(day, (writer = await pending));
-        }
-        writer.read++;
-        if (timestamps[i + 1] === ts) continue; // the same sample again: the last one is written
-        writer.samples++;
-        if (ts > writer.newestMs) writer.newestMs = ts;
-        if (ts !== isoMs) iso = new Date((isoMs = ts)).toISOString();
-        if (writer.push(`${day}${fixed}${values[i]!}\t${iso}`)) await writer.flush();
-      }
-    }
-    return await Promise.all(opening.values());
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
+    const sink = new ChunkSink(writers);
+    const from = dateMs(dates[0]!);
+    const to = dateMs(dates[dates.length - 1]!) + DAY_MS - 1;
+    if (task.stepMs === undefined) await readExport(task, mode, from, to, sink, run.signal);
+    else await readRange(task, task.stepMs, from, to, sink, run.signal);
   } catch (err) {
-    for (const pending of opening.values()) {
-      await pending.then(async (w) => {
-        await w.rollback();
-        w.release();
-      }, () => undefined);
-    }
+    await abandon(writers);
     throw err;
   }
+  await abandon(writers.filter((w) => w.read === 0));
+  return writers.filter((w) => w.read > 0);
 }

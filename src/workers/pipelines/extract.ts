@@ -4,7 +4,7 @@ import pg from 'pg';
 import { isSeriesSelector } from '../../definitions/normalize-task.ts';
 import type { VmExtractTask } from '../../definitions/types.ts';
 import { chunks, dateMs, DAY_MS, extractWindow } from './business-dates.ts';
-import { MAX_OPEN_DATES, readChunk, SeriesRevisited, seriesSource, type ExportMode } from './extract-read.ts';
+import { MAX_OPEN_DATES, readChunk, SeriesRevisited, type ExportMode } from './extract-read.ts';
 import { ensureTables, recordedNewest, recordFailure, type DateWriter } from './extract-store.ts';
 import { sampleLine } from './prometheus-text.ts';
 import type { PipelineOutcome, PipelineRun } from './types.ts';
@@ -109,12 +109,12 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
       let writers: DateWriter[];
       try {
         try {
-          writers = await readChunk(pool, seriesSource(task, mode, signal), chunk, run.jobId, run.nowMs);
+          writers = await readChunk(pool, task, mode, chunk, { jobId: run.jobId, executionMs: run.nowMs, signal });
         } catch (err) {
           if (!(err instanceof SeriesRevisited)) throw err;
           log.info({ dates: chunk, reason: err.message }, 'series in several blocks apart: reading merged exports from now on');
           mode = { kind: 'merged' };
-          writers = await readChunk(pool, seriesSource(task, mode, signal), chunk, run.jobId, run.nowMs);
+          writers = await readChunk(pool, task, mode, chunk, { jobId: run.jobId, executionMs: run.nowMs, signal });
         }
         log.debug({ dates: chunk.length, read_ms: Date.now() - chunkStarted, export: mode.kind }, 'chunk read');
       } catch (err) {

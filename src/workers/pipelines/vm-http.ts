@@ -179,18 +179,9 @@ export async function* exportSeries(vmUrl: string, match: string, startMs: numbe
  * each other, undeduplicated: the caller merges (see extract.ts).
  */
 export async function* exportLines(vmUrl: string, match: string, startMs: number, endMs: number, options: { reduceMemUsage: boolean }, signal?: AbortSignal): AsyncGenerator<string> {
-  const url = vmEndpoint(vmUrl, 'api/v1/export', { 'match[]': match, start: startMs / 1000, end: endMs / 1000, ...(options.reduceMemUsage ? { reduce_mem_usage: 1 } : {}) });
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await request(url, { dispatcher: agent(), method: 'GET', ...(signal ? { signal } : {}) });
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    throw new HttpFailure(`GET ${displayUrl(url)}: ${errorText(err)}`, undefined, { cause: err });
-  }
-  if (res.statusCode !== 200) throw new HttpFailure(`GET ${displayUrl(url)}: HTTP ${res.statusCode}: ${await bodyHead(res.body)}`, res.statusCode);
   const decoder = new StringDecoder('utf8');
   let rest = '';
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+  for await (const chunk of exportBody(vmUrl, match, startMs, endMs, options, signal)) {
     const text = rest + decoder.write(chunk);
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
@@ -201,6 +192,20 @@ export async function* exportLines(vmUrl: string, match: string, startMs: number
   }
   rest += decoder.end();
   if (rest.trim()) yield rest;
+}
+
+/** The body of /api/v1/export as it arrives, in chunks of bytes (see exportLines for the two kinds). */
+export async function* exportBody(vmUrl: string, match: string, startMs: number, endMs: number, options: { reduceMemUsage: boolean }, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const url = vmEndpoint(vmUrl, 'api/v1/export', { 'match[]': match, start: startMs / 1000, end: endMs / 1000, ...(options.reduceMemUsage ? { reduce_mem_usage: 1 } : {}) });
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(url, { dispatcher: agent(), method: 'GET', ...(signal ? { signal } : {}) });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new HttpFailure(`GET ${displayUrl(url)}: ${errorText(err)}`, undefined, { cause: err });
+  }
+  if (res.statusCode !== 200) throw new HttpFailure(`GET ${displayUrl(url)}: HTTP ${res.statusCode}: ${await bodyHead(res.body)}`, res.statusCode);
+  yield* res.body as AsyncIterable<Buffer>;
 }
 
 /** The server's -dedup.minScrapeInterval in ms (0: none), from its /metrics; undefined when it does not say. */

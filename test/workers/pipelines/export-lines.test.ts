@@ -1,7 +1,8 @@
 // /api/v1/export lines split without JSON objects, and VictoriaMetrics' deduplication (pure).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dedupIntervalOf, deduplicate, goDurationMs, hash53, mergeSamples, splitExportLine } from '../../../src/workers/pipelines/export-lines.ts';
+import { fastSeriesFields, LineSplitter, locateLine, timestampsOf, valuesOf } from '../../../src/workers/pipelines/export-bytes.ts';
+import { dedupIntervalOf, deduplicate, goDurationMs, mergeSamples, splitExportLine } from '../../../src/workers/pipelines/export-lines.ts';
 
 describe('splitExportLine', () => {
   it('a plain line: name, labels as JSON text without __name__, values as PostgreSQL reads them', () => {
@@ -10,7 +11,7 @@ describe('splitExportLine', () => {
     assert.equal(line.name, 'apex_data_pnl');
     assert.deepEqual(JSON.parse(line.labelsJson), { desk: 'fx', job: 'a' });
     assert.equal(line.auditId, undefined);
-    assert.deepEqual(line.values, ['2300', '1.5e-7', 'NaN', 'Infinity', '-Infinity']);
+    assert.deepEqual(line.values, [2300, 1.5e-7, NaN, Infinity, -Infinity]);
     assert.deepEqual(line.timestamps, [1, 2, 3, 4, 5]);
   });
 
@@ -51,10 +52,10 @@ describe('deduplicate (VictoriaMetrics lib/storage/dedup.go)', () => {
 });
 
 describe('mergeSamples', () => {
-  const line = (timestamps: number[], values: string[]) => ({ key: 'k', name: 'n', labelsJson: '{}', auditId: undefined, values, timestamps });
+  const line = (timestamps: number[], values: number[]) => ({ values, timestamps });
   it('the blocks of one series merged by time; of equal timestamps the later block wins', () => {
-    assert.deepEqual(mergeSamples([line([3, 5], ['a', 'b']), line([1, 5], ['c', 'd'])], 1), { timestamps: [1, 3, 5], values: ['c', 'a', 'd'] });
-    assert.deepEqual(mergeSamples([line([3, 5], ['a', 'b']), line([1, 5], ['c', 'd'])], 0), { timestamps: [1, 3, 5, 5], values: ['c', 'a', 'b', 'd'] });
+    assert.deepEqual(mergeSamples([line([3, 5], [30, 50]), line([1, 5], [10, 51])], 1), { timestamps: [1, 3, 5], values: [10, 30, 51] });
+    assert.deepEqual(mergeSamples([line([3, 5], [30, 50]), line([1, 5], [10, 51])], 0), { timestamps: [1, 3, 5, 5], values: [10, 30, 50, 51] });
   });
 });
 
@@ -65,9 +66,44 @@ describe('flags and hashes', () => {
     assert.equal(dedupIntervalOf('vm_rows 1\n'), undefined);
     assert.deepEqual(['1ms', '2h', '1.5s', '0', 'soon'].map(goDurationMs), [1, 7_200_000, 1_500, 0, undefined]);
   });
-  it('hash53 tells series apart and stays within the safe integers', () => {
-    const hashes = new Set(Array.from({ length: 100_000 }, (_, i) => hash53(`{"__name__":"m","k":"${i}"}`)));
+  it('the line hash tells series apart and stays within the safe integers', () => {
+    const hashes = new Set(
+      Array.from({ length: 100_000 }, (_, i) => {
+        const buf = Buffer.from(`{"metric":{"__name__":"m","k":"${i}"},"values":[1],"timestamps":[1]}`);
+        return locateLine(buf, 0, buf.length).hash;
+      }),
+    );
     assert.equal(hashes.size, 100_000);
     for (const h of [...hashes].slice(0, 100)) assert.ok(Number.isSafeInteger(h));
+  });
+});
+
+describe('export lines as bytes', () => {
+  it('lines split across chunks are joined; a last line without a newline is kept', () => {
+    const seen: string[] = [];
+    const splitter = new LineSplitter();
+    const each = (buf: Buffer, start: number, end: number) => seen.push(buf.toString('utf8', start, end));
+    for (const part of ['{"a":1}\n{"b"', ':2}\n', '\n{"c":3}\n{"d"', ':4}']) splitter.push(Buffer.from(part), each);
+    splitter.end(each);
+    assert.deepEqual(seen, ['{"a":1}', '{"b":2}', '{"c":3}', '{"d":4}']);
+  });
+
+  it('the COPY fields of a series come from its bytes; an escaped name or an audit_id needs parsing', () => {
+    const at = (text: string) => locateLine(Buffer.from(text), 0, Buffer.byteLength(text));
+    const fields = fastSeriesFields(at('{"metric":{"__name__":"pnl","desk":"fx \\\\ é"},"values":[1],"timestamps":[1]}'))!;
+    // audit_id NULL (-1), the name (3 bytes), the labels (jsonb version 1, then the JSON text).
+    assert.equal(fields.readInt32BE(0), -1);
+    assert.equal(fields.readInt32BE(4), 3);
+    assert.equal(fields.toString('utf8', 8, 11), 'pnl');
+    assert.equal(fields[15], 1);
+    assert.deepEqual(JSON.parse(fields.toString('utf8', 16)), { desk: 'fx \\ é' }, 'the escape is kept for jsonb to read');
+    assert.equal(fastSeriesFields(at('{"metric":{"__name__":"a\\"b"},"values":[1],"timestamps":[1]}')), undefined);
+    assert.equal(fastSeriesFields(at('{"metric":{"__name__":"a","audit_id":"7"},"values":[1],"timestamps":[1]}')), undefined);
+    assert.equal(fastSeriesFields(at('{"metric":{"__name__":"up"},"values":[1],"timestamps":[1]}'))!.toString('utf8', 12 + 2 + 1), '{}');
+    assert.equal(fastSeriesFields(at('{"metric":{"a":"1"},"values":[1],"timestamps":[1]}')), undefined, 'no name first');
+    const line = at('{"metric":{"__name__":"x"},"values":[1.5,NaN,+Inf,-Inf,-2e-7],"timestamps":[1795132800000,-5,0,7,8]}');
+    assert.deepEqual(valuesOf(line), [1.5, NaN, Infinity, -Infinity, -2e-7]);
+    assert.deepEqual(timestampsOf(line), [1795132800000, -5, 0, 7, 8]);
+    assert.throws(() => at('{"metric":{"__name__":"x"},"values":[1]}'), /unexpected line in the export/);
   });
 });
