@@ -275,3 +275,49 @@ describe('vm-extract of series stored in several blocks (imported at different t
     });
   }
 });
+
+describe('vm-extract of values and labels that need care', () => {
+  const t = Date.UTC(2026, 10, 20, 6);
+  before(async () => {
+    await vm.importLines([
+      `odd_values{k="nan"} NaN ${t}`, // VictoriaMetrics 1.79 drops it on import: it is not in the export
+      `odd_values{k="inf"} +Inf ${t}`,
+      `odd_values{k="ninf"} -Inf ${t}`,
+      `odd_values{k="esc",v="a\\\\b \\"q\\" é\\n"} 1.5 ${t}`,
+      `odd_values{k="audit",audit_id="A-7"} -2e-7 ${t}`,
+    ]);
+  });
+
+  async function odd(jobId: string): Promise<Array<{ metric_name: string; audit_id: string | null; labels: Record<string, string>; value: number; ts: Date }>> {
+    const { rows } = await db.query(`SELECT metric_name, audit_id, labels, value, "timestamp" AS ts FROM vm_extracted_metrics WHERE job_id = $1 ORDER BY labels->>'k', "timestamp"`, [jobId]);
+    return rows;
+  }
+
+  it('±Inf, escaped label values and an audit_id arrive as they are in VictoriaMetrics', async () => {
+    const result = await run(vmExtractJob({ id: 'odd-values', task: { victoriametrics: { url: vm.url }, databaseUrl: url, query: 'odd_values' } }));
+    assert.equal(result.status, 'succeeded', result.message);
+    const rows = await odd('odd-values');
+    assert.deepEqual(
+      rows.map((r) => [r.labels.k, r.metric_name, r.audit_id, r.value, r.ts.getTime()]),
+      [
+        ['audit', 'odd_values', 'A-7', -2e-7, t],
+        ['esc', 'odd_values', null, 1.5, t],
+        ['inf', 'odd_values', null, Infinity, t],
+        ['ninf', 'odd_values', null, -Infinity, t],
+      ],
+    );
+    assert.deepEqual(rows[1]!.labels, { k: 'esc', v: 'a\\b "q" é\n' });
+    assert.deepEqual(rows[0]!.labels, { k: 'audit', audit_id: 'A-7' });
+  });
+
+  it('with step: query_range points, the labels of the series', async () => {
+    const result = await run(vmExtractJob({ id: 'odd-step', task: { victoriametrics: { url: vm.url }, databaseUrl: url, query: 'odd_values{k="esc"}', stepMs: 3_600_000 } }));
+    assert.equal(result.status, 'succeeded', result.message);
+    const rows = await odd('odd-step');
+    assert.ok(rows.length >= 1, JSON.stringify(result.details));
+    for (const r of rows) {
+      assert.deepEqual([r.metric_name, r.labels, r.value], ['odd_values', { k: 'esc', v: 'a\\b "q" é\n' }, 1.5]);
+      assert.equal(r.ts.getTime() % 3_600_000, 0, 'at the step');
+    }
+  });
+});
