@@ -82,7 +82,12 @@ if (input.mode === 'jobsd') {
 }
 
 loop.disable();
+/** CPU of the whole process, its threads included (user + system), in seconds. */
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return Math.round((user + system) / 1e4) / 100;
+}
 const ms = performance.now() - started;
 process.stdout.write(
-  JSON.stringify({ ms, maxRssMb: process.resourceUsage().maxRSS / 1024, loopDelayMaxMs: loop.max / 1e6, result }) + '\n',
+  JSON.stringify({ ms, maxRssMb: process.resourceUsage().maxRSS / 1024, loopDelayMaxMs: loop.max / 1e6, cpuS: cpuSeconds(), result }) + '\n',
 );

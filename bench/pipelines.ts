@@ -134,7 +134,7 @@ async function vmCeiling(vmUrl: string, body: (date: string) => Buffer, dates: s
 }
 
 /** PostgreSQL alone: rows of the same shape prepared beforehand, COPYed over two connections at once. */
-async function pgCeiling(databaseUrl: string, rows: number): Promise<{ samples: number; ms: number }> {
+export async function pgCeiling(databaseUrl: string, rows: number): Promise<{ samples: number; ms: number }> {
   const now = new Date().toISOString();
   const bodies = [0, 1].map((part) => {
     const chunks: string[] = [];
@@ -205,7 +205,6 @@ export const pipelinesBenchmark: Benchmark = {
       for (const size of sizes) {
         const dates = businessDatesBefore('2026-10-31', size.dates);
         const collect = await child({ mode: 'jobsd', def: collectJob(size.label, source.url, vm.url, dates[0]!), fireTimeMs: FRIDAY_NOON });
-        await vm.flush();
         await settle(vm.url);
         const calendarDays = Math.round((Date.parse('2026-10-30') - Date.parse(dates[0]!)) / 86_400_000);
         const extract = await child({ mode: 'jobsd', def: extractJob(size.label, vm.url, db.url, calendarDays), fireTimeMs: FRIDAY_NOON });

@@ -70,13 +70,30 @@ describe('pipelines end to end', () => {
     assert.equal(result.details.dates_processed.length, 3);
     assert.doesNotMatch(collected.stdout + collected.stderr, /source-token-8d1f/, 'the source token is in neither the result nor the logs');
     assert.equal(source.lastAuthorization, 'Bearer source-token-8d1f', 'and it was sent');
-    await vm.flush();
 
+    // At once, as a retry, a manual run or `overlap: queue` would: no pause, no flush.
+    const again = await runCli(['exec', path.join(dir, 'collect.yaml'), '--json'], { env });
+    assert.equal(again.code, 0, again.stderr);
+    const second = JSON.parse(again.stdout);
+    assert.equal(second.details.watermark_before, today, "the second collect starts from the first one's watermark");
+    assert.equal(second.details.samples_written, 0, 'and imports nothing again');
+
+    // And an extract at once: it sees every date the collects imported, whole.
     const extracted = await runCli(['exec', path.join(dir, 'extract.yaml'), '--json'], { env });
     assert.equal(extracted.code, 0, extracted.stderr);
     const out = JSON.parse(extracted.stdout);
     assert.equal(out.status, 'succeeded', out.message);
+    assert.deepEqual(out.details.dates_processed, result.details.dates_processed);
+    assert.equal(out.details.samples_read, 3 * 3 * 2, 'each sample once in VictoriaMetrics');
     assert.equal(out.details.samples_written, 3 * 3 * 2);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      const { rows } = await db.query(`SELECT biz_date::text AS d, count(*)::int AS n FROM vm_extracted_metrics WHERE job_id = 'exec-extract' GROUP BY 1 ORDER BY 1`);
+      assert.deepEqual(rows, result.details.dates_processed.map((d: string) => ({ d, n: 3 * 2 })), 'every date whole: 3 desks × 2 fields');
+    } finally {
+      await db.end();
+    }
 
     const noDatabase = await runCli(['exec', path.join(dir, 'extract.yaml'), '--json'], { env: { ...env, JOBSD_DATABASE_URL: '', DATABASE_URL: '' } });
     assert.equal(noDatabase.code, 1);
@@ -102,7 +119,6 @@ describe('pipelines end to end', () => {
     try {
       await pollUntil(
         async () => {
-          await vm.flush(); // samples are searchable within a second anyway; this keeps the test short
           const { rows } = await client.query(`SELECT count(*)::int AS n FROM vm_extracted_metrics WHERE job_id = 'agent-extract'`).catch(() => ({ rows: [{ n: 0 }] }));
           return rows[0].n === 18;
         },

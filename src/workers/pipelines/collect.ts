@@ -1,48 +1,15 @@
 // vm-collect (design §4): a REST source → VictoriaMetrics, one business date at a time, behind a watermark.
 import type { VmCollectTask } from '../../definitions/types.ts';
-import { advanceWatermark, collectPlan, dateMs, DAY_MS, formatDate } from './business-dates.ts';
-import { formatLabels, MalformedRecord, recordsOf, recordsToLines, sampleLine, type Labels } from './prometheus-text.ts';
+import { advanceWatermark, collectPlan, dateMs } from './business-dates.ts';
+import { awaitOwnWrites, importedDates, markerLine, readWatermark, VISIBILITY_WAIT_MS, type Visibility } from './collect-state.ts';
+import { MalformedRecord, recordsOf, recordsToLines, sampleLine } from './prometheus-text.ts';
 import type { PipelineOutcome, PipelineRun } from './types.ts';
-import { exportSeries, getText, importLines } from './vm-http.ts';
+import { forceFlush, getText, importLines } from './vm-http.ts';
 
 /** Lines per POST to /api/v1/import/prometheus (about 1 MB). */
 export const IMPORT_BATCH_LINES = 10_000;
 /** Import requests in flight at once: VictoriaMetrics ingests on several cores. */
 const IMPORT_CONCURRENCY = 2;
-
-/** The metric that marks a business date after the watermark as imported (a later gap can hold the watermark back). */
-export function importedMetric(task: VmCollectTask): string {
-  return `${task.watermark.metric}_imported`;
-}
-
-/** A series selector matching exactly these labels: `name{a="1",b="2"}`. */
-export function selector(name: string, labels: Labels): string {
-  return `${name}${formatLabels(labels)}`;
-}
-
-/** The watermark: the business date of the newest sample of the watermark gauge, read from raw samples. */
-export async function readWatermark(task: VmCollectTask, signal?: AbortSignal): Promise<string | undefined> {
-  let newest: { ts: number; value: number } | undefined;
-  for await (const series of exportSeries(task.victoriametrics.url, selector(task.watermark.metric, task.labels), 0, Date.now() + DAY_MS, signal)) {
-    series.timestamps.forEach((ts, i) => {
-      const value = series.values[i]!;
-      if (Number.isFinite(value) && (!newest || ts > newest.ts)) newest = { ts, value };
-    });
-  }
-  return newest ? formatDate(newest.value * 1000) : undefined;
-}
-
-/** The dates among `dates` already imported by an earlier run (their marker sample is in VictoriaMetrics). */
-async function importedDates(task: VmCollectTask, dates: readonly string[], signal?: AbortSignal): Promise<Set<string>> {
-  const done = new Set<string>();
-  if (dates.length === 0) return done;
-  const from = dateMs(dates[0]!);
-  const to = dateMs(dates[dates.length - 1]!) + DAY_MS - 1;
-  for await (const series of exportSeries(task.victoriametrics.url, selector(importedMetric(task), task.labels), from, to, signal)) {
-    for (const ts of series.timestamps) done.add(formatDate(ts));
-  }
-  return done;
-}
 
 /** Fetches one date from the source and turns its records into sample lines; nothing is imported yet. */
 async function sourceLines(run: PipelineRun<VmCollectTask>, date: string): Promise<{ lines: string[]; records: number }> {
@@ -109,10 +76,14 @@ interface DateOutcome {
 export async function runCollect(run: PipelineRun<VmCollectTask>): Promise<PipelineOutcome> {
   const { task, signal, log } = run;
   const vm = task.victoriametrics.url;
-  const before = await readWatermark(task, signal);
+  // An earlier run that ended without its writes showing (cancelled, or a server without force_flush) is
+  // made visible first where the server answers it; the state is then read from raw samples.
+  await forceFlush(vm, signal);
+  const state = await readWatermark(task, signal);
+  const before = state.watermark;
   const plan = collectPlan(before, task.watermark.startDate, task.slidingWindowDays, run.nowMs);
   const reprocessed = new Set(plan.reprocessed);
-  const done = await importedDates(task, plan.dates.filter((d) => !reprocessed.has(d)), signal);
+  const done = await importedDates(task, plan.dates.filter((d) => !reprocessed.has(d)), state.movedBackAtMs, signal);
   log.info({ watermark: before ?? null, dates: plan.dates.length, already_imported: done.size }, 'vm-collect plan');
 
   const outcomes: DateOutcome[] = [];
@@ -142,7 +113,7 @@ export async function runCollect(run: PipelineRun<VmCollectTask>): Promise<Pipel
       samplesRead += lines.length;
       await importConcurrently(vm, lines, signal, (n) => (samplesWritten += n));
       // The marker goes after every sample of the date is in: it is written only when they all were.
-      await importLines(vm, [sampleLine(importedMetric(task), { business_date: date, ...task.labels }, Math.floor(run.nowMs / 1000), dateMs(date))], signal);
+      await importLines(vm, [markerLine(task, date, Date.now())], signal);
       outcomes.push({ date, ok: true });
       log.info({ business_date: date, records, samples: lines.length }, 'business date imported');
     } catch (err) {
@@ -165,23 +136,36 @@ export async function runCollect(run: PipelineRun<VmCollectTask>): Promise<Pipel
   await importLines(vm, closing, AbortSignal.timeout(10_000)).catch((err: unknown) => {
     closingError = `writing the watermark and ${task.statusMetric}: ${err instanceof Error ? err.message : String(err)}`;
   });
+  const imported = outcomes.filter((o) => o.ok && !o.skipped).map((o) => o.date);
+  // Read-your-writes: the next run (a retry, a manual run, the next fire of `overlap: queue`) may start at
+  // once, and must plan from this run's watermark and markers. A cancelled run gets a short wait of its own.
+  let visibility: Visibility | undefined;
+  if (!closingError) {
+    const waitSignal = signal.aborted ? AbortSignal.timeout(5_000) : AbortSignal.any([signal, AbortSignal.timeout(run.visibilityWaitMs ?? VISIBILITY_WAIT_MS)]);
+    visibility = await awaitOwnWrites(task, { watermark: after, dates: imported }, run.visibilityWaitMs ?? VISIBILITY_WAIT_MS, waitSignal);
+    if (!visibility.state_visible) {
+      log.warn({ ...visibility }, 'the watermark and markers written did not show in VictoriaMetrics in time: a run started now could import those dates again');
+    }
+  }
 
   const details = {
     watermark_before: before ?? null,
     watermark_after: after ?? null,
-    dates_processed: outcomes.filter((o) => o.ok && !o.skipped).map((o) => o.date),
+    dates_processed: imported,
     dates_failed: failed.map((o) => ({ date: o.date, error: o.error })),
     dates_skipped: outcomes.filter((o) => o.skipped).map((o) => o.date),
     dates_not_reached: plan.dates.slice(outcomes.length),
     records_read: recordsRead,
     samples_read: samplesRead,
     samples_written: samplesWritten,
+    ...visibility,
   };
   const succeeded = outcomes.filter((o) => o.ok).length;
-  const summary = `${details.dates_processed.length} date(s) imported, ${failed.length} failed, ${details.dates_skipped.length} already imported; watermark ${before ?? 'none'} → ${after ?? 'none'}`;
+  const unseen = visibility?.state_visible === false ? `; the watermark did not show in VictoriaMetrics within ${visibility.state_visible_ms} ms (a run started now could import again)` : '';
+  const summary = `${details.dates_processed.length} date(s) imported, ${failed.length} failed, ${details.dates_skipped.length} already imported; watermark ${before ?? 'none'} → ${after ?? 'none'}${unseen}`;
   if (signal.aborted) return { aborted: true, message: summary, details };
   if (closingError) return { status: 'failed', message: closingError, details };
-  if (plan.dates.length === 0) return { status: 'succeeded', message: `up to date: watermark ${before}`, details };
+  if (plan.dates.length === 0) return { status: 'succeeded', message: `up to date: watermark ${before}${unseen}`, details };
   if (failed.length === 0) return { status: 'succeeded', message: summary, details };
   return {
     status: succeeded > 0 ? 'partial' : 'failed',

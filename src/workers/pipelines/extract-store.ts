@@ -3,6 +3,8 @@
 import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { dateMs } from './business-dates.ts';
+import { COPY_BINARY_SQL, COPY_HEADER, COPY_TRAILER, datePrefix, RowBuffer, rowSuffix } from './copy-binary.ts';
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS vm_extracted_metrics (
@@ -29,6 +31,9 @@ CREATE TABLE IF NOT EXISTS vm_extraction_jobs (
   error_message text
 );
 CREATE INDEX IF NOT EXISTS vm_extraction_jobs_job_date ON vm_extraction_jobs (job_id, business_date, completed_at);
+-- Samples as VictoriaMetrics exported them, duplicates included (records_processed counts the rows written):
+-- what its per-date count is compared with. Added by jobsd; rows without it fall back to records_processed.
+ALTER TABLE vm_extraction_jobs ADD COLUMN IF NOT EXISTS samples_read bigint;
 `;
 
 /** Creates the tables when missing; an advisory lock keeps replicas that start together from racing. */
@@ -44,10 +49,10 @@ export async function ensureTables(client: pg.ClientBase): Promise<void> {
   }
 }
 
-/** The newest sample timestamp and the rows of the last successful extraction of each business date. */
+/** The newest sample timestamp and the samples read by the last successful extraction of each business date. */
 export async function recordedNewest(client: pg.Pool | pg.ClientBase, jobId: string, dates: readonly string[]): Promise<Map<string, { newestMs: number; samples: number }>> {
   const { rows } = await client.query<{ date: string; newest: Date | null; samples: string }>(
-    `SELECT DISTINCT ON (business_date) business_date::text AS date, max_data_timestamp AS newest, records_processed AS samples
+    `SELECT DISTINCT ON (business_date) business_date::text AS date, max_data_timestamp AS newest, coalesce(samples_read, records_processed) AS samples
        FROM vm_extraction_jobs
       WHERE job_id = $1 AND business_date = ANY($2::date[]) AND error_message IS NULL
       ORDER BY business_date, completed_at DESC`,
@@ -56,21 +61,10 @@ export async function recordedNewest(client: pg.Pool | pg.ClientBase, jobId: str
   return new Map(rows.filter((r) => r.newest !== null).map((r) => [r.date, { newestMs: r.newest!.getTime(), samples: Number(r.samples) }]));
 }
 
-/** A text field for COPY's text format. */
-export function copyText(value: string | undefined): string {
-  if (value === undefined) return '\\N';
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
-
-export function copyNumber(value: number): string {
-  return Number.isNaN(value) ? 'NaN' : value === Infinity ? 'Infinity' : value === -Infinity ? '-Infinity' : String(value);
-}
-
 /** Bytes of COPY data that may be queued per date before the export read waits for PostgreSQL. */
 const WRITER_SLACK_BYTES = 1 << 20;
-
-const COPY_SQL =
-  'COPY vm_extracted_metrics (biz_date, audit_id, metric_name, labels, value, "timestamp", extracted_at, job_id, job_execution_timestamp) FROM STDIN';
+/** Rows are handed to the connection in pieces of about this size. */
+const WRITE_BYTES = 1 << 16;
 
 /**
  * One business date being replaced: a connection of its own holding one transaction, in which the job's old
@@ -79,14 +73,18 @@ const COPY_SQL =
  */
 export class DateWriter {
   readonly date: string;
+  /** Rows written: one per (series, timestamp). */
   samples = 0;
+  /** Samples exported by VictoriaMetrics, duplicates included. */
+  read = 0;
   newestMs = -Infinity;
   /** Set when the COPY failed (a constraint, a trigger, a lost connection): later rows are dropped. */
   failure: Error | undefined;
   readonly startedMs = Date.now();
-  /** The row suffix every sample of this date shares: extracted_at, job_id, job_execution_timestamp. */
-  readonly suffix: string;
-  private buffer = '';
+  /** What every row of this date starts with (biz_date) and ends with (extracted_at, job_id, job_execution_timestamp). */
+  private readonly prefix: Buffer;
+  private readonly suffix: Buffer;
+  private readonly rows = new RowBuffer();
   private readonly client: pg.PoolClient;
   private readonly stream: NodeJS.WritableStream;
   private readonly jobId: string;
@@ -98,8 +96,10 @@ export class DateWriter {
     this.date = date;
     this.jobId = jobId;
     this.executionMs = executionMs;
-    this.suffix = `\t${new Date().toISOString()}\t${copyText(jobId)}\t${new Date(executionMs).toISOString()}\n`;
+    this.prefix = datePrefix(dateMs(date));
+    this.suffix = rowSuffix(Date.now(), jobId, executionMs);
     stream.on('error', (err: Error) => (this.failure ??= err));
+    stream.write(COPY_HEADER);
   }
 
   static async open(pool: pg.Pool, date: string, jobId: string, executionMs: number): Promise<DateWriter> {
@@ -107,7 +107,7 @@ export class DateWriter {
     try {
       await client.query('BEGIN');
       await client.query('DELETE FROM vm_extracted_metrics WHERE job_id = $1 AND biz_date = $2', [jobId, date]);
-      return new DateWriter(client, client.query(copyFrom(COPY_SQL)), date, jobId, executionMs);
+      return new DateWriter(client, client.query(copyFrom(COPY_BINARY_SQL)), date, jobId, executionMs);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release();
@@ -115,16 +115,18 @@ export class DateWriter {
     }
   }
 
-  /** Adds one row (the fields before the suffix); true when the buffer should be flushed. */
-  push(fields: string): boolean {
-    this.buffer += fields + this.suffix;
-    return this.buffer.length >= 65_536;
+  /** Adds one row: a series' fields (copy-binary.ts), one of its samples. */
+  add(series: Buffer, value: number, timestampMs: number): void {
+    this.samples++;
+    if (timestampMs > this.newestMs) this.newestMs = timestampMs;
+    this.rows.row(this.prefix, series, value, timestampMs, this.suffix);
   }
 
-  async flush(): Promise<void> {
-    const chunk = this.buffer;
-    this.buffer = '';
-    if (!chunk || this.failure) return;
+  /** Hands the rows buffered to the connection (all of them with `all`), waiting when it is behind. */
+  async flush(all = false): Promise<void> {
+    if (this.rows.length < (all ? 1 : WRITE_BYTES)) return;
+    const chunk = this.rows.take();
+    if (this.failure) return;
     this.stream.write(chunk);
     // Up to WRITER_SLACK_BYTES may wait per date, so that PostgreSQL keeps working on every date while the
     // export is read; past that the read waits for this date's backend (backpressure, bounded memory).
@@ -137,18 +139,18 @@ export class DateWriter {
   /** Ends the COPY, writes the vm_extraction_jobs row and commits; throws (rolled back) on failure. */
   async commit(): Promise<number> {
     try {
-      await this.flush();
+      await this.flush(true);
       if (!this.failure) {
         const finished = once(this.stream, 'finish'); // rejects on 'error'
-        this.stream.end();
+        this.stream.end(COPY_TRAILER);
         await finished;
       }
       if (this.failure) throw this.failure;
       await this.client.query(
         `INSERT INTO vm_extraction_jobs (job_id, business_date, execution_timestamp, started_at, completed_at, records_processed,
-                                         execution_time_seconds, max_data_timestamp, error_message)
-         VALUES ($1, $2, $3, $4, clock_timestamp(), $5, extract(epoch FROM clock_timestamp() - $4::timestamptz), $6, NULL)`,
-        [this.jobId, this.date, new Date(this.executionMs), new Date(this.startedMs), this.samples, new Date(this.newestMs)],
+                                         execution_time_seconds, max_data_timestamp, error_message, samples_read)
+         VALUES ($1, $2, $3, $4, clock_timestamp(), $5, extract(epoch FROM clock_timestamp() - $4::timestamptz), $6, NULL, $7)`,
+        [this.jobId, this.date, new Date(this.executionMs), new Date(this.startedMs), this.samples, new Date(this.newestMs), this.read],
       );
       await this.client.query('COMMIT');
       return this.samples;

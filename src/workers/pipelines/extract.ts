@@ -3,12 +3,12 @@
 import pg from 'pg';
 import { isSeriesSelector } from '../../definitions/normalize-task.ts';
 import type { VmExtractTask } from '../../definitions/types.ts';
-import { chunks, dateMs, DAY_MS, extractWindow, formatDate } from './business-dates.ts';
-import { copyNumber, copyText, DateWriter, ensureTables, recordedNewest, recordFailure } from './extract-store.ts';
+import { chunks, dateMs, DAY_MS, extractWindow } from './business-dates.ts';
+import { MAX_OPEN_DATES, readChunk, SeriesRevisited, type ExportMode } from './extract-read.ts';
+import { ensureTables, recordedNewest, recordFailure, type DateWriter } from './extract-store.ts';
 import { sampleLine } from './prometheus-text.ts';
 import type { PipelineOutcome, PipelineRun } from './types.ts';
-import { exportSeries, importLines, queryInstant, queryRange, type ExportedSeries } from './vm-http.ts';
-
+import { dedupIntervalMs, forceFlush, importLines, queryInstant } from './vm-http.ts';
 
 /** Freshness queries in flight at once. */
 const FRESHNESS_CONCURRENCY = 4;
@@ -48,70 +48,6 @@ export async function freshnessPerDate(task: VmExtractTask, dates: readonly stri
   return fresh;
 }
 
-interface SeriesSource {
-  (from: number, to: number): AsyncIterable<ExportedSeries>;
-}
-
-/** Raw samples through /api/v1/export (streamed), or query_range at the configured step. */
-function seriesSource(task: VmExtractTask, signal: AbortSignal): SeriesSource {
-  if (task.stepMs === undefined) return (from, to) => exportSeries(task.victoriametrics.url, task.query, from, to, signal);
-  const stepMs = task.stepMs;
-  return async function* (from, to) {
-    for (const s of await queryRange(task.victoriametrics.url, task.query, from, to, stepMs, signal)) {
-      yield { metric: s.metric, values: s.values.map(([, v]) => Number(v)), timestamps: s.values.map(([t]) => Math.round(t * 1000)) };
-    }
-  };
-}
-
-/**
- * Dates whose transactions one chunk holds open at once: one connection each. A larger chunk_size_days is
- * read in requests of this many dates.
- */
-export const MAX_OPEN_DATES = 8;
-
-/**
- * Streams one chunk from VictoriaMetrics straight into PostgreSQL: each sample goes to its date's writer
- * (a transaction of its own, opened at the date's first sample), so the export is read once, never held,
- * and the dates are written in parallel. Returns the writers, still uncommitted; throws when the read fails
- * (after rolling every writer back).
- */
-async function readChunk(pool: pg.Pool, source: SeriesSource, dates: readonly string[], jobId: string, executionMs: number): Promise<DateWriter[]> {
-  const wanted = new Set(dates);
-  const writers = new Map<string, Promise<DateWriter>>();
-  const from = dateMs(dates[0]!);
-  const to = dateMs(dates[dates.length - 1]!) + DAY_MS - 1;
-  try {
-    const days = new Map<number, string>();
-    for await (const series of source(from, to)) {
-      const { __name__: name = '', ...labels } = series.metric;
-      const fixed = `\t${copyText(labels.audit_id)}\t${copyText(name)}\t${copyText(JSON.stringify(labels))}\t`;
-      const { values, timestamps } = series;
-      for (let i = 0; i < timestamps.length; i++) {
-        const ts = timestamps[i]!;
-        const n = Math.floor(ts / DAY_MS);
-        let day = days.get(n);
-        if (day === undefined) days.set(n, (day = formatDate(n * DAY_MS)));
-        if (!wanted.has(day)) continue;
-        let pending = writers.get(day);
-        if (!pending) writers.set(day, (pending = DateWriter.open(pool, day, jobId, executionMs)));
-        const writer = await pending;
-        writer.samples++;
-        if (ts > writer.newestMs) writer.newestMs = ts;
-        if (writer.push(`${day}${fixed}${copyNumber(values[i]!)}\t${new Date(ts).toISOString()}`)) await writer.flush();
-      }
-    }
-    return await Promise.all(writers.values());
-  } catch (err) {
-    for (const pending of writers.values()) {
-      await pending.then(async (w) => {
-        await w.rollback();
-        w.release();
-      }, () => undefined);
-    }
-    throw err;
-  }
-}
-
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -145,6 +81,8 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
       client.release();
     }
     const planStarted = Date.now();
+    // What was imported until now (a collect that has just ended) is made searchable where the server answers it.
+    await forceFlush(task.victoriametrics.url, signal);
     // A date never extracted is read whatever its newest sample (an empty export costs little); only the
     // dates extracted before need the freshness query, whose cost grows with the number of series.
     const recorded = await recordedNewest(pool, run.jobId, window);
@@ -162,14 +100,23 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
       return now.newestMs > was.newestMs || (task.stepMs === undefined && now.samples > was.samples);
     });
     log.info({ window: window.length, behind: behind.length, plan_ms: Date.now() - planStarted }, 'vm-extract plan');
-    const source = seriesSource(task, signal);
+    // Raw samples by blocks where the server says how it deduplicates (its /metrics), else merged by it.
+    const dedup = task.stepMs === undefined && behind.length ? await dedupIntervalMs(task.victoriametrics.url, signal) : undefined;
+    let mode: ExportMode = dedup === undefined ? { kind: 'merged' } : { kind: 'blocks', dedupIntervalMs: dedup };
     for (const chunk of chunks(behind, chunkSize)) {
       if (signal.aborted) break;
       const chunkStarted = Date.now();
       let writers: DateWriter[];
       try {
-        writers = await readChunk(pool, source, chunk, run.jobId, run.nowMs);
-        log.debug({ dates: chunk.length, read_ms: Date.now() - chunkStarted }, 'chunk read');
+        try {
+          writers = await readChunk(pool, task, mode, chunk, { jobId: run.jobId, executionMs: run.nowMs, signal });
+        } catch (err) {
+          if (!(err instanceof SeriesRevisited)) throw err;
+          log.info({ dates: chunk, reason: err.message }, 'series in several blocks apart: reading merged exports from now on');
+          mode = { kind: 'merged' };
+          writers = await readChunk(pool, task, mode, chunk, { jobId: run.jobId, executionMs: run.nowMs, signal });
+        }
+        log.debug({ dates: chunk.length, read_ms: Date.now() - chunkStarted, export: mode.kind }, 'chunk read');
       } catch (err) {
         if (signal.aborted) break;
         const error = `reading ${chunk[0]}..${chunk[chunk.length - 1]} from VictoriaMetrics: ${message(err)}`;
@@ -184,7 +131,7 @@ export async function runExtract(run: PipelineRun<VmExtractTask>): Promise<Pipel
       }
       await Promise.all(
         writers.map(async (writer) => {
-          samplesRead += writer.samples;
+          samplesRead += writer.read;
           try {
             const written = await writer.commit();
             samplesWritten += written;

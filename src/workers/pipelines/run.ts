@@ -17,6 +17,7 @@ export interface PipelineContext extends RunIdentity {
   log: PipelineLog;
   databaseUrl?: string;
   retryDelaysMs?: readonly number[];
+  visibilityWaitMs?: number;
 }
 
 export async function runPipeline(def: PipelineJob, ctx: PipelineContext): Promise<RunResult> {
@@ -33,6 +34,7 @@ export async function runPipeline(def: PipelineJob, ctx: PipelineContext): Promi
     nowMs: ctx.fireTimeMs,
     ...(ctx.databaseUrl ? { databaseUrl: ctx.databaseUrl } : {}),
     ...(ctx.retryDelaysMs ? { retryDelaysMs: ctx.retryDelaysMs } : {}),
+    ...(ctx.visibilityWaitMs !== undefined ? { visibilityWaitMs: ctx.visibilityWaitMs } : {}),
   };
   try {
     const outcome = def.task.type === 'vm-collect' ? await runCollect({ ...base, task: def.task }) : await runExtract({ ...base, task: def.task });

@@ -20,6 +20,8 @@ export interface PipelineRun<T> {
   databaseUrl?: string;
   /** Delays before each retry of a failed GET (default DEFAULT_RETRY_DELAYS_MS). */
   retryDelaysMs?: readonly number[];
+  /** How long vm-collect waits for its own writes to show (default VISIBILITY_WAIT_MS). */
+  visibilityWaitMs?: number;
 }
 
 export type PipelineOutcome =

@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { Agent, request, type Dispatcher } from 'undici';
+import { dedupIntervalOf } from './export-lines.ts';
 
 let sharedAgent: Agent | undefined;
 
@@ -117,6 +118,24 @@ export async function importLines(vmUrl: string, lines: readonly string[], signa
   }
 }
 
+/**
+ * Asks VictoriaMetrics to make every sample it has ingested searchable now (/internal/force_flush): without
+ * it a new series shows 1–10 s after its import (docs/pipelines.md). Only a single-node server answers it
+ * (not vminsert, nor a vmauth without the route, nor a server with -forceFlushAuthKey): the answer says
+ * whether it was done, and never throws, since the pipelines then fall back to reading their writes back.
+ */
+export async function forceFlush(vmUrl: string, signal?: AbortSignal): Promise<{ answered: true } | { answered: false; reason: string }> {
+  const url = new URL('internal/force_flush', withSlash(vmUrl));
+  try {
+    const timeout = AbortSignal.timeout(10_000);
+    const res = await request(url, { dispatcher: agent(), method: 'GET', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    await res.body.dump();
+    return res.statusCode >= 200 && res.statusCode < 300 ? { answered: true } : { answered: false, reason: `HTTP ${res.statusCode}` };
+  } catch (err) {
+    return { answered: false, reason: errorText(err) };
+  }
+}
+
 function withSlash(base: string): string {
   return base.endsWith('/') ? base : `${base}/`;
 }
@@ -147,13 +166,37 @@ function parseExportLine(line: string): ExportedSeries {
 
 /**
  * Streams /api/v1/export for `match` in [startMs, endMs] (both inclusive): one series per line, read and
- * parsed as it arrives, so memory holds one line at a time, never the whole export. Not with
- * `reduce_mem_usage=1` (3× faster here): it skips VictoriaMetrics' merge of each series, and with it the
- * deduplication of `-dedup.minScrapeInterval`, so a sample imported twice would be extracted twice and never
- * agree with `count_over_time` (pinned by test/workers/pipelines/extract.test.ts).
+ * parsed as it arrives, so memory holds one line at a time, never the whole export.
  */
 export async function* exportSeries(vmUrl: string, match: string, startMs: number, endMs: number, signal?: AbortSignal): AsyncGenerator<ExportedSeries> {
-  const url = vmEndpoint(vmUrl, 'api/v1/export', { 'match[]': match, start: startMs / 1000, end: endMs / 1000 });
+  for await (const line of exportLines(vmUrl, match, startMs, endMs, { reduceMemUsage: false }, signal)) yield parseExportLine(line);
+}
+
+/**
+ * The lines of /api/v1/export as they arrive. Plain, VictoriaMetrics merges each series (one line each, its
+ * samples sorted, deduplicated by -dedup.minScrapeInterval); with `reduceMemUsage` it sends each block as it
+ * reads it (three to five times less CPU), so one series can come in several lines, not necessarily next to
+ * each other, undeduplicated: the caller merges (see extract.ts).
+ */
+export async function* exportLines(vmUrl: string, match: string, startMs: number, endMs: number, options: { reduceMemUsage: boolean }, signal?: AbortSignal): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for await (const chunk of exportBody(vmUrl, match, startMs, endMs, options, signal)) {
+    const text = rest + decoder.write(chunk);
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      if (nl > start) yield text.slice(start, nl);
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  }
+  rest += decoder.end();
+  if (rest.trim()) yield rest;
+}
+
+/** The body of /api/v1/export as it arrives, in chunks of bytes (see exportLines for the two kinds). */
+export async function* exportBody(vmUrl: string, match: string, startMs: number, endMs: number, options: { reduceMemUsage: boolean }, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const url = vmEndpoint(vmUrl, 'api/v1/export', { 'match[]': match, start: startMs / 1000, end: endMs / 1000, ...(options.reduceMemUsage ? { reduce_mem_usage: 1 } : {}) });
   let res: Dispatcher.ResponseData;
   try {
     res = await request(url, { dispatcher: agent(), method: 'GET', ...(signal ? { signal } : {}) });
@@ -162,19 +205,17 @@ export async function* exportSeries(vmUrl: string, match: string, startMs: numbe
     throw new HttpFailure(`GET ${displayUrl(url)}: ${errorText(err)}`, undefined, { cause: err });
   }
   if (res.statusCode !== 200) throw new HttpFailure(`GET ${displayUrl(url)}: HTTP ${res.statusCode}: ${await bodyHead(res.body)}`, res.statusCode);
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    const text = rest + decoder.write(chunk);
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      if (nl > start) yield parseExportLine(text.slice(start, nl));
-      start = nl + 1;
-    }
-    rest = text.slice(start);
+  yield* res.body as AsyncIterable<Buffer>;
+}
+
+/** The server's -dedup.minScrapeInterval in ms (0: none), from its /metrics; undefined when it does not say. */
+export async function dedupIntervalMs(vmUrl: string, signal?: AbortSignal): Promise<number | undefined> {
+  try {
+    const text = await getText(new URL('metrics', withSlash(vmUrl)), { timeoutMs: 10_000, retryDelaysMs: [], ...(signal ? { signal } : {}) });
+    return dedupIntervalOf(text);
+  } catch {
+    return undefined;
   }
-  rest += decoder.end();
-  if (rest.trim()) yield parseExportLine(rest);
 }
 
 interface QueryResponse {

@@ -21,25 +21,24 @@ after(async () => {
   await Promise.all([vm?.stop(), source?.close()]);
 });
 
-async function collect(def: PipelineJob, fireTimeMs = TUESDAY_NOON): Promise<RunResult> {
+/** One run, as the agent would start it: nothing is flushed before or after (the run sees to its own writes). */
+async function collect(def: PipelineJob, fireTimeMs = TUESDAY_NOON, extra: { visibilityWaitMs?: number } = {}): Promise<RunResult> {
   const { logger } = memoryLogger();
-  const result = await runPipeline(def, { runId: 'r', fireTimeMs, attempt: 1, instance: 't:1', log: logger, retryDelaysMs: FAST_RETRIES });
-  await vm.flush();
-  return result;
+  return runPipeline(def, { runId: 'r', fireTimeMs, attempt: 1, instance: 't:1', log: logger, retryDelaysMs: FAST_RETRIES, ...extra });
 }
 
 /** business_date → samples per series, for the series with these labels. */
-async function samplesByDate(match: string): Promise<Map<string, number[]>> {
+async function samplesByDate(match: string, from: VictoriaMetrics = vm): Promise<Map<string, number[]>> {
   const byDate = new Map<string, number[]>();
-  for (const s of await vm.exportSeries(match)) {
+  for (const s of await from.exportSeries(match)) {
     const date = s.metric.business_date!;
     byDate.set(date, [...(byDate.get(date) ?? []), s.timestamps.length]);
   }
   return byDate;
 }
 
-async function gauge(match: string): Promise<number | undefined> {
-  const series = await vm.exportSeries(match);
+async function gauge(match: string, from: VictoriaMetrics = vm): Promise<number | undefined> {
+  const series = await from.exportSeries(match);
   const samples = series.flatMap((s) => s.timestamps.map((t, i) => ({ t, v: s.values[i]! }))).sort((a, b) => a.t - b.t);
   return samples.at(-1)?.v;
 }
@@ -162,5 +161,78 @@ describe('vm-collect', () => {
     } finally {
       source.behaviour.clear();
     }
+  });
+});
+
+/** A collector of its own (labels, watermark, status), so that its series are new to VictoriaMetrics. */
+function ownCollector(name: string, on: VictoriaMetrics) {
+  return vmCollectJob({
+    task: {
+      source: { url: source.url, dateParam: 'business_date', timeoutMs: 2_000 },
+      victoriametrics: { url: on.url },
+      labels: { source: 'apex', job: name },
+      watermark: { metric: `${name}_watermark_days`, startDate: '2026-11-19' },
+      statusMetric: `${name}_job_status`,
+    },
+  });
+}
+
+/** Two runs with no pause between them: the second plans from the first's state and imports nothing. */
+async function backToBack(name: string, on: VictoriaMetrics): Promise<[RunResult, RunResult]> {
+  const def = ownCollector(name, on);
+  const first = await collect(def);
+  const second = await collect(def);
+  assert.equal(first.status, 'succeeded', first.message);
+  assert.equal(second.details.watermark_before, '2026-11-24', 'the second run starts from the first one\'s watermark');
+  assert.deepEqual(second.details.dates_processed, []);
+  assert.equal(second.details.samples_written, 0);
+  const byDate = await samplesByDate(`{__name__=~"apex_data_.*",job="${name}"}`, on);
+  assert.deepEqual([...byDate.keys()].sort(), ['2026-11-19', '2026-11-20', '2026-11-23', '2026-11-24']);
+  for (const [date, counts] of byDate) assert.deepEqual(counts, [1, 1, 1, 1, 1, 1], `${date}: one sample per series, nothing imported twice`);
+  assert.equal(first.details.state_visible, true, JSON.stringify(first.details));
+  return [first, second];
+}
+
+describe('vm-collect runs back to back (no flush between them)', () => {
+  it('a server that answers force_flush: the run flushes, reads its state back, and the next run starts from it', async () => {
+    const [first] = await backToBack('b2b', vm);
+    assert.equal(first.details.force_flush, 'answered');
+  });
+
+  it('an operator moving the watermark gauge back backfills the dates after it, markers notwithstanding', async () => {
+    const def = ownCollector('b2b', vm);
+    // What the original service documents for a backfill: write the gauge with an older date, now.
+    await vm.importLines([`b2b_watermark_days{source="apex",job="b2b"} ${day('2026-11-19')}`]);
+    const backfill = await collect(def);
+    assert.equal(backfill.status, 'succeeded', backfill.message);
+    assert.equal(backfill.details.watermark_before, '2026-11-19');
+    assert.deepEqual(backfill.details.dates_processed, ['2026-11-20', '2026-11-23', '2026-11-24']);
+    assert.deepEqual(backfill.details.dates_skipped, [], 'the markers written before the move do not count');
+    assert.equal(backfill.details.watermark_after, '2026-11-24');
+    const next = await collect(def);
+    assert.deepEqual(next.details.dates_processed, [], 'and the backfill is not repeated');
+  });
+
+  describe('a server that does not answer force_flush (-forceFlushAuthKey, like vminsert or a vmauth without the route)', () => {
+    let locked: VictoriaMetrics;
+    before(async () => {
+      locked = await startVictoriaMetrics(['-forceFlushAuthKey=not-given-to-jobsd']);
+    });
+    after(async () => {
+      await locked?.stop();
+    });
+
+    it('the run reads its state back until it shows, and the next run starts from it', async () => {
+      const [first] = await backToBack('b2b_locked', locked);
+      assert.match(String(first.details.force_flush), /^not answered \(HTTP 4\d\d\)$/);
+      assert.ok(Number(first.details.state_visible_ms) > 0, JSON.stringify(first.details));
+    });
+
+    it('a state that does not show within the wait is reported in the result', async () => {
+      const result = await collect(ownCollector('b2b_unseen', locked), TUESDAY_NOON, { visibilityWaitMs: 0 });
+      assert.equal(result.status, 'succeeded', 'every date was imported');
+      assert.equal(result.details.state_visible, false);
+      assert.match(result.message, /the watermark did not show in VictoriaMetrics within \d+ ms \(a run started now could import again\)/);
+    });
   });
 });

@@ -1,0 +1,133 @@
+// vm-extract's read: the series of a chunk of dates from VictoriaMetrics, each whole, streamed straight into
+// the dates' binary COPY writers (extract-store.ts). Export lines are read as bytes (export-bytes.ts); the
+// few that need parsing, and the blocks of one series to merge, go through export-lines.ts.
+import type pg from 'pg';
+import type { VmExtractTask } from '../../definitions/types.ts';
+import { dateMs, DAY_MS } from './business-dates.ts';
+import { seriesFields } from './copy-binary.ts';
+import { DateWriter } from './extract-store.ts';
+import { fastSeriesFields, LineSplitter, lineText, locateLine, sameKey, timestampsOf, valuesOf, type LineBytes } from './export-bytes.ts';
+import { mergeSamples, parseValue, splitExportLine } from './export-lines.ts';
+import { exportBody, queryRange } from './vm-http.ts';
+
+/** A reduce_mem_usage export sent a series again after others: its blocks cannot be merged on the fly. */
+export class SeriesRevisited extends Error {}
+
+/**
+ * How a run reads raw samples. `blocks`: /api/v1/export?reduce_mem_usage=1, the blocks of one series merged
+ * here and deduplicated as the server would (its -dedup.minScrapeInterval, read from its /metrics); a series
+ * whose blocks do not come next to each other throws SeriesRevisited, and the chunk is read again `merged`.
+ * `merged`: the plain export, each series merged by VictoriaMetrics.
+ */
+export type ExportMode = { kind: 'blocks'; dedupIntervalMs: number } | { kind: 'merged' };
+
+/**
+ * Dates whose transactions one chunk holds open at once: one connection each. A larger chunk_size_days is
+ * read in requests of this many dates.
+ */
+export const MAX_OPEN_DATES = 8;
+
+/** The chunk's writers by date, and the one place samples go through: one row per (series, timestamp). */
+class ChunkSink {
+  private readonly byDay = new Map<number, DateWriter | null>();
+
+  constructor(writers: readonly DateWriter[]) {
+    for (const w of writers) this.byDay.set(dateMs(w.date) / DAY_MS, w);
+  }
+
+  /** Samples sorted by time; of a sample held twice (imported twice, no dedup), the last is written. */
+  series(fields: Buffer, values: readonly number[], timestamps: readonly number[]): void {
+    for (let i = 0; i < timestamps.length; i++) {
+      const ts = timestamps[i]!;
+      const day = Math.floor(ts / DAY_MS);
+      let writer = this.byDay.get(day);
+      if (writer === undefined) this.byDay.set(day, (writer = null));
+      if (writer === null) continue;
+      writer.read++;
+      if (timestamps[i + 1] === ts) continue;
+      writer.add(fields, values[i]!, ts);
+    }
+  }
+
+  /** Hands what was buffered to PostgreSQL, waiting where a date's connection is behind (bounded memory). */
+  async drain(): Promise<void> {
+    for (const w of this.byDay.values()) if (w) await w.flush();
+  }
+}
+
+/** The lines of one export into the sink; with `blocks`, the lines of one series are merged first. */
+async function readExport(task: VmExtractTask, mode: ExportMode, from: number, to: number, sink: ChunkSink, signal: AbortSignal): Promise<void> {
+  const blocks = mode.kind === 'blocks';
+  const dedup = mode.kind === 'blocks' ? mode.dedupIntervalMs : 0;
+  const passed = new Set<number>();
+  let group: LineBytes[] = [];
+  const write = () => {
+    const first = group[0]!;
+    let fields = fastSeriesFields(first);
+    if (!fields) {
+      const parsed = splitExportLine(lineText(first));
+      fields = seriesFields(parsed.auditId, parsed.name, parsed.labelsJson);
+    }
+    const { values, timestamps } = mergeSamples(group.map((l) => ({ values: valuesOf(l), timestamps: timestampsOf(l) })), dedup);
+    sink.series(fields, values, timestamps);
+    if (blocks) passed.add(first.hash);
+    group = [];
+  };
+  const each = (buf: Buffer, start: number, end: number) => {
+    const line = locateLine(buf, start, end);
+    if (group.length && sameKey(group[0]!, line)) return void group.push(line);
+    if (group.length) write();
+    if (blocks && passed.has(line.hash)) throw new SeriesRevisited(`series ${lineText(line).slice(0, 200)} came again after others`);
+    group = [line];
+    if (!blocks) write();
+  };
+  const lines = new LineSplitter();
+  for await (const chunk of exportBody(task.victoriametrics.url, task.query, from, to, { reduceMemUsage: blocks }, signal)) {
+    lines.push(chunk, each);
+    await sink.drain();
+  }
+  lines.end(each);
+  if (group.length) write();
+}
+
+/** query_range at the task's step: points, not samples (its JSON answer is held per chunk). */
+async function readRange(task: VmExtractTask, stepMs: number, from: number, to: number, sink: ChunkSink, signal: AbortSignal): Promise<void> {
+  for (const s of await queryRange(task.victoriametrics.url, task.query, from, to, stepMs, signal)) {
+    const { __name__: name = '', ...labels } = s.metric;
+    const values = s.values.map(([, v]) => parseValue(v));
+    sink.series(seriesFields(labels.audit_id, name, JSON.stringify(labels)), values, s.values.map(([t]) => Math.round(t * 1000)));
+    await sink.drain();
+  }
+}
+
+/**
+ * Streams one chunk from VictoriaMetrics straight into PostgreSQL: every date of the chunk has its writer
+ * (a transaction of its own), each sample goes to its date's, so the export is read once, never held, and
+ * the dates are written in parallel. Returns the writers of the dates that got samples, still uncommitted
+ * (the others are rolled back: an empty answer never replaces rows); throws when the read fails (after
+ * rolling every writer back).
+ */
+export async function readChunk(pool: pg.Pool, task: VmExtractTask, mode: ExportMode, dates: readonly string[], run: { jobId: string; executionMs: number; signal: AbortSignal }): Promise<DateWriter[]> {
+  const opened = await Promise.allSettled(dates.map((d) => DateWriter.open(pool, d, run.jobId, run.executionMs)));
+  const writers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const abandon = async (list: readonly DateWriter[]) => {
+    for (const w of list) {
+      await w.rollback();
+      w.release();
+    }
+  };
+  try {
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
+    const sink = new ChunkSink(writers);
+    const from = dateMs(dates[0]!);
+    const to = dateMs(dates[dates.length - 1]!) + DAY_MS - 1;
+    if (task.stepMs === undefined) await readExport(task, mode, from, to, sink, run.signal);
+    else await readRange(task, task.stepMs, from, to, sink, run.signal);
+  } catch (err) {
+    await abandon(writers);
+    throw err;
+  }
+  await abandon(writers.filter((w) => w.read === 0));
+  return writers.filter((w) => w.read > 0);
+}
