@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts';
-import { jobsDir, startAgent, type AgentProcess } from '../helpers/agent.ts';
+import { jobsDir, ledger, startAgent, type AgentProcess, type LedgerRow } from '../helpers/agent.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { tcpRelay, type TcpRelay } from '../helpers/tcp-relay.ts';
 import { parseMarks, type Mark } from './checker.ts';
@@ -102,4 +102,12 @@ export function awaitMark(cluster: Cluster, pred: (m: Mark) => boolean, what: st
 export async function bossState(cluster: Cluster, runId: string): Promise<string | undefined> {
   const rows = await cluster.query<{ state: string }>('SELECT state::text FROM pgboss.job WHERE id = $1', [runId]);
   return rows[0]?.state;
+}
+
+/** Waits until the job's first fire is completed in pg-boss (nothing fails it over after that); returns its ledger rows. */
+export async function awaitCompleted(cluster: Cluster, job: string, timeoutMs = 90_000): Promise<LedgerRow[]> {
+  return pollUntil(async () => {
+    const rows = await ledger(cluster.url, job);
+    return rows[0] && (await bossState(cluster, rows[0].run_id)) === 'completed' ? rows : undefined;
+  }, { timeoutMs, intervalMs: 250, what: `${job} to complete in pg-boss` });
 }

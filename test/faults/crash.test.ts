@@ -5,9 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
-import { pollUntil } from '../helpers/poll.ts';
-import { ledger } from '../helpers/agent.ts';
-import { awaitMark, bossState, markingJob, startCluster } from './cluster.ts';
+import { awaitCompleted, awaitMark, markingJob, startCluster } from './cluster.ts';
 import { completedTwice, executions, ledgerDisagreements, overlaps } from './checker.ts';
 
 test('a SIGKILLed agent: its command dies with it, the retry runs elsewhere once, after the lease', async (t) => {
@@ -23,10 +21,7 @@ test('a SIGKILLed agent: its command dies with it, the retry runs elsewhere once
   const killedAt = Date.now();
   process.kill(a.child.pid!, 'SIGKILL');
   const retry = await awaitMark(cluster, (m) => m.kind === 'start' && m.instance !== 'agent-a', 'the retry elsewhere', 60_000);
-  const [row] = await pollUntil(async () => {
-    const rows = await ledger(cluster.url, 'crash');
-    return rows[0] && (await bossState(cluster, rows[0].run_id)) === 'completed' ? rows : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 250, what: 'the retry to complete' });
+  const [row] = await awaitCompleted(cluster, 'crash', 60_000);
   const marks = cluster.marks();
   const killed = executions(marks).find((r) => r.instance === 'agent-a')!;
   assert.ok(!killed.ended && killed.lastMs < killedAt + 1_000, 'the command died with its agent');

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { ledger } from '../helpers/agent.ts';
-import { awaitMark, bossState, markingJob, startCluster } from './cluster.ts';
+import { awaitCompleted, awaitMark, markingJob, startCluster } from './cluster.ts';
 import { completedTwice, executions, ledgerDisagreements, overlaps } from './checker.ts';
 
 const OUTAGE_MS = 10_000;
@@ -26,10 +26,7 @@ test('a run that ends while PostgreSQL is down is recorded once, succeeded, and 
   await cluster.startDatabase();
 
   // Settled once pg-boss has completed the run: nothing fails it over after that.
-  const [row] = await pollUntil(async () => {
-    const rows = await ledger(cluster.url, 'ends-in-outage');
-    return rows[0] && (await bossState(cluster, rows[0].run_id)) === 'completed' ? rows : undefined;
-  }, { timeoutMs: 120_000, intervalMs: 250, what: 'the run to be completed in pg-boss' });
+  const [row] = await awaitCompleted(cluster, 'ends-in-outage', 120_000);
   const marks = cluster.marks();
   assert.deepEqual(completedTwice(marks), [], 'the fire completed once');
   assert.equal(marks.filter((m) => m.kind === 'start').length, 1, `one start: ${JSON.stringify(marks.filter((m) => m.kind === 'start'))}`);
@@ -77,10 +74,7 @@ test('every session terminated mid-run: the run is recorded once, nothing is ret
   );
   const cutAt = Date.now();
   assert.ok(terminated[0]!.n >= 3, `sessions terminated: ${terminated[0]!.n}`);
-  const [row] = await pollUntil(async () => {
-    const rows = await ledger(cluster.url, 'mid-run');
-    return rows[0] && (await bossState(cluster, rows[0].run_id)) === 'completed' ? rows : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 250, what: 'the run to be completed in pg-boss' });
+  const [row] = await awaitCompleted(cluster, 'mid-run', 60_000);
   await awaitMark(cluster, (m) => m.job === 'each-second' && m.kind === 'end' && Date.parse(m.fire) > cutAt + 3_000, 'runs after the cut');
   for (const agent of cluster.agents.values()) assert.equal(await agent.stop(), 0);
   const marks = cluster.marks();
@@ -104,10 +98,7 @@ test('a restart longer than the lease: the run is stopped by its holder before t
   const downAt = Date.now();
   await pollUntil(() => Date.now() >= downAt + 20_000, { timeoutMs: 25_000, intervalMs: 100, what: 'the outage' });
   await cluster.startDatabase();
-  const [row] = await pollUntil(async () => {
-    const rows = await ledger(cluster.url, 'long-outage');
-    return rows[0] && (await bossState(cluster, rows[0].run_id)) === 'completed' ? rows : undefined;
-  }, { timeoutMs: 120_000, intervalMs: 250, what: 'the retry to complete' });
+  const [row] = await awaitCompleted(cluster, 'long-outage', 120_000);
   const marks = cluster.marks();
   const first = executions(marks).find((r) => r.attempt === 1)!;
   assert.ok(!first.ended, 'attempt 1 was stopped when its lease ran out');

@@ -7,8 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pollUntil } from '../helpers/poll.ts';
-import { ledger } from '../helpers/agent.ts';
-import { awaitMark, bossState, markingJob, startCluster, type Cluster } from './cluster.ts';
+import { awaitCompleted, awaitMark, markingJob, startCluster } from './cluster.ts';
 import { attemptsStartedTwice, completedTwice, ledgerDisagreements, overlaps } from './checker.ts';
 
 const LEASE = 'lease: 10s\nretry: { attempts: 1, delay: 1s }';
@@ -17,13 +16,6 @@ const PAUSE_MS = 25_000;
 /** A one-time fire a few seconds from now, on a whole second. */
 function soon(): number {
   return Math.ceil((Date.now() + 4_000) / 1000) * 1000;
-}
-
-async function settled(cluster: Cluster, job: string) {
-  return pollUntil(async () => {
-    const rows = await ledger(cluster.url, job);
-    return rows[0] && (await bossState(cluster, rows[0].run_id)) === 'completed' ? rows : undefined;
-  }, { timeoutMs: 90_000, intervalMs: 250, what: `${job} to complete in pg-boss` });
 }
 
 test('a paused agent does not start the attempt it held once its lease has lapsed', async (t) => {
@@ -45,7 +37,7 @@ test('a paused agent does not start the attempt it held once its lease has lapse
   // Its overdue timers run before it handles SIGTERM, and its drain waits for any run it started: once it
   // has exited, whatever it was going to do with its held attempt is in the marks.
   assert.equal(await a.stop('SIGTERM'), 0);
-  const rows = await settled(cluster, 'held');
+  const rows = await awaitCompleted(cluster, 'held');
   const marks = cluster.marks();
   assert.deepEqual(marks.filter((m) => m.instance === 'agent-a' && m.kind === 'start'), [], 'agent-a did not start its attempt');
   assert.deepEqual(completedTwice(marks), []);
