@@ -1,9 +1,8 @@
 // Workers on the pg-boss queues: a fetch loop per queue, woken by one LISTEN connection, the times runs
-// queued ahead become claimable, and a periodic queue check; each claimed fire's attempt is run
-// (src/workers/attempt.ts) and settled in pg-boss, failures left to pg-boss to retry, and on shutdown
-// unfinished runs are given back to the queue.
+// queued ahead become claimable, and the periodic queue check (src/workers/queue-checker.ts); each
+// claimed fire's attempt is run (src/workers/attempt.ts) and settled in pg-boss, failures left to
+// pg-boss to retry, and on shutdown unfinished runs are given back to the queue.
 
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, PgBoss } from 'pg-boss';
 import type pg from 'pg';
@@ -11,19 +10,17 @@ import { coalesce } from './coalesce.ts';
 import type { Logger } from '../log.ts';
 import type { FireData } from '../queue/enqueue.ts';
 import { DEFAULT_LEASE_MS, leaseWithin } from '../definitions/lease.ts';
-import { notifyQueue, queueTable } from '../queue/boss.ts';
+import { notifyQueue } from '../queue/boss.ts';
 import { CLAIM_AHEAD_MS, parseWakePayload, wakeTime } from '../queue/ahead.ts';
 import { QueueListener } from '../queue/listener.ts';
-import { checkQueues, failoverHoldMs, recordLostRuns } from '../queue/queue-check.ts';
 import { FetchLoop, type Lease } from './fetch-loop.ts';
+import { QueueChecker } from './queue-checker.ts';
 import { EndsInFlight } from './until-written.ts';
 import { LeaseWatchdog } from './lease-watchdog.ts';
 import { QUEUES, queueNamed } from '../queue/queues.ts';
 import { WakeTimes } from './wake-times.ts';
 import { Attempts, type AttemptHooks } from './attempt.ts';
 
-/** Seconds between two queue checks (see src/queue/queue-check.ts). */
-const CHECK_MS = 15_000;
 /** How long a drain waits for cancelled runs to end (their kill grace included) before it gives them back anyway. */
 const AFTER_ABORT_WAIT_MS = 20_000;
 /** The same after abortNow(): commands get SIGKILL within 300 ms. */
@@ -65,15 +62,9 @@ export class QueueWorkers {
   readonly ends = new EndsInFlight(() => {
     for (const loop of this.loops.values()) loop.wake();
   });
-  /** performance.now() of this agent's last failed look at the database (a failed queue check). */
-  private lastCheckFailedAt = -Infinity;
   /** Per queue: the runs that succeeded in one turn of the event loop are completed in one statement. */
   private readonly completions = new Map<string, (job: Job<FireData>) => Promise<void>>();
-  private checkTimer: NodeJS.Timeout | undefined;
-  private checking = false;
-  /** A check was asked for while one was under way. */
-  private recheck = false;
-  private draining = false;
+  private readonly checker: QueueChecker;
   /** Aborted by abortNow(): the drain stops waiting. */
   private readonly hurry = new AbortController();
   private readonly now: () => number;
@@ -102,6 +93,7 @@ export class QueueWorkers {
         for (const loop of this.loops.values()) loop.wake();
       },
     });
+    this.checker = new QueueChecker({ ...options, listener: this.listener, queues: () => [...this.loops.keys()], wake: (queue) => this.wake(queue) });
   }
 
   async start(): Promise<void> {
@@ -123,56 +115,7 @@ export class QueueWorkers {
       );
     }
     await this.listener.start(); // wakes every loop once connected
-    this.checkTimer = setInterval(() => {
-      this.listener.expireStale(); // the previous check's statement, if it still has no answer
-      void this.check();
-    }, CHECK_MS);
-  }
-
-  /**
-   * The periodic queue check: wakes the loops of queues with due runs nobody claimed (a retry whose
-   * delay ran out, a lost notification) and has pg-boss fail runs whose agent died, so that they are
-   * retried. It runs on the listening connection, which it checks at the same time.
-   */
-  private async check(): Promise<void> {
-    if (this.checking) {
-      // Asked while one is under way (its statement was just expired, and it has not seen that yet):
-      // run again once it ends, rather than wait for the next interval.
-      this.recheck = true;
-      return;
-    }
-    this.checking = true;
-    this.recheck = false;
-    const { boss, logger } = this.options;
-    try {
-      const queues = [...this.loops.keys()];
-      // Without a listening connection (it is reconnecting), on the pool: runs are still found.
-      const states = (await checkQueues(this.listener, boss, queues)) ?? (await checkQueues(this.options.pool, boss, queues));
-      for (const state of states ?? []) if (state.due > 0) this.loops.get(state.queue)?.wake();
-      if (!states) this.lastCheckFailedAt = performance.now();
-      let lost = (states ?? []).filter((s) => s.lost > 0);
-      // Holders get a full lease after an outage (of the database, or of this agent's connection) to
-      // renew and to write their ends before anything is failed over.
-      const hold = lost.length > 0 ? await failoverHoldMs(this.options.pool, boss, lost.map((s) => s.queue), performance.now() - this.lastCheckFailedAt) : 0;
-      if (hold > 0) {
-        logger.info({ queues: lost.map((s) => s.queue), runs: lost.reduce((n, s) => n + s.lost, 0), wait_ms: Math.round(hold) }, 'runs look lost, but the database or this agent was unreachable less than a lease ago: their agents get a full lease to renew first');
-        lost = [];
-      }
-      if (lost.length > 0) {
-        logger.warn({ queues: lost.map((s) => s.queue), runs: lost.reduce((n, s) => n + s.lost, 0) }, 'runs lost their agent (heartbeat or expiry overdue): failing them so they are retried');
-        for (const { queue } of lost) {
-          await boss.supervise(queue);
-          const ended = await recordLostRuns(this.options.pool, await queueTable(boss, queue), queue);
-          if (ended > 0) logger.warn({ queue, runs: ended }, 'runs whose agent stopped and that had no retries left are recorded failed');
-        }
-      }
-    } catch (err) {
-      this.lastCheckFailedAt = performance.now();
-      logger.warn({ err }, 'checking the queues failed');
-    } finally {
-      this.checking = false;
-      if (this.recheck && !this.draining) void this.check();
-    }
+    this.checker.start();
   }
 
   /**
@@ -224,8 +167,7 @@ export class QueueWorkers {
 
   private async drainRuns(graceMs: number): Promise<void> {
     const { boss, logger } = this.options;
-    this.draining = true;
-    clearInterval(this.checkTimer);
+    this.checker.stop();
     this.wakes.clear();
     for (const loop of this.loops.values()) loop.stop();
     await this.listener.stop();
