@@ -14,6 +14,7 @@ import { guardDiscardedPgClients, STATEMENT_READ_TIMEOUT_MS } from './db/pg-guar
 import { previousFinalState } from './db/ledger.ts';
 import type { Logger } from './log.ts';
 import { Catalog } from './catalog/catalog.ts';
+import { DefinitionVersions } from './catalog/versions.ts';
 import { agentView } from './agent-view.ts';
 import { startScheduling } from './scheduling.ts';
 import { startHttp, type HttpEndpoint } from './http/server.ts';
@@ -97,7 +98,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   const housekeeping = await startHousekeeping({ pool, boss, logger, historyRetentionMs: config.historyRetentionMs });
   /** The database's clock, which fires are computed and started by. */
   const now = () => Date.now() + housekeeping.clockOffsetMs;
+  /** The definitions queued fires are resolved with: queued fires carry only a reference (src/catalog/versions.ts). */
+  const versions = new DefinitionVersions();
   const workers = new QueueWorkers({
+    definitions: versions,
     boss,
     pool,
     connectionString: databaseUrl,
@@ -107,11 +111,11 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     databaseUrl,
     now,
     onStart: (data, latenessMs) => metrics.runStarted(data.jobId, latenessMs),
-    onResult: (result, data, final) => {
+    onResult: (result, data, final, definition) => {
       metrics.runEnded(data.jobId, result.status, result.execution_time_seconds, Date.parse(result.completed_at));
       if (final) {
         metrics.fire(data.jobId, result.status);
-        notifier.runEnded(data.definition, result);
+        if (definition) notifier.runEnded(definition, result);
       }
     },
   });
@@ -146,10 +150,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       logger.warn({ err }, 'instance heartbeat failed'),
     );
   };
-  const scheduling =
-    config.role === 'worker'
-      ? undefined
-      : await startScheduling({ config, catalog, ticker, dispatcher, pool, boss, metrics, now, logger, changed: () => void beat() });
+  const scheduling = await startScheduling({ config, catalog, ticker, dispatcher, pool, boss, metrics, now, logger, changed: () => void beat(), versions, fires: config.role !== 'worker' });
   if (config.role !== 'scheduler') await workers.start();
 
   await registerInstance(pool, {
@@ -165,7 +166,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   let stopping: Promise<string | undefined> | undefined;
   let http: HttpEndpoint | undefined;
   if (config.http) {
-    const view = agentView({ config, version: VERSION, pool, boss, catalog, ticker, dispatcher, workers, metrics, stopping: () => stopping !== undefined, jobsDirProblem: () => scheduling?.jobsDirProblem() });
+    const view = agentView({ config, version: VERSION, pool, boss, catalog, ticker, dispatcher, workers, metrics, stopping: () => stopping !== undefined, jobsDirProblem: () => scheduling.jobsDirProblem() });
     http = await startHttp({
       ...config.http,
       view,
@@ -182,7 +183,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       jobs: catalog.definitions().length,
       file_errors: catalog.fileErrors().length,
       jobs_dir: config.jobsDir,
-      ...(scheduling ? { caught_up_to: new Date(scheduling.caughtUpTo).toISOString() } : {}),
+      ...(config.role !== 'worker' ? { caught_up_to: new Date(scheduling.caughtUpTo).toISOString() } : {}),
     },
     'jobsd started',
   );
@@ -208,7 +209,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
           else logger.warn({ err }, `stopping: ${what} failed`);
         }
       };
-      await step('closing the watcher', async () => scheduling?.close());
+      await step('closing the watcher', async () => scheduling.close());
       await step('closing the HTTP endpoint', async () => http?.close());
       await step('draining the workers', () => workers.drain(config.graceMs));
       await step('sending the last notifications', () => notifier.drain(urgent ? 200 : 5_000));

@@ -5,6 +5,7 @@
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import type { Catalog, CatalogChange } from './catalog/catalog.ts';
+import type { DefinitionVersions } from './catalog/versions.ts';
 import { createReloader } from './catalog/reload.ts';
 import type { AgentConfig } from './config.ts';
 import { watchDirectory } from './files/watch.ts';
@@ -28,6 +29,13 @@ export interface SchedulingOptions {
   logger: Logger;
   /** The catalog changed (or a file error appeared): the instance row should say so at once. */
   changed: () => void;
+  /** Fed every change, for the workers to resolve queued fires with (src/catalog/versions.ts). */
+  versions: DefinitionVersions;
+  /**
+   * False on a worker-only agent: jobs.d is loaded and watched, for the runs it claims, but it fires
+   * nothing (no ticker, no catch-up, no cancellations).
+   */
+  fires: boolean;
 }
 
 export interface Scheduling {
@@ -38,13 +46,16 @@ export interface Scheduling {
   close(): Promise<void>;
 }
 
-/** Loads jobs.d, catches up, starts the ticker and the watch; resolves once the watch is ready. */
+/** Loads jobs.d, catches up, starts the ticker and the watch; resolves once the watch is ready. On a worker-only agent, loads and watches only. */
 export async function startScheduling(options: SchedulingOptions): Promise<Scheduling> {
-  const { config, catalog, ticker, dispatcher, pool, boss, metrics, logger, changed } = options;
+  const { config, catalog, ticker, dispatcher, pool, boss, metrics, logger, changed, versions, fires } = options;
   /** During the first load, jobs are scheduled from this instant and caught up to it. */
   let loadedAt: number | undefined;
 
   const apply = (changes: CatalogChange[]) => {
+    versions.apply(changes);
+    for (const change of changes) if (change.definition) registerSecrets(change.definition.secrets);
+    if (!fires) return;
     for (const change of changes) {
       if (change.kind === 'removed' || !change.definition || !change.definition.enabled) {
         ticker.remove(change.id);
@@ -59,7 +70,6 @@ export async function startScheduling(options: SchedulingOptions): Promise<Sched
         continue;
       }
       const def = change.definition;
-      registerSecrets(def.secrets);
       if (def.schedule.trigger.kind === 'once') {
         ticker.remove(def.id);
         if (def.enabled) dispatcher.dispatch({ definition: def, fireTimeMs: onceFireTime(def), dueAtMs: Date.now() });
@@ -82,9 +92,11 @@ export async function startScheduling(options: SchedulingOptions): Promise<Sched
 
   const caughtUpTo = (loadedAt = options.now());
   reloader.loadAll();
-  await dispatcher.catchUpAtStart(catalog.definitions(), loadedAt);
+  if (fires) {
+    await dispatcher.catchUpAtStart(catalog.definitions(), loadedAt);
+    ticker.start();
+  }
   loadedAt = undefined;
-  ticker.start();
 
   const watcher = watchDirectory(config.jobsDir, {
     poll: config.poll,

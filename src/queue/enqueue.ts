@@ -5,7 +5,11 @@
 import type { JobDefinition } from '../definitions/types.ts';
 import { DEFAULT_LEASE_MS, failoverSeconds } from '../definitions/lease.ts';
 
-/** What a queued run carries: the definition it was queued with, so a reload does not change it. */
+/**
+ * What a queued run carries: a reference to the definition it was queued with (its job's id and hash),
+ * never the definition itself, so that the database holds no secret value. The agent that runs it
+ * resolves the reference from its own jobs.d (src/catalog/versions.ts).
+ */
 export interface FireData {
   jobId: string;
   fireTime: string;
@@ -13,7 +17,14 @@ export interface FireData {
   dueAt?: string;
   runId: string;
   manual: boolean;
-  definition: JobDefinition;
+  /** The hash of the definition it was queued with. Absent in runs queued by older versions, which carry `definition`. */
+  definitionHash?: string;
+  /** The lease the run is held with (the claim is renewed before the definition is resolved). */
+  leaseMs?: number;
+  /** Its retry limit in pg-boss: whether a failed attempt is retried, told before the definition is resolved. */
+  retries?: number;
+  /** Runs queued by versions before the reference: the whole definition, secrets included. */
+  definition?: JobDefinition;
 }
 
 /** `refused`: the queue policy refused it and, as asked, nothing was recorded (try again later). */
@@ -60,5 +71,14 @@ export function retryOptions(def: JobDefinition) {
 
 export function fireData(request: EnqueueRequest, runId: string): FireData {
   const { definition, fireTimeMs, dueAtMs } = request;
-  return { jobId: definition.id, fireTime: new Date(fireTimeMs).toISOString(), dueAt: new Date(dueAtMs).toISOString(), runId, manual: request.manual === true, definition };
+  return {
+    jobId: definition.id,
+    fireTime: new Date(fireTimeMs).toISOString(),
+    dueAt: new Date(dueAtMs).toISOString(),
+    runId,
+    manual: request.manual === true,
+    definitionHash: definition.hash,
+    leaseMs: definition.leaseMs ?? DEFAULT_LEASE_MS,
+    retries: definition.retry.attempts,
+  };
 }

@@ -19,6 +19,9 @@ import { LeaseLost } from './lease-lost.ts';
 import type { LeaseWatchdog } from './lease-watchdog.ts';
 import { lostLeaseKillGraceMs } from '../definitions/lease.ts';
 import type { EndsInFlight } from './until-written.ts';
+import type { DefinitionVersions } from '../catalog/versions.ts';
+import type { JobDefinition } from '../definitions/types.ts';
+import { notRunResult } from '../db/not-run-result.ts';
 import type { RunContext, RunResult } from './result.ts';
 import { runTask } from './run-task.ts';
 import { StartGate } from './start-gate.ts';
@@ -27,7 +30,7 @@ export interface AttemptHooks {
   /** Called when an attempt starts, with its lateness (metrics). */
   onStart?: (data: FireData, latenessMs: number) => void;
   /** Called after every attempt; `final` is false when it will be retried (metrics, notifications). */
-  onResult?: (result: RunResult, data: FireData, final: boolean) => void;
+  onResult?: (result: RunResult, data: FireData, final: boolean, definition?: JobDefinition) => void;
 }
 
 export interface AttemptOptions extends AttemptHooks {
@@ -43,7 +46,12 @@ export interface AttemptOptions extends AttemptHooks {
   ends: EndsInFlight;
   /** Kills the process groups of runs whose lease this agent stopped renewing (it may be paused). */
   watchdog?: LeaseWatchdog;
+  /** Where a queued fire's reference (job id, definition hash) is resolved to the definition it runs. */
+  definitions: DefinitionVersions;
 }
+
+/** How long a fire of a job this agent does not know waits for the job's file to reach its watch. */
+const UNKNOWN_JOB_WAIT_MS = 2_000;
 
 /** How often the watchdog is told how much of each watched group's lease is left. */
 const WATCHDOG_TELL_MS = 1_000;
@@ -84,12 +92,13 @@ export class Attempts {
     const { instance, logger, boss, databaseUrl } = this.options;
     const claim = lease.signal;
     const data = job.data;
-    const def = data.definition;
     const fireTimeMs = Date.parse(data.fireTime);
     const attempt = job.retryCount + 1;
     const signal = AbortSignal.any([claim, giveBack]);
-    const fields = { job: def.id, run: data.runId, fire: data.fireTime, attempt };
-    registerSecrets(def.secrets ?? []); // a worker-only agent never loads the files: the queued definition carries them
+    const fields = { job: data.jobId, run: data.runId, fire: data.fireTime, attempt };
+    const def = await this.definitionOf(job, fields, signal);
+    if (def === undefined) return this.undefinedJob(job, fields, signal);
+    registerSecrets(def.secrets ?? []);
     let held: HeldCommand | undefined;
     let group: number | undefined;
     const killGraceMs = def.task.type === 'command' ? def.task.killGraceMs : 0;
@@ -152,7 +161,7 @@ export class Attempts {
       if (result.status === 'succeeded') logger.info(outcome, `run ${result.status}`);
       else logger.warn({ ...outcome, error: result.error }, `run ${result.status}: ${result.message}`);
       try {
-        this.options.onResult?.(result, data, !willRetry);
+        this.options.onResult?.(result, data, !willRetry, def);
       } catch (err) {
         logger.error({ ...fields, err }, 'reporting the end of a run (metrics, notifications) failed');
       }
@@ -162,6 +171,34 @@ export class Attempts {
       if (held && !held.taken) await held.discard();
       if (group !== undefined) this.unwatch(group);
     }
+  }
+
+  /** The definition the fire runs with (src/catalog/versions.ts); undefined when this agent does not know the job. */
+  private async definitionOf(job: Job<FireData>, fields: Record<string, unknown>, signal: AbortSignal): Promise<JobDefinition | undefined> {
+    const { data } = job;
+    if (data.definition) return data.definition; // queued by a version that carried the definition itself
+    const resolved = await this.options.definitions.resolveSoon(data.jobId, data.definitionHash, UNKNOWN_JOB_WAIT_MS, signal);
+    if (resolved && !resolved.exact) {
+      // The fire was queued with a version this agent never held: an edit that reached the queuing agent
+      // first, or agents whose environments differ. It runs the version in force here.
+      this.options.logger.info({ ...fields, queued_hash: data.definitionHash, hash: resolved.definition.hash }, 'run uses this agent\'s version of the job: it was queued with another one');
+    }
+    return resolved?.definition;
+  }
+
+  /** A fire of a job that is not in this agent's jobs.d: the attempt fails, and pg-boss may retry it (elsewhere). */
+  private async undefinedJob(job: Job<FireData>, fields: Record<string, unknown>, signal: AbortSignal): Promise<AttemptEnd> {
+    const { data } = job;
+    if (signal.aborted) return { willRetry: false, givenBack: false, abandoned: true };
+    const attempt = job.retryCount + 1;
+    const willRetry = attempt <= (data.retries ?? 0);
+    const message = `job ${data.jobId} is not defined on this agent (${this.options.instance}): every agent must read the same jobs directory`;
+    const result = { ...notRunResult(data.jobId, Date.parse(data.fireTime), data.runId, this.options.instance, 'failed', message), attempt };
+    this.options.logger.error({ ...fields, will_retry: willRetry }, `run not started: ${message}`);
+    await this.options.ends.write('recording the end of the run in the ledger', fields, this.options.logger, () =>
+      this.ledger.update(data.jobId, Date.parse(data.fireTime), { state: willRetry ? 'queued' : 'failed', attempts: attempt, finished: !willRetry, result }),
+    );
+    return { willRetry, givenBack: false, failure: new Error(result.message) };
   }
 
   private watch(pgid: number, lease: Lease, graceMs: number): void {

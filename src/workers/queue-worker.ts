@@ -20,6 +20,7 @@ import { LeaseWatchdog } from './lease-watchdog.ts';
 import { QUEUES, queueNamed } from '../queue/queues.ts';
 import { WakeTimes } from './wake-times.ts';
 import { Attempts, type AttemptHooks } from './attempt.ts';
+import type { DefinitionVersions } from '../catalog/versions.ts';
 
 /** How long a drain waits for cancelled runs to end (their kill grace included) before it gives them back anyway. */
 const AFTER_ABORT_WAIT_MS = 20_000;
@@ -41,6 +42,8 @@ export interface QueueWorkersOptions extends AttemptHooks {
   databaseUrl?: string;
   /** The clock fires are judged by (the database's); defaults to the local clock. */
   now?: () => number;
+  /** Where a queued fire's reference is resolved to its definition (src/catalog/versions.ts). */
+  definitions: DefinitionVersions;
 }
 
 interface ActiveRun {
@@ -107,7 +110,7 @@ export class QueueWorkers {
           // Replace-mode runs: a cancellation by another replica reaches the run within a second.
           heartbeatMs: spec.renewMs,
           // The job's lease, bounded by the heartbeat the run was queued with (an older version's was 10 s).
-          leaseOf: (job) => Math.min(job.data.definition.leaseMs ?? DEFAULT_LEASE_MS, job.heartbeatSeconds ? leaseWithin(job.heartbeatSeconds) : Infinity),
+          leaseOf: (job) => Math.min(job.data.leaseMs ?? job.data.definition?.leaseMs ?? DEFAULT_LEASE_MS, job.heartbeatSeconds ? leaseWithin(job.heartbeatSeconds) : Infinity),
           held: () => this.ends.pending > 0,
           logger: this.options.logger,
           run: (job, lease) => this.handle(spec.name, job, lease),

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import type { CommandTask, HttpTask, JobDefinition, Task, VmCollectTask, VmExtractTask } from '../../src/definitions/types.ts';
 import type { Logger } from '../../src/log.ts';
 import type { RunContext } from '../../src/workers/result.ts';
+import { DefinitionVersions } from '../../src/catalog/versions.ts';
 
 type Base = Omit<JobDefinition, 'task'>;
 
@@ -84,4 +85,11 @@ export function runContext(partial: Partial<RunContext> = {}): RunContext {
     logger: partial.logger ?? memoryLogger().logger,
     ...partial,
   };
+}
+
+/** The definitions an agent's workers resolve queued fires with, holding these. */
+export function versionsOf(...definitions: JobDefinition[]): DefinitionVersions {
+  const versions = new DefinitionVersions();
+  versions.apply(definitions.map((definition) => ({ kind: 'added' as const, id: definition.id, definition })));
+  return versions;
 }

@@ -14,7 +14,7 @@ import type { FireData } from '../../src/queue/enqueue.ts';
 import { QUEUES } from '../../src/queue/queues.ts';
 import { Attempts } from '../../src/workers/attempt.ts';
 import { EndsInFlight } from '../../src/workers/until-written.ts';
-import { commandJob } from '../helpers/definitions.ts';
+import { commandJob, versionsOf } from '../helpers/definitions.ts';
 import { queueDatabase } from '../helpers/queue.ts';
 
 async function heldReplaceRun(label: string, cancelWhileHeld: boolean, leaseHeld = true) {
@@ -26,7 +26,7 @@ async function heldReplaceRun(label: string, cancelWhileHeld: boolean, leaseHeld
     assert.deepEqual(await enqueueFires(pool, boss, [{ definition: def, fireTimeMs: dueMs, dueAtMs: dueMs, instance: 'a', claimableAtMs: dueMs - COMMAND_CLAIM_AHEAD_MS }]), ['queued']);
     const [job] = await boss.fetch<FireData>(QUEUES.replace.name, { ignoreStartAfter: true });
     assert.ok(job, 'claimed ahead of its time');
-    const attempts = new Attempts({ boss, pool, instance: 'a', logger: createLogger({ level: 'silent' }), now: Date.now, ends: new EndsInFlight() });
+    const attempts = new Attempts({ boss, pool, instance: 'a', logger: createLogger({ level: 'silent' }), now: Date.now, ends: new EndsInFlight(), definitions: versionsOf(def) });
     const lease = { signal: new AbortController().signal, held: () => leaseHeld, leftMs: () => (leaseHeld ? 30_000 : -1), leaseMs: 30_000 };
     const running = attempts.run(QUEUES.replace.name, job as Job<FireData>, lease, new AbortController().signal);
     if (cancelWhileHeld) await boss.cancel(QUEUES.replace.name, job.id); // what a newer fire's enqueue does

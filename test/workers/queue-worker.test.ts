@@ -3,6 +3,7 @@
 // (on the pool while the connection is replaced), instead of skipping a turn because the hung check was
 // still marked under way. The 15 s interval is captured and called by hand; the clock the listener
 // judges staleness by (performance.now) is moved forward.
+import { DefinitionVersions } from '../../src/catalog/versions.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type pg from 'pg';
@@ -37,7 +38,7 @@ test('the tick that finds the last check unanswered checks the queues itself', {
   }) as typeof setInterval;
   let offset = 0;
   performance.now = () => realNow() + offset;
-  const workers = new QueueWorkers({ boss: db.boss, pool, connectionString: relay.url, instance: 'r', concurrency: 4, logger: createLogger({ level: 'silent' }) });
+  const workers = new QueueWorkers({ boss: db.boss, pool, connectionString: relay.url, instance: 'r', concurrency: 4, logger: createLogger({ level: 'silent' }), definitions: new DefinitionVersions() });
   try {
     await workers.start();
     globalThis.setInterval = realSetInterval;
