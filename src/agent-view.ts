@@ -9,6 +9,8 @@ import type { AgentConfig } from './config.ts';
 import { fireHistory, lastFires, recentFires } from './db/ledger.ts';
 import type { AgentView } from './http/view.ts';
 import type { Dispatcher } from './queue/dispatcher.ts';
+import { activePauses } from './db/pauses.ts';
+import { pauseJob, resumeJob } from './queue/pause.ts';
 import { enqueueFire } from './queue/enqueue-batch.ts';
 import { fireId } from './queue/fire-id.ts';
 import { queueFor } from './queue/queues.ts';
@@ -68,6 +70,9 @@ export function agentView(parts: AgentViewParts): AgentView {
       if (outcome === 'queued') workers.wake(queueFor(def.overlap).name);
       return { run_id: runId, fire_time: new Date(fireTimeMs).toISOString(), state: outcome === 'queued' ? 'queued' : outcome === 'duplicate' ? 'duplicate' : 'skipped' };
     },
+    pauses: () => activePauses(pool),
+    pause: (def, { untilMs, reason }) => pauseJob(pool, boss, { jobId: def.id, ...(untilMs !== undefined ? { untilMs } : {}), ...(reason !== undefined ? { reason } : {}), by: 'operator' }),
+    resume: (def) => resumeJob(pool, def.id),
     readiness,
     metrics: () => metrics.text(),
   };

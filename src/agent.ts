@@ -12,6 +12,7 @@ import { heartbeat, registerInstance, unregisterInstance } from './db/instances.
 import { migrate } from './db/migrate.ts';
 import { guardDiscardedPgClients, STATEMENT_READ_TIMEOUT_MS } from './db/pg-guard.ts';
 import { previousFinalState } from './db/ledger.ts';
+import { activePauses } from './db/pauses.ts';
 import type { Logger } from './log.ts';
 import { Catalog } from './catalog/catalog.ts';
 import { DefinitionVersions } from './catalog/versions.ts';
@@ -94,6 +95,8 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     fileErrors: () => catalog.fileErrors().length,
     nextFires: () => new Map([...ticker.nextFires()].map(([id, fire]) => [id, fire.fireTimeMs])),
     queueDepths: () => queueDepths(pool),
+    jobIds: () => catalog.definitions().map((d) => d.id),
+    pausedJobs: async () => new Set((await activePauses(pool)).keys()),
   });
   const housekeeping = await startHousekeeping({ pool, boss, logger, historyRetentionMs: config.historyRetentionMs });
   /** The database's clock, which fires are computed and started by. */

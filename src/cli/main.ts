@@ -6,13 +6,14 @@ import { nextCommand } from './next.ts';
 import { historyCommand } from './history.ts';
 import { listCommand } from './list.ts';
 import { runCommand } from './run.ts';
+import { pauseCommand, resumeCommand } from './pause.ts';
 import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 import { flushLogs } from '../log-writer.ts';
 import { VERSION } from '../version.ts';
 
-const COMMANDS: Command[] = [startCommand, validateCommand, nextCommand, listCommand, runCommand, execCommand, historyCommand, statusCommand];
+const COMMANDS: Command[] = [startCommand, validateCommand, nextCommand, listCommand, runCommand, execCommand, pauseCommand, resumeCommand, historyCommand, statusCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -58,8 +58,8 @@ export async function forgetFires(db: Queryable, fires: readonly FireKey[]): Pro
   );
 }
 
-/** `queued` → `skipped`, in the transaction that recorded them: the queue policy refused them. */
-export async function recordSkipped(db: Queryable, fires: readonly (FireKey & { runId: string; overlap: string })[], instance: string): Promise<void> {
+/** `queued` → `skipped`, in the transaction that recorded them: the queue policy refused them, or the job is paused. */
+export async function recordSkipped(db: Queryable, fires: readonly (FireKey & { runId: string; message: string })[], instance: string): Promise<void> {
   if (fires.length === 0) return;
   await db.query(
     `UPDATE jobsd.fires f SET state = 'skipped', finished_at = now(), result = q.result
@@ -70,7 +70,7 @@ export async function recordSkipped(db: Queryable, fires: readonly (FireKey & { 
         fires.map((f) => ({
           job_id: f.jobId,
           fire_time: isoTime(f.fireTimeMs),
-          result: notRunResult(f.jobId, f.fireTimeMs, f.runId, instance, 'skipped', `a run of this job was still queued or active (overlap: ${f.overlap})`),
+          result: notRunResult(f.jobId, f.fireTimeMs, f.runId, instance, 'skipped', f.message),
         })),
       ),
     ],
@@ -121,7 +121,7 @@ export async function recordNotRun(db: Queryable, state: 'missed' | 'failed', fi
 export async function recordEnded(
   db: Queryable,
   runIds: readonly string[],
-  status: Extract<NotRunStatus, 'cancelled' | 'failed'>,
+  status: Extract<NotRunStatus, 'cancelled' | 'failed' | 'skipped'>,
   message: string,
   options: { running?: boolean; error?: string } = {},
 ): Promise<number> {

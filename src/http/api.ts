@@ -1,6 +1,7 @@
 // The JSON views of the API: jobs with their next fire and last result, runs, file errors.
 import { DateTime } from 'luxon';
 import type { FireRow } from '../db/ledger.ts';
+import type { Pause } from '../db/pauses.ts';
 import { latenessFrom } from '../queue/fire-id.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import type { JobDefinition } from '../definitions/types.ts';
@@ -37,7 +38,13 @@ export function runView(row: FireRow, secrets: readonly string[] = []) {
   );
 }
 
-export function jobView(def: JobDefinition, next: number | undefined, last: FireRow | undefined) {
+/** A job's pause as the API shows it: `paused: false`, or when it ends (null: until resumed), why and by whom. */
+export function pauseView(pause: Pause | undefined) {
+  if (!pause) return { paused: false };
+  return { paused: true, paused_at: new Date(pause.pausedAtMs).toISOString(), until: pause.untilMs === undefined ? null : new Date(pause.untilMs).toISOString(), reason: pause.reason ?? null, paused_by: pause.by };
+}
+
+export function jobView(def: JobDefinition, next: number | undefined, last: FireRow | undefined, pause?: Pause) {
   return {
     id: def.id,
     description: def.description === undefined ? null : scrubText(def.description, allSecrets(def.secrets)), // may be a ${file:…}
@@ -50,6 +57,7 @@ export function jobView(def: JobDefinition, next: number | undefined, last: Fire
     timeout_seconds: def.timeoutMs / 1000,
     next_fire: def.enabled ? instantView(next, def.schedule.timezone) : null,
     last_run: last ? runView(last, def.secrets) : null,
+    pause: pauseView(pause),
   };
 }
 

@@ -3,7 +3,8 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { definitionView, fileErrorView, jobView, runView } from './api.ts';
+import { definitionView, fileErrorView, jobView, pauseView, runView } from './api.ts';
+import { parseDuration } from '../definitions/duration.ts';
 import { bearerMatches } from './auth.ts';
 import { renderStatusPage } from './status-page.ts';
 import type { AgentView } from './view.ts';
@@ -57,6 +58,58 @@ async function drainBody(req: IncomingMessage): Promise<void> {
   }
 }
 
+/** POST actions need the token: none set disables them (404), a wrong or missing one is 401. */
+function authorize(req: IncomingMessage, options: HttpOptions, what: string): void {
+  if (!options.apiToken) throw new HttpError(404, 'not_found', `${what} disabled: set JOBSD_API_TOKEN on the agent to enable them`);
+  if (!bearerMatches(req.headers.authorization, options.apiToken)) {
+    throw Object.assign(new HttpError(401, 'unauthorized', 'send Authorization: Bearer <JOBSD_API_TOKEN>'), { bearer: true });
+  }
+}
+
+/** A small JSON object body (an empty body is `{}`). */
+async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'bad_body', 'the body is not JSON: send {"until": "2026-12-24T08:00:00Z", "reason": "…"} or {"for": "2h"}');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new HttpError(400, 'bad_body', 'the body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** `until` (ISO 8601) or `for` (a duration), and `reason`, of a pause request. */
+function pauseRequest(body: Record<string, unknown>, nowMs: number): { untilMs?: number; reason?: string } {
+  const unknown = Object.keys(body).filter((k) => !['until', 'for', 'reason'].includes(k));
+  if (unknown.length) throw new HttpError(400, 'bad_body', `unknown field ${JSON.stringify(unknown[0])}: a pause takes until, for and reason`);
+  if (body.reason !== undefined && typeof body.reason !== 'string') throw new HttpError(400, 'bad_body', 'reason must be a string');
+  if (typeof body.reason === 'string' && body.reason.length > 500) throw new HttpError(400, 'bad_body', 'reason is limited to 500 characters');
+  if (body.until !== undefined && body.for !== undefined) throw new HttpError(400, 'bad_body', 'give until or for, not both');
+  let untilMs: number | undefined;
+  if (body.for !== undefined) {
+    const ms = parseDuration(body.for);
+    if (typeof ms !== 'number' || ms <= 0) throw new HttpError(400, 'bad_body', 'for must be a duration such as "90s", "2h" or "1h30m"');
+    untilMs = nowMs + ms;
+  } else if (body.until !== undefined) {
+    const ms = typeof body.until === 'string' && /^\d{4}-\d\d-\d\dT/.test(body.until) ? Date.parse(body.until) : NaN;
+    if (Number.isNaN(ms)) throw new HttpError(400, 'bad_body', 'until must be an ISO 8601 instant such as "2026-12-24T08:00:00Z"');
+    if (ms <= nowMs) throw new HttpError(400, 'bad_body', `until ${String(body.until)} has passed`);
+    untilMs = ms;
+  }
+  return { ...(untilMs !== undefined ? { untilMs } : {}), ...(typeof body.reason === 'string' ? { reason: body.reason } : {}) };
+}
+
 function limitParam(url: URL, fallback: number): number {
   const raw = url.searchParams.get('limit');
   if (raw === null) return fallback;
@@ -71,14 +124,23 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
   const method = req.method ?? 'GET';
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const readOnly = method === 'GET' || method === 'HEAD';
-  const jobMatch = /^\/api\/jobs\/([^/]+)(\/runs|\/run)?$/.exec(path);
+  const jobMatch = /^\/api\/jobs\/([^/]+)(\/runs|\/run|\/pause|\/resume)?$/.exec(path);
 
+  if (jobMatch?.[2] === '/pause' || jobMatch?.[2] === '/resume') {
+    const action = jobMatch[2].slice(1);
+    if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', `use POST to ${action} a job`);
+    authorize(req, options, `${action} over HTTP is`);
+    const body = await readJsonBody(req);
+    const id = decodeURIComponent(jobMatch[1]!);
+    const def = view.job(id);
+    if (!def) throw new HttpError(404, 'job_not_found', `no job "${id}" is loaded`);
+    if (action === 'resume') return json(res, 200, { job_id: id, paused: false, was_paused: await view.resume(def) });
+    const { pause, skipped } = await view.pause(def, pauseRequest(body, Date.now()));
+    return json(res, 200, { job_id: id, ...pauseView(pause), queued_runs_skipped: skipped });
+  }
   if (jobMatch?.[2] === '/run') {
     if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST to start a run');
-    if (!options.apiToken) throw new HttpError(404, 'not_found', 'manual runs over HTTP are disabled: set JOBSD_API_TOKEN on the agent to enable them');
-    if (!bearerMatches(req.headers.authorization, options.apiToken)) {
-      throw Object.assign(new HttpError(401, 'unauthorized', 'send Authorization: Bearer <JOBSD_API_TOKEN>'), { bearer: true });
-    }
+    authorize(req, options, 'manual runs over HTTP are');
     await drainBody(req);
     const def = view.job(decodeURIComponent(jobMatch[1]!));
     if (!def) throw new HttpError(404, 'job_not_found', `no job "${decodeURIComponent(jobMatch[1]!)}" is loaded`);
@@ -98,8 +160,8 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
   if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', await view.metrics());
   if (path === '/api/files') return json(res, 200, { file_errors: view.fileErrors().map(fileErrorView) });
   if (path === '/api/jobs') {
-    const last = await view.lastRuns().catch(() => new Map());
-    return json(res, 200, { jobs: view.jobs().map((def) => jobView(def, view.nextFire(def.id), last.get(def.id))), file_errors: view.fileErrors().length });
+    const [last, pauses] = await Promise.all([view.lastRuns().catch(() => new Map()), view.pauses().catch(() => new Map())]);
+    return json(res, 200, { jobs: view.jobs().map((def) => jobView(def, view.nextFire(def.id), last.get(def.id), pauses.get(def.id))), file_errors: view.fileErrors().length });
   }
   if (jobMatch) {
     const id = decodeURIComponent(jobMatch[1]!);
@@ -109,8 +171,8 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
       const rows = await view.runs(id, limitParam(url, 20));
       return json(res, 200, { job_id: id, runs: rows.map((r) => runView(r, def.secrets)) });
     }
-    const last = await view.lastRuns().catch(() => new Map());
-    return json(res, 200, { ...jobView(def, view.nextFire(id), last.get(id)), definition: definitionView(def) });
+    const [last, pauses] = await Promise.all([view.lastRuns().catch(() => new Map()), view.pauses().catch(() => new Map())]);
+    return json(res, 200, { ...jobView(def, view.nextFire(id), last.get(id), pauses.get(id)), definition: definitionView(def) });
   }
   if (path === '/') return send(res, 200, 'text/html; charset=utf-8', await renderStatusPage(view, Date.now()));
   throw new HttpError(404, 'not_found', `nothing at ${path}: try /, /healthz, /readyz, /metrics, /api/jobs, /api/files`);

@@ -3,6 +3,7 @@
 import type { FireRow } from '../db/ledger.ts';
 import type { FileError } from '../definitions/errors.ts';
 import type { JobDefinition } from '../definitions/types.ts';
+import type { Pause } from '../db/pauses.ts';
 
 export type ManualRun = { run_id: string; fire_time: string; state: 'queued' | 'skipped' | 'duplicate' };
 
@@ -19,6 +20,11 @@ export interface AgentView {
   /** Fires of every job since `sinceMs`, newest first, at most `limit`. */
   recentRuns(sinceMs: number, limit: number): Promise<FireRow[]>;
   runNow(def: JobDefinition): Promise<ManualRun>;
+  /** The pauses in force, by job id (every replica's: they are in the database). */
+  pauses(): Promise<Map<string, Pause>>;
+  pause(def: JobDefinition, pause: { untilMs?: number; reason?: string }): Promise<{ pause: Pause; skipped: number }>;
+  /** Whether a pause was in force. */
+  resume(def: JobDefinition): Promise<boolean>;
   /** Resolves to null when ready, or to the reason it is not. */
   readiness(): Promise<string | null>;
   metrics(): Promise<string>;

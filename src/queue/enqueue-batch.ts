@@ -13,6 +13,7 @@ import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { withClient } from '../db/pg-guard.ts';
 import { fireKey, forgetFires, recordQueued, recordSkipped } from '../db/fire-transitions.ts';
+import { pausedAmong, pausedMessage } from '../db/pauses.ts';
 import { wakePayload } from './ahead.ts';
 import { cancelRuns } from './cancel.ts';
 import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
@@ -66,10 +67,15 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
         requests[0]!.instance,
       );
       const outcomes: EnqueueOutcome[] = requests.map((r) => (mine.has(fireKey({ jobId: r.definition.id, fireTimeMs: r.fireTimeMs })) ? 'skipped' : 'duplicate'));
+      // Fires due while their job is paused are recorded skipped, not sent; a manual run is an explicit act and runs.
+      // Read after the insert above, in its own statement: see src/queue/pause.ts.
+      const scheduled = requests.map((r, i) => ({ r, i })).filter(({ r, i }) => outcomes[i] === 'skipped' && r.manual !== true);
+      const pausedAt = await pausedAmong(client, scheduled.map(({ r }) => ({ jobId: r.definition.id, dueAtMs: r.dueAtMs })));
+      const paused = new Map([...pausedAt].map(([k, pause]) => [scheduled[k]!.i, pause] as const));
       const executor = { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) };
       const byQueue = new Map<string, number[]>();
       requests.forEach((r, i) => {
-        if (outcomes[i] === 'duplicate') return;
+        if (outcomes[i] === 'duplicate' || paused.has(i)) return;
         const name = queueFor(r.definition.overlap).name;
         byQueue.set(name, [...(byQueue.get(name) ?? []), i]);
       });
@@ -102,7 +108,7 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
         if (ahead.length > 0) await client.query(`SELECT pg_notify(${NOTIFY_CHANNEL_SQL}, $2)`, [BOSS_SCHEMA, wakePayload(name, ahead)]);
       }
       // A fire refused ahead of its time is not decided yet: no ledger row, and it is enqueued again when due.
-      const early = requests.map((r, i) => ({ r, i })).filter(({ r, i }) => outcomes[i] === 'skipped' && (r.claimableAtMs !== undefined || r.retryWhenRefused === true));
+      const early = requests.map((r, i) => ({ r, i })).filter(({ r, i }) => outcomes[i] === 'skipped' && !paused.has(i) && (r.claimableAtMs !== undefined || r.retryWhenRefused === true));
       if (early.length) {
         await forgetFires(client, early.map(({ r }) => ({ jobId: r.definition.id, fireTimeMs: r.fireTimeMs })));
         for (const { i } of early) outcomes[i] = 'refused';
@@ -110,7 +116,11 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
       const skipped = requests.map((r, i) => ({ r, i })).filter(({ i }) => outcomes[i] === 'skipped');
       await recordSkipped(
         client,
-        skipped.map(({ r, i }) => ({ jobId: r.definition.id, fireTimeMs: r.fireTimeMs, runId: runIds[i]!, overlap: r.definition.overlap })),
+        skipped.map(({ r, i }) => {
+          const pause = paused.get(i);
+          const message = pause ? pausedMessage(pause) : `a run of this job was still queued or active (overlap: ${r.definition.overlap})`;
+          return { jobId: r.definition.id, fireTimeMs: r.fireTimeMs, runId: runIds[i]!, message };
+        }),
         requests[0]!.instance,
       );
       await client.query('COMMIT');

@@ -11,6 +11,9 @@ export interface MetricsSources {
   nextFires: () => Map<string, number>;
   /** Queue depth; may fail (the database is unreachable), the gauge then keeps its last values. */
   queueDepths: () => Promise<QueueDepth[]>;
+  /** The jobs defined here, and of them the ones paused now (shared by every replica); may fail, as queueDepths. */
+  jobIds: () => string[];
+  pausedJobs: () => Promise<Set<string>>;
   version: string;
   instance: string;
 }
@@ -55,6 +58,18 @@ export class AgentMetrics {
       registers,
       collect() {
         this.set(sources.fileErrors());
+      },
+    });
+    const paused = new Gauge({
+      name: 'jobsd_job_paused',
+      help: '1 while the job is paused (jobsd pause, the API, pause_after_failures), else 0.',
+      labelNames: ['job'],
+      registers,
+      async collect() {
+        const now = await sources.pausedJobs().catch(() => undefined);
+        if (!now) return;
+        paused.reset();
+        for (const job of sources.jobIds()) paused.labels(job).set(now.has(job) ? 1 : 0);
       },
     });
     const depth = new Gauge({

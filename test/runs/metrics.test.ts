@@ -8,7 +8,7 @@ import { registerProcessMetrics } from '../../src/runs/event-loop-delay.ts';
 import { AgentMetrics } from '../../src/runs/metrics.ts';
 
 it('forget() drops every series of a removed job, histograms and counters included', async () => {
-  const metrics = new AgentMetrics({ version: 't', instance: 'i', fileErrors: () => 0, nextFires: () => new Map(), queueDepths: async () => [] });
+  const metrics = new AgentMetrics({ version: 't', instance: 'i', fileErrors: () => 0, nextFires: () => new Map(), queueDepths: async () => [], jobIds: () => [], pausedJobs: async () => new Set<string>() });
   for (const job of ['gone', 'kept']) {
     metrics.fire(job, 'queued');
     metrics.fire(job, 'succeeded');

@@ -1,0 +1,101 @@
+// jobsd pause JOB [--for DURATION | --until ISO] [--reason TEXT], jobsd resume JOB: a run-time pause,
+// recorded in the database and obeyed by every replica (src/queue/pause.ts).
+
+import { PgBoss } from 'pg-boss';
+import { loadDirectory } from '../definitions/directory.ts';
+import { parseDuration } from '../definitions/duration.ts';
+import { migrate } from '../db/migrate.ts';
+import { pausedMessage } from '../db/pauses.ts';
+import { BOSS_SCHEMA, ensureQueues } from '../queue/boss.ts';
+import { pauseJob, resumeJob } from '../queue/pause.ts';
+import { EXIT, parseCommandArgs, UsageError, type Command, type Io } from './command.ts';
+import { DATABASE_FLAGS, databaseUrl, withPool } from './database.ts';
+import { FILE_FLAGS, jobsDir, loadOptions } from './settings.ts';
+
+const pauseUsage = `Usage: jobsd pause JOB_ID [--for DURATION | --until ISO] [--reason TEXT] [--json] [--jobs-dir DIR] [--database-url URL] [--data-dir DIR]
+
+Pauses the job on every agent sharing the database: each of its fires is recorded skipped (paused), until
+jobsd resume, or until the pause ends by itself (--for 2h, --until 2026-12-24T08:00:00Z). Fires already
+queued are taken back; a run already started finishes; a manual jobsd run still runs.`;
+
+const resumeUsage = `Usage: jobsd resume JOB_ID [--jobs-dir DIR] [--database-url URL] [--data-dir DIR]
+
+Ends the job's pause: its next fire runs.`;
+
+const FLAGS = { ...DATABASE_FLAGS, ...FILE_FLAGS, 'jobs-dir': { type: 'string' } } as const;
+
+/** The job must exist: a pause of a misspelt id would silently pause nothing. */
+function checkJob(id: string, values: Parameters<typeof loadOptions>[0] & { 'jobs-dir'?: string | undefined }, io: Io, command: string): boolean {
+  const dir = jobsDir(values['jobs-dir'], io);
+  if (loadDirectory(dir, loadOptions(values, io)).definitions.some((d) => d.id === id)) return true;
+  io.stderr(`jobsd ${command}: no job "${id}" in ${dir} (jobsd list shows the jobs; jobsd validate ${dir} shows file errors)\n`);
+  return false;
+}
+
+function untilOf(values: { for?: string | undefined; until?: string | undefined }, nowMs: number): number | undefined {
+  if (values.for !== undefined && values.until !== undefined) throw new UsageError('give --for or --until, not both');
+  if (values.for !== undefined) {
+    const ms = parseDuration(values.for);
+    if (typeof ms !== 'number' || ms <= 0) throw new UsageError(`--for: "${values.for}" is not a duration (90s, 2h, 1h30m)`);
+    return nowMs + ms;
+  }
+  if (values.until !== undefined) {
+    const ms = Date.parse(values.until);
+    if (!/^\d{4}-\d\d-\d\dT/.test(values.until) || Number.isNaN(ms)) throw new UsageError(`--until: "${values.until}" is not an ISO 8601 instant (2026-12-24T08:00:00Z)`);
+    if (ms <= nowMs) throw new UsageError(`--until: ${values.until} has passed`);
+    return ms;
+  }
+  return undefined;
+}
+
+export const pauseCommand: Command = {
+  name: 'pause',
+  summary: 'pause a job on every agent (its fires are recorded skipped) until resume, --for or --until',
+  usage: pauseUsage,
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(args, { ...FLAGS, for: { type: 'string' }, until: { type: 'string' }, reason: { type: 'string' }, json: { type: 'boolean' } });
+    if (positionals.length !== 1) throw new UsageError('expected one JOB_ID');
+    const id = positionals[0]!;
+    const untilMs = untilOf(values, Date.now());
+    if (!checkJob(id, values, io, 'pause')) return EXIT.failed;
+    const url = databaseUrl(values, io);
+    const outcome = await withPool(url, async (pool) => {
+      await migrate(pool);
+      const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, schedule: false, supervise: false, registerInstance: false, max: 2 });
+      boss.on('error', () => undefined);
+      await boss.start();
+      try {
+        await ensureQueues(boss);
+        return await pauseJob(pool, boss, { jobId: id, ...(untilMs !== undefined ? { untilMs } : {}), ...(values.reason ? { reason: values.reason } : {}), by: 'operator' });
+      } finally {
+        await boss.stop({ graceful: false, close: true });
+      }
+    });
+    const { pause, skipped } = outcome;
+    if (values.json) {
+      io.stdout(JSON.stringify({ job_id: id, paused: true, until: pause.untilMs === undefined ? null : new Date(pause.untilMs).toISOString(), reason: pause.reason ?? null, queued_runs_skipped: skipped }) + '\n');
+    } else {
+      io.stdout(`${id}: ${pausedMessage(pause)}${skipped ? `; ${skipped} queued run(s) taken back` : ''}\n`);
+    }
+    return EXIT.ok;
+  },
+};
+
+export const resumeCommand: Command = {
+  name: 'resume',
+  summary: 'end a job’s pause',
+  usage: resumeUsage,
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(args, FLAGS);
+    if (positionals.length !== 1) throw new UsageError('expected one JOB_ID');
+    const id = positionals[0]!;
+    if (!checkJob(id, values, io, 'resume')) return EXIT.failed;
+    const url = databaseUrl(values, io);
+    const was = await withPool(url, async (pool) => {
+      await migrate(pool);
+      return resumeJob(pool, id);
+    });
+    io.stdout(was ? `${id}: resumed\n` : `${id}: was not paused\n`);
+    return EXIT.ok;
+  },
+};
