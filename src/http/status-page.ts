@@ -3,6 +3,7 @@
 // state; lateness and duration in each run's hover title). It reloads itself every 10 s.
 // The timeline window reaches back to the oldest of each job's last TIMELINE_RUNS runs (at most TIMELINE_HOURS).
 import type { FireRow } from '../db/ledger.ts';
+import type { Pause } from '../db/pauses.ts';
 import { isOnceFire, latenessFrom } from '../queue/fire-id.ts';
 import { formatFileError } from '../definitions/errors.ts';
 import { instantView } from './api.ts';
@@ -83,6 +84,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.3em;margin:0 0 .2em} .meta{color:#666;margin-bottom:1em}
 table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee;vertical-align:top}
 th{font-weight:600;color:#555;font-size:.9em} .id{font-weight:600} .desc,.utc,.msg{color:#666;font-size:.9em}
+.paused{color:#8a5a00;font-size:.9em}
 .state{display:inline-block;padding:0 .45em;border-radius:3px;color:#fff;font-size:.85em}
 .errors{background:#fdecec;border:1px solid #e5a3a3;padding:.6em 1em;margin-bottom:1em} .errors pre{margin:.2em 0;white-space:pre-wrap}
 .legend span{margin-right:.8em;font-size:.85em} .legend i{display:inline-block;width:.8em;height:.8em;margin-right:.25em;vertical-align:-1px}
@@ -96,11 +98,19 @@ function spanText(ms: number): string {
   return ms >= 5_400_000 ? `${Math.round(ms / 3_600_000)} hours` : ms >= 90_000 ? `${Math.round(ms / 60_000)} minutes` : `${Math.round(ms / 1000)} seconds`;
 }
 
+/** A paused job's marker: until when (or until resumed), by whom, why. */
+function pausedNote(pause: Pause | undefined, nowMs: number): string {
+  if (!pause) return '';
+  const until = pause.untilMs === undefined ? 'until resumed' : `for ${ago(pause.untilMs - nowMs)} more`;
+  return `<div class="paused" data-paused="true"><strong>paused</strong> ${escapeHtml(until)} · by ${escapeHtml(pause.by)}${pause.reason ? `: ${escapeHtml(pause.reason)}` : ''}</div>`;
+}
+
 export async function renderStatusPage(view: AgentView, nowMs: number): Promise<string> {
-  const [last, recent] = await Promise.all([
+  const [last, recent, pauses] = await Promise.all([
     view.lastRuns().catch(() => new Map<string, FireRow>()),
+    view.pauses().catch(() => new Map<string, Pause>()),
     view.recentRuns(nowMs - TIMELINE_HOURS * 3_600_000, 5_000).catch(() => [] as FireRow[]),
-  ]);
+  ]).then(([l, p, r]) => [l, r, p] as const);
   const byJob = new Map<string, FireRow[]>();
   for (const row of recent) {
     const rows = byJob.get(row.job_id) ?? [];
@@ -117,7 +127,7 @@ export async function renderStatusPage(view: AgentView, nowMs: number): Promise<
     const message = typeof run?.result?.message === 'string' ? scrubText(run.result.message, allSecrets(def.secrets)) : '';
     return `<tr class="job${def.enabled ? '' : ' disabled'}" data-job="${escapeHtml(def.id)}">
 <td><div class="id">${escapeHtml(def.id)}</div>${def.description ? `<div class="desc">${escapeHtml(scrubText(def.description, allSecrets(def.secrets)))}</div>` : ''}</td>
-<td>${escapeHtml(def.enabled ? describeTrigger(def.schedule) : `disabled · ${describeTrigger(def.schedule)}`)}<div class="desc">${escapeHtml(def.task.type)} · overlap ${escapeHtml(def.overlap)}</div></td>
+<td>${escapeHtml(def.enabled ? describeTrigger(def.schedule) : `disabled · ${describeTrigger(def.schedule)}`)}${pausedNote(pauses.get(def.id), nowMs)}<div class="desc">${escapeHtml(def.task.type)} · overlap ${escapeHtml(def.overlap)}</div></td>
 <td class="next">${next ? `${escapeHtml(next.local)}<div class="utc">${escapeHtml(next.utc)} UTC · in ${ago(Date.parse(next.utc) - nowMs)}</div>` : '—'}</td>
 <td class="last">${state}${run ? ` <span class="utc">${ago(nowMs - ranAtMs(run))} ago</span>` : ''}${message ? `<div class="msg">${escapeHtml(message.slice(0, 160))}</div>` : ''}</td>
 <td>${timelineSvg(byJob.get(def.id) ?? [], fromMs, nowMs, def.secrets)}</td>

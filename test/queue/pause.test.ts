@@ -11,6 +11,8 @@ import { freshDatabase } from '../helpers/db.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
 const TOKEN = 'pause-test-token';
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = async (res: Response | Promise<Response>): Promise<any> => (await res).json();
 
 describe('pause and resume', () => {
   let url: string;
@@ -58,11 +60,12 @@ describe('pause and resume', () => {
     assert.equal(manual.code, 0, manual.stderr);
     assert.equal(JSON.parse(manual.stdout).status, 'succeeded');
 
-    const api = await (await fetch(`${base}/api/jobs/tick`)).json();
+    const api = await json(fetch(`${base}/api/jobs/tick`));
     assert.equal(api.pause.paused, true);
     assert.equal(api.pause.reason, 'database maintenance');
     assert.equal(api.pause.until, null);
     assert.match(await (await fetch(`${base}/metrics`)).text(), /^jobsd_job_paused\{job="tick"\} 1$/m);
+    assert.match(await (await fetch(`${base}/`)).text(), /data-paused="true"><strong>paused<\/strong> until resumed · by operator: database maintenance/);
 
     const resumed = await cli('resume', 'tick');
     assert.equal(resumed.code, 0, resumed.stderr);
@@ -91,14 +94,14 @@ describe('pause and resume', () => {
     const until = new Date(Date.now() + 3_600_000).toISOString();
     const res = await post('/api/jobs/tick/pause', { until, reason: 'release freeze' });
     assert.equal(res.status, 200);
-    const body = await res.json();
+    const body = await json(res);
     assert.equal(body.paused, true);
     assert.equal(body.until, until);
-    const jobs = await (await fetch(`${base}/api/jobs`)).json();
+    const jobs = await json(fetch(`${base}/api/jobs`));
     assert.equal(jobs.jobs.find((j: { id: string }) => j.id === 'tick').pause.reason, 'release freeze');
     const resumed = await post('/api/jobs/tick/resume');
     assert.equal(resumed.status, 200);
-    assert.equal((await resumed.json()).was_paused, true);
+    assert.equal((await json(resumed)).was_paused, true);
     assert.equal((await post('/api/jobs/nope/pause', {})).status, 404);
     const missing = await cli('pause', 'nope');
     assert.equal(missing.code, 1);
