@@ -21,7 +21,8 @@ import { startScheduling } from './scheduling.ts';
 import { startHttp, type HttpEndpoint } from './http/server.ts';
 import { AgentMetrics } from './runs/metrics.ts';
 import { queueDepths } from './queue/depth.ts';
-import { Notifier } from './runs/notify.ts';
+import { FAILURE_STATES, Notifier } from './runs/notify.ts';
+import { pauseAfterFailures } from './runs/pause-after-failures.ts';
 import { createBoss, ensureQueues } from './queue/boss.ts';
 import { enqueueLeadMs } from './queue/ahead.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
@@ -119,6 +120,15 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       if (final) {
         metrics.fire(data.jobId, result.status);
         if (definition) notifier.runEnded(definition, result);
+        if (definition?.pauseAfterFailures !== undefined && FAILURE_STATES.has(result.status)) {
+          pauseAfterFailures(pool, boss, definition)
+            .then((reason) => {
+              if (reason === undefined) return;
+              logger.warn({ job: definition.id, run: result.run_id, fire: result.fire_time }, `job paused: ${reason} (pause_after_failures); jobsd resume ${definition.id} ends the pause`);
+              notifier.paused(definition, reason, result);
+            })
+            .catch((err: unknown) => logger.warn({ job: definition.id, err }, 'could not check pause_after_failures'));
+        }
       }
     },
   });

@@ -1,6 +1,6 @@
 // The pause records (jobsd.pauses): one row per paused job, written by `jobsd pause`, the API and
 // pause_after_failures, read by every replica. A pause with an `until` ends by itself at that instant:
-// fires due from then on run; its row stays (one per job at most) until the next pause or resume.
+// fires due from then on run. A resume ends it the same way. The row stays (one per job at most).
 // What a pause does to fires is src/queue/pause.ts and the enqueue transaction (src/queue/enqueue-batch.ts).
 
 import type { Queryable } from './ledger.ts';
@@ -42,10 +42,13 @@ export async function writePause(db: Queryable, pause: Omit<Pause, 'pausedAtMs'>
   return fromRow(rows[0]!);
 }
 
-/** Ends the job's pause; returns whether one was in force. */
-export async function deletePause(db: Queryable, jobId: string): Promise<boolean> {
-  const { rows } = await db.query<{ until: Date | null }>('DELETE FROM jobsd.pauses WHERE job_id = $1 RETURNING until', [jobId]);
-  return rows.some((r) => r.until === null || r.until.getTime() > Date.now());
+/**
+ * Ends the job's pause now; returns whether one was in force. The row stays, ended: its `until` is where
+ * pause_after_failures starts counting again.
+ */
+export async function endPause(db: Queryable, jobId: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE jobsd.pauses SET until = now() WHERE job_id = $1 AND (until IS NULL OR until > now())', [jobId]);
+  return (rowCount ?? 0) > 0;
 }
 
 /** The pauses in force now, by job id. */

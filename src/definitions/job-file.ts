@@ -14,6 +14,7 @@ export interface JobFile {
   overlap?: 'skip' | 'queue' | 'allow' | 'replace';
   timeout?: DurationInput;
   lease?: DurationInput;
+  pause_after_failures?: number;
   retry?: RetryInput;
   notify?: NotifyInput;
   idempotency_key?: string;
@@ -103,7 +104,7 @@ type Keys<T> = { readonly [K in keyof Required<T>]: true };
 
 export const JOB_FILE_KEYS: Keys<JobFile> = {
   $schema: true, id: true, job_id: true, description: true, enabled: true, schedule: true, overlap: true,
-  timeout: true, lease: true, retry: true, notify: true, idempotency_key: true, task: true, environments: true,
+  timeout: true, lease: true, pause_after_failures: true, retry: true, notify: true, idempotency_key: true, task: true, environments: true,
 };
 export const NOTIFY_KEYS: Keys<NotifyInput> = { on: true, webhook: true, email: true };
 export const SCHEDULE_KEYS: Keys<ScheduleInput> = {

@@ -41,6 +41,7 @@ export function normalizeJob(doc: JobFile, context: NormalizeContext): JobDefini
     overlap: doc.overlap ?? 'skip',
     timeoutMs,
     leaseMs: duration(problems, doc.lease, ['lease'], DEFAULT_LEASE_MS, { min: MIN_LEASE_MS }),
+    ...(doc.pause_after_failures !== undefined ? { pauseAfterFailures: doc.pause_after_failures } : {}),
     retry: {
       attempts: retry.attempts ?? 0,
       delayMs: duration(problems, retry.delay, ['retry', 'delay'], 30_000),

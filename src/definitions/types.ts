@@ -94,7 +94,7 @@ export interface VmExtractTask {
 
 export type Task = CommandTask | HttpTask | VmCollectTask | VmExtractTask;
 
-export const NOTIFY_EVENTS = ['failure', 'recovery', 'missed', 'success'] as const;
+export const NOTIFY_EVENTS = ['failure', 'recovery', 'missed', 'success', 'paused'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 export interface NotifyPolicy {
@@ -116,6 +116,8 @@ export interface JobDefinition {
   timeoutMs: number;
   /** How long a claimed attempt stays this agent's without a renewal (src/workers/lease.ts). */
   leaseMs: number;
+  /** Pause the job after this many consecutive failed runs (src/runs/pause-after-failures.ts). */
+  pauseAfterFailures?: number;
   retry: RetryPolicy;
   /** Undefined: nobody is notified. */
   notify?: NotifyPolicy;

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { recordEnded } from '../db/fire-transitions.ts';
-import { deletePause, pausedMessage, writePause, type Pause } from '../db/pauses.ts';
+import { endPause, pausedMessage, writePause, type Pause } from '../db/pauses.ts';
 import { withClient } from '../db/pg-guard.ts';
 import { BOSS_SCHEMA, queueTable } from './boss.ts';
 import { QUEUES } from './queues.ts';
@@ -41,7 +41,7 @@ export async function pauseJob(pool: pg.Pool, boss: PgBoss, request: Omit<Pause,
 }
 
 export async function resumeJob(pool: pg.Pool, jobId: string): Promise<boolean> {
-  return deletePause(pool, jobId);
+  return endPause(pool, jobId);
 }
 
 /** Cancels the job's scheduled runs still waiting in the queue that are due while it is paused; records them skipped. */

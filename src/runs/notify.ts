@@ -1,5 +1,5 @@
-// Notifications (job file `notify:`): a webhook and/or an email on failure, recovery, missed fires or
-// success. Sent in the background with retries; a notification never blocks, delays or fails the run.
+// Notifications (job file `notify:`): a webhook and/or an email on failure, recovery, missed fires,
+// success, or a pause after failures. Sent in the background with retries; a notification never blocks, delays or fails the run.
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Transporter } from 'nodemailer';
@@ -24,8 +24,8 @@ export interface Notification {
   event: NotifyEvent;
   job_id: string;
   description: string | null;
-  /** The run's result; for `missed`, a summary of the fires recorded missed. */
-  result: RunResult | { status: 'missed'; message: string; fires: string[] };
+  /** The run's result; for `missed`, a summary of the fires recorded missed; for `paused`, the pause. */
+  result: RunResult | { status: 'missed'; message: string; fires: string[] } | { status: 'paused'; message: string; reason: string; last_run: RunResult };
 }
 
 /** Which events a final result raises for this job, given the state of the run before it. */
@@ -40,7 +40,7 @@ export function eventsFor(on: readonly NotifyEvent[], status: string, previous: 
 }
 
 function subject(n: Notification): string {
-  const what = n.event === 'recovery' ? 'recovered' : n.event === 'missed' ? 'missed fires' : n.result.status;
+  const what = n.event === 'recovery' ? 'recovered' : n.event === 'missed' ? 'missed fires' : n.event === 'paused' ? 'paused after failures' : n.result.status;
   return `[jobsd] ${n.job_id}: ${what}`;
 }
 
@@ -63,6 +63,9 @@ export function emailText(n: Notification): string {
       `Run id:     ${r.run_id}`,
     );
     if (r.error && r.error !== r.message) lines.push(`Error:      ${r.error}`);
+  } else if (r.status === 'paused') {
+    const last = r.last_run;
+    lines.push(`Job:        ${n.job_id}${n.description ? ` (${n.description})` : ''}`, `Paused:     ${r.message}`, `Last run:   ${last.status}: ${last.message} (fire ${last.fire_time}, run ${last.run_id})`);
   } else {
     lines.push(`Job:        ${n.job_id}`, `Missed:     ${r.message}`, ...r.fires.map((f) => `            ${f}`));
   }
@@ -107,6 +110,14 @@ export class Notifier {
     const list = fires.map((f) => new Date(f).toISOString());
     const result = { status: 'missed' as const, message: `${fires.length} fire(s) missed while no agent could run them`, fires: list };
     this.track(this.send(def, { event: 'missed', job_id: def.id, description: def.description ?? null, result }));
+  }
+
+  /** pause_after_failures paused the job: sent where `on` has `paused` or `failure`. */
+  paused(def: JobDefinition, reason: string, lastRun: RunResult): void {
+    const on = def.notify?.on;
+    if (!on || !(on.includes('paused') || on.includes('failure'))) return;
+    const result = { status: 'paused' as const, message: `paused until jobsd resume ${def.id}: ${reason}`, reason, last_run: lastRun };
+    this.track(this.send(def, { event: 'paused', job_id: def.id, description: def.description ?? null, result }));
   }
 
   /** Waits for notifications in flight, at most `timeoutMs` (at shutdown). */

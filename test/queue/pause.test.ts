@@ -9,6 +9,7 @@ import { jobsDir, ledger, startAgent, type AgentProcess, type LedgerRow } from '
 import { runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { pollUntil } from '../helpers/poll.ts';
+import { startWebhookReceiver } from '../helpers/receivers.ts';
 
 const TOKEN = 'pause-test-token';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -106,5 +107,46 @@ describe('pause and resume', () => {
     const missing = await cli('pause', 'nope');
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no job "nope"/);
+  });
+});
+
+describe('pause_after_failures', () => {
+  it('pauses the job after the second consecutive failure, on both agents, with one paused notification; resume clears it', async () => {
+    const hook = await startWebhookReceiver();
+    const url = await freshDatabase('pause_failures');
+    const dir = jobsDir({
+      'flaky.yaml': `schedule: every 2s\npause_after_failures: 2\nnotify: { on: [paused], webhook: { url: "${hook.url}" } }\ntask: { type: command, command: "exit 3" }\n`,
+    });
+    const port = await freePort();
+    const a = await startAgent({ name: 'fa', jobsDir: dir, databaseUrl: url, args: ['--http', `127.0.0.1:${port}`] });
+    const b = await startAgent({ name: 'fb', jobsDir: dir, databaseUrl: url });
+    try {
+      const paused = await pollUntil(async () => {
+        const p = (await json(fetch(`http://127.0.0.1:${port}/api/jobs/flaky`))).pause;
+        return p.paused ? p : undefined;
+      }, { timeoutMs: 20_000, what: 'the job paused' });
+      assert.equal(paused.paused_by, 'pause_after_failures');
+      assert.equal(paused.reason, '2 consecutive failed runs');
+      const pausedAt = Date.parse(paused.paused_at);
+      // The fires after the pause are skipped; exactly two runs failed.
+      await pollUntil(async () => (await ledger(url, 'flaky')).filter((r) => r.state === 'skipped' && r.fire_time.getTime() > pausedAt).length >= 2, { timeoutMs: 15_000, what: 'fires skipped after the pause' });
+      const rows = await ledger(url, 'flaky');
+      assert.equal(rows.filter((r) => r.state === 'failed').length, 2, rows.map((r) => r.state).join(' '));
+      await pollUntil(() => hook.bodies.length >= 1, { what: 'the paused notification' });
+      assert.equal(hook.bodies.length, 1);
+      assert.equal(hook.bodies[0]!.event, 'paused');
+      assert.match(String((hook.bodies[0]!.result as { message: string }).message), /^paused until jobsd resume flaky: 2 consecutive failed runs/);
+
+      const resumed = await runCli(['resume', 'flaky', '--database-url', url, '--jobs-dir', dir]);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      // The count starts again: one more failure does not pause it, the second one does.
+      await pollUntil(async () => (await ledger(url, 'flaky')).filter((r) => r.state === 'failed').length >= 3, { timeoutMs: 15_000, what: 'a failure after the resume' });
+      assert.equal((await json(fetch(`http://127.0.0.1:${port}/api/jobs/flaky`))).pause.paused, false);
+      await pollUntil(async () => (await json(fetch(`http://127.0.0.1:${port}/api/jobs/flaky`))).pause.paused, { timeoutMs: 15_000, what: 'paused again after two more' });
+      assert.equal((await ledger(url, 'flaky')).filter((r) => r.state === 'failed').length, 4);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await hook.close();
+    }
   });
 });
