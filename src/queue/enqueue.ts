@@ -3,6 +3,7 @@
 // src/queue/enqueue-batch.ts.
 
 import type { JobDefinition } from '../definitions/types.ts';
+import type { Reopen } from '../db/fire-transitions.ts';
 import { DEFAULT_LEASE_MS, failoverSeconds } from '../definitions/lease.ts';
 
 /**
@@ -50,6 +51,13 @@ export interface EnqueueRequest {
   runId?: string;
   /** When the queue policy refuses the fire, record nothing and return `refused` (catch-up waits and retries). */
   retryWhenRefused?: boolean;
+  /**
+   * A run at a chosen fire instant (`run --at`, a backfill): an earlier final row of that fire is replaced
+   * (one that succeeded only when forced); give it a fresh `runId`, as pg-boss keeps the ids it ran.
+   */
+  reopen?: Reopen;
+  /** The run is a backfill's (the ledger says so). */
+  backfill?: boolean;
   instance: string;
 }
 
