@@ -4,6 +4,7 @@
 
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Reopen } from '../db/fire-transitions.ts';
+import type { UpstreamRun } from '../workers/result.ts';
 import { DEFAULT_LEASE_MS, failoverSeconds } from '../definitions/lease.ts';
 
 /**
@@ -26,6 +27,8 @@ export interface FireData {
   retries?: number;
   /** Runs queued by versions before the reference: the whole definition, secrets included. */
   definition?: JobDefinition;
+  /** A chained job's fire: the upstream run that fired it. */
+  upstream?: UpstreamRun;
 }
 
 /** `refused`: the queue policy refused it and, as asked, nothing was recorded (try again later). */
@@ -58,6 +61,8 @@ export interface EnqueueRequest {
   reopen?: Reopen;
   /** The run is a backfill's (the ledger says so). */
   backfill?: boolean;
+  /** A chained job's fire: the upstream run that fired it. */
+  upstream?: UpstreamRun;
   instance: string;
 }
 
@@ -88,5 +93,6 @@ export function fireData(request: EnqueueRequest, runId: string): FireData {
     definitionHash: definition.hash,
     leaseMs: definition.leaseMs ?? DEFAULT_LEASE_MS,
     retries: definition.retry.attempts,
+    ...(request.upstream ? { upstream: request.upstream } : {}),
   };
 }

@@ -107,7 +107,7 @@ export class Attempts {
       this.watch(pgid, lease, lostLeaseKillGraceMs(lease.leaseMs, killGraceMs));
     };
     try {
-      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, onGroup, ...(databaseUrl ? { databaseUrl } : {}), ...(urgent ? { urgent } : {}) };
+      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, onGroup, ...(databaseUrl ? { databaseUrl } : {}), ...(urgent ? { urgent } : {}), ...(data.upstream ? { upstream: data.upstream } : {}) };
       // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due; a command's
       // process is spawned meanwhile, so that starting it then costs a write to a pipe.
       const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;
