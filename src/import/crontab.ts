@@ -16,7 +16,7 @@ const ASSIGNMENT = /^(?:"([^"]+)"|'([^']+)'|([A-Za-z_][A-Za-z0-9_]*))\s*=\s*(.*)
 const ENTRY = /^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$/;
 const MACRO = /^(@\w+)\s+(.*)$/;
 /** Comment lines that are column headers or ASCII art, not a description. */
-const NOT_PROSE = /[|]|-{3,}|\bm\s+h\s+dom\b|user-name\s+command|^[\s*.]*$/;
+const NOT_PROSE = /[|]|-{3,}|example of job definition|\bm\s+h\s+dom\b|user-name\s+command|^[\s*.]*$/i;
 /** Words skipped when naming a job after its command. */
 const NOT_A_NAME = new Set(['cd', 'test', '[', '!', '{', '}', '(', ')', '&&', '||', ';', 'exec', 'sudo', 'nice', 'ionice', 'env', 'nohup', 'timeout', 'flock', 'sh', 'bash', '-c', 'if', 'then', 'run-parts', 'chronic', 'cronic']);
 

@@ -9,7 +9,7 @@ import { duration, IdPool, joinParts, shellQuote, slugId, type Part } from './co
 import { NOTE_CODES as C, Notes, type ImportedJob, type ImportResult, type ImportSource } from './types.ts';
 
 const TIMER_CARRIED = new Set(['OnCalendar', 'OnUnitActiveSec', 'OnUnitInactiveSec', 'OnBootSec', 'OnStartupSec', 'OnActiveSec', 'RandomizedDelaySec', 'Persistent', 'Unit', 'AccuracySec', 'FixedRandomDelay']);
-const SERVICE_CARRIED = new Set(['ExecStart', 'ExecStartPre', 'ExecStartPost', 'Environment', 'WorkingDirectory', 'Type', 'TimeoutStartSec', 'TimeoutSec', 'RuntimeMaxSec', 'SuccessExitStatus', 'RemainAfterExit']);
+const SERVICE_CARRIED = new Set(['ExecStart', 'ExecStartPre', 'ExecStartPost', 'Environment', 'EnvironmentFile', 'WorkingDirectory', 'Type', 'TimeoutStartSec', 'TimeoutSec', 'RuntimeMaxSec', 'SuccessExitStatus', 'RemainAfterExit']);
 const UNIT_CARRIED = new Set(['Description', 'Documentation']);
 
 /** Time spans (systemd.time(7)) in milliseconds; bare numbers are seconds. */
