@@ -108,6 +108,9 @@ export function importCrontab(source: ImportSource, options: CrontabOptions): Im
   if (unmailed > 0) {
     notes.changed(C.mail, file, `no MAILTO: cron mailed the output of ${unmailed} entr${unmailed === 1 ? 'y' : 'ies'} to the crontab's owner; jobsd logs it and keeps its tail in the run's result`);
   }
+  if (env.TZ !== undefined && zone === undefined) {
+    notes.changed(C.timezone, file, `TZ=${env.TZ} is put in the commands' environment only: cron (cronie) reads schedules in CRON_TZ or the system's zone; if yours read TZ= for the schedule, set schedule.timezone: ${env.TZ}`);
+  }
   if (withoutZone > 0) {
     notes.changed(C.timezone, file, `no CRON_TZ: ${withoutZone} schedule${withoutZone === 1 ? ' is' : 's are'} evaluated in the agent's JOBSD_TIMEZONE (default UTC); cron used the system's local time zone`);
   }

@@ -136,6 +136,13 @@ function schedulesOf(timer: Unit, where: string, id: string, notes: Notes, isZon
   const boot = monotonic('OnBootSec') ?? monotonic('OnStartupSec') ?? monotonic('OnActiveSec');
   if (calendars.length > 0) {
     for (const e of [active, boot]) if (e) notes.dropped(C.schedule, `${where}:${e.line}`, `${e.key}= is not imported alongside OnCalendar=`, id);
+    const zones = new Set(calendars.map((c) => c.timezone));
+    if (zones.has(undefined)) {
+      notes.changed(C.timezone, where, "OnCalendar= without a time zone: evaluated in the agent's JOBSD_TIMEZONE (default UTC); systemd used the system's local time zone", id);
+    }
+    if ([...zones].some((z) => z !== 'UTC' && z !== 'Etc/UTC')) {
+      notes.changed(C.timezone, where, 'around daylight-saving changes jobsd follows cron: a fixed time in the spring-forward gap fires at the end of the gap (systemd skips it that day), and a */step minute or hour fires in both passes of the repeated hour (systemd only in the first)', id);
+    }
     const merged = mergeCalendars(calendars);
     const list = merged ? [merged] : calendars;
     return list.map((c) => {
