@@ -4,15 +4,19 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { assertValid, FIXTURES, importInto, nextFires } from './helpers.ts';
+import { assertValid, FIXTURES, importInto, nextFires, runCliWithInput } from './helpers.ts';
 
 const FROM = '2026-12-01T00:00:00Z';
 const DIR = path.join(FIXTURES, 'systemd');
 
 /** What systemd itself says: the next `count` elapses of each expression, merged and sorted. */
 function systemdFires(expressions: string[], count: number): string[] {
+  return systemdFiresFrom(FROM, expressions, count);
+}
+
+function systemdFiresFrom(from: string, expressions: string[], count: number): string[] {
   const all = expressions.flatMap((expression) => {
-    const out = execFileSync('systemd-analyze', ['calendar', `--iterations=${count}`, `--base-time=${FROM.replace('T', ' ').replace('Z', ' UTC')}`, expression], { env: { ...process.env, TZ: 'UTC' }, encoding: 'utf8' });
+    const out = execFileSync('systemd-analyze', ['calendar', `--iterations=${count}`, `--base-time=${from.replace('T', ' ').replace('Z', ' UTC')}`, expression], { env: { ...process.env, TZ: 'UTC' }, encoding: 'utf8' });
     return [...out.matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC/g)].map((m) => `${m[1]!.replace(' ', 'T')}.000Z`);
   });
   return [...new Set(all)].sort().slice(0, count);
@@ -81,4 +85,26 @@ test('OnUnitActiveSec= becomes every, OnBootSec= beside it is dropped', async ()
   assert.match(r.stderr, /OnBootSec=2min: the first fire after boot is not imported/);
   assert.match(r.stderr, /jobsd aligns the fires to the Unix epoch/);
   await assertValid(r.dir);
+});
+
+test('`systemctl cat` output on standard input: the timer and its service in one stream', async () => {
+  const stream = ['backup.timer', 'backup.service'].map((f) => `# /etc/systemd/system/${f}\n${readFileSync(path.join(DIR, f), 'utf8')}`).join('\n');
+  const r = await runCliWithInput(['import', 'systemd', '-', '--json', '--allow-partial'], stream);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as { jobs: { id: string; text: string }[] };
+  assert.deepEqual(doc.jobs.map((j) => j.id), ['backup']);
+  assert.match(doc.jobs[0]!.text, /cron: 30 2,14 \* \* 1,2,3,4,5/);
+});
+
+test('around DST the fires differ from systemd exactly as the report says: the spring-forward gap', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-import-timers-'));
+  writeFileSync(path.join(dir, 'night.timer'), '[Timer]\nOnCalendar=*-*-* 02:30 Europe/Berlin\n');
+  writeFileSync(path.join(dir, 'night.service'), '[Service]\nWorkingDirectory=/tmp\nExecStart=/bin/true\n');
+  const r = await importInto(['systemd', path.join(dir, 'night.timer')]);
+  assert.match(r.stderr, /a fixed time in the spring-forward gap fires at the end of the gap \(systemd skips it that day\)/);
+  const from = '2027-03-25T12:00:00Z';
+  const ours = await nextFires(path.join(r.dir, 'night.yaml'), from, 5);
+  const theirs = systemdFiresFrom(from, ['*-*-* 02:30 Europe/Berlin'], 4);
+  assert.deepEqual(ours.filter((t) => t !== '2027-03-28T01:00:00.000Z'), theirs);
+  assert.ok(ours.includes('2027-03-28T01:00:00.000Z'), 'jobsd runs the 02:30 of the gap day at 03:00 CEST');
 });
