@@ -71,7 +71,7 @@ function jobsOf(config: Obj, source: ImportSource, notes: Notes, report: boolean
   const resolver = new OmegaResolver(config, notes, source.name);
   const out = new Map<string, Obj>();
   const list = Array.isArray(config.jobs) ? config.jobs : isObj(config.jobs) ? Object.entries(config.jobs).map(([id, j]) => ({ id, ...obj(j) })) : [];
-  const zone = obj(config.scheduler).timezone ?? config.timezone;
+  const configZone = obj(config.scheduler).timezone ?? config.timezone;
   for (const [index, entry] of list.entries()) {
     if (!isObj(entry)) continue;
     const key = String(entry.id ?? entry.job_id ?? entry.name ?? `job-${index + 1}`);
@@ -84,6 +84,7 @@ function jobsOf(config: Obj, source: ImportSource, notes: Notes, report: boolean
     if (typeof description === 'string' && description !== '') job.description = description;
     if (entry.enabled !== undefined) job.enabled = at('enabled');
     const schedule = at('schedule');
+    const zone = entry.timezone ?? configZone;
     if (isObj(schedule)) {
       const zoned = schedule.timezone !== undefined || obj(schedule.args).timezone !== undefined;
       job.schedule = zone !== undefined && !zoned ? { ...schedule, timezone: zone } : schedule;
