@@ -4,6 +4,9 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadDocument } from '../definitions/load.ts';
+import { formatFileError } from '../definitions/errors.ts';
+import { parseText } from '../files/parse.ts';
 import { FORMATS, isFormat, type FormatName } from '../import/formats.ts';
 import { renderJob } from '../import/render.ts';
 import type { ImportNote, ImportSource } from '../import/types.ts';
@@ -47,6 +50,10 @@ export const importCommand: Command = {
     const result = FORMATS[format](source, { system });
     const files = result.jobs.map((job) => ({ id: job.id, name: `${job.id}.yaml`, text: renderJob(job, format) }));
     const notes = [...result.notes];
+    for (const f of files) {
+      const problem = checkFile(f.name, f.text);
+      if (problem) notes.push({ kind: 'dropped', code: 'JOBSD_I_INVALID', where: f.name, job: f.id, message: `the converted file does not validate, fix it by hand: ${problem}` });
+    }
     const written: string[] = [];
     if (values.out !== undefined && !values['dry-run']) {
       mkdirSync(values.out, { recursive: true });
@@ -105,4 +112,18 @@ function report(notes: ImportNote[], converted: number, written: number, io: Io)
       (dropped ? ' (exit 1 unless --allow-partial)' : '') +
       '\n',
   );
+}
+
+/**
+ * Validates a converted file as the agent would, with every `${VAR}` set (the variables are the agent's
+ * business, not the converter's): the first error, or undefined.
+ */
+function checkFile(name: string, text: string): string | undefined {
+  const doc = parseText(text, 'yaml', name);
+  if ('code' in doc) return formatFileError(doc);
+  const env = new Proxy({} as Record<string, string>, { get: (_, key) => (typeof key === 'string' ? 'set' : undefined) });
+  const result = loadDocument(name, doc, undefined, { env, defaultTimezone: 'UTC' });
+  if (result.ok) return undefined;
+  const errors = result.errors.filter((e) => e.code !== 'JOBSD_E_INTERPOLATE');
+  return errors.length ? formatFileError(errors[0]!) : undefined;
 }

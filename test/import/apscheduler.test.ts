@@ -63,3 +63,11 @@ test('usage: an unknown format is exit 2; --dry-run writes nothing; --json carri
   const second = await runCli(['import', 'crontab', path.join(FIXTURES, 'bad-crontab'), '--out', again.dir, '--allow-partial']);
   assert.match(second.stderr, /not written: the file exists/);
 });
+
+test('a converted file that would not load (an APScheduler week field) is reported, not passed off as imported', async () => {
+  const r = await importInto(['apscheduler', path.join(FIXTURES, 'fortnightly.yaml')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /dropped: fortnightly\.yaml \[fortnightly\]: the converted file does not validate, fix it by hand: fortnightly\.yaml:\d+:\d+: schedule\.args\.week: week is not supported/);
+  const validate = await runCli(['validate', r.dir]);
+  assert.equal(validate.code, 1, 'jobsd validate agrees');
+});
