@@ -4,6 +4,7 @@
 
 import { parseAllDocuments } from 'yaml';
 import { parseCron } from '../definitions/cron.ts';
+import { parseDuration } from '../definitions/duration.ts';
 import { duration, IdPool, joinParts, literal, slugId, type Part } from './common.ts';
 import { NOTE_CODES as C, Notes, type ImportedJob, type ImportResult, type ImportSource } from './types.ts';
 
@@ -59,9 +60,17 @@ function convert(cronJob: Obj, ids: IdPool, notes: Notes, file: string): Importe
     zone ??= prefixed[1];
     text = prefixed[2]!;
   }
-  const parsed = parseCron(text);
-  if ('error' in parsed) {
-    notes.dropped(C.schedule, where, `not imported: spec.schedule ${parsed.error}`, id);
+  const every = /^@every\s+(\S+)$/i.exec(text);
+  const cron = every ? undefined : robfigToVixie(text);
+  if (cron !== undefined) {
+    const parsed = parseCron(cron);
+    if ('error' in parsed) {
+      notes.dropped(C.schedule, where, `not imported: spec.schedule ${parsed.error}`, id);
+      return undefined;
+    }
+    if (cron !== text) notes.changed(C.schedule, where, `spec.schedule "${text}" is written "${cron}": the same days under cron's rules, where */N in a day field counts as restricted in Kubernetes`, id);
+  } else if (typeof parseDuration(every![1]!) !== 'number') {
+    notes.dropped(C.schedule, where, `not imported: spec.schedule "${text}": the interval is not a duration`, id);
     return undefined;
   }
   const container = containers[0];
@@ -75,8 +84,12 @@ function convert(cronJob: Obj, ids: IdPool, notes: Notes, file: string): Importe
     return undefined;
   }
 
-  const schedule: Obj = { cron: text };
+  const schedule: Obj = cron !== undefined ? { cron } : { every: every![1]! };
+  if (every) notes.changed(C.schedule, where, `@every ${every[1]} became every: ${every[1]}: jobsd aligns the fires to the Unix epoch, Kubernetes counted from the controller's last start`, id);
   if (zone !== undefined) schedule.timezone = zone;
+  if (cron !== undefined && zone !== undefined && zone !== 'UTC' && zone !== 'Etc/UTC') {
+    notes.changed(C.timezone, where, "around daylight-saving changes jobsd follows Vixie cron: a fixed time in the spring-forward gap fires at the end of the gap, and one in the repeated autumn hour fires once; Kubernetes' cron library skips the first and may run the second twice", id);
+  }
   else notes.changed(C.timezone, where, "no timeZone: the schedule is evaluated in the agent's JOBSD_TIMEZONE (default UTC); Kubernetes used kube-controller-manager's local time zone", id);
   const deadline = num(spec.startingDeadlineSeconds);
   schedule.catchup = 'latest';
@@ -169,6 +182,25 @@ function expandRefs(text: string, known: Map<string, string | null>): string {
   }
   parts.push({ plain });
   return joinParts(parts);
+}
+
+/**
+ * Kubernetes reads schedules with robfig/cron v3: `?` is `*`, and a day field stepped from `*` by N > 1
+ * counts as restricted, so with the other day field restricted either one matching is enough. Vixie cron (and
+ * jobsd) count any field starting with `*` as unrestricted: such a field is written as its range.
+ */
+export function robfigToVixie(text: string): string {
+  const fields = text.trim().split(/\s+/);
+  if (fields.length !== 5) return text;
+  const dayRange = ['1-31', '0-6'];
+  return fields
+    .map((f, i) => {
+      const g = f.replaceAll('?', '*');
+      if (i < 2 || i === 3) return g;
+      const range = dayRange[i === 2 ? 0 : 1]!;
+      return g.split(',').map((item) => item.replace(/^\*\/(\d+)$/, (all, n: string) => (Number(n) > 1 ? `${range}/${n}` : all))).join(',');
+    })
+    .join(' ');
 }
 
 function describeValueFrom(from: Obj): string {

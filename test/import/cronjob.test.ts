@@ -8,7 +8,7 @@ const FROM = '2026-12-01T00:00:00Z';
 test('CronJobs (a document and a List): schedule, timeZone, concurrencyPolicy, deadlines, retries, env from a secret', async () => {
   const r = await importInto(['cronjob', path.join(FIXTURES, 'cronjobs.yaml')]);
   assert.equal(r.code, 1, 'the images are not run: dropped');
-  assert.deepEqual(Object.keys(r.files).sort(), ['cache-warmer.yaml', 'db-backup.yaml', 'monthly-invoices.yaml']);
+  assert.deepEqual(Object.keys(r.files).sort(), ['cache-warmer.yaml', 'db-backup.yaml', 'monthly-invoices.yaml', 'odd-days-or-mondays.yaml']);
   const backup = r.files['db-backup.yaml']!;
   assert.deepEqual(backup.schedule, { cron: '30 2 * * 1-5', timezone: 'Europe/Berlin', catchup: 'latest', catchup_window: '10m' });
   assert.equal(backup.overlap, 'skip');
@@ -33,4 +33,13 @@ test('CronJobs (a document and a List): schedule, timeZone, concurrencyPolicy, d
   }
   const partial = await importInto(['cronjob', '--allow-partial', path.join(FIXTURES, 'cronjobs.yaml')]);
   assert.equal(partial.code, 0);
+});
+
+test("a CronJob's day fields are read as Kubernetes reads them: */2 with a weekday means either (robfig/cron), not both (Vixie)", async () => {
+  const r = await importInto(['cronjob', '--allow-partial', path.join(FIXTURES, 'cronjobs.yaml')]);
+  const file = path.join(r.dir, 'odd-days-or-mondays.yaml');
+  assert.match(r.stderr, /spec\.schedule "0 6 \*\/2 \* 1" is written "0 6 1-31\/2 \* 1"/);
+  const ours = await nextFires(file, FROM, 20);
+  assert.deepEqual(ours, cronOracle('0 6 */2 * 1', 'UTC', FROM, 20, 'kubernetes'));
+  assert.notDeepEqual(ours, cronOracle('0 6 */2 * 1', 'UTC', FROM, 20, 'vixie'), 'the two rules differ for this schedule');
 });

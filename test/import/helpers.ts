@@ -46,7 +46,7 @@ function field(text: string, min: number, max: number): Set<number> {
   const out = new Set<number>();
   const value = (t: string) => (t.toLowerCase() in NAMES ? NAMES[t.toLowerCase()]! : Number(t));
   for (const item of text.split(',')) {
-    const [range, step = '1'] = item.split('/');
+    const [range, step = '1'] = item.replace('?', '*').split('/');
     let from = min;
     let to = max;
     if (range !== '*') {
@@ -59,8 +59,12 @@ function field(text: string, min: number, max: number): Set<number> {
   return out;
 }
 
-/** The next `count` fires after `from` of a five-field cron expression in `zone`, minute by minute. */
-export function cronOracle(expression: string, zone: string, from: string, count: number): string[] {
+/**
+ * The next `count` fires after `from` of a five-field cron expression in `zone`, minute by minute.
+ * `vixie`: a day field starting with `*` is unrestricted (cron, cronie); `kubernetes`: only `*`, `?` and
+ * `*` stepped by 1 are (robfig/cron v3, which Kubernetes CronJobs use).
+ */
+export function cronOracle(expression: string, zone: string, from: string, count: number, rule: 'vixie' | 'kubernetes' = 'vixie'): string[] {
   const text = MACROS[expression] ?? expression;
   const [mi, h, dom, mon, dow] = text.split(/\s+/) as [string, string, string, string, string];
   const minutes = field(mi, 0, 59);
@@ -69,7 +73,8 @@ export function cronOracle(expression: string, zone: string, from: string, count
   const months = field(mon, 1, 12);
   const weekdays = new Set([...field(dow, 0, 7)].map((d) => d % 7));
   // Vixie cron: when either day field starts with '*', both must match; otherwise either.
-  const dayStar = dom.startsWith('*') || dow.startsWith('*');
+  const star = (f: string) => (rule === 'vixie' ? f.startsWith('*') : f.split(',').some((item) => /^[*?](\/1)?$/.test(item)));
+  const dayStar = star(dom) || star(dow);
   const out: string[] = [];
   let ms = Math.floor(Date.parse(from) / 60_000) * 60_000 + 60_000;
   for (let guard = 0; out.length < count && guard < 2_000_000; guard++, ms += 60_000) {
