@@ -64,10 +64,11 @@ test('usage: an unknown format is exit 2; --dry-run writes nothing; --json carri
   assert.match(second.stderr, /not written: the file exists/);
 });
 
-test('a converted file that would not load (an APScheduler week field) is reported, not passed off as imported', async () => {
+test('what would not load (an APScheduler week field) or would fire on other days (day and day_of_week) is reported', async () => {
   const r = await importInto(['apscheduler', path.join(FIXTURES, 'fortnightly.yaml')]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /dropped: fortnightly\.yaml \[fortnightly\]: the converted file does not validate, fix it by hand: fortnightly\.yaml:\d+:\d+: schedule\.args\.week: week is not supported/);
+  assert.match(r.stderr, /dropped: .*\(first-monday\) \[first-monday\]: APScheduler fires when both day and day_of_week match; jobsd reads the two as cron does/);
   const validate = await runCli(['validate', r.dir]);
   assert.equal(validate.code, 1, 'jobsd validate agrees');
 });
