@@ -91,7 +91,7 @@ function readSource(format: FormatName, file: string): ImportSource {
   };
   if (file === '-') return { text: read(0), name: '-' };
   const text = read(file);
-  const source: ImportSource = { text, name: file, dir: path.dirname(path.resolve(file)) };
+  const source: ImportSource = { text, name: file };
   if (format === 'systemd') {
     // The timer's service, next to it: Unit= or the same name with .service.
     const dir = path.dirname(file);

@@ -10,7 +10,6 @@ import { NOTE_CODES as C, Notes, type ImportedJob, type ImportResult, type Impor
 
 const TIMER_CARRIED = new Set(['OnCalendar', 'OnUnitActiveSec', 'OnUnitInactiveSec', 'OnBootSec', 'OnStartupSec', 'OnActiveSec', 'RandomizedDelaySec', 'Persistent', 'Unit', 'AccuracySec', 'FixedRandomDelay']);
 const SERVICE_CARRIED = new Set(['ExecStart', 'ExecStartPre', 'ExecStartPost', 'Environment', 'EnvironmentFile', 'WorkingDirectory', 'Type', 'TimeoutStartSec', 'TimeoutSec', 'RuntimeMaxSec', 'SuccessExitStatus', 'RemainAfterExit']);
-const UNIT_CARRIED = new Set(['Description', 'Documentation']);
 
 /** Time spans (systemd.time(7)) in milliseconds; bare numbers are seconds. */
 const SPAN_MS: [RegExp, number][] = [
@@ -103,9 +102,6 @@ function convert(name: string, timer: Unit, serviceName: string, service: Unit, 
   notes.changed(C.setting, `${where}: AccuracySec=`, `systemd coalesces elapses within AccuracySec= (${accuracy ?? 'default 1min'}); jobsd fires within about a second of the time`, id0);
   for (const e of timer.get('Timer') ?? []) {
     if (!TIMER_CARRIED.has(e.key)) notes.dropped(C.setting, `${where}:${e.line}`, `${e.key}= is not imported`, id0);
-  }
-  for (const e of timer.get('Unit') ?? []) {
-    if (!UNIT_CARRIED.has(e.key)) notes.dropped(C.setting, `${where}:${e.line}`, `${e.key}= is not imported`, id0);
   }
   const task = taskOf(serviceName, service, notes, id0, common);
   if (!task) return [];

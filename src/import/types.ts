@@ -38,8 +38,6 @@ export interface ImportSource {
   name: string;
   /** Other files the format may need (a timer's .service), by base name. */
   siblings?: Readonly<Record<string, string>>;
-  /** Absolute directory of the source file, when it is a file. */
-  dir?: string;
 }
 
 export const NOTE_CODES = {
