@@ -4,6 +4,7 @@ import { EXIT, UsageError, type Command, type Io } from './command.ts';
 import { execCommand } from './exec.ts';
 import { nextCommand } from './next.ts';
 import { historyCommand } from './history.ts';
+import { importCommand } from './import.ts';
 import { listCommand } from './list.ts';
 import { runCommand } from './run.ts';
 import { pauseCommand, resumeCommand } from './pause.ts';
@@ -14,7 +15,7 @@ import { validateCommand } from './validate.ts';
 import { flushLogs } from '../log-writer.ts';
 import { VERSION } from '../version.ts';
 
-const COMMANDS: Command[] = [startCommand, validateCommand, nextCommand, listCommand, runCommand, execCommand, pauseCommand, resumeCommand, backfillCommand, historyCommand, statusCommand];
+const COMMANDS: Command[] = [startCommand, validateCommand, nextCommand, listCommand, runCommand, execCommand, pauseCommand, resumeCommand, backfillCommand, historyCommand, statusCommand, importCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
