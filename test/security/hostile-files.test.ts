@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { jobsDir } from '../helpers/agent.ts';
 import { runCli } from '../helpers/cli.ts';
-import { aliasBomb, deepJson, deepJson5, deepYaml, GOOD, manyKeysJson5, manyKeysYaml, mergeBomb } from './hostile-texts.ts';
+import { aliasBomb, binaryKey, collectionKeys, deepJson, deepJson5, deepYaml, GOOD, manyKeysJson5, manyKeysYaml, mergeBomb, recursiveAlias, recursiveAliasInList } from './hostile-texts.ts';
 
 test('a NUL character in a string is refused at load, as a located error naming the field', async () => {
   const dir = jobsDir({ 'nul.yaml': 'schedule: "@daily"\ndescription: "a\\0b"\ntask: { type: command, command: ["true", "x\\0"] }\n' });
@@ -104,4 +104,17 @@ test('control characters in file names and keys are escaped in validate output',
   assert.doesNotMatch(r.stdout, /\x1b/);
   assert.equal(r.stdout.split('\n').length, 2, 'one line');
   assert.match(r.stdout, /evil\\x1b\[31m\.yaml:3:1: ‹a key of 15 characters›: unknown field/);
+});
+
+test('a recursive YAML alias, and keys that are lists or mappings: located errors of their own file, no stack, no warning', async () => {
+  const dir = jobsDir({ 'good.yaml': GOOD, 'cycle.yaml': recursiveAlias(), 'cycle-list.yaml': recursiveAliasInList(), 'keys.yaml': collectionKeys(), 'binary.yaml': binaryKey() });
+  const r = await runCli(['validate', dir]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.equal(r.stderr, '1 valid job file, 4 invalid\n');
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.slice(dir.length + 1)), [
+    'binary.yaml:3:10: a key must be a plain string, not a !!binary value',
+    'cycle-list.yaml:5:7: x[0][0]: refused: an alias that refers to a value containing it (a cycle)',
+    'cycle.yaml:2:6: r.r: refused: an alias that refers to a value containing it (a cycle)',
+    'keys.yaml:3:3: a key must be a plain string, not a list or a mapping',
+  ]);
 });
