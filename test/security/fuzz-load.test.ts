@@ -1,19 +1,21 @@
 // Issue 18, the property test of file → definition → next fire: mutations of the example files in jobs.d/
 // (byte flips, truncation, inserted strings, unicode and control characters, deep nesting, YAML anchors and
 // aliases, duplicated keys and lines) are loaded through the loader of the agent and `jobsd validate`
-// (loadFileWithDefaults, with the examples' own _defaults). Loading never throws, takes little time per
+// (loadJobFile with the bytes read, as the agent's reloader calls it, and loadFileWithDefaults, as `jobsd
+// validate` does, with the examples' own _defaults). Loading never throws, takes little time per
 // file, rejects with errors that each name the file and a line, and for an accepted file the planner's
-// answers (next fires, catch-up, jitter, the description) never throw either.
+// answers (next fires, catch-up, jitter, the description) never throw either; nothing warns on stderr.
 // A fixed seed keeps CI reproducible; JOBSD_FUZZ_SEED and JOBSD_FUZZ_RUNS explore further.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setImmediate } from 'node:timers/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { loadFileWithDefaults } from '../../src/definitions/directory.ts';
 import { ERROR_CODES, formatFileError } from '../../src/definitions/errors.ts';
-import type { LoadOptions, LoadResult } from '../../src/definitions/load.ts';
+import { loadDefaults, loadJobFile, type LoadOptions, type LoadResult } from '../../src/definitions/load.ts';
 import { planCatchUp } from '../../src/schedule/catchup.ts';
 import { describeTrigger } from '../../src/schedule/describe.ts';
 import { jitterDelay } from '../../src/schedule/jitter.ts';
@@ -21,7 +23,7 @@ import { nextFire, nextFires } from '../../src/schedule/next.ts';
 import { ROOT } from '../helpers/cli.ts';
 
 const SEED = Number(process.env.JOBSD_FUZZ_SEED ?? 18_011);
-const RUNS = Number(process.env.JOBSD_FUZZ_RUNS ?? 150);
+const RUNS = Number(process.env.JOBSD_FUZZ_RUNS ?? 300);
 /** A job file loads in well under this (most in a millisecond); a hang or a quadratic blow-up does not. */
 const PER_FILE_MS = 1_000;
 
@@ -36,6 +38,7 @@ type Mutation =
   | { kind: 'flip'; at: number; byte: number }
   | { kind: 'truncate'; at: number }
   | { kind: 'insert'; at: number; text: string }
+  | { kind: 'insert-line'; line: number; text: string }
   | { kind: 'duplicate-line'; line: number; times: number }
   | { kind: 'delete-line'; line: number };
 
@@ -71,6 +74,8 @@ const mutation: fc.Arbitrary<(size: number, lines: number) => Mutation> = fc.one
   fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), insertion).map(([f, text]) => (size: number) => ({ kind: 'insert' as const, at: Math.floor(f * size), text })),
   fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 3 })).map(([f, times]) => (_: number, lines: number) => ({ kind: 'duplicate-line' as const, line: Math.floor(f * lines), times })),
   fc.double({ min: 0, max: 1, noNaN: true }).map((f) => (_: number, lines: number) => ({ kind: 'delete-line' as const, line: Math.floor(f * lines) })),
+  // Whole lines at the start of a line, where YAML reads them as keys (anchors, aliases, duplicates).
+  fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.oneof(anchors, duplicateKeys, nesting.map((n) => `x: ${n}\n`))).map(([f, text]) => (_: number, lines: number) => ({ kind: 'insert-line' as const, line: Math.floor(f * lines), text })),
 );
 
 function apply(bytes: Buffer, m: Mutation): Buffer {
@@ -86,10 +91,12 @@ function apply(bytes: Buffer, m: Mutation): Buffer {
     case 'insert':
       return Buffer.concat([bytes.subarray(0, m.at), Buffer.from(m.text, 'utf8'), bytes.subarray(m.at)]);
     case 'duplicate-line':
-    case 'delete-line': {
+    case 'delete-line':
+    case 'insert-line': {
       const lines = bytes.toString('latin1').split('\n');
       const i = Math.min(m.line, lines.length - 1);
       if (m.kind === 'delete-line') lines.splice(i, 1);
+      else if (m.kind === 'insert-line') lines.splice(i, 0, ...Buffer.from(m.text, 'utf8').toString('latin1').replace(/\n$/, '').split('\n'));
       else lines.splice(i, 0, ...Array<string>(m.times).fill(lines[i]!));
       return Buffer.from(lines.join('\n'), 'latin1');
     }
@@ -114,17 +121,43 @@ const options: LoadOptions = {
   defaultTimezone: 'UTC',
 };
 
+/** Process warnings seen while loading: yaml's went to stderr, quoting the file. */
+const warnings: string[] = [];
+const onWarning = (warning: Error) => warnings.push(warning.message);
+
 before(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'jobsd-fuzz-'));
+  process.on('warning', onWarning);
 });
 after(() => {
+  process.off('warning', onWarning);
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Loads `bytes` as the file `name` of a jobs directory whose `_defaults.yaml` is `defaultsBytes`. */
-function load(name: string, bytes: Buffer, defaultsBytes: Buffer): { result: LoadResult; file: string; ms: number } {
+/** A jobs directory of its own for one property, with a `_defaults.yaml`. */
+function jobsDirectory(defaultsBytes: Buffer): string {
   const sub = mkdtempSync(path.join(dir, 'd-'));
   writeFileSync(path.join(sub, '_defaults.yaml'), defaultsBytes);
+  return sub;
+}
+
+/**
+ * Loads `bytes` as the file `name` of `sub` the way the agent's reloader does: the bytes it read, with the
+ * directory's parsed `_defaults` (src/catalog/reload.ts; the off-thread loader runs the same function).
+ */
+function loadAsAgent(sub: string, name: string, bytes: Buffer): { result: LoadResult; file: string; ms: number } {
+  const file = path.join(sub, name);
+  const started = performance.now();
+  const defaultsDoc = loadDefaults(path.join(sub, '_defaults.yaml'), options);
+  const result = Array.isArray(defaultsDoc)
+    ? ({ ok: false, errors: defaultsDoc } as const)
+    : loadJobFile(file, defaultsDoc, options, { bytes, size: bytes.length, mode: 0o100644, uid: process.getuid!() });
+  return { result, file, ms: performance.now() - started };
+}
+
+/** Writes `bytes` as the file `name` of `sub` (and its `_defaults.yaml` when given) and loads it as `jobsd validate` does. */
+function loadAsValidate(sub: string, name: string, bytes: Buffer, defaultsBytes?: Buffer): { result: LoadResult; file: string; ms: number } {
+  if (defaultsBytes) writeFileSync(path.join(sub, '_defaults.yaml'), defaultsBytes);
   const file = path.join(sub, name);
   writeFileSync(file, bytes);
   const started = performance.now();
@@ -167,9 +200,10 @@ describe('mutated example files through the loader and the planner', () => {
   for (const source of jobs) {
     it(`${source.name}: never throws, never hangs, rejects with located errors, plans what it accepts`, { timeout: 20_000 }, () => {
       const seen = { accepted: 0, rejected: 0 };
+      const sub = jobsDirectory(defaults.bytes);
       fc.assert(
         fc.property(mutated(source), ({ bytes }) => {
-          const outcome = load(source.name, bytes, defaults.bytes);
+          const outcome = loadAsAgent(sub, source.name, bytes);
           seen[check(outcome, path.join(path.dirname(outcome.file), '_defaults.yaml'))]++;
         }),
         { seed: SEED, numRuns: RUNS, endOnFailure: true, includeErrorInReport: true },
@@ -180,21 +214,28 @@ describe('mutated example files through the loader and the planner', () => {
 
   it('_defaults.yaml mutated under a valid job: the same, the errors naming the defaults file', { timeout: 20_000 }, () => {
     const job = jobs.find((j) => j.name === 'heartbeat.yaml')!;
+    const sub = jobsDirectory(defaults.bytes);
     fc.assert(
       fc.property(mutated(defaults), ({ bytes }) => {
-        const outcome = load(job.name, job.bytes, bytes);
+        const outcome = loadAsValidate(sub, job.name, job.bytes, bytes);
         check(outcome, path.join(path.dirname(outcome.file), '_defaults.yaml'));
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true, includeErrorInReport: true },
     );
   });
 
+  it('loading wrote no process warning (they go to stderr, quoting the file)', async () => {
+    await setImmediate(); // process warnings are emitted a turn later
+    assert.deepEqual(warnings, []);
+  });
+
   it('the examples themselves load, and each mutation kind is applied', () => {
+    const sub = jobsDirectory(defaults.bytes);
     for (const source of jobs) {
-      const { result } = load(source.name, source.bytes, defaults.bytes);
+      const { result } = loadAsValidate(sub, source.name, source.bytes);
       assert.ok(result.ok, `${source.name}: ${result.ok ? '' : result.errors.map(formatFileError).join('\n')}`);
     }
     const kinds = new Set(fc.sample(mutated(jobs[0]!), { seed: SEED, numRuns: 200 }).flatMap((s) => s.applied.map((m) => m.kind)));
-    assert.deepEqual([...kinds].sort(), ['delete-line', 'duplicate-line', 'flip', 'insert', 'truncate']);
+    assert.deepEqual([...kinds].sort(), ['delete-line', 'duplicate-line', 'flip', 'insert', 'insert-line', 'truncate']);
   });
 });
