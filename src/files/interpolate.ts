@@ -116,7 +116,7 @@ function expand(inner: string, context: InterpolationContext): string | { error:
     case '-':
       return value ? value : interpolateString(word, context);
     case '?':
-      if (hidden) return ownSetting;
+      if (hidden && context.env[name]) return ownSetting; // set, so "not set" would mislead
       return value ? value : { error: word ? `${name} is not set: ${word}` : `${name} is required and not set` };
     case '+':
       return value ? interpolateString(word, context) : '';

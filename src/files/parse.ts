@@ -48,7 +48,12 @@ function parseJson(text: string, format: 'json' | 'json5', file: string): Parsed
     if (!located) return syntaxError(file, 1, 1, `${what}: comments, trailing commas and unquoted keys need the .json5 extension`);
     return syntaxError(file, located.line, located.column, `${what}: ${located.message}`);
   }
-  return { value, locations: jsonLocations(text, file) };
+  const scan = jsonLocations(text, file);
+  if (scan.duplicate) {
+    const { key, at } = scan.duplicate;
+    return syntaxError(file, at.line, at.column, `invalid ${format === 'json' ? 'JSON' : 'JSON5'}: the key ${quoted(key)} appears twice`);
+  }
+  return { value, locations: scan.locations };
 }
 
 function json5Error(text: string): { line: number; column: number; message: string } | undefined {

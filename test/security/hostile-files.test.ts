@@ -118,3 +118,19 @@ test('a recursive YAML alias, and keys that are lists or mappings: located error
     'keys.yaml:3:3: a key must be a plain string, not a list or a mapping',
   ]);
 });
+
+test('a key given twice in JSON or JSON5 is a located error, as in YAML (the parsers kept the last one silently)', async () => {
+  const dir = jobsDir({
+    'twice.json': '{\n  "schedule": "@daily",\n  "task": {"type": "command", "command": ["true"]},\n  "schedule": "* * * * *"\n}\n',
+    'twice.json5': "{\n  schedule: '@daily',\n  task: {type: 'command', command: ['true'], 'type': 'http'},\n}\n",
+    'escaped.json': '{"schedule": "@daily", "task": {"type": "command", "command": ["true"]}, "sched\\u0075le": "@hourly"}\n',
+  });
+  const r = await runCli(['validate', dir]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.equal(r.stderr, '0 valid job files, 3 invalid\n');
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.slice(dir.length + 1)), [
+    'escaped.json:1:74: invalid JSON: the key "schedule" appears twice',
+    'twice.json:4:3: invalid JSON: the key "schedule" appears twice',
+    'twice.json5:3:46: invalid JSON5: the key "type" appears twice',
+  ]);
+});
