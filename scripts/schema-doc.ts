@@ -146,7 +146,8 @@ export function renderReference(schema: SchemaNode): string {
   out.push(`Schema: \`${schema.$id ?? 'schemas/job.schema.json'}\` (JSON Schema 2020-12).`, '');
   out.push('Contents:', '');
   for (const s of sections) out.push(`${s.level > 2 ? '  ' : ''}- [${s.title}](#${slug(s.title)})`);
-  out.push('- [Value types](#value-types)', '');
+  out.push('- [Value types](#value-types)');
+  out.push('- [What a job file can read, and what is refused](#what-a-job-file-can-read-and-what-is-refused)', '');
 
   for (const s of sections) {
     out.push(`${'#'.repeat(s.level)} ${s.title}`, '');
@@ -183,8 +184,22 @@ export function renderReference(schema: SchemaNode): string {
     out.push(def.description ?? '', '');
     if (def.examples?.length) out.push(`Examples: ${def.examples.map((e) => code(typeof e === 'string' ? e : JSON.stringify(e))).join(', ')}.`, '');
   }
+  out.push(...TRUST_AND_LIMITS);
   return out.join('\n').replace(/\n+$/, '\n');
 }
+
+/** What the loader enforces (src/files/, src/definitions/load.ts): not in the schema, so written here. */
+const TRUST_AND_LIMITS = [
+  '## What a job file can read, and what is refused',
+  '',
+  "A job file is code: its commands and requests run as the agent's user (often root). Whoever can write the jobs directory, its `_defaults` or the agent's database can run code as that user. See the README's \"Trust boundaries\".",
+  '',
+  "- **Who may write it.** As cron does, a jobs directory writable by others or owned by another user than the agent's or root loads nothing (one error naming the directory and the `chmod`/`chown` that fixes it), and a job file or `_defaults` writable by others or owned by another user is refused; symlinks are judged by their targets. `--allow-insecure-files` (`JOBSD_ALLOW_INSECURE_FILES=true`) turns the check off.",
+  "- **`${VAR}`** reads the agent's environment, except the agent's own `JOBSD_*` settings (its API token, database and SMTP URLs…) other than `JOBSD_ENV`: they read as unset, so `${JOBSD_API_TOKEN}` and `${JOBSD_API_TOKEN:?…}` are located errors, `:-` gives the default and `:+` nothing. `DATABASE_URL` and `PG*` are readable, for a job that passes them on in `env:` (when the agent's own database comes from `DATABASE_URL`, a job file can read it). This keeps the settings out of definitions, and so out of logs, the API and the database; it is no wall against a job's author, whose command runs as the agent's user.",
+  "- **`${file:PATH}`** reads any file the agent's user can read (a relative path is resolved against the job file's directory), up to the file-size limit below; as root that includes `/etc/shadow` and the data directory's `pg-password`. The value is a secret: replaced by `[redacted]` in logs, results, the API and the status page, and an error about it quotes `${file:…}`, never the value.",
+  '- **Limits**, each a located error of that file alone, the other files unaffected: a file over 1 MiB is refused unread (`--max-file-size`, `JOBSD_MAX_FILE_SIZE`); more than 64 levels of nesting; more than 10,000 values; YAML aliases expanded more than 100 times (alias and merge-key bombs); an alias that refers to a value containing it; a key that is a list, a mapping, an alias or a tagged value (`!!binary`); a duplicate key; a NUL character in any string. At most 20 errors are reported per file, then "and N more". Control characters in file names, keys and values are escaped in `validate` and `status` output.',
+  '',
+];
 
 function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);

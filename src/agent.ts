@@ -196,6 +196,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     const view = agentView({ config, version: VERSION, pool, boss, catalog, ticker, dispatcher, workers, metrics, stopping: () => stopping !== undefined, jobsDirProblem: () => scheduling.jobsDirProblem() });
     http = await startHttp({
       ...config.http,
+      allowedHosts: config.allowedHosts,
       view,
       ...(config.apiToken ? { apiToken: config.apiToken } : {}),
       onError: (err) => logger.error({ err }, 'HTTP request failed'),

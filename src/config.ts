@@ -4,6 +4,7 @@ import { hostname, availableParallelism } from 'node:os';
 import { parseDuration } from './definitions/duration.ts';
 import { urlPasswords } from './redact.ts';
 import { DEFAULT_MAX_FILE_BYTES } from './files/limits.ts';
+import { canonicalHostName } from './http/host-check.ts';
 
 export type Role = 'all' | 'scheduler' | 'worker';
 
@@ -15,6 +16,8 @@ export interface AgentConfig {
   environment?: string;
   /** Undefined: no HTTP server. */
   http?: { host: string; port: number };
+  /** Host names the HTTP endpoint answers besides IP literals and localhost (`--allowed-hosts`); `*`: any. */
+  allowedHosts: string[];
   concurrency: number;
   poll: boolean;
   instance: string;
@@ -43,6 +46,7 @@ export interface StartFlags {
   'data-dir'?: string;
   env?: string;
   http?: string;
+  'allowed-hosts'?: string;
   concurrency?: string;
   poll?: boolean;
   instance?: string;
@@ -64,6 +68,17 @@ export function maxFileBytes(text: string | undefined): number {
   const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
   if (!match || unit === undefined || Number(match[1]) < 1) throw new ConfigError(`--max-file-size: "${text}" is not a size such as 1048576, 512KiB or 4MiB`);
   return Number(match[1]) * unit;
+}
+
+/** `--allowed-hosts a,b`: host names (no port, no scheme), compared without case; `*` for any. */
+export function allowedHosts(text: string | undefined): string[] {
+  const names = (text ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  for (const name of names) {
+    if (name !== '*' && !/^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$/.test(name)) {
+      throw new ConfigError(`--allowed-hosts: "${name}" is not a host name such as jobsd.example.com (names only: no port, scheme or path)`);
+    }
+  }
+  return names.map(canonicalHostName);
 }
 
 function parseHttp(text: string): { host: string; port: number } | undefined {
@@ -98,6 +113,7 @@ export function agentConfig(flags: StartFlags, env: Readonly<Record<string, stri
     dataDir: flags['data-dir'] ?? env.JOBSD_DATA_DIR ?? '.jobsd',
     ...(environment ? { environment } : {}),
     ...(http ? { http } : {}),
+    allowedHosts: allowedHosts(flags['allowed-hosts'] ?? env.JOBSD_ALLOWED_HOSTS),
     concurrency,
     poll: flags.poll ?? env.JOBSD_POLL === 'true',
     instance: flags.instance ?? env.JOBSD_INSTANCE ?? `${hostname()}:${process.pid}`,

@@ -16,7 +16,7 @@ const STOP_MARGIN_MS = 40_000;
 const URGENT_EXIT_MS = 1_900;
 
 const usage = `Usage: jobsd start [--jobs-dir DIR] [--database-url URL] [--data-dir DIR] [--env NAME] [--http HOST:PORT|off]
-                   [--concurrency N] [--poll] [--instance NAME] [--role all|scheduler|worker]
+                   [--allowed-hosts NAME,...] [--concurrency N] [--poll] [--instance NAME] [--role all|scheduler|worker]
                    [--grace SECONDS] [--history-retention DURATION] [--allow-insecure-files] [--max-file-size SIZE]
 
 Runs the agent: watches the jobs directory, fires each job on its schedule through the queue, runs the tasks.
@@ -24,9 +24,10 @@ With no database URL ($JOBSD_DATABASE_URL, $DATABASE_URL) it starts an embedded 
 (default ./.jobsd). SIGTERM/SIGINT: stop firing, let active runs finish for --grace seconds (default 30),
 give the rest back to the queue for another replica, exit 0. A second SIGTERM/SIGINT stops now: active runs'
 process groups are killed and their fires given back, exit 1 within 2 s. --concurrency: runs at once per queue (overlap
-mode) on this agent, default the larger of 32 and 16 per core.
+mode) on this agent, default the larger of 32 and 16 per core. --allowed-hosts: the names (besides IP addresses
+and localhost) the HTTP endpoint answers to in the Host header; other names get 421 (DNS rebinding); * for any.
 
-Environment: JOBSD_JOBS_DIR JOBSD_DATABASE_URL JOBSD_DATA_DIR JOBSD_ENV JOBSD_HTTP JOBSD_CONCURRENCY
+Environment: JOBSD_JOBS_DIR JOBSD_DATABASE_URL JOBSD_DATA_DIR JOBSD_ENV JOBSD_HTTP JOBSD_ALLOWED_HOSTS JOBSD_CONCURRENCY
 JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE JOBSD_HISTORY_RETENTION (default 30d)
 JOBSD_ALLOW_INSECURE_FILES JOBSD_MAX_FILE_SIZE (default 1MiB: larger job files are refused unread)`;
 
@@ -49,6 +50,7 @@ export const startCommand: Command = {
       'data-dir': { type: 'string' },
       env: { type: 'string' },
       http: { type: 'string' },
+      'allowed-hosts': { type: 'string' },
       concurrency: { type: 'string' },
       poll: { type: 'boolean' },
       instance: { type: 'string' },

@@ -106,18 +106,22 @@ function expand(inner: string, context: InterpolationContext): string | { error:
   const op = /^([^:]*)(?::([-?+])([\s\S]*))?$/.exec(inner);
   const name = op?.[1] ?? '';
   if (!NAME.test(name)) return { error: `"\${${inner}}" is not a variable reference: use \${NAME}, \${NAME:-default}, \${NAME:?message} or \${file:/path}` };
+  // The agent's own settings read as unset: `:-` gives its default, `:+` nothing; a reference that needs the
+  // value says why it cannot have it.
   const hidden = isHiddenFromJobFiles(name);
   const value = hidden ? undefined : context.env[name];
   const word = op?.[3] ?? '';
+  const ownSetting = { error: `${name} is one of the agent's own settings, which job files cannot read: give the job the value in a variable of another name` };
   switch (op?.[2]) {
     case '-':
       return value ? value : interpolateString(word, context);
     case '?':
+      if (hidden && context.env[name]) return ownSetting; // set, so "not set" would mislead
       return value ? value : { error: word ? `${name} is not set: ${word}` : `${name} is required and not set` };
     case '+':
       return value ? interpolateString(word, context) : '';
     default:
-      if (hidden) return { error: `${name} is one of the agent's own settings, which job files cannot read: give the job the value in a variable of another name` };
+      if (hidden) return ownSetting;
       return value !== undefined ? value : { error: `${name} is not set (write \${${name}:-} to allow it to be empty)` };
   }
 }

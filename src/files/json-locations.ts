@@ -1,12 +1,20 @@
-// Positions of the values and keys of a JSON or JSON5 text. The text has already been parsed
-// successfully (by JSON.parse or json5), so this scanner only needs to find where things are.
+// Positions of the values and keys of a JSON or JSON5 text, and the first key given twice in one object
+// (both parsers keep the last silently). The text has already been parsed successfully (by JSON.parse or
+// json5), so this scanner only needs to find where things are.
 
-import { emptyLocations, pointer, type Locations } from './locations.ts';
+import { emptyLocations, pointer, type Location, type Locations } from './locations.ts';
+
+export interface JsonScan {
+  locations: Locations;
+  /** The first key that repeats a key of its object, where the repetition is. */
+  duplicate?: { key: string; at: Location };
+}
 
 const ID_CHAR = /[\p{L}\p{N}$_\u200c\u200d\\]/u;
 
-export function jsonLocations(text: string, file: string): Locations {
+export function jsonLocations(text: string, file: string): JsonScan {
   const locations = emptyLocations();
+  let duplicate: JsonScan['duplicate'];
   let i = 0;
   let line = 1;
   let lineStart = 0;
@@ -73,11 +81,14 @@ export function jsonLocations(text: string, file: string): Locations {
     const c = text[i];
     if (c === '{') {
       i++;
+      const seen = new Set<string>();
       for (;;) {
         skip();
         if (text[i] === '}' || i >= text.length) break;
         const keyAt = here();
         const name = key();
+        if (seen.has(name)) duplicate ??= { key: name, at: keyAt };
+        seen.add(name);
         locations.keys.set(pointer([...path, name]), keyAt);
         skip();
         i++; // ':'
@@ -103,5 +114,5 @@ export function jsonLocations(text: string, file: string): Locations {
     }
   };
   value([]);
-  return locations;
+  return duplicate ? { locations, duplicate } : { locations };
 }

@@ -2,7 +2,7 @@
 
 import JSON5 from 'json5';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { ERROR_CODES, type FileError } from '../definitions/errors.ts';
+import { ERROR_CODES, fieldName, type FileError } from '../definitions/errors.ts';
 import { jsonLocations } from './json-locations.ts';
 import { MAX_DEPTH, quoted, structureProblem } from './limits.ts';
 import { emptyLocations, pointer, positionAt, type Locations } from './locations.ts';
@@ -48,7 +48,12 @@ function parseJson(text: string, format: 'json' | 'json5', file: string): Parsed
     if (!located) return syntaxError(file, 1, 1, `${what}: comments, trailing commas and unquoted keys need the .json5 extension`);
     return syntaxError(file, located.line, located.column, `${what}: ${located.message}`);
   }
-  return { value, locations: jsonLocations(text, file) };
+  const scan = jsonLocations(text, file);
+  if (scan.duplicate) {
+    const { key, at } = scan.duplicate;
+    return syntaxError(file, at.line, at.column, `invalid ${format === 'json' ? 'JSON' : 'JSON5'}: the key ${quoted(key)} appears twice`);
+  }
+  return { value, locations: scan.locations };
 }
 
 function json5Error(text: string): { line: number; column: number; message: string } | undefined {
@@ -65,7 +70,8 @@ function json5Error(text: string): { line: number; column: number; message: stri
 function parseYaml(text: string, file: string): ParsedDocument | FileError {
   const lineCounter = new LineCounter();
   // uniqueKeys is checked below, in linear time (yaml's own check compares every key with every other).
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: true });
+  // logLevel 'error': yaml's warnings (process warnings on stderr) would quote the file; its errors are values.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: true, logLevel: 'error' });
   const first = doc.errors[0];
   if (first) {
     const at = lineCounter.linePos(errorOffset(text, first.pos[0], first.message));
@@ -92,6 +98,14 @@ function parseYaml(text: string, file: string): ParsedDocument | FileError {
       const seen = new Set<string>();
       for (const item of n.items) {
         if (!isPair(item)) continue;
+        const tagged = isScalar(item.key) && item.key.value !== null && typeof item.key.value === 'object'; // !!binary
+        if (isMap(item.key) || isSeq(item.key) || isAlias(item.key) || tagged) {
+          // yaml would stringify it, with a process warning that quotes the key.
+          const p = at((item.key as Node).range?.[0] ?? n.range?.[0] ?? 0);
+          const what = isAlias(item.key) ? 'an alias' : tagged ? `a ${((item.key as Node).tag ?? 'tagged').replace('tag:yaml.org,2002:', '!!')} value` : 'a list or a mapping';
+          problem = { code: ERROR_CODES.schema, file, line: p.line, column: p.column, message: `a key must be a plain string, not ${what}` };
+          return;
+        }
         const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
         const keyNode = item.key as Node | null;
         if (seen.has(key) && key !== '<<') {
@@ -111,14 +125,48 @@ function parseYaml(text: string, file: string): ParsedDocument | FileError {
   walk(doc.contents, []);
   if (problem) return problem;
   if (!locations.values.has('')) locations.values.set('', { file, line: 1, column: 1 });
+  let value: unknown;
   try {
-    return { value: doc.toJS({ maxAliasCount: MAX_ALIASES }), locations };
+    value = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (error) {
     // yaml's guard against alias and merge-key bombs ("Excessive alias count…"): the file alone fails.
     const p = lineCounter.linePos(firstAlias ?? 0);
     const why = /alias count/i.test((error as Error).message) ? `aliases expand to too many values (an alias or merge-key bomb?)` : (error as Error).message;
     return { code: ERROR_CODES.limit, file, line: p.line, column: p.col, message: `refused: ${why}` };
   }
+  // An anchor whose value holds an alias of itself is a cyclic value, and aliases can nest past MAX_DEPTH:
+  // every later walk of the value (interpolation, the schema) would overflow the stack.
+  const loop = cycleOrDepth(value);
+  if (loop) {
+    let known = loop.path;
+    while (known.length && !locations.values.has(pointer(known))) known = known.slice(0, -1);
+    const p = locations.values.get(pointer(known)) ?? at(firstAlias ?? 0);
+    const message = loop.cycle ? 'an alias that refers to a value containing it (a cycle)' : `nested more than ${MAX_DEPTH} levels deep (through aliases)`;
+    return { code: ERROR_CODES.limit, file, line: p.line, column: p.column, field: fieldName(loop.path), message: `refused: ${message}` };
+  }
+  return { value, locations };
+}
+
+/** The path where `value` refers back to a value containing it, or nests past MAX_DEPTH; undefined if neither. */
+function cycleOrDepth(value: unknown): { path: (string | number)[]; cycle: boolean } | undefined {
+  const ancestors = new Set<object>();
+  const path: (string | number)[] = [];
+  const visit = (v: unknown): { path: (string | number)[]; cycle: boolean } | undefined => {
+    if (v === null || typeof v !== 'object') return undefined;
+    if (ancestors.has(v)) return { path: [...path], cycle: true };
+    if (path.length > MAX_DEPTH) return { path: [...path], cycle: false };
+    ancestors.add(v);
+    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((item, i) => [i, item]) : Object.entries(v);
+    for (const [key, item] of entries) {
+      path.push(key);
+      const found = visit(item);
+      path.pop();
+      if (found) return found;
+    }
+    ancestors.delete(v);
+    return undefined;
+  };
+  return visit(value);
 }
 
 /** yaml's `maxAliasCount`: how many times aliases may be expanded in one document. */

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { definitionView, fileErrorView, jobView, pauseView, runView } from './api.ts';
 import { parseDuration } from '../definitions/duration.ts';
 import { bearerMatches } from './auth.ts';
+import { hostProblem } from './host-check.ts';
+import { HttpError, integerParam, pathSegment, requestUrl } from './request.ts';
 import { renderStatusPage } from './status-page.ts';
 import type { AgentView } from './view.ts';
 
@@ -15,6 +17,8 @@ export interface HttpOptions {
   view: AgentView;
   /** JOBSD_API_TOKEN: enables POST /api/jobs/:id/run for requests that carry it. */
   apiToken?: string;
+  /** Host names answered besides IP literals, localhost and `host` (--allowed-hosts): lower case, `*` any. */
+  allowedHosts?: readonly string[];
   /** Called for a request that failed unexpectedly (logged by the agent; the client gets a 500). */
   onError?: (err: unknown) => void;
 }
@@ -27,16 +31,6 @@ export interface HttpEndpoint {
 /** The largest request body accepted (the API takes none that matter). */
 export const MAX_BODY_BYTES = 16 * 1024;
 const MAX_RUNS = 1000;
-
-class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
 
 function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
@@ -110,17 +104,11 @@ function pauseRequest(body: Record<string, unknown>, nowMs: number): { untilMs?:
   return { ...(untilMs !== undefined ? { untilMs } : {}), ...(typeof body.reason === 'string' ? { reason: body.reason } : {}) };
 }
 
-function limitParam(url: URL, fallback: number): number {
-  const raw = url.searchParams.get('limit');
-  if (raw === null) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_RUNS) throw new HttpError(400, 'bad_limit', `limit must be an integer from 1 to ${MAX_RUNS}`);
-  return n;
-}
-
 async function route(req: IncomingMessage, res: ServerResponse, options: HttpOptions): Promise<void> {
   const { view } = options;
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const refused = hostProblem(req.headers.host, { boundHost: options.host, allowedHosts: options.allowedHosts ?? [] });
+  if (refused) throw new HttpError(421, 'host_not_allowed', refused);
+  const url = requestUrl(req.url);
   const method = req.method ?? 'GET';
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const readOnly = method === 'GET' || method === 'HEAD';
@@ -131,7 +119,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
     if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', `use POST to ${action} a job`);
     authorize(req, options, `${action} over HTTP is`);
     const body = await readJsonBody(req);
-    const id = decodeURIComponent(jobMatch[1]!);
+    const id = pathSegment(jobMatch[1]!);
     const def = view.job(id);
     if (!def) throw new HttpError(404, 'job_not_found', `no job "${id}" is loaded`);
     if (action === 'resume') return json(res, 200, { job_id: id, paused: false, was_paused: await view.resume(def) });
@@ -142,8 +130,9 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
     if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST to start a run');
     authorize(req, options, 'manual runs over HTTP are');
     await drainBody(req);
-    const def = view.job(decodeURIComponent(jobMatch[1]!));
-    if (!def) throw new HttpError(404, 'job_not_found', `no job "${decodeURIComponent(jobMatch[1]!)}" is loaded`);
+    const id = pathSegment(jobMatch[1]!);
+    const def = view.job(id);
+    if (!def) throw new HttpError(404, 'job_not_found', `no job "${id}" is loaded`);
     const run = await view.runNow(def);
     if (run.state === 'skipped') {
       return json(res, 409, { error: { code: 'overlap', message: `a run of ${def.id} is already queued or active (overlap: ${def.overlap})` }, ...run });
@@ -164,11 +153,11 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
     return json(res, 200, { jobs: view.jobs().map((def) => jobView(def, view.nextFire(def.id), last.get(def.id), pauses.get(def.id))), file_errors: view.fileErrors().length });
   }
   if (jobMatch) {
-    const id = decodeURIComponent(jobMatch[1]!);
+    const id = pathSegment(jobMatch[1]!);
     const def = view.job(id);
     if (!def) throw new HttpError(404, 'job_not_found', `no job "${id}" is loaded`);
     if (jobMatch[2] === '/runs') {
-      const rows = await view.runs(id, limitParam(url, 20));
+      const rows = await view.runs(id, integerParam(url, 'limit', { min: 1, max: MAX_RUNS, fallback: 20 }));
       return json(res, 200, { job_id: id, runs: rows.map((r) => runView(r, def.secrets)) });
     }
     const [last, pauses] = await Promise.all([view.lastRuns().catch(() => new Map()), view.pauses().catch(() => new Map())]);

@@ -25,7 +25,7 @@ export interface FireData {
   leaseMs?: number;
   /** Its retry limit in pg-boss: whether a failed attempt is retried, told before the definition is resolved. */
   retries?: number;
-  /** Runs queued by versions before the reference: the whole definition, secrets included. */
+  /** Runs queued by versions before the reference carry the whole definition: only its hash, lease and retries are read. */
   definition?: JobDefinition;
   /** A chained job's fire: the upstream run that fired it. */
   upstream?: UpstreamRun;

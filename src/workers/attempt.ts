@@ -177,8 +177,9 @@ export class Attempts {
   /** The definition the fire runs with (src/catalog/versions.ts); undefined when this agent does not know the job. */
   private async definitionOf(job: Job<FireData>, fields: Record<string, unknown>, signal: AbortSignal): Promise<JobDefinition | undefined> {
     const { data } = job;
-    if (data.definition) return data.definition; // queued by a version that carried the definition itself
-    const resolved = await this.options.definitions.resolveSoon(data.jobId, data.definitionHash, UNKNOWN_JOB_WAIT_MS, signal);
+    // A run queued by a version that carried the definition itself is resolved like any other, by its id and
+    // hash: a definition in the database is never run (whoever can write a queue row could choose the command).
+    const resolved = await this.options.definitions.resolveSoon(data.jobId, data.definitionHash ?? data.definition?.hash, UNKNOWN_JOB_WAIT_MS, signal);
     if (resolved && !resolved.exact) {
       // The fire was queued with a version this agent never held: an edit that reached the queuing agent
       // first, or agents whose environments differ. It runs the version in force here.
@@ -192,7 +193,7 @@ export class Attempts {
     const { data } = job;
     if (signal.aborted) return { willRetry: false, givenBack: false, abandoned: true };
     const attempt = job.retryCount + 1;
-    const willRetry = attempt <= (data.retries ?? 0);
+    const willRetry = attempt <= (data.retries ?? data.definition?.retry.attempts ?? 0);
     const message = `job ${data.jobId} is not defined on this agent (${this.options.instance}): every agent must read the same jobs directory`;
     const result = { ...notRunResult(data.jobId, Date.parse(data.fireTime), data.runId, this.options.instance, 'failed', message), attempt };
     this.options.logger.error({ ...fields, will_retry: willRetry }, `run not started: ${message}`);

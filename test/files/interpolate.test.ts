@@ -50,3 +50,13 @@ test('only string values are interpolated, never keys, and errors carry their pa
   assert.deepEqual(result.value, { '${A}': 'x', n: 5, list: ['x', '${MISSING}'] });
   assert.deepEqual(result.errors.map((e) => e.path), [['list', 1]]);
 });
+
+test("the agent's own JOBSD_* settings read as unset, and naming one is a clear error; JOBSD_ENV is readable", () => {
+  const agent = { ...context, env: { JOBSD_API_TOKEN: 'agent-token', JOBSD_ENV: 'prod', JOBSD_DATABASE_URL: 'postgres://u:pw@h/db' } };
+  const own = /JOBSD_API_TOKEN is one of the agent's own settings, which job files cannot read/;
+  assert.match((interpolateString('${JOBSD_API_TOKEN}', agent) as { error: string }).error, own);
+  assert.match((interpolateString('${JOBSD_API_TOKEN:?the token is needed}', agent) as { error: string }).error, own);
+  assert.equal(interpolateString('${JOBSD_API_TOKEN:-none}', agent), 'none');
+  assert.equal(interpolateString('${JOBSD_DATABASE_URL:+set}', agent), '');
+  assert.equal(interpolateString('${JOBSD_ENV}-${JOBSD_ENV:-local}', agent), 'prod-prod');
+});

@@ -68,7 +68,7 @@ describe('HTTP endpoint', () => {
     assert.equal((await body(wrong)).error.code, 'method_not_allowed');
     const bad = await fetch(`${http.url}/api/jobs/backup/runs?limit=0`);
     assert.equal(bad.status, 400);
-    assert.equal((await body(bad)).error.code, 'bad_limit');
+    assert.equal((await body(bad)).error.code, 'bad_query');
     assert.equal((await fetch(`${http.url}/api/jobs/nothere`)).status, 404);
   });
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { jobsDir } from '../helpers/agent.ts';
 import { runCli } from '../helpers/cli.ts';
-import { aliasBomb, deepJson, deepJson5, deepYaml, GOOD, manyKeysJson5, manyKeysYaml, mergeBomb } from './hostile-texts.ts';
+import { aliasBomb, binaryKey, collectionKeys, deepJson, deepJson5, deepYaml, GOOD, manyKeysJson5, manyKeysYaml, mergeBomb, recursiveAlias, recursiveAliasInList } from './hostile-texts.ts';
 
 test('a NUL character in a string is refused at load, as a located error naming the field', async () => {
   const dir = jobsDir({ 'nul.yaml': 'schedule: "@daily"\ndescription: "a\\0b"\ntask: { type: command, command: ["true", "x\\0"] }\n' });
@@ -104,4 +104,33 @@ test('control characters in file names and keys are escaped in validate output',
   assert.doesNotMatch(r.stdout, /\x1b/);
   assert.equal(r.stdout.split('\n').length, 2, 'one line');
   assert.match(r.stdout, /evil\\x1b\[31m\.yaml:3:1: ‹a key of 15 characters›: unknown field/);
+});
+
+test('a recursive YAML alias, and keys that are lists or mappings: located errors of their own file, no stack, no warning', async () => {
+  const dir = jobsDir({ 'good.yaml': GOOD, 'cycle.yaml': recursiveAlias(), 'cycle-list.yaml': recursiveAliasInList(), 'keys.yaml': collectionKeys(), 'binary.yaml': binaryKey() });
+  const r = await runCli(['validate', dir]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.equal(r.stderr, '1 valid job file, 4 invalid\n');
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.slice(dir.length + 1)), [
+    'binary.yaml:3:10: a key must be a plain string, not a !!binary value',
+    'cycle-list.yaml:5:7: x[0][0]: refused: an alias that refers to a value containing it (a cycle)',
+    'cycle.yaml:2:6: r.r: refused: an alias that refers to a value containing it (a cycle)',
+    'keys.yaml:3:3: a key must be a plain string, not a list or a mapping',
+  ]);
+});
+
+test('a key given twice in JSON or JSON5 is a located error, as in YAML (the parsers kept the last one silently)', async () => {
+  const dir = jobsDir({
+    'twice.json': '{\n  "schedule": "@daily",\n  "task": {"type": "command", "command": ["true"]},\n  "schedule": "* * * * *"\n}\n',
+    'twice.json5': "{\n  schedule: '@daily',\n  task: {type: 'command', command: ['true'], 'type': 'http'},\n}\n",
+    'escaped.json': '{"schedule": "@daily", "task": {"type": "command", "command": ["true"]}, "sched\\u0075le": "@hourly"}\n',
+  });
+  const r = await runCli(['validate', dir]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.equal(r.stderr, '0 valid job files, 3 invalid\n');
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.slice(dir.length + 1)), [
+    'escaped.json:1:74: invalid JSON: the key "schedule" appears twice',
+    'twice.json:4:3: invalid JSON: the key "schedule" appears twice',
+    'twice.json5:3:46: invalid JSON5: the key "type" appears twice',
+  ]);
 });

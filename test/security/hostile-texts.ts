@@ -36,3 +36,23 @@ export function manyKeysJson5(keys = 100_000): string {
 }
 
 export const GOOD = `schedule: "@daily"\n${TASK}`;
+
+/** An anchor whose value holds an alias of itself: a cyclic value (found by test/security/fuzz-load.test.ts). */
+export function recursiveAlias(): string {
+  return `r: &r\n  r: *r\nschedule: "@daily"\n${TASK}`;
+}
+
+/** The same through a sequence, deeper in the file. */
+export function recursiveAliasInList(): string {
+  return `schedule: "@daily"\n${TASK}x:\n  - &l\n    - *l\n`;
+}
+
+/** Keys that are a list and a mapping (yaml stringifies them, with a process warning quoting the key). */
+export function collectionKeys(): string {
+  return `schedule: "@daily"\n${TASK}? [a, "\\e[31m"]\n: 1\n{x: y}: 2\n`;
+}
+
+/** A key with a tag that makes it an object (yaml warned, quoting the decoded bytes). */
+export function binaryKey(): string {
+  return `schedule: "@daily"\n${TASK}!!binary aGVsbG8=: 1\n`;
+}

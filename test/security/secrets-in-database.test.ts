@@ -3,12 +3,14 @@
 // own secrets; a worker-only agent reads the same jobs.d. The check reads every row of every table,
 // as pg_dump would (Debian's pg_dump is older than the test server and refuses to dump it).
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { PgBoss } from 'pg-boss';
 import { jobsDir, ledger, startAgent, type AgentProcess } from '../helpers/agent.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { pollUntil } from '../helpers/poll.ts';
@@ -128,6 +130,26 @@ describe('the database holds no secret value', () => {
       }
     } finally {
       await Promise.all([scheduler.stop(), stranger.stop()]);
+    }
+  });
+
+  it('a queue row forged with a definition of its own runs the job of the agent, not that definition', async () => {
+    const url = await freshDatabase('forged_row');
+    const dir = jobsDir({ 'safe.yaml': 'schedule: "0 0 1 1 *"\ntask: { type: command, command: ["true"] }\n' });
+    const pwned = path.join(dir, 'pwned');
+    const agent = await startAgent({ name: 'victim', jobsDir: dir, databaseUrl: url });
+    const boss = new PgBoss({ connectionString: url, schema: 'pgboss', schedule: false, supervise: false });
+    boss.on('error', () => undefined);
+    await boss.start();
+    try {
+      const forged = { jobId: 'safe', fireTime: new Date().toISOString(), runId: randomUUID(), manual: true, definition: { id: 'safe', hash: 'x', task: { type: 'command', command: ['touch', pwned] } } };
+      await boss.send('jobsd-skip', forged, { singletonKey: 'safe' });
+      const done = await pollUntil(() => agent.logs.find((l) => l.job === 'safe' && String(l.msg).startsWith('run ')  && l.status !== undefined), { timeoutMs: 20_000, what: 'the forged run ended' });
+      assert.equal(done.status, 'succeeded');
+      assert.equal(existsSync(pwned), false, 'the forged command did not run');
+    } finally {
+      await boss.stop({ graceful: false, close: true });
+      await agent.stop();
     }
   });
 });
