@@ -1,6 +1,6 @@
 // The CLI entry: dispatches to one module per command. The only place that decides exit codes.
 
-import { EXIT, UsageError, type Command, type Io } from './command.ts';
+import { CliError, EXIT, UsageError, type Command, type Io } from './command.ts';
 import { execCommand } from './exec.ts';
 import { nextCommand } from './next.ts';
 import { historyCommand } from './history.ts';
@@ -87,6 +87,10 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
     if (error instanceof UsageError) {
       full.stderr(`jobsd ${command.name}: ${error.message}\n${error.withUsage ? `\n${command.usage}\n` : ''}`);
       return EXIT.usage;
+    }
+    if (error instanceof CliError) {
+      full.stderr(`jobsd ${command.name}: ${error.message}\n`);
+      return EXIT.failed;
     }
     flushLogs(); // the agent's last log lines before the error, not after it
     full.stderr(`jobsd ${command.name}: ${(error as Error).stack ?? String(error)}\n`);

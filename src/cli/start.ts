@@ -9,6 +9,7 @@ import { claimDataDir, dataDirBusyMessage, httpAddressProblem, type DataDirLock 
 import { createLogger, registerSecrets } from '../log.ts';
 import { flushLogs } from '../log-writer.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
+import { databaseProblem } from './database-errors.ts';
 
 /** How long a stop may take beyond --grace (the drain's cancellations, the last notifications, closing). */
 const STOP_MARGIN_MS = 40_000;
@@ -97,7 +98,9 @@ export const startCommand: Command = {
       agent = await startAgent(config, logger);
     } catch (err) {
       // An error that says what to do is one line; anything else is a bug, with its stack.
+      const problem = config.databaseUrl ? databaseProblem(err, config.databaseUrl) : undefined;
       if (err instanceof EmbeddedError) logger.fatal({ code: err.code }, `jobsd could not start: ${err.message}`);
+      else if (problem) logger.fatal(`jobsd could not start: ${problem}`);
       else logger.fatal({ err }, `jobsd could not start: ${(err as Error).message}`);
       lock?.release();
       // What started before the failure (pool, pg-boss, timers) would keep the process alive.
