@@ -29,7 +29,9 @@ mode) on this agent, default the larger of 32 and 16 per core.
 
 Environment: JOBSD_JOBS_DIR JOBSD_DATABASE_URL JOBSD_DATA_DIR JOBSD_ENV JOBSD_HTTP JOBSD_CONCURRENCY
 JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE JOBSD_HISTORY_RETENTION (default 30d)
-JOBSD_ALLOW_INSECURE_FILES JOBSD_MAX_FILE_SIZE (default 1MiB: larger job files are refused unread)`;
+JOBSD_ALLOW_INSECURE_FILES JOBSD_MAX_FILE_SIZE (default 1MiB: larger job files are refused unread)
+JOBSD_EMBEDDED_CACHE_ROOT (default /var/cache/jobsd), JOBSD_EMBEDDED_DATA_ROOT (default /var/lib/jobsd): as root,
+where the embedded server's binaries and data go when the postgres user cannot reach the checkout`;
 
 function isDirectory(dir: string): boolean {
   try {
