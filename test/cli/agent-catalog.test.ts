@@ -33,10 +33,10 @@ test('with an agent up: its catalog (JOBSD_ENV, a broken file\'s last good versi
 
   const list = await cli(['list', '--json']);
   assert.equal(list.code, 0, list.stderr);
-  assert.match(list.stderr, /^\(jobs as the live agents run them: prod-agent \(jobs dir \S+, JOBSD_ENV=prod\)\)$/m);
   const listed = JSON.parse(list.stdout) as Listed;
-  assert.equal(listed.source, 'agents');
   assert.deepEqual(listed.jobs.map((j) => [j.id, j.schedule]), [['heartbeat', 'every 1h'], ['nightly', 'cron "0 5 * * *" in UTC']], 'the prod schedule');
+  assert.equal(listed.source, 'agents');
+  assert.match(list.stderr, /^\(jobs as the live agents run them: prod-agent \(jobs dir \S+, JOBSD_ENV=prod\)\)$/m);
 
   const run = await cli(['run', 'heartbeat', '--wait', '--json']);
   assert.equal(run.code, 0, run.stderr);
@@ -84,7 +84,7 @@ test('with no agent up: history, list and status start the embedded database for
   assert.equal(run.code, 0, run.stderr);
   assert.equal(await agent.stop('SIGINT'), 0);
 
-  const history = await runCli(['history', 'heartbeat', '--data-dir', dataDir, '--jobs-dir', dir]);
+  const history = await runCli(['history', 'heartbeat', '--data-dir', dataDir]);
   assert.equal(history.code, 0, history.stderr);
   assert.match(history.stderr, /no agent is running on \S+: starting its embedded PostgreSQL for this command/);
   assert.match(history.stdout, /manual\s+succeeded/);
