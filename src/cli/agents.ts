@@ -15,6 +15,8 @@ export interface AgentJob {
 }
 
 export interface AgentCatalog {
+  /** Every live instance, workers included. */
+  live: InstanceRow[];
   /** The live instances that report a catalog (schedulers); empty when no agent is up. */
   instances: InstanceRow[];
   jobs: Map<string, AgentJob>;
@@ -39,7 +41,14 @@ export function agentCatalog(live: InstanceRow[]): AgentCatalog {
       if (!jobs.has(job.id)) jobs.set(job.id, { job, instance, fileInError: broken.has(job.file) });
     }
   }
-  return { instances, jobs };
+  return { live, instances, jobs };
+}
+
+/** Why the files are read: no agent is up, or none of the live ones reports its jobs. */
+export function noCatalog(catalog: AgentCatalog): string {
+  return catalog.live.length === 0
+    ? 'no agent is running'
+    : `no live agent reports its jobs (${catalog.live.map((i) => escapeControl(i.name)).join(', ')}: workers, or an older version)`;
 }
 
 /** `agent a (jobs dir /srv/jobs.d, JOBSD_ENV=prod), agent b (…)`. */

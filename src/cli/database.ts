@@ -41,8 +41,11 @@ function dataDirOf(flags: DatabaseFlags, io: Io): string {
   return flags['data-dir'] ?? io.env.JOBSD_DATA_DIR ?? '.jobsd';
 }
 
-function noDatabase(dataDir: string): UsageError {
-  return new UsageError(
+/** No database configured and no embedded one in the data directory (a usage error: exit 2). */
+export class NoDatabaseError extends UsageError {}
+
+function noDatabase(dataDir: string): NoDatabaseError {
+  return new NoDatabaseError(
     `no database: set --database-url or JOBSD_DATABASE_URL, or start the agent (jobsd start) so that its embedded PostgreSQL in ${dataDir}/pg exists`,
     { withUsage: false },
   );

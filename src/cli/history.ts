@@ -3,7 +3,7 @@
 import { loadDirectory } from '../definitions/directory.ts';
 import { fireHistory, type FireRow } from '../db/ledger.ts';
 import { escapeControl } from '../files/limits.ts';
-import { agentCatalog, describeAgents, liveInstances } from './agents.ts';
+import { agentCatalog, describeAgents, liveInstances, noCatalog } from './agents.ts';
 import { EXIT, parseCommandArgs, positiveInteger, UsageError, type Command } from './command.ts';
 import { DATABASE_FLAGS, withDatabase } from './database.ts';
 import { FILE_FLAGS, jobsDir, loadOptions } from './settings.ts';
@@ -35,7 +35,7 @@ export const historyCommand: Command = {
       }
       const dir = jobsDir(values['jobs-dir'], io);
       const inFiles = loadDirectory(dir, loadOptions(values, io)).definitions.some((d) => d.id === id);
-      return { rows, known: inFiles ? undefined : `no agent is running, and no valid file in ${dir} holds it` };
+      return { rows, known: inFiles ? undefined : `${noCatalog(catalog)}, and no valid file in ${dir} holds it` };
     });
     if (known !== undefined) {
       if (rows.length === 0) {

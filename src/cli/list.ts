@@ -7,9 +7,9 @@ import { lastFires, type FireRow } from '../db/ledger.ts';
 import { escapeControl } from '../files/limits.ts';
 import { describeTrigger } from '../schedule/describe.ts';
 import { nextFire } from '../schedule/next.ts';
-import { agentCatalog, describeAgents, liveInstances } from './agents.ts';
-import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
-import { DATABASE_FLAGS, withDatabase } from './database.ts';
+import { agentCatalog, describeAgents, liveInstances, noCatalog } from './agents.ts';
+import { EXIT, parseCommandArgs, type Command } from './command.ts';
+import { DATABASE_FLAGS, NoDatabaseError, withDatabase } from './database.ts';
 import { FILE_FLAGS, jobsDir, loadOptions } from './settings.ts';
 import { ranAt, shownTime } from './fire-time.ts';
 import { formatTable } from './table.ts';
@@ -35,7 +35,7 @@ interface Source {
   from: 'agents' | 'files';
   jobs: Listed[];
   agents: string[];
-  /** Which agents, with their jobs directory and JOBSD_ENV. */
+  /** Which agents, with their jobs directory and JOBSD_ENV; or why the files were read. */
   described: string;
   fileErrors: number;
 }
@@ -46,9 +46,10 @@ export const listCommand: Command = {
   usage,
   async run(args, io) {
     const { values } = parseCommandArgs(args, { ...DATABASE_FLAGS, ...FILE_FLAGS, 'jobs-dir': { type: 'string' }, json: { type: 'boolean' } }, false);
-    const fromFiles = (): Source => {
-      const loaded = loadDirectory(jobsDir(values['jobs-dir'], io), loadOptions(values, io));
-      return { from: 'files', jobs: loaded.definitions.map((d) => ({ ...d, fileInError: false })), agents: [], described: '', fileErrors: loaded.errors.length };
+    const options = loadOptions(values, io);
+    const fromFiles = (why: string): Source => {
+      const loaded = loadDirectory(jobsDir(values['jobs-dir'], io), options);
+      return { from: 'files', jobs: loaded.definitions.map((d) => ({ ...d, fileInError: false })), agents: [], described: why, fileErrors: loaded.errors.length };
     };
     let source: Source;
     let last = new Map<string, FireRow>();
@@ -56,7 +57,7 @@ export const listCommand: Command = {
       source = await withDatabase(values, io, async ({ pool }) => {
         const catalog = agentCatalog(await liveInstances(pool));
         last = await lastFires(pool).catch(() => new Map<string, FireRow>()); // no jobsd tables yet: no results
-        if (catalog.instances.length === 0) return fromFiles();
+        if (catalog.instances.length === 0) return fromFiles(noCatalog(catalog));
         const errors = new Set(catalog.instances.flatMap((i) => i.file_errors.map((e) => `${e.file}:${e.line}:${e.column}:${e.message}`)));
         return {
           from: 'agents' as const,
@@ -69,12 +70,12 @@ export const listCommand: Command = {
       if (source.from === 'agents') {
         io.stderr(`(jobs as the live agents run them: ${source.described})\n`);
       } else {
-        io.stderr(`(no agent is running: jobs read from the files in ${jobsDir(values['jobs-dir'], io)})\n`);
+        io.stderr(`(${source.described}: jobs read from the files in ${jobsDir(values['jobs-dir'], io)})\n`);
       }
     } catch (error) {
-      if (!(error instanceof UsageError)) throw error; // a database that cannot be reached: one line, exit 1
+      if (!(error instanceof NoDatabaseError)) throw error; // a database that cannot be reached: one line, exit 1
       // No database at all (no URL, no embedded one yet): the files, without last results.
-      source = fromFiles();
+      source = fromFiles('no database');
       io.stderr(`(no database, so no agent and no last results: jobs read from the files in ${jobsDir(values['jobs-dir'], io)})\n`);
     }
     const now = Date.now();

@@ -9,11 +9,11 @@ import type { LoadOptions } from '../definitions/load.ts';
 import type { JobDefinition, OverlapMode } from '../definitions/types.ts';
 import type { InstanceRow } from '../db/instances.ts';
 import { escapeControl } from '../files/limits.ts';
-import { agentCatalog, describeAgents, liveInstances } from './agents.ts';
+import { agentCatalog, describeAgents, liveInstances, noCatalog } from './agents.ts';
 import { CliError, type Io } from './command.ts';
 import { jobsDir, loadOptions, type FileSettingsFlags } from './settings.ts';
 
-export type RunTarget = { note: string; overlap: OverlapMode } & (
+export type RunTarget = { note: string; overlap: OverlapMode; /** Some agent is up to run it. */ agentUp: boolean } & (
   | { kind: 'agent' | 'files'; definition: JobDefinition }
   | { kind: 'http'; instance: InstanceRow }
 );
@@ -36,21 +36,23 @@ export async function runTarget(pool: pg.Pool, id: string, flags: FileSettingsFl
   if (catalog.instances.length === 0) {
     const dir = jobsDir(flags['jobs-dir'], io);
     const definition = loadDirectory(dir, loadOptions(flags, io)).definitions.find((d) => d.id === id);
-    if (!definition) throw new CliError(`no job "${shown}": no agent is running, and no valid file in ${dir} holds it (jobsd validate ${dir} shows file errors)`);
-    return { kind: 'files', definition, overlap: definition.overlap, note: `no agent is running: ${shown} read from ${definition.file}; the run waits in the queue until an agent starts` };
+    const why = noCatalog(catalog);
+    if (!definition) throw new CliError(`no job "${shown}": ${why}, and no valid file in ${dir} holds it (jobsd validate ${dir} shows file errors)`);
+    const waits = catalog.live.length === 0 ? '; the run waits in the queue until an agent starts' : '';
+    return { kind: 'files', definition, overlap: definition.overlap, agentUp: catalog.live.length > 0, note: `${why}: ${shown} read from ${definition.file}${waits}` };
   }
   const entry = catalog.jobs.get(id);
   if (!entry) throw new CliError(`no job "${shown}": the live agents do not run it (${describeAgents(catalog.instances)})`);
   const { instance, job } = entry;
   const agent = escapeControl(instance.name);
   const definition = loadDirectory(instance.jobs_dir, agentLoadOptions(instance, loadOptions(flags, io))).definitions.find((d) => d.id === id && d.hash === job.hash);
-  if (definition) return { kind: 'agent', definition, overlap: definition.overlap, note: `${shown} as agent ${agent} runs it, from ${definition.file}` };
+  if (definition) return { kind: 'agent', definition, overlap: definition.overlap, agentUp: true, note: `${shown} as agent ${agent} runs it, from ${definition.file}` };
   const why = entry.fileInError
     ? `its file ${job.file} is in error, so the agent runs its last good version`
     : `its file ${job.file} gives another version here (changed since, or reading variables this shell lacks)`;
   if (!instance.http_url) throw new CliError(`agent ${agent} runs a version of ${shown} that ${why}, and has no HTTP endpoint to queue it: fix the file, or start the agent with --http`);
   if (!io.env.JOBSD_API_TOKEN) throw new CliError(`agent ${agent} runs a version of ${shown} that ${why}: set JOBSD_API_TOKEN (the agent's) to queue it through the agent's HTTP API, or fix the file`);
-  return { kind: 'http', instance, overlap: job.overlap, note: `${shown} as agent ${agent} runs it (${why}): queued through its HTTP API at ${instance.http_url}` };
+  return { kind: 'http', instance, overlap: job.overlap, agentUp: true, note: `${shown} as agent ${agent} runs it (${why}): queued through its HTTP API at ${instance.http_url}` };
 }
 
 /** Queues the run through the agent's `POST /api/jobs/:id/run`; refusals and failures to connect are one line. */

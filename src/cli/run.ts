@@ -45,7 +45,7 @@ export const runCommand: Command = {
     return withDatabase(values, io, async ({ url, pool }) => {
       const target = await runTarget(pool, id, values, io);
       io.stderr(`(${target.note})\n`);
-      if (target.kind === 'files' && values.wait) {
+      if (!target.agentUp && values.wait) {
         throw new CliError(`no agent is running to run ${escapeControl(id)}: start one (jobsd start), or leave out --wait to queue the run for the next agent`);
       }
       let summary: { job_id: string; run_id: string; fire_time: string; state: string };

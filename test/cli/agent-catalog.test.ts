@@ -95,6 +95,12 @@ test('with no agent up: history, list and status start the embedded database for
   const status = await runCli(['status', '--json', '--data-dir', dataDir]);
   assert.equal(status.code, 0, status.stderr);
   assert.deepEqual((JSON.parse(status.stdout) as { instances: unknown[] }).instances, []);
+  const waitFor = await runCli(['run', 'heartbeat', '--wait', '--data-dir', dataDir, '--jobs-dir', dir]);
+  assert.equal(waitFor.code, 1);
+  assert.match(waitFor.stderr, /^jobsd run: no agent is running to run heartbeat: start one \(jobsd start\), or leave out --wait/m);
+  const queued = await runCli(['run', 'heartbeat', '--data-dir', dataDir, '--jobs-dir', dir]);
+  assert.equal(queued.code, 0, queued.stderr);
+  assert.match(queued.stderr, /\(no agent is running: heartbeat read from \S+heartbeat\.yaml; the run waits in the queue until an agent starts\)/);
   const nope = await runCli(['history', 'nope', '--data-dir', dataDir, '--jobs-dir', dir]);
   assert.equal(nope.code, 1);
   assert.match(nope.stderr, /^jobsd history: no job "nope": no agent is running, and no valid file in \S+ holds it, and the ledger has no fire of it$/m);
