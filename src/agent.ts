@@ -10,7 +10,7 @@ import type { AgentConfig } from './config.ts';
 import { VERSION } from './version.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { heartbeat, registerInstance, reportHttp, unregisterInstance } from './db/instances.ts';
-import { reportedJob } from './db/instance-catalog.ts';
+import { catalogJson } from './db/instance-catalog.ts';
 import { migrate } from './db/migrate.ts';
 import { guardDiscardedPgClients, STATEMENT_READ_TIMEOUT_MS } from './db/pg-guard.ts';
 import { previousFinalState } from './db/ledger.ts';
@@ -145,7 +145,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   /** With `withCatalog`, the jobs this agent runs are reported too (`jobsd list`, `jobsd run`); a worker reports none. */
   const beat = async (withCatalog = false) => {
     if (!registered) return;
-    const reported = withCatalog && config.role !== 'worker' ? catalog.definitions().map(reportedJob) : undefined;
+    const reported = withCatalog && config.role !== 'worker' ? catalogJson(catalog.definitions()) : undefined;
     await heartbeat(pool, config.instance, catalog.definitions().length, catalog.fileErrors(), reported).catch((err: unknown) =>
       logger.warn({ err }, 'instance heartbeat failed'),
     );

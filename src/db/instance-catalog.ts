@@ -31,3 +31,16 @@ export function reportedJob(def: JobDefinition): ReportedJob {
     hash: def.hash,
   };
 }
+
+/** Each definition's entry as JSON, made once: a reload with one changed file of 10,000 re-serialises one. */
+const serialised = new WeakMap<JobDefinition, string>();
+
+/** The catalog as the JSON array stored in jobsd.instances.catalog. */
+export function catalogJson(definitions: readonly JobDefinition[]): string {
+  const parts = definitions.map((def) => {
+    let text = serialised.get(def);
+    if (text === undefined) serialised.set(def, (text = JSON.stringify(reportedJob(def))));
+    return text;
+  });
+  return `[${parts.join(',')}]`;
+}

@@ -39,13 +39,14 @@ export const DROP_AFTER_SECONDS = 600;
 
 /**
  * This instance's heartbeat; the same statement drops the rows of instances dead for DROP_AFTER_SECONDS.
- * The catalog is written when given (at start and when it changed), not every 30 s: it can be large.
+ * The catalog (src/db/instance-catalog.ts catalogJson) is written when given (at start and when it changed),
+ * not every 30 s: it can be large.
  */
-export async function heartbeat(pool: pg.Pool, name: string, jobs: number, fileErrors: FileError[], catalog?: ReportedJob[]): Promise<void> {
+export async function heartbeat(pool: pg.Pool, name: string, jobs: number, fileErrors: FileError[], catalogJson?: string): Promise<void> {
   await pool.query(
     `WITH dropped AS (DELETE FROM jobsd.instances WHERE heartbeat_at < now() - make_interval(secs => $4) AND name <> $1)
      UPDATE jobsd.instances SET heartbeat_at = now(), jobs = $2, file_errors = $3, catalog = COALESCE($5::jsonb, catalog) WHERE name = $1`,
-    [name, jobs, JSON.stringify(fileErrors), DROP_AFTER_SECONDS, catalog ? JSON.stringify(catalog) : null],
+    [name, jobs, JSON.stringify(fileErrors), DROP_AFTER_SECONDS, catalogJson ?? null],
   );
 }
 
