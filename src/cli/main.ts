@@ -28,6 +28,9 @@ function overview(): string {
   ].join('\n');
 }
 
+/** How long a one-shot command may take after a second signal (exec's group is killed 300 ms after it). */
+const ONE_SHOT_URGENT_EXIT_MS = 1_000;
+
 let pipeGuarded = false;
 /**
  * A reader that stops early (`jobsd history x | head`) closes the pipe: that is the end of the output,
@@ -81,6 +84,21 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   }
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A one-shot command (exec, run --wait, …) ends within moments of a second signal, whatever it waits for
+  // (a database that does not answer, a command's kill_grace); `start` has its own stop-now path.
+  if (command.name !== 'start') {
+    full.urgent.addEventListener(
+      'abort',
+      () => {
+        full.stderr(`jobsd ${command.name}: second signal: stopping now\n`);
+        setTimeout(() => {
+          flushLogs();
+          process.exit(EXIT.failed);
+        }, ONE_SHOT_URGENT_EXIT_MS).unref();
+      },
+      { once: true },
+    );
+  }
   try {
     return await command.run(rest, full);
   } catch (error) {
