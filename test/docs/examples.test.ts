@@ -4,7 +4,8 @@
 // two shows that part (a reference section's example) and is completed with a minimal other part
 // (`schedule: every 1h`, a `true` command). Other blocks of those languages (a `notify:` or
 // `scrape_configs:` fragment) are not checked. A block whose first line is a comment naming a file
-// (`# jobs.d/nightly-report.yaml`) is written under that file name.
+// (`# jobs.d/nightly-report.yaml`) is written under that file name. The `npx jobsd validate …` and
+// `npx jobsd next …` lines of `sh` blocks are run as written, from the repository.
 
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -129,3 +130,28 @@ test('every example of an APScheduler trigger argument in the reference validate
   const validate = await runCli(['validate', ...files]);
   assert.equal(validate.code, 0, validate.stdout + validate.stderr);
 });
+
+/** `npx jobsd validate …` and `npx jobsd next …` lines of the docs' `sh` blocks, as argument lists. */
+function commandLines(doc: string): { line: number; args: string[] }[] {
+  const lines = readFileSync(path.join(ROOT, doc), 'utf8').split('\n');
+  const found: { line: number; args: string[] }[] = [];
+  let inSh = false;
+  for (const [i, text] of lines.entries()) {
+    if (/^```(sh|bash|shell)\s*$/.test(text)) inSh = true;
+    else if (text.startsWith('```')) inSh = false;
+    else if (inSh && /^npx jobsd (validate|next) /.test(text)) {
+      const words = [...text.replace(/\s+#.*$/, '').matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+      found.push({ line: i + 1, args: words.slice(2) });
+    }
+  }
+  return found;
+}
+
+for (const doc of DOCS) {
+  for (const { line, args } of commandLines(doc)) {
+    test(`${doc}:${line}: jobsd ${args.join(' ')} succeeds`, async () => {
+      const result = await runCli(args, { env: { JOBSD_ENV: '' } });
+      assert.equal(result.code, 0, `${doc}:${line}: ${result.stdout}${result.stderr}`);
+    });
+  }
+}
