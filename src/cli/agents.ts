@@ -22,12 +22,18 @@ export interface AgentCatalog {
   jobs: Map<string, AgentJob>;
 }
 
+/** The database has no jobsd tables yet (no agent has used it): no instances, no fires. */
+export function noTables(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === '42P01' || code === '3F000';
+}
+
 /** The live instances (heartbeat not overdue), or none when the database holds no jobsd tables yet. */
 export async function liveInstances(pool: pg.Pool): Promise<InstanceRow[]> {
   try {
     return (await listInstances(pool)).filter((i) => !i.stale);
   } catch (error) {
-    if ((error as { code?: string }).code === '42P01' || (error as { code?: string }).code === '3F000') return [];
+    if (noTables(error)) return [];
     throw error;
   }
 }

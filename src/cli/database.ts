@@ -70,7 +70,7 @@ export async function withDatabase<T>(flags: DatabaseFlags, io: Io, fn: (db: Cli
   // No agent runs on this data directory: start its server for this command, holding the data directory
   // as an agent would, so that a `jobsd start` meanwhile says so instead of taking the server over.
   const claim = claimDataDir(dataDir, undefined);
-  if ('holder' in claim) throw new CliError(`the agent (pid ${claim.holder.pid}) on ${path.resolve(dataDir)} is starting or stopping: try again in a moment`);
+  if ('holder' in claim) throw new CliError(`another jobsd (pid ${claim.holder.pid}) holds the data directory ${path.resolve(dataDir)} (an agent starting or stopping, or another command): try again in a moment`);
   try {
     io.stderr(`(no agent is running on ${dataDir}: starting its embedded PostgreSQL for this command)\n`);
     let embedded;

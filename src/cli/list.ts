@@ -7,7 +7,7 @@ import { lastFires, type FireRow } from '../db/ledger.ts';
 import { escapeControl } from '../files/limits.ts';
 import { describeTrigger } from '../schedule/describe.ts';
 import { nextFire } from '../schedule/next.ts';
-import { agentCatalog, describeAgents, liveInstances, noCatalog } from './agents.ts';
+import { agentCatalog, describeAgents, liveInstances, noCatalog, noTables } from './agents.ts';
 import { EXIT, parseCommandArgs, type Command } from './command.ts';
 import { DATABASE_FLAGS, NoDatabaseError, withDatabase } from './database.ts';
 import { FILE_FLAGS, jobsDir, loadOptions } from './settings.ts';
@@ -56,7 +56,7 @@ export const listCommand: Command = {
     try {
       source = await withDatabase(values, io, async ({ pool }) => {
         const catalog = agentCatalog(await liveInstances(pool));
-        last = await lastFires(pool).catch(() => new Map<string, FireRow>()); // no jobsd tables yet: no results
+        last = await lastFires(pool).catch((error: unknown) => (noTables(error) ? new Map<string, FireRow>() : Promise.reject(error)));
         if (catalog.instances.length === 0) return fromFiles(noCatalog(catalog));
         const errors = new Set(catalog.instances.flatMap((i) => i.file_errors.map((e) => `${e.file}:${e.line}:${e.column}:${e.message}`)));
         return {
