@@ -44,8 +44,10 @@ test('exec: a second SIGINT kills a command that ignores SIGTERM without waiting
   assert.equal(await exitWithin(exec.exited, 300), 'running', 'the first signal waits for the kill_grace');
   const second = Date.now();
   exec.child.kill('SIGINT');
-  assert.equal(await exitWithin(exec.exited, 2_000), 1, `exec did not end within 2 s of the second signal: ${exec.stderr()}`);
-  assert.ok(Date.now() - second < 2_000);
+  // It ends about 0.3 s after it (the kill, then the exit); the bound leaves room for a loaded machine,
+  // far below the 60 s kill_grace that the first signal alone waits for.
+  assert.equal(await exitWithin(exec.exited, 10_000), 1, `exec did not end within 10 s of the second signal: ${exec.stderr()}`);
+  assert.ok(Date.now() - second < 10_000);
   await pollUntil(() => !groupAlive(pid), { timeoutMs: 1_000, what: "the command's process group gone (killed, and reaped by init)" });
   assert.match(exec.stderr(), /second signal: stopping now/);
 });
@@ -64,6 +66,7 @@ test('run --wait: a second signal while the database does not answer ends it at 
   await pollUntil(() => sockets.length > 0, { what: 'the CLI connected' });
   run.child.kill('SIGTERM');
   run.child.kill('SIGINT'); // (two of the same signal sent at once may arrive as one)
-  assert.equal(await exitWithin(run.exited, 2_000), 1, `run --wait did not end within 2 s of the second signal: ${run.stderr()}`);
+  // About 1 s after it; below the 5 s after which the connection attempt itself would give up.
+  assert.equal(await exitWithin(run.exited, 4_000), 1, `run --wait did not end within 4 s of the second signal: ${run.stderr()}`);
   assert.doesNotMatch(run.stderr(), /\n\s+at /);
 });
