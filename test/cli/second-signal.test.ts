@@ -48,7 +48,7 @@ test('exec: a second SIGINT kills a command that ignores SIGTERM without waiting
   // far below the 60 s kill_grace that the first signal alone waits for.
   assert.equal(await exitWithin(exec.exited, 10_000), 1, `exec did not end within 10 s of the second signal: ${exec.stderr()}`);
   assert.ok(Date.now() - second < 10_000);
-  await pollUntil(() => !groupAlive(pid), { timeoutMs: 1_000, what: "the command's process group gone (killed, and reaped by init)" });
+  await pollUntil(() => !groupAlive(pid), { timeoutMs: 5_000, what: "the command's process group gone (killed, and reaped by init)" });
   assert.match(exec.stderr(), /second signal: stopping now/);
 });
 
