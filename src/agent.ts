@@ -3,12 +3,14 @@
 // (src/agent-view.ts), and stops them in the reverse order. Nothing else constructs them.
 
 import { hostname } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { AgentConfig } from './config.ts';
 import { VERSION } from './version.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
-import { heartbeat, registerInstance, unregisterInstance } from './db/instances.ts';
+import { heartbeat, registerInstance, reportHttp, unregisterInstance } from './db/instances.ts';
+import { catalogJson } from './db/instance-catalog.ts';
 import { migrate } from './db/migrate.ts';
 import { guardDiscardedPgClients, STATEMENT_READ_TIMEOUT_MS } from './db/pg-guard.ts';
 import { previousFinalState } from './db/ledger.ts';
@@ -170,13 +172,15 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     queued: (def) => workers.wake(queueFor(def.overlap).name),
   };
   let registered = false;
-  const beat = async () => {
+  /** With `withCatalog`, the jobs this agent runs are reported too (`jobsd list`, `jobsd run`); a worker reports none. */
+  const beat = async (withCatalog = false) => {
     if (!registered) return;
-    await heartbeat(pool, config.instance, catalog.definitions().length, catalog.fileErrors()).catch((err: unknown) =>
+    const reported = withCatalog && config.role !== 'worker' ? catalogJson(catalog.definitions()) : undefined;
+    await heartbeat(pool, config.instance, catalog.definitions().length, catalog.fileErrors(), reported).catch((err: unknown) =>
       logger.warn({ err }, 'instance heartbeat failed'),
     );
   };
-  const scheduling = await startScheduling({ config, catalog, ticker, dispatcher, pool, boss, metrics, now, logger, changed: () => void beat(), versions, fires: config.role !== 'worker' });
+  const scheduling = await startScheduling({ config, catalog, ticker, dispatcher, pool, boss, metrics, now, logger, changed: () => void beat(true), versions, fires: config.role !== 'worker' });
   if (config.role !== 'scheduler') await workers.start();
 
   await registerInstance(pool, {
@@ -185,10 +189,12 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     pid: process.pid,
     role: config.role,
     version: VERSION,
-    jobsDir: config.jobsDir,
+    jobsDir: path.resolve(config.jobsDir),
+    environment: config.environment,
+    timezone: config.timezone,
   });
   registered = true;
-  await beat();
+  await beat(true);
   fireUnfiredDownstream(chains).catch((err: unknown) => logger.warn({ err }, 'could not fire chained jobs left unfired'));
   let stopping: Promise<string | undefined> | undefined;
   let http: HttpEndpoint | undefined;
@@ -201,9 +207,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       ...(config.apiToken ? { apiToken: config.apiToken } : {}),
       onError: (err) => logger.error({ err }, 'HTTP request failed'),
     });
+    await reportHttp(pool, config.instance, http.url);
     logger.info({ url: http.url, api_runs: config.apiToken ? 'enabled' : 'disabled (JOBSD_API_TOKEN unset)' }, 'HTTP endpoint listening (/, /healthz, /readyz, /metrics, /api)');
   }
-  const heartbeatTimer = setInterval(beat, HEARTBEAT_MS);
+  const heartbeatTimer = setInterval(() => void beat(), HEARTBEAT_MS);
   logger.info(
     {
       instance: config.instance,

@@ -5,13 +5,14 @@ import { randomUUID } from 'node:crypto';
 import { PgBoss } from 'pg-boss';
 import { startBackfill, updateBackfill } from '../db/backfills.ts';
 import { migrate } from '../db/migrate.ts';
-import { loadDirectory } from '../definitions/directory.ts';
 import { formatDuration } from '../definitions/duration.ts';
 import { BOSS_SCHEMA, ensureQueues } from '../queue/boss.ts';
 import { planBackfill, runBackfill } from '../queue/backfill.ts';
-import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
-import { DATABASE_FLAGS, databaseUrl, withPool } from './database.ts';
-import { FILE_FLAGS, jobsDir, loadOptions } from './settings.ts';
+import { CliError, EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
+import { escapeControl } from '../files/limits.ts';
+import { runTarget } from './run-target.ts';
+import { DATABASE_FLAGS, withDatabase } from './database.ts';
+import { FILE_FLAGS } from './settings.ts';
 
 const usage = `Usage: jobsd backfill JOB_ID --from ISO --to ISO [--dry-run] [--wait] [--json] [--jobs-dir DIR] [--database-url URL] [--data-dir DIR]
 
@@ -51,18 +52,15 @@ export const backfillCommand: Command = {
     const fromMs = instant(values.from, '--from');
     const toMs = instant(values.to, '--to');
     if (toMs < fromMs) throw new UsageError('--to is before --from');
-    const dir = jobsDir(values['jobs-dir'], io);
-    const def = loadDirectory(dir, loadOptions(values, io)).definitions.find((d) => d.id === id);
-    if (!def) {
-      io.stderr(`jobsd backfill: no job "${id}" in ${dir} (jobsd list shows the jobs; jobsd validate ${dir} shows file errors)\n`);
-      return EXIT.failed;
-    }
-    if (def.schedule.trigger.kind === 'once') {
-      io.stderr(`jobsd backfill: ${id} is a one-time job: it has no fires in a range (jobsd run ${id} runs it)\n`);
-      return EXIT.failed;
-    }
-    const url = databaseUrl(values, io);
-    return withPool(url, async (pool) => {
+    return withDatabase(values, io, async ({ url, pool }) => {
+      const target = await runTarget(pool, id, values, io);
+      if (target.kind === 'http') throw new CliError(`a backfill needs ${escapeControl(id)}'s file to load as the agent runs it (it is in error): fix it first`);
+      io.stderr(`(${target.note})\n`);
+      const def = target.definition;
+      if (def.schedule.trigger.kind === 'once' || def.schedule.trigger.kind === 'after') {
+        io.stderr(`jobsd backfill: ${escapeControl(id)} has no schedule of its own (${def.schedule.trigger.kind === 'once' ? 'a one-time job' : 'it runs after another job'}): jobsd run ${escapeControl(id)} runs it\n`);
+        return EXIT.failed;
+      }
       await migrate(pool);
       let plan;
       try {

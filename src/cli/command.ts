@@ -30,6 +30,12 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A failure that its message says all about (the database cannot be reached, a login refused, an unknown
+ * job): exit 1, one line, no stack trace.
+ */
+export class CliError extends Error {}
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** node:util parseArgs with strict flags and usage errors instead of exceptions (`--help` is main.ts's). */

@@ -12,7 +12,8 @@ import { FILE_FLAGS, loadOptions } from './settings.ts';
 const usage = `Usage: jobsd exec FILE [--json] [--env NAME] [--allow-insecure-files] [--max-file-size SIZE]
 
 Runs the job's task once in this process (no database, no queue) and prints the result JSON.
-Logs go to stderr. Ctrl-C cancels the run (its process group is terminated).
+Logs go to stderr. Ctrl-C cancels the run (its process group gets SIGTERM, and SIGKILL after the task's
+kill_grace); a second Ctrl-C kills the group now and exits 1.
 Exit status: 0 the run succeeded, 1 it did not (or the file is invalid), 2 usage error.`;
 
 /** exec runs without the agent: vm-extract jobs with no database of their own use JOBSD_DATABASE_URL. */
@@ -49,6 +50,7 @@ export const execCommand: Command = {
       attempt: 1,
       instance: io.env.JOBSD_INSTANCE ?? `${hostname()}:${process.pid}`,
       signal: io.signal,
+      urgent: io.urgent, // a second Ctrl-C: the group is killed without waiting for its kill_grace
       logger,
       ...(databaseUrlFromEnv(io) ? { databaseUrl: databaseUrlFromEnv(io)! } : {}),
     });

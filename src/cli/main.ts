@@ -1,6 +1,6 @@
 // The CLI entry: dispatches to one module per command. The only place that decides exit codes.
 
-import { EXIT, UsageError, type Command, type Io } from './command.ts';
+import { CliError, EXIT, UsageError, type Command, type Io } from './command.ts';
 import { execCommand } from './exec.ts';
 import { nextCommand } from './next.ts';
 import { historyCommand } from './history.ts';
@@ -30,6 +30,9 @@ function overview(): string {
     "Run 'jobsd COMMAND --help' for a command's options; 'jobsd --version' for the version.",
   ].join('\n');
 }
+
+/** How long a one-shot command may take after a second signal (exec's group is killed 300 ms after it). */
+const ONE_SHOT_URGENT_EXIT_MS = 1_000;
 
 let pipeGuarded = false;
 /**
@@ -84,12 +87,31 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   }
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A one-shot command (exec, run --wait, …) ends within moments of a second signal, whatever it waits for
+  // (a database that does not answer, a command's kill_grace); `start` has its own stop-now path.
+  if (command.name !== 'start') {
+    full.urgent.addEventListener(
+      'abort',
+      () => {
+        full.stderr(`jobsd ${command.name}: second signal: stopping now\n`);
+        setTimeout(() => {
+          flushLogs();
+          process.exit(EXIT.failed);
+        }, ONE_SHOT_URGENT_EXIT_MS).unref();
+      },
+      { once: true },
+    );
+  }
   try {
     return await command.run(rest, full);
   } catch (error) {
     if (error instanceof UsageError) {
       full.stderr(`jobsd ${command.name}: ${error.message}\n${error.withUsage ? `\n${command.usage}\n` : ''}`);
       return EXIT.usage;
+    }
+    if (error instanceof CliError) {
+      full.stderr(`jobsd ${command.name}: ${error.message}\n`);
+      return EXIT.failed;
     }
     flushLogs(); // the agent's last log lines before the error, not after it
     full.stderr(`jobsd ${command.name}: ${(error as Error).stack ?? String(error)}\n`);

@@ -2,15 +2,15 @@
 // recorded in the database and obeyed by every replica (src/queue/pause.ts).
 
 import { PgBoss } from 'pg-boss';
-import { loadDirectory } from '../definitions/directory.ts';
 import { parseDuration } from '../definitions/duration.ts';
 import { migrate } from '../db/migrate.ts';
 import { pausedMessage } from '../db/pauses.ts';
 import { BOSS_SCHEMA, ensureQueues } from '../queue/boss.ts';
 import { pauseJob, resumeJob } from '../queue/pause.ts';
-import { EXIT, parseCommandArgs, UsageError, type Command, type Io } from './command.ts';
-import { DATABASE_FLAGS, databaseUrl, withPool } from './database.ts';
-import { FILE_FLAGS, jobsDir, loadOptions } from './settings.ts';
+import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
+import { DATABASE_FLAGS, withDatabase } from './database.ts';
+import { runTarget } from './run-target.ts';
+import { FILE_FLAGS } from './settings.ts';
 
 const pauseUsage = `Usage: jobsd pause JOB_ID [--for DURATION | --until ISO] [--reason TEXT] [--json] [--jobs-dir DIR] [--database-url URL] [--data-dir DIR]
 
@@ -23,14 +23,6 @@ const resumeUsage = `Usage: jobsd resume JOB_ID [--jobs-dir DIR] [--database-url
 Ends the job's pause: its next fire runs.`;
 
 const FLAGS = { ...DATABASE_FLAGS, ...FILE_FLAGS, 'jobs-dir': { type: 'string' } } as const;
-
-/** The job must exist: a pause of a misspelt id would silently pause nothing. */
-function checkJob(id: string, values: Parameters<typeof loadOptions>[0] & { 'jobs-dir'?: string | undefined }, io: Io, command: string): boolean {
-  const dir = jobsDir(values['jobs-dir'], io);
-  if (loadDirectory(dir, loadOptions(values, io)).definitions.some((d) => d.id === id)) return true;
-  io.stderr(`jobsd ${command}: no job "${id}" in ${dir} (jobsd list shows the jobs; jobsd validate ${dir} shows file errors)\n`);
-  return false;
-}
 
 function untilOf(values: { for?: string | undefined; until?: string | undefined }, nowMs: number): number | undefined {
   if (values.for !== undefined && values.until !== undefined) throw new UsageError('give --for or --until, not both');
@@ -57,9 +49,8 @@ export const pauseCommand: Command = {
     if (positionals.length !== 1) throw new UsageError('expected one JOB_ID');
     const id = positionals[0]!;
     const untilMs = untilOf(values, Date.now());
-    if (!checkJob(id, values, io, 'pause')) return EXIT.failed;
-    const url = databaseUrl(values, io);
-    const outcome = await withPool(url, async (pool) => {
+    const outcome = await withDatabase(values, io, async ({ url, pool }) => {
+      await runTarget(pool, id, values, io); // the job must exist: a pause of a misspelt id would pause nothing
       await migrate(pool);
       const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, schedule: false, supervise: false, registerInstance: false, max: 2 });
       boss.on('error', () => undefined);
@@ -89,9 +80,8 @@ export const resumeCommand: Command = {
     const { values, positionals } = parseCommandArgs(args, FLAGS);
     if (positionals.length !== 1) throw new UsageError('expected one JOB_ID');
     const id = positionals[0]!;
-    if (!checkJob(id, values, io, 'resume')) return EXIT.failed;
-    const url = databaseUrl(values, io);
-    const was = await withPool(url, async (pool) => {
+    const was = await withDatabase(values, io, async ({ pool }) => {
+      await runTarget(pool, id, values, io);
       await migrate(pool);
       return resumeJob(pool, id);
     });

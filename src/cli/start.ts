@@ -9,6 +9,7 @@ import { claimDataDir, dataDirBusyMessage, httpAddressProblem, type DataDirLock 
 import { createLogger, registerSecrets } from '../log.ts';
 import { flushLogs } from '../log-writer.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
+import { databaseProblem } from './database-errors.ts';
 
 /** How long a stop may take beyond --grace (the drain's cancellations, the last notifications, closing). */
 const STOP_MARGIN_MS = 40_000;
@@ -29,7 +30,9 @@ and localhost) the HTTP endpoint answers to in the Host header; other names get 
 
 Environment: JOBSD_JOBS_DIR JOBSD_DATABASE_URL JOBSD_DATA_DIR JOBSD_ENV JOBSD_HTTP JOBSD_ALLOWED_HOSTS JOBSD_CONCURRENCY
 JOBSD_TIMEZONE JOBSD_LOG_LEVEL JOBSD_INSTANCE JOBSD_ROLE JOBSD_SHUTDOWN_GRACE JOBSD_HISTORY_RETENTION (default 30d)
-JOBSD_ALLOW_INSECURE_FILES JOBSD_MAX_FILE_SIZE (default 1MiB: larger job files are refused unread)`;
+JOBSD_ALLOW_INSECURE_FILES JOBSD_MAX_FILE_SIZE (default 1MiB: larger job files are refused unread)
+JOBSD_EMBEDDED_CACHE_ROOT (default /var/cache/jobsd), JOBSD_EMBEDDED_DATA_ROOT (default /var/lib/jobsd): as root,
+where the embedded server's binaries and data go when the postgres user cannot reach the checkout`;
 
 function isDirectory(dir: string): boolean {
   try {
@@ -99,7 +102,9 @@ export const startCommand: Command = {
       agent = await startAgent(config, logger);
     } catch (err) {
       // An error that says what to do is one line; anything else is a bug, with its stack.
+      const problem = config.databaseUrl ? databaseProblem(err, config.databaseUrl) : undefined;
       if (err instanceof EmbeddedError) logger.fatal({ code: err.code }, `jobsd could not start: ${err.message}`);
+      else if (problem) logger.fatal(`jobsd could not start: ${problem}`);
       else logger.fatal({ err }, `jobsd could not start: ${(err as Error).message}`);
       lock?.release();
       // What started before the failure (pool, pg-boss, timers) would keep the process alive.

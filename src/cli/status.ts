@@ -5,14 +5,15 @@ import { queueDepths } from '../queue/depth.ts';
 import { QUEUES } from '../queue/queues.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import { EXIT, parseCommandArgs, type Command } from './command.ts';
-import { DATABASE_FLAGS, databaseUrl, withPool } from './database.ts';
+import { DATABASE_FLAGS, withDatabase } from './database.ts';
 import { formatTable } from './table.ts';
 import { escapeControl } from '../files/limits.ts';
 
 const usage = `Usage: jobsd status [--json] [--database-url URL] [--data-dir DIR]
 
 The running agents (with the age of their last heartbeat; stale past 90 s, dropped past 10 min), the depth
-of each queue, and the file errors the live agents report (a file in error keeps its last good version running).`;
+of each queue, and the file errors the live agents report (a file in error keeps its last good version running).
+With no agent running, the embedded PostgreSQL of --data-dir is started for the command.`;
 
 export const statusCommand: Command = {
   name: 'status',
@@ -20,7 +21,7 @@ export const statusCommand: Command = {
   usage,
   async run(args, io) {
     const { values } = parseCommandArgs(args, { ...DATABASE_FLAGS, json: { type: 'boolean' } }, false);
-    const { instances, queues } = await withPool(databaseUrl(values, io), async (pool) => {
+    const { instances, queues } = await withDatabase(values, io, async ({ pool }) => {
       const instances = await listInstances(pool);
       const queues = await queueDepths(pool).catch(() => Object.values(QUEUES).map((q) => ({ name: q.name, queued: 0, retry: 0, active: 0 })));
       return { instances, queues };

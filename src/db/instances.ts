@@ -2,6 +2,7 @@
 
 import type pg from 'pg';
 import type { FileError } from '../definitions/errors.ts';
+import type { ReportedJob } from './instance-catalog.ts';
 
 export interface InstanceInfo {
   name: string;
@@ -9,15 +10,26 @@ export interface InstanceInfo {
   pid: number;
   role: string;
   version: string;
+  /** Absolute, so that `jobsd run` from another directory reads the same files. */
   jobsDir: string;
+  /** JOBSD_ENV of the agent, which selects `environments:` overrides. */
+  environment?: string | undefined;
+  /** JOBSD_TIMEZONE of the agent: the zone of jobs that name none. */
+  timezone: string;
 }
 
 export async function registerInstance(pool: pg.Pool, info: InstanceInfo): Promise<void> {
   await pool.query(
-    `INSERT INTO jobsd.instances (name, hostname, pid, role, version, jobs_dir) VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (name) DO UPDATE SET hostname = $2, pid = $3, role = $4, version = $5, jobs_dir = $6, started_at = now(), heartbeat_at = now()`,
-    [info.name, info.hostname, info.pid, info.role, info.version, info.jobsDir],
+    `INSERT INTO jobsd.instances (name, hostname, pid, role, version, jobs_dir, environment, timezone) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (name) DO UPDATE SET hostname = $2, pid = $3, role = $4, version = $5, jobs_dir = $6, environment = $7, timezone = $8,
+       started_at = now(), heartbeat_at = now(), catalog = NULL, http_url = NULL`,
+    [info.name, info.hostname, info.pid, info.role, info.version, info.jobsDir, info.environment ?? null, info.timezone],
   );
+}
+
+/** Where the instance's HTTP endpoint listens, once it does (`jobsd run` may go through its API). */
+export async function reportHttp(pool: pg.Pool, name: string, url: string): Promise<void> {
+  await pool.query('UPDATE jobsd.instances SET http_url = $2 WHERE name = $1', [name, url]);
 }
 
 /** An instance whose heartbeat (every 30 s) is this late is stale: its agent was killed, or hangs. */
@@ -25,12 +37,16 @@ export const STALE_AFTER_SECONDS = 90;
 /** A stale instance's row is dropped by the next heartbeat of any agent once it is this late. */
 export const DROP_AFTER_SECONDS = 600;
 
-/** This instance's heartbeat; the same statement drops the rows of instances dead for DROP_AFTER_SECONDS. */
-export async function heartbeat(pool: pg.Pool, name: string, jobs: number, fileErrors: FileError[]): Promise<void> {
+/**
+ * This instance's heartbeat; the same statement drops the rows of instances dead for DROP_AFTER_SECONDS.
+ * The catalog (src/db/instance-catalog.ts catalogJson) is written when given (at start and when it changed),
+ * not every 30 s: it can be large.
+ */
+export async function heartbeat(pool: pg.Pool, name: string, jobs: number, fileErrors: FileError[], catalogJson?: string): Promise<void> {
   await pool.query(
     `WITH dropped AS (DELETE FROM jobsd.instances WHERE heartbeat_at < now() - make_interval(secs => $4) AND name <> $1)
-     UPDATE jobsd.instances SET heartbeat_at = now(), jobs = $2, file_errors = $3 WHERE name = $1`,
-    [name, jobs, JSON.stringify(fileErrors), DROP_AFTER_SECONDS],
+     UPDATE jobsd.instances SET heartbeat_at = now(), jobs = $2, file_errors = $3, catalog = COALESCE($5::jsonb, catalog) WHERE name = $1`,
+    [name, jobs, JSON.stringify(fileErrors), DROP_AFTER_SECONDS, catalogJson ?? null],
   );
 }
 
@@ -45,6 +61,11 @@ export interface InstanceRow {
   role: string;
   version: string;
   jobs_dir: string;
+  environment: string | null;
+  timezone: string | null;
+  http_url: string | null;
+  /** Null: the instance reports none (a worker, or an older version). */
+  catalog: ReportedJob[] | null;
   started_at: Date;
   heartbeat_at: Date;
   jobs: number;

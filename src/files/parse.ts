@@ -74,6 +74,11 @@ function parseYaml(text: string, file: string): ParsedDocument | FileError {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: true, logLevel: 'error' });
   const first = doc.errors[0];
   if (first) {
+    const deeper = overIndentedLine(text, first);
+    if (deeper !== undefined) {
+      const at = lineCounter.linePos(deeper);
+      return syntaxError(file, at.line, at.col, 'invalid YAML: this line is indented deeper than the key above it (the keys of one mapping start in the same column)');
+    }
     const at = lineCounter.linePos(errorOffset(text, first.pos[0], first.message));
     return syntaxError(file, at.line, at.col, `invalid YAML: ${first.message.split('\n')[0]}`);
   }
@@ -173,6 +178,20 @@ function cycleOrDepth(value: unknown): { path: (string | number)[]; cycle: boole
 const MAX_ALIASES = 100;
 
 /** An unterminated quote is reported at the end of the text; point at where the quote opened. */
+/**
+ * `key: value` followed by a line indented deeper (`   other: x`) reads as a plain scalar over two lines
+ * that is then used as a key: the yaml library reports it where the value starts, on the line above. The
+ * mistake is the deeper line: the offset of its first character.
+ */
+function overIndentedLine(text: string, error: { code: string; pos: [number, number] }): number | undefined {
+  if (error.code !== 'BLOCK_AS_IMPLICIT_KEY' && error.code !== 'MULTILINE_IMPLICIT_KEY') return undefined;
+  const next = text.indexOf('\n', error.pos[0]);
+  if (next < 0) return undefined;
+  let offset = next + 1;
+  while (text[offset] === ' ' || text[offset] === '\t') offset++;
+  return offset < text.length && text[offset] !== '\n' ? offset : undefined;
+}
+
 function errorOffset(text: string, offset: number, message: string): number {
   const quote = /Missing closing (["'])quote/.exec(message)?.[1];
   if (!quote) return offset;

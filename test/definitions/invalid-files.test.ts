@@ -14,6 +14,9 @@ const options: LoadOptions = { env: {}, defaultTimezone: 'UTC' };
 
 const cases: { file: string; code: string; line: number; column?: number; field?: string; message: RegExp }[] = [
   { file: 'syntax.yaml', code: ERROR_CODES.syntax, line: 5, message: /invalid YAML/ },
+  // The line indented too deep, not the line above it (where the yaml library's error starts).
+  { file: 'over-indented.yaml', code: ERROR_CODES.syntax, line: 4, column: 4, message: /invalid YAML: this line is indented deeper than the key above it/ },
+  { file: 'over-indented-deeper.yaml', code: ERROR_CODES.syntax, line: 9, column: 7, message: /invalid YAML: this line is indented deeper than the key above it/ },
   { file: 'syntax.json', code: ERROR_CODES.syntax, line: 4, message: /invalid JSON/ },
   { file: 'unknown-field.yaml', code: ERROR_CODES.schema, line: 3, column: 1, field: 'overlapp', message: /unknown field; did you mean "overlap"\?/ },
   { file: 'unknown-task-type.yaml', code: ERROR_CODES.schema, line: 4, column: 9, field: 'task.type', message: /"shell" is not one of "command", "execute_command", "http"/ },

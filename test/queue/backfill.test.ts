@@ -56,7 +56,7 @@ describe('run --at and backfill', () => {
 
     const again = await cli('run', 'hourly', '--at', iso(at));
     assert.equal(again.code, 1);
-    assert.match(again.stderr, new RegExp(`^hourly: not run: the fire of ${new Date(at).toISOString()} succeeded at \\d{4}-.+; --force runs it again\\n$`));
+    assert.match(again.stderr, new RegExp(`^jobsd run: hourly: not run: the fire of ${new Date(at).toISOString()} succeeded at \\d{4}-.+; --force runs it again$`, 'm'));
     assert.equal(startsOf(at), 1);
 
     const forced = await cli('run', 'hourly', '--at', iso(at), '--force', '--wait');

@@ -1,5 +1,7 @@
 // Notifications through a real webhook receiver and a real SMTP server.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { eventsFor, Notifier } from '../../src/runs/notify.ts';
 import type { RunResult } from '../../src/workers/result.ts';
@@ -52,6 +54,11 @@ describe('Notifier', () => {
     assert.deepEqual(events, ['failure', 'recovery']);
     const failure = receivers.hook.bodies.find((b) => b.event === 'failure')!;
     assert.equal((failure.result as RunResult).status, 'failed');
+    // The body is what the reference says it is (docs/job-file.md is generated from the schema).
+    const schema = readFileSync(path.join(import.meta.dirname, '..', '..', 'schemas', 'job.schema.json'), 'utf8');
+    const documented = /POSTs a JSON body `\{([^}]+)\}`/.exec(schema)![1]!.split(',').map((k) => k.trim());
+    assert.deepEqual(Object.keys(failure).filter((k) => !k.startsWith('_')).sort(), documented.sort());
+    assert.equal(failure.description, 'Nightly report');
     assert.equal((failure._headers as Record<string, string>)['x-hook'], 'yes');
     const mail = receivers.smtp.mails.find((m) => m.subject === '[jobsd] report: failed')!;
     assert.ok(mail, receivers.smtp.mails.map((m) => m.subject).join(', '));
