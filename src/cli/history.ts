@@ -54,7 +54,7 @@ export const historyCommand: Command = {
     }
     const table = rows.map((r) => [
       shownTime(r),
-      r.manual ? 'manual' : 'schedule',
+      r.backfill ? 'backfill' : r.manual ? 'manual' : 'schedule',
       r.state,
       String(r.attempts),
       r.instance ?? '',
@@ -67,5 +67,5 @@ export const historyCommand: Command = {
 };
 
 function toJson(r: FireRow) {
-  return { ...r, fire_time: r.fire_time.toISOString(), ran_at: ranAt(r), manual: r.manual };
+  return { ...r, fire_time: r.fire_time.toISOString(), ran_at: ranAt(r), manual: r.manual, backfill: r.backfill === true };
 }

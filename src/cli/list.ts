@@ -12,6 +12,7 @@ import { EXIT, parseCommandArgs, type Command } from './command.ts';
 import { DATABASE_FLAGS, NoDatabaseError, withDatabase } from './database.ts';
 import { FILE_FLAGS, jobsDir, loadOptions } from './settings.ts';
 import { ranAt, shownTime } from './fire-time.ts';
+import { activePauses, pauseJson as pauseView, type Pause } from '../db/pauses.ts';
 import { formatTable } from './table.ts';
 
 const usage = `Usage: jobsd list [--json] [--jobs-dir DIR] [--env NAME] [--database-url URL] [--data-dir DIR]
@@ -53,10 +54,12 @@ export const listCommand: Command = {
     };
     let source: Source;
     let last = new Map<string, FireRow>();
+    let pauses = new Map<string, Pause>();
     try {
       source = await withDatabase(values, io, async ({ pool }) => {
         const catalog = agentCatalog(await liveInstances(pool));
         last = await lastFires(pool).catch((error: unknown) => (noTables(error) ? new Map<string, FireRow>() : Promise.reject(error)));
+        pauses = await activePauses(pool).catch((error: unknown) => (noTables(error) ? new Map<string, Pause>() : Promise.reject(error)));
         if (catalog.instances.length === 0) return fromFiles(noCatalog(catalog));
         const errors = new Set(catalog.instances.flatMap((i) => i.file_errors.map((e) => `${e.file}:${e.line}:${e.column}:${e.message}`)));
         return {
@@ -93,6 +96,7 @@ export const listCommand: Command = {
         last_state: fire?.state ?? null,
         file: d.file,
         file_in_error: d.fileInError,
+        pause: pauseView(pauses.get(d.id)),
       };
     });
     if (values.json) {
@@ -101,9 +105,9 @@ export const listCommand: Command = {
       const rows = jobs.map((j) => [
         j.id,
         `${j.enabled ? '' : '(disabled) '}${j.schedule}`,
-        j.next_fire ?? '-',
+        j.pause.paused ? `paused ${pauses.get(j.id)!.untilMs === undefined ? 'until resumed' : `until ${j.pause.until}`}` : (j.next_fire ?? '-'),
         j.last_state ? `${j.last_state} ${shownTime(last.get(j.id)!)}` : '-',
-        `${j.file_in_error ? '(file in error: its last good version runs) ' : ''}${j.description ?? ''}`,
+        `${j.pause.paused ? `(paused by ${j.pause.paused_by}${j.pause.reason ? `: ${j.pause.reason}` : ''}) ` : ''}${j.file_in_error ? '(file in error: its last good version runs) ' : ''}${j.description ?? ''}`,
       ]);
       io.stdout(formatTable(['ID', 'SCHEDULE', 'NEXT FIRE (UTC)', 'LAST', 'DESCRIPTION'], rows.map((r) => r.map(escapeControl))));
       if (source.fileErrors) io.stderr(`${source.fileErrors} file error(s): ${source.from === 'agents' ? 'jobsd status' : 'jobsd validate'} shows them\n`);

@@ -80,3 +80,9 @@ export function pausedMessage(pause: Pause): string {
   const until = pause.untilMs === undefined ? '' : ` until ${new Date(pause.untilMs).toISOString()}`;
   return `paused${until} by ${pause.by}${pause.reason ? `: ${pause.reason}` : ''}`;
 }
+
+/** A job's pause as the API, `list --json` and the status page show it: `paused: false`, or when it ends (null: until resumed), why and by whom. */
+export function pauseJson(pause: Pause | undefined) {
+  if (!pause) return { paused: false as const };
+  return { paused: true as const, paused_at: new Date(pause.pausedAtMs).toISOString(), until: pause.untilMs === undefined ? null : new Date(pause.untilMs).toISOString(), reason: pause.reason ?? null, paused_by: pause.by };
+}

@@ -1,7 +1,9 @@
 // The JSON views of the API: jobs with their next fire and last result, runs, file errors.
 import { DateTime } from 'luxon';
 import type { FireRow } from '../db/ledger.ts';
-import type { Pause } from '../db/pauses.ts';
+import { pauseJson as pauseView, type Pause } from '../db/pauses.ts';
+
+export { pauseJson as pauseView } from '../db/pauses.ts';
 import { latenessFrom } from '../queue/fire-id.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import type { JobDefinition } from '../definitions/types.ts';
@@ -36,12 +38,6 @@ export function runView(row: FireRow, secrets: readonly string[] = []) {
     },
     allSecrets(secrets), // a run's output can hold another job's secret
   );
-}
-
-/** A job's pause as the API shows it: `paused: false`, or when it ends (null: until resumed), why and by whom. */
-export function pauseView(pause: Pause | undefined) {
-  if (!pause) return { paused: false };
-  return { paused: true, paused_at: new Date(pause.pausedAtMs).toISOString(), until: pause.untilMs === undefined ? null : new Date(pause.untilMs).toISOString(), reason: pause.reason ?? null, paused_by: pause.by };
 }
 
 export function jobView(def: JobDefinition, next: number | undefined, last: FireRow | undefined, pause?: Pause) {

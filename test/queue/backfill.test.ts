@@ -91,6 +91,12 @@ describe('run --at and backfill', () => {
     assert.deepEqual(rows.map((r) => r.state), ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']);
     assert.deepEqual(rows.map((r) => (r as { backfill?: boolean }).backfill), [true, true, false, true, true]);
 
+    const history = await runCli(['history', 'hourly', '--limit', '100', '--database-url', url]);
+    assert.equal(history.code, 0, history.stderr);
+    const byFire = (n: number) => history.stdout.split('\n').find((l) => l.startsWith(new Date(hourAgo(n)).toISOString().replace('.000Z', '')));
+    assert.match(byFire(8) ?? '', /\bbackfill\s+succeeded\b/);
+    assert.match(byFire(6) ?? '', /\bmanual\s+succeeded\b/);
+
     const nothing = await cli('backfill', 'hourly', '--from', iso(from), '--to', iso(to));
     assert.equal(nothing.code, 0, nothing.stderr);
     assert.match(nothing.stderr, /0 to run, 5 succeeded already/);

@@ -68,6 +68,10 @@ describe('pause and resume', () => {
     assert.match(await (await fetch(`${base}/metrics`)).text(), /^jobsd_job_paused\{job="tick"\} 1$/m);
     assert.match(await (await fetch(`${base}/`)).text(), /data-paused="true"><strong>paused<\/strong> until resumed · by operator: database maintenance/);
 
+    const list = await cli('list');
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^tick +every 1s +paused until resumed +.*\(paused by operator: database maintenance\)/m);
+
     const resumed = await cli('resume', 'tick');
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(resumed.stdout, 'tick: resumed\n');
