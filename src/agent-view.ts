@@ -8,6 +8,9 @@ import type { Catalog } from './catalog/catalog.ts';
 import type { AgentConfig } from './config.ts';
 import { fireHistory, lastFires, recentFires } from './db/ledger.ts';
 import type { AgentView } from './http/view.ts';
+import { fileErrorView } from './http/api.ts';
+import { deleteJobFile, writeJobFile } from './files/api-writes.ts';
+import { agentLoadOptions } from './scheduling.ts';
 import type { Dispatcher } from './queue/dispatcher.ts';
 import { activePauses } from './db/pauses.ts';
 import { backfillsInProgress } from './db/backfills.ts';
@@ -20,7 +23,7 @@ import type { Ticker } from './ticker/ticker.ts';
 import type { QueueWorkers } from './workers/queue-worker.ts';
 
 export interface AgentViewParts {
-  config: Pick<AgentConfig, 'instance'>;
+  config: AgentConfig;
   version: string;
   pool: pg.Pool;
   boss: PgBoss;
@@ -33,6 +36,14 @@ export interface AgentViewParts {
   stopping: () => boolean;
   /** Why the jobs directory cannot be read, while that lasts (not ready). */
   jobsDirProblem?: () => string | undefined;
+}
+
+/** How long a job written or deleted through the API waits for the watcher to load the change. */
+const LOAD_WAIT_MS = 3_000;
+
+async function untilLoaded(done: () => boolean): Promise<boolean> {
+  for (const end = Date.now() + LOAD_WAIT_MS; Date.now() < end; await sleep(25)) if (done()) return true;
+  return done();
 }
 
 /** How long the readiness probe waits for the database. */
@@ -75,6 +86,20 @@ export function agentView(parts: AgentViewParts): AgentView {
     pause: (def, { untilMs, reason }) => pauseJob(pool, boss, { jobId: def.id, ...(untilMs !== undefined ? { untilMs } : {}), ...(reason !== undefined ? { reason } : {}), by: 'operator' }),
     resume: (def) => resumeJob(pool, def.id),
     backfills: () => backfillsInProgress(pool),
+    writeJob: async (id, text, format) => {
+      const written = writeJobFile(config.jobsDir, id, text, format, agentLoadOptions(config), catalog.get(id)?.file);
+      if (!written.ok) return { status: written.status, body: { error: { code: written.status === 409 ? 'conflict' : 'invalid_job', message: written.message }, ...(written.errors ? { errors: written.errors.map(fileErrorView) } : {}) } };
+      const loaded = await untilLoaded(() => catalog.get(id)?.hash === written.definition.hash);
+      const body = { job_id: id, file: written.file, loaded };
+      if (!loaded) return { status: 202, body: { ...body, message: `written; not loaded yet: GET /api/jobs/${id} and /api/files show when it is` } };
+      return { status: written.created ? 201 : 200, body };
+    },
+    deleteJob: async (id) => {
+      const removed = deleteJobFile(config.jobsDir, id, catalog.get(id)?.file);
+      if (!removed.ok) return { status: removed.status, body: { error: { code: removed.status === 409 ? 'conflict' : 'job_not_found', message: removed.message } } };
+      const unloaded = await untilLoaded(() => catalog.get(id) === undefined);
+      return { status: unloaded ? 200 : 202, body: { job_id: id, file: removed.file, removed: true, unloaded } };
+    },
     readiness,
     metrics: () => metrics.text(),
   };

@@ -8,6 +8,7 @@ import type { Catalog, CatalogChange } from './catalog/catalog.ts';
 import type { DefinitionVersions } from './catalog/versions.ts';
 import { createReloader } from './catalog/reload.ts';
 import type { AgentConfig } from './config.ts';
+import type { LoadOptions } from './definitions/load.ts';
 import { watchDirectory } from './files/watch.ts';
 import { registerSecrets, type Logger } from './log.ts';
 import { cancelQueuedRuns } from './queue/cancel.ts';
@@ -46,6 +47,17 @@ export interface Scheduling {
   close(): Promise<void>;
 }
 
+/** How the agent loads its job files (the API checks a job written through it the same way). */
+export function agentLoadOptions(config: AgentConfig): LoadOptions {
+  return {
+    env: config.environment ? { ...process.env, JOBSD_ENV: config.environment } : process.env,
+    ...(config.environment ? { environment: config.environment } : {}),
+    defaultTimezone: config.timezone,
+    allowInsecureFiles: config.allowInsecureFiles,
+    maxFileBytes: config.maxFileBytes,
+  };
+}
+
 /** Loads jobs.d, catches up, starts the ticker and the watch; resolves once the watch is ready. On a worker-only agent, loads and watches only. */
 export async function startScheduling(options: SchedulingOptions): Promise<Scheduling> {
   const { config, catalog, ticker, dispatcher, pool, boss, metrics, logger, changed, versions, fires } = options;
@@ -78,13 +90,7 @@ export async function startScheduling(options: SchedulingOptions): Promise<Sched
   };
   const reloader = createReloader({
     dir: config.jobsDir,
-    options: {
-      env: config.environment ? { ...process.env, JOBSD_ENV: config.environment } : process.env,
-      ...(config.environment ? { environment: config.environment } : {}),
-      defaultTimezone: config.timezone,
-      allowInsecureFiles: config.allowInsecureFiles,
-      maxFileBytes: config.maxFileBytes,
-    },
+    options: agentLoadOptions(config),
     catalog,
     onChanges: apply,
     logger,

@@ -9,13 +9,14 @@ import { listCommand } from './list.ts';
 import { runCommand } from './run.ts';
 import { pauseCommand, resumeCommand } from './pause.ts';
 import { backfillCommand } from './backfill.ts';
+import { applyCommand, deleteCommand } from './apply.ts';
 import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 import { flushLogs } from '../log-writer.ts';
 import { VERSION } from '../version.ts';
 
-const COMMANDS: Command[] = [startCommand, validateCommand, nextCommand, listCommand, runCommand, execCommand, pauseCommand, resumeCommand, backfillCommand, historyCommand, statusCommand, importCommand];
+const COMMANDS: Command[] = [startCommand, validateCommand, nextCommand, listCommand, runCommand, execCommand, pauseCommand, resumeCommand, backfillCommand, historyCommand, statusCommand, importCommand, applyCommand, deleteCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { definitionView, fileErrorView, jobView, pauseView, runView } from './api.ts';
 import { parseDuration } from '../definitions/duration.ts';
+import { ID_PATTERN } from '../definitions/normalize.ts';
 import { bearerMatches } from './auth.ts';
 import { hostProblem } from './host-check.ts';
 import { HttpError, integerParam, pathSegment, requestUrl } from './request.ts';
@@ -60,18 +61,33 @@ function authorize(req: IncomingMessage, options: HttpOptions, what: string): vo
   }
 }
 
-/** A small JSON object body (an empty body is `{}`). */
-async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** A job file's body (PUT /api/jobs/:id) may be larger than other bodies. */
+const MAX_JOB_BODY_BYTES = 256 * 1024;
+
+async function readBody(req: IncomingMessage, max = MAX_BODY_BYTES): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  if (declared > max) throw new HttpError(413, 'body_too_large', `request bodies are limited to ${max} bytes here`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+    if (size > max) throw new HttpError(413, 'body_too_large', `request bodies are limited to ${max} bytes here`);
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The format of a job file's body, by its Content-Type. */
+function bodyFormat(req: IncomingMessage): 'yaml' | 'json' {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json') return 'json';
+  if (['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'].includes(type)) return 'yaml';
+  throw new HttpError(415, 'unsupported_media_type', 'send the job file as Content-Type: application/yaml or application/json');
+}
+
+/** A small JSON object body (an empty body is `{}`). */
+async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const text = (await readBody(req)).trim();
   if (text === '') return {};
   let value: unknown;
   try {
@@ -138,6 +154,19 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
       return json(res, 409, { error: { code: 'overlap', message: `a run of ${def.id} is already queued or active (overlap: ${def.overlap})` }, ...run });
     }
     return json(res, 202, { job_id: def.id, ...run });
+  }
+  if (jobMatch && jobMatch[2] === undefined && (method === 'PUT' || method === 'DELETE')) {
+    authorize(req, options, 'writing jobs over HTTP is');
+    const id = pathSegment(jobMatch[1]!);
+    if (!ID_PATTERN.test(id) || id.includes('..')) throw new HttpError(400, 'bad_id', `"${id}" is not a job id: lower-case letters, digits, '.', '_' and '-'`);
+    if (method === 'DELETE') {
+      await drainBody(req);
+      const { status, body } = await view.deleteJob(id);
+      return json(res, status, body);
+    }
+    const format = bodyFormat(req);
+    const { status, body } = await view.writeJob(id, await readBody(req, MAX_JOB_BODY_BYTES), format);
+    return json(res, status, body);
   }
   if (!readOnly) throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${path}`);
 

@@ -26,6 +26,10 @@ export interface AgentView {
   pause(def: JobDefinition, pause: { untilMs?: number; reason?: string }): Promise<{ pause: Pause; skipped: number }>;
   /** Whether a pause was in force. */
   resume(def: JobDefinition): Promise<boolean>;
+  /** A job file written through the API (PUT /api/jobs/:id): the status and body of the answer. */
+  writeJob(id: string, text: string, format: 'yaml' | 'json'): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** DELETE /api/jobs/:id: only a file the API wrote. */
+  deleteJob(id: string): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Backfills in progress (driven by a `jobsd backfill` that is still running). */
   backfills(): Promise<BackfillProgress[]>;
   /** Resolves to null when ready, or to the reason it is not. */
