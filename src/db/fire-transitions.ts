@@ -195,7 +195,8 @@ export interface AttemptUpdate {
 /**
  * An attempt's transitions, for several fires in one statement: `queued` → `running`, `running` → a final
  * state or back to `queued` (a retry follows). Fenced by attempt: an update that names its attempt leaves
- * a row alone that a later attempt has written already (a late end of attempt N never overwrites N+1).
+ * a row alone that a later attempt has written already (a late end of attempt N never overwrites N+1), and a
+ * start lands only before its attempt's end (a late start mark of attempt N never overwrites N's end).
  */
 export async function recordAttempts(db: Queryable, items: readonly { jobId: string; fireTimeMs: number; update: AttemptUpdate }[]): Promise<void> {
   if (items.length === 0) return;
@@ -208,7 +209,10 @@ export async function recordAttempts(db: Queryable, items: readonly { jobId: str
        result = COALESCE(v.result, f.result)
      FROM jsonb_to_recordset($1::jsonb)
        AS v(job_id text, fire_time timestamptz, state text, attempts int, instance text, started bool, finished bool, result jsonb)
-     WHERE f.job_id = v.job_id AND f.fire_time = v.fire_time AND (v.attempts IS NULL OR f.attempts <= v.attempts)`,
+     WHERE f.job_id = v.job_id AND f.fire_time = v.fire_time AND (v.attempts IS NULL OR f.attempts <= v.attempts)
+       -- A start lands only on a row its attempt has not moved past: a start mark delayed (held behind a
+       -- connection during a database restart) must not turn the attempt's written end back into running.
+       AND (v.state <> 'running' OR v.attempts IS NULL OR f.attempts < v.attempts OR f.state = 'running')`,
     [
       jsonText(
         items.map((i) => ({

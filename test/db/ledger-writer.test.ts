@@ -60,3 +60,19 @@ test('a result holding a NUL character is recorded, and does not fail the other 
       { job_id: 'plain', state: 'succeeded', output: 'ok', path: null },
     ]);
   }));
+
+// Seen in the database-restart fault test under load: the start mark, queued behind a connection that the
+// restart held up, landed after the end had been written, and the finished run read `running` for good.
+test("a late start mark never overwrites its attempt's end, nor a retry's queued row", () =>
+  withFires('ledgerwriter_late_start', ['done', 'retrying'], async (pool, writer) => {
+    const row = async (job: string) => (await pool.query<{ state: string; attempts: number }>('SELECT state, attempts FROM jobsd.fires WHERE job_id = $1', [job])).rows[0];
+    await writer.update('done', T, { state: 'succeeded', attempts: 1, finished: true, result: { status: 'succeeded' } });
+    await writer.update('done', T, { state: 'running', attempts: 1, instance: 'x', started: true });
+    assert.deepEqual(await row('done'), { state: 'succeeded', attempts: 1 });
+    await writer.update('retrying', T, { state: 'queued', attempts: 1, result: { status: 'failed' } });
+    await writer.update('retrying', T, { state: 'running', attempts: 1, instance: 'x', started: true });
+    assert.deepEqual(await row('retrying'), { state: 'queued', attempts: 1 });
+    // The retry's own start still lands.
+    await writer.update('retrying', T, { state: 'running', attempts: 2, instance: 'y', started: true });
+    assert.deepEqual(await row('retrying'), { state: 'running', attempts: 2 });
+  }));
