@@ -82,6 +82,30 @@ async function readExport(task: VmExtractTask, mode: ExportMode, from: number, t
   rows.end();
 }
 
+/**
+ * Export requests in flight for one chunk, each over consecutive dates of it. VictoriaMetrics serves one
+ * request's series lookups on one core, and on series it has not read since they were written (an extract
+ * after its collect) those lookups are most of its cost: two requests use both cores of a small machine.
+ */
+const EXPORTS_IN_FLIGHT = 2;
+
+/** The chunk's dates in requests in flight together, into one sink (their days do not overlap). */
+async function readExports(task: VmExtractTask, mode: ExportMode, dates: readonly string[], sink: ChunkSink, signal: AbortSignal): Promise<void> {
+  const parts = Math.min(EXPORTS_IN_FLIGHT, dates.length);
+  const size = Math.ceil(dates.length / parts);
+  const stop = new AbortController();
+  const both = AbortSignal.any([signal, stop.signal]);
+  let first: unknown;
+  const reads = Array.from({ length: parts }, (_, i) => dates.slice(i * size, (i + 1) * size)).map((part) =>
+    readExport(task, mode, dateMs(part[0]!), dateMs(part[part.length - 1]!) + DAY_MS - 1, sink, both).catch((err: unknown) => {
+      if (first === undefined) first = err ?? new Error('export failed');
+      stop.abort(); // the other requests are of no use once one failed: the chunk is read again or failed whole
+    }),
+  );
+  await Promise.all(reads);
+  if (first !== undefined) throw first;
+}
+
 /** query_range at the task's step: points, not samples (its JSON answer is held per chunk). */
 async function readRange(task: VmExtractTask, stepMs: number, from: number, to: number, sink: ChunkSink, signal: AbortSignal): Promise<void> {
   for (const s of await queryRange(task.victoriametrics.url, task.query, from, to, stepMs, signal)) {
@@ -112,10 +136,8 @@ export async function readChunk(pool: pg.Pool, task: VmExtractTask, mode: Export
     const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
     const sink = new ChunkSink(writers);
-    const from = dateMs(dates[0]!);
-    const to = dateMs(dates[dates.length - 1]!) + DAY_MS - 1;
-    if (task.stepMs === undefined) await readExport(task, mode, from, to, sink, run.signal);
-    else await readRange(task, task.stepMs, from, to, sink, run.signal);
+    if (task.stepMs === undefined) await readExports(task, mode, dates, sink, run.signal);
+    else await readRange(task, task.stepMs, dateMs(dates[0]!), dateMs(dates[dates.length - 1]!) + DAY_MS - 1, sink, run.signal);
   } catch (err) {
     await abandon(writers);
     throw err;
