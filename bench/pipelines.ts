@@ -280,7 +280,7 @@ export const pipelinesBenchmark: Benchmark = {
         row(`jobsd vm-extract, ${m.label}`, m.extract.result.details.samples_written, m.extract.ms, m.extract, m.extractCpu);
       }
       const idle = measured.at(-1)!.idle;
-      table.push(`| jobsd vm-extract, ${largest.label} again: nothing new (the freshness check of ${largest.dates} dates only) | 0 | ${(idle.ms / 1000).toFixed(1)} s | — | ${Math.round(idle.maxRssMb)} MB | ${idle.loopDelayMaxMs.toFixed(0)} ms |`);
+      table.push(`| jobsd vm-extract, ${largest.label} again: nothing new (the freshness check of ${largest.dates} dates only) | 0 | ${(idle.ms / 1000).toFixed(1)} s | — | ${Math.round(idle.maxRssMb)} MB | ${idle.loopDelayMaxMs.toFixed(0)} ms | — |`);
       row(`jobsd vm-collect, ${largest.label} again (existing series, sliding window)`, recollect.result.details.samples_written, recollect.ms, recollect);
       row(`VictoriaMetrics alone: import of the ${largest.label} set prepared beforehand (new series)`, vmAlone.samples, vmAlone.ms);
       row(`PostgreSQL alone: COPY of ${largest.label} prepared rows, 2 connections`, pgAlone.samples, pgAlone.ms, undefined, pgAloneCpu);
