@@ -3,7 +3,7 @@
 // to stay flat as the number of samples grows; next to the baselines measured in the same run: one import
 // request per source record, and one INSERT round trip per sample (the original service's loader).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,8 @@ interface ChildOutput {
   ms: number;
   maxRssMb: number;
   loopDelayMaxMs: number;
+  /** The child's CPU, its threads included (user + system), in seconds. */
+  cpuS: number;
   result: { status?: string; message?: string; details: { samples_written: number } };
 }
 
@@ -180,6 +182,55 @@ async function settle(vmUrl: string): Promise<number> {
   return performance.now() - started;
 }
 
+/**
+ * CPU seconds used so far by the peers this benchmark started (its descendants named victoria-metrics and
+ * postgres), the PostgreSQL backends that have exited included (the postmaster's reaped children): read
+ * around a run, what the peers spent on it.
+ */
+function peerCpu(): { vm: number; pg: number } {
+  const procs = new Map<number, { ppid: number; comm: string; cpu: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    const f = stat.slice(close + 2).split(' ');
+    // utime, stime, cutime, cstime (fields 14–17), in clock ticks of 1/100 s
+    procs.set(Number(entry), { ppid: Number(f[1]), comm: stat.slice(stat.indexOf('(') + 1, close), cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100 });
+  }
+  const ours = (pid: number) => {
+    for (let p = procs.get(pid)?.ppid; p !== undefined && p > 1; p = procs.get(p)?.ppid) if (p === process.pid) return true;
+    return false;
+  };
+  const cpu = { vm: 0, pg: 0 };
+  for (const [pid, p] of procs) {
+    if (!ours(pid)) continue;
+    if (p.comm.startsWith('victoria')) cpu.vm += p.cpu;
+    else if (p.comm.startsWith('postgres')) cpu.pg += p.cpu;
+  }
+  return cpu;
+}
+
+/** A run's CPU: the agent's (the child's own figure), VictoriaMetrics', PostgreSQL's. */
+interface RunCpu {
+  agent?: number;
+  vm: number;
+  pg: number;
+}
+
+async function withPeerCpu<T>(run: () => Promise<T>): Promise<{ value: T; cpu: { vm: number; pg: number } }> {
+  const before = peerCpu();
+  const value = await run();
+  const after = peerCpu();
+  return { value, cpu: { vm: after.vm - before.vm, pg: after.pg - before.pg } };
+}
+
+const cpuCell = (cpu: RunCpu | undefined) => (cpu ? `${cpu.agent === undefined ? '—' : cpu.agent.toFixed(1)} / ${cpu.vm.toFixed(1)} / ${cpu.pg.toFixed(1)} s` : '—');
+
 const rate = (samples: number, ms: number) => Math.round(samples / (ms / 1000));
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -199,17 +250,17 @@ export const pipelinesBenchmark: Benchmark = {
     try {
       const vmVersion = /short_version="([^"]+)"/.exec(await (await fetch(`${vm.url}/metrics`)).text())?.[1] ?? 'VictoriaMetrics';
       const table: string[] = [];
-      const row = (what: string, samples: number, ms: number, child?: ChildOutput) =>
-        table.push(`| ${what} | ${fmt(samples)} | ${(ms / 1000).toFixed(1)} s | ${fmt(rate(samples, ms))} | ${child ? `${Math.round(child.maxRssMb)} MB` : '—'} | ${child ? `${child.loopDelayMaxMs.toFixed(0)} ms` : '—'} |`);
-      const measured: Array<{ label: string; collect: ChildOutput; extract: ChildOutput; idle: ChildOutput }> = [];
+      const row = (what: string, samples: number, ms: number, child?: ChildOutput, cpu?: RunCpu) =>
+        table.push(`| ${what} | ${fmt(samples)} | ${(ms / 1000).toFixed(1)} s | ${fmt(rate(samples, ms))} | ${child ? `${Math.round(child.maxRssMb)} MB` : '—'} | ${child ? `${child.loopDelayMaxMs.toFixed(0)} ms` : '—'} | ${cpuCell(cpu)} |`);
+      const measured: Array<{ label: string; collect: ChildOutput; extract: ChildOutput; extractCpu: RunCpu; idle: ChildOutput }> = [];
       for (const size of sizes) {
         const dates = businessDatesBefore('2026-10-31', size.dates);
         const collect = await child({ mode: 'jobsd', def: collectJob(size.label, source.url, vm.url, dates[0]!), fireTimeMs: FRIDAY_NOON });
         await settle(vm.url);
         const calendarDays = Math.round((Date.parse('2026-10-30') - Date.parse(dates[0]!)) / 86_400_000);
-        const extract = await child({ mode: 'jobsd', def: extractJob(size.label, vm.url, db.url, calendarDays), fireTimeMs: FRIDAY_NOON });
+        const { value: extract, cpu } = await withPeerCpu(() => child({ mode: 'jobsd', def: extractJob(size.label, vm.url, db.url, calendarDays), fireTimeMs: FRIDAY_NOON }));
         const idle = await child({ mode: 'jobsd', def: extractJob(size.label, vm.url, db.url, calendarDays), fireTimeMs: FRIDAY_NOON });
-        measured.push({ label: size.label, collect, extract, idle });
+        measured.push({ label: size.label, collect, extract, extractCpu: { agent: extract.cpuS, ...cpu }, idle });
         process.stderr.write(`  ${size.label}: collect ${Math.round(collect.ms)} ms, extract ${Math.round(extract.ms)} ms\n`);
       }
       const largest = sizes.at(-1)!;
@@ -218,7 +269,7 @@ export const pipelinesBenchmark: Benchmark = {
       const recollect = await child({ mode: 'jobsd', def: collectJob(largest.label, source.url, vm.url, largestDates[0]!, largest.dates), fireTimeMs: FRIDAY_NOON });
       // The peers alone, on the same data: the ceilings the pipelines run into on this machine.
       const vmAlone = await vmCeiling(vm.url, source.body, largestDates);
-      const pgAlone = await pgCeiling(db.url, largest.dates * recordsPerDate * FIELDS);
+      const { value: pgAlone, cpu: pgAloneCpu } = await withPeerCpu(() => pgCeiling(db.url, largest.dates * recordsPerDate * FIELDS));
       // The baselines, over one business date (a million samples would take minutes).
       const [oneDate] = businessDatesBefore('2026-10-31', 1);
       const collectBase = await child({ mode: 'baseline-collect', def: collectJob(`${largest.label}-baseline`, source.url, vm.url, oneDate!), fireTimeMs: FRIDAY_NOON, dates: [oneDate!] });
@@ -226,13 +277,13 @@ export const pipelinesBenchmark: Benchmark = {
 
       for (const m of measured) {
         row(`jobsd vm-collect, ${m.label} (new series)`, m.collect.result.details.samples_written, m.collect.ms, m.collect);
-        row(`jobsd vm-extract, ${m.label}`, m.extract.result.details.samples_written, m.extract.ms, m.extract);
+        row(`jobsd vm-extract, ${m.label}`, m.extract.result.details.samples_written, m.extract.ms, m.extract, m.extractCpu);
       }
       const idle = measured.at(-1)!.idle;
-      table.push(`| jobsd vm-extract, ${largest.label} again: nothing new (the freshness check of ${largest.dates} dates only) | 0 | ${(idle.ms / 1000).toFixed(1)} s | — | ${Math.round(idle.maxRssMb)} MB | ${idle.loopDelayMaxMs.toFixed(0)} ms |`);
+      table.push(`| jobsd vm-extract, ${largest.label} again: nothing new (the freshness check of ${largest.dates} dates only) | 0 | ${(idle.ms / 1000).toFixed(1)} s | — | ${Math.round(idle.maxRssMb)} MB | ${idle.loopDelayMaxMs.toFixed(0)} ms | — |`);
       row(`jobsd vm-collect, ${largest.label} again (existing series, sliding window)`, recollect.result.details.samples_written, recollect.ms, recollect);
       row(`VictoriaMetrics alone: import of the ${largest.label} set prepared beforehand (new series)`, vmAlone.samples, vmAlone.ms);
-      row(`PostgreSQL alone: COPY of ${largest.label} prepared rows, 2 connections`, pgAlone.samples, pgAlone.ms);
+      row(`PostgreSQL alone: COPY of ${largest.label} prepared rows, 2 connections`, pgAlone.samples, pgAlone.ms, undefined, pgAloneCpu);
       row('baseline collect: one import request per record, 1 date', collectBase.result.details.samples_written, collectBase.ms, collectBase);
       row('baseline extract: one INSERT round trip per sample, 1 date', extractBase.result.details.samples_written, extractBase.ms, extractBase);
 
@@ -246,10 +297,11 @@ export const pipelinesBenchmark: Benchmark = {
         'PostgreSQL on loopback, all on the same two cores. Each jobsd run is a process of its own with the pipeline in its worker',
         'thread, as under `jobsd start`: peak RSS is that process; "main-thread stall" is its largest event-loop delay during the',
         'run (what the ticker would feel). Each extract starts once VictoriaMetrics has finished merging what the collect',
-        'wrote (in production the two run at different times).',
+        'wrote (in production the two run at different times). CPU is what the run cost the agent / VictoriaMetrics / PostgreSQL',
+        '(from /proc, the exited PostgreSQL backends included): on two shared cores, their sum bounds the time.',
         '',
-        '| run | samples | time | samples/s | peak RSS | main-thread stall |',
-        '| --- | ---: | ---: | ---: | ---: | ---: |',
+        '| run | samples | time | samples/s | peak RSS | main-thread stall | CPU: agent / VM / PostgreSQL |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
         ...table,
         '',
         `- **Against the baselines**: collect ${(collectRate / rate(collectBase.result.details.samples_written, collectBase.ms)).toFixed(1)}× the per-record importer, extract ${(extractRate / rate(extractBase.result.details.samples_written, extractBase.ms)).toFixed(1)}× the row-per-INSERT loader.`,

@@ -65,6 +65,12 @@ export function seriesFields(auditId: string | undefined, name: string, labelsJs
   return seriesFieldsOf(auditId === undefined ? undefined : Buffer.from(auditId, 'utf8'), Buffer.from(name, 'utf8'), Buffer.from(labelsJson, 'utf8'));
 }
 
+/** Copies src[start, end) to `to` at `at`; returns where it ended. A loop: rows are short, a native copy's call costs more. */
+function copyBytes(src: Buffer, start: number, end: number, to: Buffer, at: number): number {
+  for (let i = start; i < end; i++) to[at++] = src[i]!;
+  return at;
+}
+
 /** A growing buffer of rows for one date's COPY. */
 export class RowBuffer {
   private buf = Buffer.allocUnsafe(1 << 17);
@@ -80,6 +86,30 @@ export class RowBuffer {
     at = buf.writeDoubleBE(value, at);
     at = writeTimestamp(buf, timestampMs, at);
     this.length = at + suffix.copy(buf, at);
+  }
+
+  /**
+   * A row whose series fields are written from bytes: audit_id NULL, metric_name src[nameStart, nameEnd),
+   * labels the jsonb of `{` followed by src[labelsStart, labelsEnd).
+   */
+  rowFromBytes(prefix: Buffer, src: Buffer, nameStart: number, nameEnd: number, labelsStart: number, labelsEnd: number, value: number, timestampMs: number, suffix: Buffer): void {
+    const nameLength = nameEnd - nameStart;
+    const labelsLength = labelsEnd - labelsStart + 1;
+    const need = prefix.length + 4 + 4 + nameLength + 4 + 1 + labelsLength + SAMPLE_BYTES + suffix.length;
+    if (this.length + need > this.buf.length) this.grow(need);
+    const buf = this.buf;
+    let at = copyBytes(prefix, 0, prefix.length, buf, this.length);
+    at = buf.writeInt32BE(-1, at);
+    at = buf.writeInt32BE(nameLength, at);
+    at = copyBytes(src, nameStart, nameEnd, buf, at);
+    at = buf.writeInt32BE(labelsLength + 1, at);
+    buf[at++] = 1;
+    buf[at++] = 0x7b;
+    at = copyBytes(src, labelsStart, labelsEnd, buf, at);
+    at = buf.writeInt32BE(8, at);
+    at = buf.writeDoubleBE(value, at);
+    at = writeTimestamp(buf, timestampMs, at);
+    this.length = copyBytes(suffix, 0, suffix.length, buf, at);
   }
 
   /** The rows so far, in a buffer of their own; the buffer starts again empty. */

@@ -24,7 +24,7 @@ export interface LineBytes {
   timestampsEnd: number;
   /** Where the name's closing quote is; -1 when the metric needs parsing (no name first, an escape in it, an audit_id label). */
   nameEnd: number;
-  /** A 53-bit hash of the metric (two 32-bit FNV-1a variants): to remember which series a read has passed. */
+  /** keyHash of the metric (0 when not asked for): to remember which series a read has passed. */
   hash: number;
 }
 
@@ -69,10 +69,48 @@ function bytesAt(buf: Buffer, at: number, what: Buffer): boolean {
 }
 
 /**
- * Where the parts of one line are: found from its end (the two arrays hold only numbers), the metric
- * scanned once for its hash, its name and an audit_id label.
+ * A 53-bit hash of buf[start, end) (two 32-bit multiply-xorshift hashes over 4 bytes at a time): to remember
+ * which series a read has passed.
  */
-export function locateLine(buf: Buffer, start: number, end: number): LineBytes {
+export function keyHash(buf: Buffer, start: number, end: number): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x2545f491;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const w = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+    h1 = Math.imul(h1 ^ w, 0x01000193);
+    h1 ^= h1 >>> 15;
+    h2 = Math.imul(h2 ^ w, 0x5bd1e995);
+    h2 ^= h2 >>> 13;
+  }
+  for (; i < end; i++) {
+    h1 = Math.imul(h1 ^ buf[i]!, 0x01000193);
+    h2 = Math.imul(h2 ^ buf[i]!, 0x5bd1e995);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b);
+  h1 = Math.imul(h1 ^ (h1 >>> 13), 0xc2b2ae35);
+  h1 ^= h1 >>> 16;
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 0x7feb352d);
+  h2 = Math.imul(h2 ^ (h2 >>> 15), 0x846ca68b);
+  h2 ^= h2 >>> 16;
+  return (h1 >>> 0) * 2 ** 21 + ((h2 >>> 0) & 0x1fffff);
+}
+
+/** The key `"audit_id":` as bytes (export-rows.ts looks for it once per chunk). */
+export const AUDIT_KEY = AUDIT;
+
+export interface LocateOptions {
+  /** Whether to compute `hash` (0 without). */
+  hashed: boolean;
+  /** Whether the metric holds `"audit_id":`, when the caller knows; otherwise it is looked for. */
+  audit?: boolean;
+}
+
+/**
+ * Where the parts of one line are: found from its end (the two arrays hold only numbers), then the metric's
+ * name, whether it has an audit_id label, and its hash.
+ */
+export function locateLine(buf: Buffer, start: number, end: number, options: LocateOptions = { hashed: true }): LineBytes {
   // {"metric":{…},"values":[1,2],"timestamps":[1,2]}
   if (end - start < METRIC.length + VALUES.length + TIMESTAMPS.length + 2 || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x5d) throw unexpected(buf, start, end);
   let t = end - 3;
@@ -86,14 +124,10 @@ export function locateLine(buf: Buffer, start: number, end: number): LineBytes {
   if (!bytesAt(buf, valuesStart - VALUES.length, VALUES) || !bytesAt(buf, start, METRIC)) throw unexpected(buf, start, end);
   const keyStart = start + METRIC.length;
   const keyEnd = valuesStart - VALUES.length + 1;
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  let audit = false;
-  for (let i = keyStart; i < keyEnd; i++) {
-    const c = buf[i]!;
-    h1 = Math.imul(h1 ^ c, 16777619);
-    h2 = Math.imul(h2 ^ c, 2246822519);
-    if (c === QUOTE && buf[i + 1] === 0x61 && bytesAt(buf, i, AUDIT)) audit = true;
+  let audit = options.audit;
+  if (audit === undefined) {
+    audit = false;
+    for (let i = keyStart; i < keyEnd && !audit; i++) if (buf[i] === QUOTE && buf[i + 1] === 0x61 && bytesAt(buf, i, AUDIT)) audit = true;
   }
   let nameEnd = -1;
   if (!audit && bytesAt(buf, keyStart, NAME)) {
@@ -105,7 +139,8 @@ export function locateLine(buf: Buffer, start: number, end: number): LineBytes {
       }
     }
   }
-  return { buf, keyStart, keyEnd, valuesStart, valuesEnd, timestampsStart, timestampsEnd: end - 2, nameEnd, hash: (h1 >>> 0) * 2 ** 21 + ((h2 >>> 0) & 0x1fffff) };
+  const hash = options.hashed ? keyHash(buf, keyStart, keyEnd) : 0;
+  return { buf, keyStart, keyEnd, valuesStart, valuesEnd, timestampsStart, timestampsEnd: end - 2, nameEnd, hash };
 }
 
 export function sameKey(a: LineBytes, b: LineBytes): boolean {
@@ -144,13 +179,66 @@ function token(buf: Buffer, start: number, end: number): number {
   return Number(text);
 }
 
+/** Powers of ten a double holds exactly. */
+const EXACT_POWERS = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+
+/**
+ * The number buf[start, end) as VictoriaMetrics writes it (`12`, `-0.25`, `1.5e-07`, `NaN`, `Inf`), read
+ * without making a string when it has at most 15 significant digits and a power of ten within ±22: then
+ * digits ÷ or × 10^k is one correctly rounded operation on exact doubles (Clinger's fast path), the value
+ * Number() gives. Anything else goes through Number().
+ */
+export function numberAt(buf: Buffer, start: number, end: number): number {
+  let i = start;
+  const negative = buf[i] === 0x2d;
+  if (negative || buf[i] === 0x2b) i++;
+  let digits = 0;
+  let significant = 0;
+  let mantissa = 0;
+  let exponent = 0;
+  let dot = false;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c >= 0x30 && c <= 0x39) {
+      digits++;
+      if (dot) exponent--;
+      if (mantissa === 0 && c === 0x30) continue;
+      if (++significant > 15) return token(buf, start, end);
+      mantissa = mantissa * 10 + (c - 0x30);
+    } else if (c === 0x2e && !dot) dot = true;
+    else break;
+  }
+  if (digits === 0) return token(buf, start, end);
+  if (i < end) {
+    if (buf[i] !== 0x65 && buf[i] !== 0x45) return token(buf, start, end);
+    i++;
+    const negativeExponent = buf[i] === 0x2d;
+    if (negativeExponent || buf[i] === 0x2b) i++;
+    let e = 0;
+    const from = i;
+    for (; i < end && e < 1000; i++) {
+      const c = buf[i]!;
+      if (c < 0x30 || c > 0x39) return token(buf, start, end);
+      e = e * 10 + (c - 0x30);
+    }
+    if (i === from || i < end) return token(buf, start, end);
+    exponent += negativeExponent ? -e : e;
+  }
+  let value: number;
+  if (mantissa === 0) value = 0;
+  else if (exponent >= 0 && exponent <= 22) value = mantissa * EXACT_POWERS[exponent]!;
+  else if (exponent < 0 && exponent >= -22) value = mantissa / EXACT_POWERS[-exponent]!;
+  else return token(buf, start, end);
+  return negative ? -value : value;
+}
+
 export function valuesOf(line: LineBytes): number[] {
   const { buf, valuesStart: start, valuesEnd: end } = line;
   const out: number[] = [];
   let at = start;
   for (let i = start; i <= end; i++) {
     if (i === end || buf[i] === COMMA) {
-      if (i > at) out.push(token(buf, at, i));
+      if (i > at) out.push(numberAt(buf, at, i));
       at = i + 1;
     }
   }

@@ -1,17 +1,14 @@
 // vm-extract's read: the series of a chunk of dates from VictoriaMetrics, each whole, streamed straight into
-// the dates' binary COPY writers (extract-store.ts). Export lines are read as bytes (export-bytes.ts); the
-// few that need parsing, and the blocks of one series to merge, go through export-lines.ts.
+// the dates' binary COPY writers (extract-store.ts). Export lines become samples in export-rows.ts.
 import type pg from 'pg';
 import type { VmExtractTask } from '../../definitions/types.ts';
 import { dateMs, DAY_MS } from './business-dates.ts';
 import { seriesFields } from './copy-binary.ts';
 import { DateWriter } from './extract-store.ts';
-import { fastSeriesFields, LineSplitter, lineText, locateLine, sameKey, timestampsOf, valuesOf, type LineBytes } from './export-bytes.ts';
-import { mergeSamples, parseValue, splitExportLine } from './export-lines.ts';
+import { LineSplitter } from './export-bytes.ts';
+import { parseValue } from './export-lines.ts';
+import { ExportRows, type SampleSink } from './export-rows.ts';
 import { exportBody, queryRange } from './vm-http.ts';
-
-/** A reduce_mem_usage export sent a series again after others: its blocks cannot be merged on the fly. */
-export class SeriesRevisited extends Error {}
 
 /**
  * How a run reads raw samples. `blocks`: /api/v1/export?reduce_mem_usage=1, the blocks of one series merged
@@ -28,25 +25,42 @@ export type ExportMode = { kind: 'blocks'; dedupIntervalMs: number } | { kind: '
 export const MAX_OPEN_DATES = 8;
 
 /** The chunk's writers by date, and the one place samples go through: one row per (series, timestamp). */
-class ChunkSink {
+class ChunkSink implements SampleSink {
   private readonly byDay = new Map<number, DateWriter | null>();
+  /** The day of the last sample, and its writer: the next sample is most often of the same day. */
+  private lastDay = NaN;
+  private lastWriter: DateWriter | null = null;
 
   constructor(writers: readonly DateWriter[]) {
     for (const w of writers) this.byDay.set(dateMs(w.date) / DAY_MS, w);
+  }
+
+  private writer(timestampMs: number): DateWriter | null {
+    const day = Math.floor(timestampMs / DAY_MS);
+    if (day === this.lastDay) return this.lastWriter;
+    let writer = this.byDay.get(day);
+    if (writer === undefined) this.byDay.set(day, (writer = null));
+    this.lastDay = day;
+    return (this.lastWriter = writer);
   }
 
   /** Samples sorted by time; of a sample held twice (imported twice, no dedup), the last is written. */
   series(fields: Buffer, values: readonly number[], timestamps: readonly number[]): void {
     for (let i = 0; i < timestamps.length; i++) {
       const ts = timestamps[i]!;
-      const day = Math.floor(ts / DAY_MS);
-      let writer = this.byDay.get(day);
-      if (writer === undefined) this.byDay.set(day, (writer = null));
+      const writer = this.writer(ts);
       if (writer === null) continue;
       writer.read++;
       if (timestamps[i + 1] === ts) continue;
       writer.add(fields, values[i]!, ts);
     }
+  }
+
+  sample(src: Buffer, nameStart: number, nameEnd: number, labelsStart: number, labelsEnd: number, value: number, timestampMs: number): void {
+    const writer = this.writer(timestampMs);
+    if (writer === null) return;
+    writer.read++;
+    writer.addBytes(src, nameStart, nameEnd, labelsStart, labelsEnd, value, timestampMs);
   }
 
   /** Hands what was buffered to PostgreSQL, waiting where a date's connection is behind (bounded memory). */
@@ -55,39 +69,41 @@ class ChunkSink {
   }
 }
 
-/** The lines of one export into the sink; with `blocks`, the lines of one series are merged first. */
+/** The lines of one export into the sink (export-rows.ts). */
 async function readExport(task: VmExtractTask, mode: ExportMode, from: number, to: number, sink: ChunkSink, signal: AbortSignal): Promise<void> {
-  const blocks = mode.kind === 'blocks';
-  const dedup = mode.kind === 'blocks' ? mode.dedupIntervalMs : 0;
-  const passed = new Set<number>();
-  let group: LineBytes[] = [];
-  const write = () => {
-    const first = group[0]!;
-    let fields = fastSeriesFields(first);
-    if (!fields) {
-      const parsed = splitExportLine(lineText(first));
-      fields = seriesFields(parsed.auditId, parsed.name, parsed.labelsJson);
-    }
-    const { values, timestamps } = mergeSamples(group.map((l) => ({ values: valuesOf(l), timestamps: timestampsOf(l) })), dedup);
-    sink.series(fields, values, timestamps);
-    if (blocks) passed.add(first.hash);
-    group = [];
-  };
-  const each = (buf: Buffer, start: number, end: number) => {
-    const line = locateLine(buf, start, end);
-    if (group.length && sameKey(group[0]!, line)) return void group.push(line);
-    if (group.length) write();
-    if (blocks && passed.has(line.hash)) throw new SeriesRevisited(`series ${lineText(line).slice(0, 200)} came again after others`);
-    group = [line];
-    if (!blocks) write();
-  };
+  const rows = new ExportRows(sink, { blocks: mode.kind === 'blocks', dedupIntervalMs: mode.kind === 'blocks' ? mode.dedupIntervalMs : 0 });
+  const each = (buf: Buffer, start: number, end: number) => rows.line(buf, start, end);
   const lines = new LineSplitter();
-  for await (const chunk of exportBody(task.victoriametrics.url, task.query, from, to, { reduceMemUsage: blocks }, signal)) {
+  for await (const chunk of exportBody(task.victoriametrics.url, task.query, from, to, { reduceMemUsage: mode.kind === 'blocks' }, signal)) {
     lines.push(chunk, each);
     await sink.drain();
   }
   lines.end(each);
-  if (group.length) write();
+  rows.end();
+}
+
+/**
+ * Export requests in flight for one chunk, each over consecutive dates of it. VictoriaMetrics serves one
+ * request's series lookups on one core, and on series it has not read since they were written (an extract
+ * after its collect) those lookups are most of its cost: two requests use both cores of a small machine.
+ */
+const EXPORTS_IN_FLIGHT = 2;
+
+/** The chunk's dates in requests in flight together, into one sink (their days do not overlap). */
+async function readExports(task: VmExtractTask, mode: ExportMode, dates: readonly string[], sink: ChunkSink, signal: AbortSignal): Promise<void> {
+  const parts = Math.min(EXPORTS_IN_FLIGHT, dates.length);
+  const size = Math.ceil(dates.length / parts);
+  const stop = new AbortController();
+  const both = AbortSignal.any([signal, stop.signal]);
+  let first: unknown;
+  const reads = Array.from({ length: parts }, (_, i) => dates.slice(i * size, (i + 1) * size)).map((part) =>
+    readExport(task, mode, dateMs(part[0]!), dateMs(part[part.length - 1]!) + DAY_MS - 1, sink, both).catch((err: unknown) => {
+      if (first === undefined) first = err ?? new Error('export failed');
+      stop.abort(); // the other requests are of no use once one failed: the chunk is read again or failed whole
+    }),
+  );
+  await Promise.all(reads);
+  if (first !== undefined) throw first;
 }
 
 /** query_range at the task's step: points, not samples (its JSON answer is held per chunk). */
@@ -120,10 +136,8 @@ export async function readChunk(pool: pg.Pool, task: VmExtractTask, mode: Export
     const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
     const sink = new ChunkSink(writers);
-    const from = dateMs(dates[0]!);
-    const to = dateMs(dates[dates.length - 1]!) + DAY_MS - 1;
-    if (task.stepMs === undefined) await readExport(task, mode, from, to, sink, run.signal);
-    else await readRange(task, task.stepMs, from, to, sink, run.signal);
+    if (task.stepMs === undefined) await readExports(task, mode, dates, sink, run.signal);
+    else await readRange(task, task.stepMs, dateMs(dates[0]!), dateMs(dates[dates.length - 1]!) + DAY_MS - 1, sink, run.signal);
   } catch (err) {
     await abandon(writers);
     throw err;

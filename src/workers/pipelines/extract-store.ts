@@ -122,6 +122,13 @@ export class DateWriter {
     this.rows.row(this.prefix, series, value, timestampMs, this.suffix);
   }
 
+  /** Adds one row from bytes: see RowBuffer.rowFromBytes. */
+  addBytes(src: Buffer, nameStart: number, nameEnd: number, labelsStart: number, labelsEnd: number, value: number, timestampMs: number): void {
+    this.samples++;
+    if (timestampMs > this.newestMs) this.newestMs = timestampMs;
+    this.rows.rowFromBytes(this.prefix, src, nameStart, nameEnd, labelsStart, labelsEnd, value, timestampMs, this.suffix);
+  }
+
   /** Hands the rows buffered to the connection (all of them with `all`), waiting when it is behind. */
   async flush(all = false): Promise<void> {
     if (this.rows.length < (all ? 1 : WRITE_BYTES)) return;
