@@ -10,7 +10,7 @@ export interface JobFile {
   job_id?: string;
   description?: string;
   enabled?: boolean | string;
-  schedule: string | ScheduleInput;
+  schedule: string | string[] | ScheduleInput;
   overlap?: 'skip' | 'queue' | 'allow' | 'replace';
   timeout?: DurationInput;
   lease?: DurationInput;
@@ -23,7 +23,8 @@ export interface JobFile {
 }
 
 export interface ScheduleInput {
-  cron?: string;
+  /** One expression, or several: the job fires at the union of their instants. */
+  cron?: string | string[];
   every?: DurationInput;
   at?: string;
   once?: true;

@@ -9,10 +9,18 @@ export type CatchupPolicy = (typeof CATCHUP_POLICIES)[number];
 export const OVERLAP_MODES = ['skip', 'queue', 'allow', 'replace'] as const;
 export type OverlapMode = (typeof OVERLAP_MODES)[number];
 
+/** One cron expression as checked (`expression`, macros expanded) and as written (`source`). */
+export interface CronSource {
+  expression: string;
+  source: string;
+}
+
 /** When a job fires, before time zone, jitter and window are applied. */
 export type Trigger =
   /** `expression` has 5 or 6 fields (seconds first); macros such as `@daily` are expanded. */
   | { kind: 'cron'; expression: string; source: string }
+  /** Several cron expressions (`cron:` given as a list): fires at the union of their instants, each once. */
+  | { kind: 'crons'; crons: CronSource[] }
   /** Fires at anchorMs + k × intervalMs for every integer k. */
   | { kind: 'every'; intervalMs: number; anchorMs: number }
   | { kind: 'at'; atMs: number }
