@@ -55,6 +55,17 @@ export interface CommandTaskInput {
   clean_env?: boolean;
   success_exit_codes?: number[];
   kill_grace?: DurationInput;
+  limits?: LimitsInput;
+}
+
+export type SizeInput = string | number;
+
+export interface LimitsInput {
+  memory?: SizeInput;
+  cpu?: DurationInput;
+  open_files?: number;
+  processes?: number;
+  output?: SizeInput;
 }
 
 export type StatusInput = number | string;
@@ -112,10 +123,11 @@ export const SCHEDULE_KEYS: Keys<ScheduleInput> = {
   cron: true, every: true, at: true, once: true, type: true, args: true, timezone: true, jitter: true,
   catchup: true, catchup_window: true, anchor: true, start_at: true, end_at: true,
 };
+export const LIMITS_KEYS: Keys<LimitsInput> = { memory: true, cpu: true, open_files: true, processes: true, output: true };
 export const RETRY_KEYS: Keys<RetryInput> = { attempts: true, delay: true, backoff: true, max_delay: true };
 export const TASK_KEYS = {
   command: {
-    type: true, command: true, cwd: true, env: true, clean_env: true, success_exit_codes: true, kill_grace: true,
+    type: true, command: true, cwd: true, env: true, clean_env: true, success_exit_codes: true, kill_grace: true, limits: true,
   } satisfies Keys<CommandTaskInput>,
   http: {
     type: true, method: true, url: true, headers: true, body: true, timeout: true, expect_status: true,

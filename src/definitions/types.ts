@@ -58,6 +58,22 @@ export interface CommandTask {
   cleanEnv: boolean;
   successExitCodes: number[];
   killGraceMs: number;
+  /** Resource limits of the command's processes (src/workers/limits.ts); absent = none. */
+  limits?: CommandLimits;
+}
+
+/** setrlimit limits given to every process of a command (each inherits them), and the output it keeps. */
+export interface CommandLimits {
+  /** RLIMIT_AS: address space of each process, bytes. */
+  memoryBytes?: number;
+  /** RLIMIT_CPU: CPU seconds of each process (whole seconds; SIGXCPU at this, SIGKILL later). */
+  cpuSeconds?: number;
+  /** RLIMIT_NOFILE: open file descriptors of each process. */
+  openFiles?: number;
+  /** RLIMIT_NPROC: processes (threads) of the agent's user, counted over the whole system. */
+  processes?: number;
+  /** Bytes of stdout + stderr logged and kept; the rest is counted, not stored. */
+  outputBytes?: number;
 }
 
 /** An exact status code (e.g. 204) or a class (2 for `2xx`). */
