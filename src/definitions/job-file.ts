@@ -16,6 +16,7 @@ export interface JobFile {
   lease?: DurationInput;
   pause_after_failures?: number;
   retry?: RetryInput;
+  history?: HistoryInput;
   notify?: NotifyInput;
   idempotency_key?: string;
   task: TaskInput;
@@ -38,6 +39,11 @@ export interface ScheduleInput {
   anchor?: string;
   start_at?: string;
   end_at?: string;
+}
+
+export interface HistoryInput {
+  keep?: number;
+  max_age?: DurationInput;
 }
 
 export interface RetryInput {
@@ -116,7 +122,7 @@ type Keys<T> = { readonly [K in keyof Required<T>]: true };
 
 export const JOB_FILE_KEYS: Keys<JobFile> = {
   $schema: true, id: true, job_id: true, description: true, enabled: true, schedule: true, overlap: true,
-  timeout: true, lease: true, pause_after_failures: true, retry: true, notify: true, idempotency_key: true, task: true, environments: true,
+  timeout: true, lease: true, pause_after_failures: true, retry: true, history: true, notify: true, idempotency_key: true, task: true, environments: true,
 };
 export const NOTIFY_KEYS: Keys<NotifyInput> = { on: true, webhook: true, email: true };
 export const SCHEDULE_KEYS: Keys<ScheduleInput> = {
@@ -124,6 +130,7 @@ export const SCHEDULE_KEYS: Keys<ScheduleInput> = {
   catchup: true, catchup_window: true, anchor: true, start_at: true, end_at: true,
 };
 export const LIMITS_KEYS: Keys<LimitsInput> = { memory: true, cpu: true, open_files: true, processes: true, output: true };
+export const HISTORY_KEYS: Keys<HistoryInput> = { keep: true, max_age: true };
 export const RETRY_KEYS: Keys<RetryInput> = { attempts: true, delay: true, backoff: true, max_delay: true };
 export const TASK_KEYS = {
   command: {

@@ -48,6 +48,14 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/** Per-job ledger retention: each given limit deletes finished rows past it. */
+export interface HistoryPolicy {
+  /** Keep at most this many finished fires (the newest). */
+  keep?: number;
+  /** Delete finished fires older than this (by fire time). */
+  maxAgeMs?: number;
+}
+
 export interface CommandTask {
   type: 'command';
   /** argv (run without a shell) or a string (run by `/bin/sh -c`). */
@@ -143,6 +151,8 @@ export interface JobDefinition {
   /** Pause the job after this many consecutive failed runs (src/runs/pause-after-failures.ts). */
   pauseAfterFailures?: number;
   retry: RetryPolicy;
+  /** How much of this job's ledger history to keep, on top of the agent's --history-retention (src/db/retention.ts). */
+  history?: HistoryPolicy;
   /** Undefined: nobody is notified. */
   notify?: NotifyPolicy;
   idempotencyKey?: string;
