@@ -10,6 +10,7 @@ import { fireHistory, lastFires, recentFires } from './db/ledger.ts';
 import type { AgentView } from './http/view.ts';
 import type { Dispatcher } from './queue/dispatcher.ts';
 import { activePauses } from './db/pauses.ts';
+import { backfillsInProgress } from './db/backfills.ts';
 import { pauseJob, resumeJob } from './queue/pause.ts';
 import { enqueueFire } from './queue/enqueue-batch.ts';
 import { fireId } from './queue/fire-id.ts';
@@ -73,6 +74,7 @@ export function agentView(parts: AgentViewParts): AgentView {
     pauses: () => activePauses(pool),
     pause: (def, { untilMs, reason }) => pauseJob(pool, boss, { jobId: def.id, ...(untilMs !== undefined ? { untilMs } : {}), ...(reason !== undefined ? { reason } : {}), by: 'operator' }),
     resume: (def) => resumeJob(pool, def.id),
+    backfills: () => backfillsInProgress(pool),
     readiness,
     metrics: () => metrics.text(),
   };

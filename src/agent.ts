@@ -23,6 +23,7 @@ import { AgentMetrics } from './runs/metrics.ts';
 import { queueDepths } from './queue/depth.ts';
 import { FAILURE_STATES, Notifier } from './runs/notify.ts';
 import { pauseAfterFailures } from './runs/pause-after-failures.ts';
+import { fireDownstream, fireUnfiredDownstream, type ChainContext } from './runs/chains.ts';
 import { createBoss, ensureQueues } from './queue/boss.ts';
 import { enqueueLeadMs } from './queue/ahead.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
@@ -126,6 +127,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       if (final) {
         metrics.fire(data.jobId, result.status);
         if (definition) notifier.runEnded(definition, result);
+        fireDownstream(chains, { job: data.jobId, fireTime: data.fireTime, runId: data.runId, status: result.status }).catch((err: unknown) =>
+          logger.error({ job: data.jobId, run: data.runId, fire: data.fireTime, err }, 'could not fire the jobs chained to this run (the next start of an agent fires them)'),
+        );
         if (definition?.pauseAfterFailures !== undefined && FAILURE_STATES.has(result.status)) {
           pauseAfterFailures(pool, boss, definition)
             .then((reason) => {
@@ -162,6 +166,15 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     logger,
   });
   const catalog = new Catalog();
+  const chains: ChainContext = {
+    pool,
+    boss,
+    instance: config.instance,
+    logger,
+    definitions: () => catalog.definitions(),
+    broken: () => new Set(catalog.chainErrors().keys()),
+    queued: (def) => workers.wake(queueFor(def.overlap).name),
+  };
   let registered = false;
   const beat = async () => {
     if (!registered) return;
@@ -182,6 +195,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   });
   registered = true;
   await beat();
+  fireUnfiredDownstream(chains).catch((err: unknown) => logger.warn({ err }, 'could not fire chained jobs left unfired'));
   let stopping: Promise<string | undefined> | undefined;
   let http: HttpEndpoint | undefined;
   if (config.http) {

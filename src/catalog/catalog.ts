@@ -3,6 +3,7 @@
 // Pure: the reloader feeds it load results and it answers with what changed, per job id.
 
 import { claimIds } from '../definitions/directory.ts';
+import { chainErrors } from '../definitions/chains.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import type { LoadResult } from '../definitions/load.ts';
 import type { JobDefinition } from '../definitions/types.ts';
@@ -37,7 +38,7 @@ export interface FileStatus {
 interface FileState {
   hash?: string;
   /** The last good definition: it stays in force while the file is in error. */
-  good?: { definition: JobDefinition; idAt?: Location };
+  good?: { definition: JobDefinition; idAt?: Location; afterAt?: Location };
   /** When `good` claimed its id; the smallest claim among a duplicate id's files wins. */
   claim: number;
   /** Errors of the latest load; empty when it loaded. */
@@ -98,10 +99,22 @@ export class Catalog {
     return this.#files.get(file)?.hash;
   }
 
+  /**
+   * Chained jobs whose `after` names no job in force, or closes a cycle, by id: they are not fired
+   * (src/definitions/chains.ts), and their errors are among fileErrors().
+   */
+  chainErrors(): Map<string, FileError> {
+    const defs = this.definitions();
+    if (!defs.some((d) => d.schedule.trigger.kind === 'after')) return new Map();
+    const afterAt = new Map<JobDefinition, Location | undefined>();
+    for (const state of this.#files.values()) if (state.good) afterAt.set(state.good.definition, state.good.afterAt);
+    return chainErrors(defs, (d) => afterAt.get(d));
+  }
+
   /** Current errors of every file, also of files whose last good version stays in force. */
   fileErrors(): FileError[] {
     const seen = new Set<string>();
-    const errors: FileError[] = [];
+    const errors: FileError[] = [...this.chainErrors().values()];
     for (const file of this.#files.keys()) {
       for (const error of this.#errorsOf(file)) {
         const key = `${error.code} ${formatFileError(error)}`; // a broken _defaults is every job's error
@@ -143,7 +156,7 @@ export class Catalog {
         if (!claimants) this.#claimants.set(id, (claimants = new Set()));
         claimants.add(file);
       }
-      next.good = { definition: result.definition, ...(result.idAt ? { idAt: result.idAt } : {}) };
+      next.good = { definition: result.definition, ...(result.idAt ? { idAt: result.idAt } : {}), ...(result.afterAt ? { afterAt: result.afterAt } : {}) };
       next.errors = [];
     }
     this.#files.set(file, next);

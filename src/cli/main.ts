@@ -4,16 +4,18 @@ import { EXIT, UsageError, type Command, type Io } from './command.ts';
 import { execCommand } from './exec.ts';
 import { nextCommand } from './next.ts';
 import { historyCommand } from './history.ts';
+import { importCommand } from './import.ts';
 import { listCommand } from './list.ts';
 import { runCommand } from './run.ts';
 import { pauseCommand, resumeCommand } from './pause.ts';
+import { backfillCommand } from './backfill.ts';
 import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 import { flushLogs } from '../log-writer.ts';
 import { VERSION } from '../version.ts';
 
-const COMMANDS: Command[] = [startCommand, validateCommand, nextCommand, listCommand, runCommand, execCommand, pauseCommand, resumeCommand, historyCommand, statusCommand];
+const COMMANDS: Command[] = [startCommand, validateCommand, nextCommand, listCommand, runCommand, execCommand, pauseCommand, resumeCommand, backfillCommand, historyCommand, statusCommand, importCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -83,7 +83,14 @@ function printTable(schedule: Schedule, jobId: string, fires: number[], io: Io):
   io.stdout(`Schedule: ${describeTrigger(schedule)}\n`);
   if (schedule.jitterMs > 0) io.stdout(`Jitter:   each fire is due up to ${schedule.jitterMs} ms after its nominal time\n`);
   if (fires.length === 0) {
-    io.stdout(schedule.trigger.kind === 'once' ? 'Runs once, when the job is first loaded.\n' : 'No further fires.\n');
+    const { trigger } = schedule;
+    io.stdout(
+      trigger.kind === 'once'
+        ? 'Runs once, when the job is first loaded.\n'
+        : trigger.kind === 'after'
+          ? `Runs each time a run of ${trigger.job} ends ${trigger.on.join(' or ')} (no fires of its own).\n`
+          : 'No further fires.\n',
+    );
     return;
   }
   const local = (ms: number) => DateTime.fromMillis(ms, { zone: schedule.timezone }).toFormat('ccc yyyy-MM-dd HH:mm:ss ZZ (ZZZZ)');

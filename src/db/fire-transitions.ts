@@ -44,6 +44,38 @@ export async function recordQueued(db: Queryable, fires: readonly QueuedFire[], 
 
 export const fireKey = (f: FireKey) => key(f.jobId, f.fireTimeMs);
 
+/** Which earlier outcomes a fire run again at its instant (`run --at`, a backfill) may replace. */
+export type Reopen = 'unless-succeeded' | 'force';
+
+/**
+ * (none) or a final state → `queued`: a run at a chosen fire instant (`jobsd run --at`, a backfill). A row
+ * that is queued or running is never taken (that fire is in flight), nor one that succeeded unless forced;
+ * otherwise the row starts again (attempts 0, no result) under the new run id. Concurrent callers serialise
+ * on the row: one wins, the other finds it queued. Returns the keys this call won.
+ */
+export async function reopenQueued(db: Queryable, fires: readonly (QueuedFire & { backfill: boolean })[], instance: string, reopen: Reopen): Promise<Set<string>> {
+  const reopenable = reopen === 'force' ? ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'missed', 'partial'] : ['failed', 'timed_out', 'cancelled', 'skipped', 'missed', 'partial'];
+  const won = await db.query<{ job_id: string; fire_time: Date }>(
+    `INSERT INTO jobsd.fires AS f (job_id, fire_time, run_id, manual, state, definition_hash, due_at, enqueued_at, instance, backfill)
+     SELECT job_id, fire_time, run_id, manual, 'queued', definition_hash, due_at, now(), $2, backfill
+       FROM jsonb_to_recordset($1::jsonb)
+            AS q(job_id text, fire_time timestamptz, run_id uuid, manual boolean, definition_hash text, due_at timestamptz, backfill boolean)
+      ORDER BY job_id COLLATE "C", fire_time
+     ON CONFLICT (job_id, fire_time) DO UPDATE SET
+       run_id = EXCLUDED.run_id, manual = EXCLUDED.manual, state = 'queued', attempts = 0, definition_hash = EXCLUDED.definition_hash,
+       due_at = EXCLUDED.due_at, enqueued_at = now(), started_at = NULL, finished_at = NULL, instance = EXCLUDED.instance,
+       result = NULL, backfill = EXCLUDED.backfill
+       WHERE f.state = ANY($3::text[])
+     RETURNING job_id, fire_time`,
+    [
+      rowsJson(fires.map((f) => ({ job_id: f.jobId, fire_time: isoTime(f.fireTimeMs), run_id: f.runId, manual: f.manual, definition_hash: f.definitionHash, due_at: isoTime(f.dueAtMs), backfill: f.backfill }))),
+      instance,
+      reopenable,
+    ],
+  );
+  return new Set(won.rows.map((r) => key(r.job_id, r.fire_time.getTime())));
+}
+
 /**
  * `queued` → (none): a fire not decided yet, in the transaction that recorded it (refused ahead of its
  * time, or asked to wait for the job's slot), or taken back before it was claimed (`cancelled` too: another

@@ -46,6 +46,8 @@ export interface FireRow {
   finished_at: Date | null;
   instance: string | null;
   result: Record<string, unknown> | null;
+  /** The run was a backfill's (`jobsd backfill`). */
+  backfill?: boolean;
 }
 
 export async function fireHistory(db: Queryable, jobId: string, limit: number): Promise<FireRow[]> {
@@ -87,6 +89,11 @@ export async function lastScheduledFires(db: Queryable): Promise<Map<string, num
 export async function fireState(db: Queryable, jobId: string, fireTimeMs: number): Promise<FireState | undefined> {
   const result = await db.query<{ state: FireState }>('SELECT state FROM jobsd.fires WHERE job_id = $1 AND fire_time = $2', [jobId, new Date(fireTimeMs)]);
   return result.rows[0]?.state;
+}
+
+export async function fireAt(db: Queryable, jobId: string, fireTimeMs: number): Promise<FireRow | undefined> {
+  const result = await db.query<FireRow>('SELECT * FROM jobsd.fires WHERE job_id = $1 AND fire_time = $2', [jobId, new Date(fireTimeMs)]);
+  return result.rows[0];
 }
 
 export async function fireByRunId(db: Queryable, runId: string): Promise<FireRow | undefined> {

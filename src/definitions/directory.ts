@@ -5,6 +5,7 @@ import path from 'node:path';
 import { isDefaultsFile, isJobFileName } from '../files/names.ts';
 import type { ParsedDocument } from '../files/parse.ts';
 import { agentUid, directoryTrustProblem } from '../files/trust.ts';
+import { chainErrors } from './chains.ts';
 import { ERROR_CODES, type FileError } from './errors.ts';
 import { loadDefaults, loadJobFile, type LoadOptions, type LoadResult } from './load.ts';
 import type { JobDefinition } from './types.ts';
@@ -73,6 +74,15 @@ export function claimIds(outcomes: readonly FileOutcome[]): FileOutcome[] {
   });
 }
 
+/** A chained job whose `after` names no job, or closes a cycle, becomes its file's error (src/definitions/chains.ts). */
+export function withChainErrors(outcomes: readonly FileOutcome[]): FileOutcome[] {
+  const loaded = outcomes.flatMap((o) => (o.result.ok ? [o.result] : []));
+  const afterAt = new Map(loaded.map((r) => [r.definition, r.afterAt]));
+  const errors = chainErrors(loaded.map((r) => r.definition), (d) => afterAt.get(d));
+  if (errors.size === 0) return [...outcomes];
+  return outcomes.map((o) => (o.result.ok && errors.has(o.result.definition.id) ? { file: o.file, result: { ok: false, errors: [errors.get(o.result.definition.id)!] } } : o));
+}
+
 export interface DirectoryLoad {
   definitions: JobDefinition[];
   errors: FileError[];
@@ -96,7 +106,7 @@ export function loadDirectory(dir: string, options: LoadOptions): DirectoryLoad 
     if (Array.isArray(loaded)) errors.push(...loaded);
     else defaults = loaded;
   }
-  const outcomes = claimIds(listing.jobs.map((file) => ({ file, result: loadJobFile(file, defaults, options) })));
+  const outcomes = withChainErrors(claimIds(listing.jobs.map((file) => ({ file, result: loadJobFile(file, defaults, options) }))));
   const definitions: JobDefinition[] = [];
   for (const { result } of outcomes) {
     if (result.ok) definitions.push(result.definition);

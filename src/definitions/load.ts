@@ -33,7 +33,7 @@ export interface LoadOptions {
 }
 
 export type LoadResult =
-  | { ok: true; definition: JobDefinition; /** where the id is set, for duplicate-id errors */ idAt?: Location }
+  | { ok: true; definition: JobDefinition; /** where the id is set, for duplicate-id errors */ idAt?: Location; /** where `schedule.after` is set, for chain errors */ afterAt?: Location }
   | { ok: false; errors: FileError[] };
 
 function located(code: ErrorCode, locations: Locations, p: (string | number)[], message: string, file: string, atKey = false): FileError {
@@ -128,8 +128,9 @@ export function loadDocument(file: string, doc: ParsedDocument, defaults: Parsed
   });
   if (Array.isArray(result)) return fail(result.map((p) => problem(p.code, p.path, p.message)));
   const idAt = merged.locations.values.get('/id') ?? merged.locations.values.get('/job_id');
+  const afterAt = merged.locations.values.get('/schedule/after');
   const definition = { ...result, secrets };
-  return { ok: true, definition, ...(idAt ? { idAt } : {}) };
+  return { ok: true, definition, ...(idAt ? { idAt } : {}), ...(afterAt ? { afterAt } : {}) };
 }
 
 /**

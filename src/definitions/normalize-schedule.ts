@@ -6,10 +6,10 @@ import { ERROR_CODES } from './errors.ts';
 import { duration, Problems, type Path } from './fields.ts';
 import { parseInstant } from './instant.ts';
 import type { ScheduleInput } from './job-file.ts';
-import type { CronSource, Schedule, Trigger } from './types.ts';
+import type { ChainState, CronSource, Schedule, Trigger } from './types.ts';
 import { canonicalZone } from './zone.ts';
 
-const KINDS = ['cron', 'every', 'at', 'once', 'type'] as const;
+const KINDS = ['cron', 'every', 'at', 'once', 'after', 'type'] as const;
 const HOUR = 3_600_000;
 
 /** A bare string schedule as the object form it stands for. */
@@ -31,7 +31,7 @@ export function normalizeSchedule(
   let input = typeof raw === 'string' ? scheduleFromString(raw) : Array.isArray(raw) ? { cron: raw } : raw;
   const kinds = KINDS.filter((k) => input[k] !== undefined);
   if (kinds.length === 0) {
-    problems.add(ERROR_CODES.schedule, path, 'needs one of cron, every, at, once (or APScheduler type + args)');
+    problems.add(ERROR_CODES.schedule, path, 'needs one of cron, every, at, once, after (or APScheduler type + args)');
     return undefined;
   }
   if (kinds.length > 1) {
@@ -69,8 +69,13 @@ export function normalizeSchedule(
   } else if (input.at !== undefined) {
     const atMs = instant('at');
     if (atMs !== undefined) trigger = { kind: 'at', atMs };
+  } else if (input.after !== undefined) {
+    trigger = { kind: 'after', job: input.after, on: (input.on as ChainState[] | undefined) ?? ['succeeded'] };
   } else {
     trigger = { kind: 'once' };
+  }
+  if (input.on !== undefined && input.after === undefined) {
+    problems.add(ERROR_CODES.schedule, field('on'), 'on applies to after only');
   }
   if (input.anchor !== undefined && input.every === undefined) {
     problems.add(ERROR_CODES.schedule, field('anchor'), 'anchor applies to every only');

@@ -24,7 +24,12 @@ export type Trigger =
   /** Fires at anchorMs + k × intervalMs for every integer k. */
   | { kind: 'every'; intervalMs: number; anchorMs: number }
   | { kind: 'at'; atMs: number }
-  | { kind: 'once' };
+  | { kind: 'once' }
+  /** Fires when a run of `job` ends in one of `on` (src/runs/chains.ts); no fires of its own. */
+  | { kind: 'after'; job: string; on: ChainState[] };
+
+export const CHAIN_STATES = ['succeeded', 'partial', 'failed', 'timed_out'] as const;
+export type ChainState = (typeof CHAIN_STATES)[number];
 
 export interface Schedule {
   trigger: Trigger;

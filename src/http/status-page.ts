@@ -4,6 +4,7 @@
 // The timeline window reaches back to the oldest of each job's last TIMELINE_RUNS runs (at most TIMELINE_HOURS).
 import type { FireRow } from '../db/ledger.ts';
 import type { Pause } from '../db/pauses.ts';
+import type { BackfillProgress } from '../db/backfills.ts';
 import { isOnceFire, latenessFrom } from '../queue/fire-id.ts';
 import { formatFileError } from '../definitions/errors.ts';
 import { instantView } from './api.ts';
@@ -85,6 +86,7 @@ h1{font-size:1.3em;margin:0 0 .2em} .meta{color:#666;margin-bottom:1em}
 table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee;vertical-align:top}
 th{font-weight:600;color:#555;font-size:.9em} .id{font-weight:600} .desc,.utc,.msg{color:#666;font-size:.9em}
 .paused{color:#8a5a00;font-size:.9em}
+.backfill{margin:.5em 0;padding:.4em .6em;border-left:3px solid #2a6fdb;background:#f2f6fd}
 .state{display:inline-block;padding:0 .45em;border-radius:3px;color:#fff;font-size:.85em}
 .errors{background:#fdecec;border:1px solid #e5a3a3;padding:.6em 1em;margin-bottom:1em} .errors pre{margin:.2em 0;white-space:pre-wrap}
 .legend span{margin-right:.8em;font-size:.85em} .legend i{display:inline-block;width:.8em;height:.8em;margin-right:.25em;vertical-align:-1px}
@@ -106,11 +108,12 @@ function pausedNote(pause: Pause | undefined, nowMs: number): string {
 }
 
 export async function renderStatusPage(view: AgentView, nowMs: number): Promise<string> {
-  const [last, recent, pauses] = await Promise.all([
+  const [last, recent, pauses, backfills] = await Promise.all([
     view.lastRuns().catch(() => new Map<string, FireRow>()),
     view.pauses().catch(() => new Map<string, Pause>()),
     view.recentRuns(nowMs - TIMELINE_HOURS * 3_600_000, 5_000).catch(() => [] as FireRow[]),
-  ]).then(([l, p, r]) => [l, r, p] as const);
+    view.backfills().catch(() => [] as BackfillProgress[]),
+  ]).then(([l, p, r, b]) => [l, r, p, b] as const);
   const byJob = new Map<string, FireRow[]>();
   for (const row of recent) {
     const rows = byJob.get(row.job_id) ?? [];
@@ -143,6 +146,7 @@ export async function renderStatusPage(view: AgentView, nowMs: number): Promise<
 <body>
 <h1>jobsd</h1>
 <div class="meta">${escapeHtml(view.instance)} · version ${escapeHtml(view.version)} · ${view.jobs().length} jobs · ${errors.length} file errors · ${new Date(nowMs).toISOString()} · refreshes every 10 s</div>
+${backfills.map((b) => `<div class="backfill" data-backfill="${escapeHtml(b.jobId)}"><strong>backfill of ${escapeHtml(b.jobId)}</strong> ${new Date(b.fromMs).toISOString()} → ${new Date(b.toMs).toISOString()}: ${b.done}/${b.total} done${b.failed ? `, ${b.failed} failed` : ''}, started ${ago(nowMs - b.startedAtMs)} ago</div>`).join('')}
 ${errors.length ? `<div class="errors" id="file-errors"><strong>${errors.length} job file(s) fail to load</strong> (the last good version of each keeps running)${errors.map((e) => `<pre>${escapeHtml(formatFileError(e))}</pre>`).join('')}</div>` : ''}
 <table id="jobs"><thead><tr><th>Job</th><th>Schedule</th><th>Next fire</th><th>Last result</th><th>Runs over the last ${spanText(nowMs - fromMs)} (hover for details)</th></tr></thead>
 <tbody>

@@ -4,6 +4,7 @@ import type { FireRow } from '../db/ledger.ts';
 import type { FileError } from '../definitions/errors.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Pause } from '../db/pauses.ts';
+import type { BackfillProgress } from '../db/backfills.ts';
 
 export type ManualRun = { run_id: string; fire_time: string; state: 'queued' | 'skipped' | 'duplicate' };
 
@@ -25,6 +26,8 @@ export interface AgentView {
   pause(def: JobDefinition, pause: { untilMs?: number; reason?: string }): Promise<{ pause: Pause; skipped: number }>;
   /** Whether a pause was in force. */
   resume(def: JobDefinition): Promise<boolean>;
+  /** Backfills in progress (driven by a `jobsd backfill` that is still running). */
+  backfills(): Promise<BackfillProgress[]>;
   /** Resolves to null when ready, or to the reason it is not. */
   readiness(): Promise<string | null>;
   metrics(): Promise<string>;

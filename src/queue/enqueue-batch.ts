@@ -12,7 +12,7 @@
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { withClient } from '../db/pg-guard.ts';
-import { fireKey, forgetFires, recordQueued, recordSkipped } from '../db/fire-transitions.ts';
+import { fireKey, forgetFires, recordQueued, recordSkipped, reopenQueued } from '../db/fire-transitions.ts';
 import { pausedAmong, pausedMessage } from '../db/pauses.ts';
 import { wakePayload } from './ahead.ts';
 import { cancelRuns } from './cancel.ts';
@@ -61,11 +61,14 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
   return withClient(pool, async (client) => {
     try {
       await client.query('BEGIN');
-      const mine = await recordQueued(
-        client,
-        requests.map((r, i) => ({ jobId: r.definition.id, fireTimeMs: r.fireTimeMs, runId: runIds[i]!, manual: r.manual === true, definitionHash: r.definition.hash, dueAtMs: r.dueAtMs })),
-        requests[0]!.instance,
-      );
+      const rows = requests.map((r, i) => ({ jobId: r.definition.id, fireTimeMs: r.fireTimeMs, runId: runIds[i]!, manual: r.manual === true, definitionHash: r.definition.hash, dueAtMs: r.dueAtMs }));
+      const mine = new Set<string>();
+      const fresh = rows.filter((_, i) => requests[i]!.reopen === undefined);
+      if (fresh.length) for (const k of await recordQueued(client, fresh, requests[0]!.instance)) mine.add(k);
+      for (const reopen of ['unless-succeeded', 'force'] as const) {
+        const again = rows.flatMap((row, i) => (requests[i]!.reopen === reopen ? [{ ...row, backfill: requests[i]!.backfill === true }] : []));
+        if (again.length) for (const k of await reopenQueued(client, again, requests[0]!.instance, reopen)) mine.add(k);
+      }
       const outcomes: EnqueueOutcome[] = requests.map((r) => (mine.has(fireKey({ jobId: r.definition.id, fireTimeMs: r.fireTimeMs })) ? 'skipped' : 'duplicate'));
       // Fires due while their job is paused are recorded skipped, not sent; a manual run is an explicit act and runs.
       // Read after the insert above, in its own statement: see src/queue/pause.ts.

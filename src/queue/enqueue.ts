@@ -3,6 +3,8 @@
 // src/queue/enqueue-batch.ts.
 
 import type { JobDefinition } from '../definitions/types.ts';
+import type { Reopen } from '../db/fire-transitions.ts';
+import type { UpstreamRun } from '../workers/result.ts';
 import { DEFAULT_LEASE_MS, failoverSeconds } from '../definitions/lease.ts';
 
 /**
@@ -25,6 +27,8 @@ export interface FireData {
   retries?: number;
   /** Runs queued by versions before the reference: the whole definition, secrets included. */
   definition?: JobDefinition;
+  /** A chained job's fire: the upstream run that fired it. */
+  upstream?: UpstreamRun;
 }
 
 /** `refused`: the queue policy refused it and, as asked, nothing was recorded (try again later). */
@@ -50,6 +54,15 @@ export interface EnqueueRequest {
   runId?: string;
   /** When the queue policy refuses the fire, record nothing and return `refused` (catch-up waits and retries). */
   retryWhenRefused?: boolean;
+  /**
+   * A run at a chosen fire instant (`run --at`, a backfill): an earlier final row of that fire is replaced
+   * (one that succeeded only when forced); give it a fresh `runId`, as pg-boss keeps the ids it ran.
+   */
+  reopen?: Reopen;
+  /** The run is a backfill's (the ledger says so). */
+  backfill?: boolean;
+  /** A chained job's fire: the upstream run that fired it. */
+  upstream?: UpstreamRun;
   instance: string;
 }
 
@@ -80,5 +93,6 @@ export function fireData(request: EnqueueRequest, runId: string): FireData {
     definitionHash: definition.hash,
     leaseMs: definition.leaseMs ?? DEFAULT_LEASE_MS,
     retries: definition.retry.attempts,
+    ...(request.upstream ? { upstream: request.upstream } : {}),
   };
 }

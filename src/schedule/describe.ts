@@ -27,6 +27,9 @@ export function describeTrigger(schedule: Schedule): string {
     case 'once':
       text = 'once (when first loaded)';
       break;
+    case 'after':
+      text = `after ${trigger.job} (${trigger.on.join(' or ')})`;
+      break;
   }
   if (schedule.startAtMs !== undefined) text += `, not before ${new Date(schedule.startAtMs).toISOString()}`;
   if (schedule.endAtMs !== undefined) text += `, not after ${new Date(schedule.endAtMs).toISOString()}`;

@@ -54,6 +54,7 @@ function nominalNext(schedule: Schedule, afterMs: number): number | null {
   const { trigger } = schedule;
   switch (trigger.kind) {
     case 'once':
+    case 'after': // fired by the upstream job's runs, not by the clock
       return null;
     case 'at':
       return trigger.atMs > afterMs ? trigger.atMs : null;

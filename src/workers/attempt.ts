@@ -107,7 +107,7 @@ export class Attempts {
       this.watch(pgid, lease, lostLeaseKillGraceMs(lease.leaseMs, killGraceMs));
     };
     try {
-      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, onGroup, ...(databaseUrl ? { databaseUrl } : {}), ...(urgent ? { urgent } : {}) };
+      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, onGroup, ...(databaseUrl ? { databaseUrl } : {}), ...(urgent ? { urgent } : {}), ...(data.upstream ? { upstream: data.upstream } : {}) };
       // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due; a command's
       // process is spawned meanwhile, so that starting it then costs a write to a pipe.
       const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;
@@ -134,7 +134,8 @@ export class Attempts {
       const marking = this.ledger
         .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true })
         .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded'));
-      const latenessMs = this.options.now() - latenessFrom(fireTimeMs, dueMs);
+      // A manual run (at a chosen instant, too) is late from when it was queued, not from its fire time.
+      const latenessMs = this.options.now() - (data.manual ? dueMs : latenessFrom(fireTimeMs, dueMs));
       logger.info({ ...fields, lateness_ms: Math.round(latenessMs * 10) / 10 }, 'run started');
       if (!data.manual) this.options.onStart?.(data, latenessMs);
       const result = await runTask(def, ctx, held);

@@ -33,6 +33,9 @@ export function commandEnv(def: CommandJob, ctx: RunContext): NodeJS.ProcessEnv 
     JOBSD_ATTEMPT: String(ctx.attempt),
     JOBSD_INSTANCE: ctx.instance,
     JOBSD_JOB_FILE: def.file,
+    ...(ctx.upstream
+      ? { JOBSD_UPSTREAM_JOB: ctx.upstream.job, JOBSD_UPSTREAM_FIRE_TIME: ctx.upstream.fireTime, JOBSD_UPSTREAM_RUN_ID: ctx.upstream.runId, JOBSD_UPSTREAM_STATUS: ctx.upstream.status }
+      : {}),
   };
 }
 

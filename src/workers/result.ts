@@ -50,6 +50,16 @@ export interface RunContext {
   databaseUrl?: string;
   /** Told the process group of a command once it is spawned (the lease watchdog watches it). */
   onGroup?: (pgid: number) => void;
+  /** A chained job's fire: the upstream run that fired it (`schedule.after`). */
+  upstream?: UpstreamRun;
+}
+
+/** The upstream run of a chained job's fire (src/runs/chains.ts). */
+export interface UpstreamRun {
+  job: string;
+  fireTime: string;
+  runId: string;
+  status: string;
 }
 
 export interface Outcome {

@@ -31,7 +31,7 @@ const view: AgentView = {
   lastRuns: async () => new Map([['backup', row]]), runs: async () => [row], recentRuns: async () => [row],
   runNow: async (def) => { manualRuns.push(def.id); return { run_id: 'm-1', fire_time: '2026-11-27T10:30:00.000Z', state: nextState }; },
   readiness: async () => ready, metrics: async () => 'jobsd_up 1\n',
-  pauses: async () => new Map(), pause: async () => { throw new Error('not used here: test/http/pause.test.ts runs a real agent'); }, resume: async () => false,
+  pauses: async () => new Map(), pause: async () => { throw new Error('not used here: test/http/pause.test.ts runs a real agent'); }, resume: async () => false, backfills: async () => [],
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
