@@ -7,12 +7,12 @@
 // orphan. Processes the command leaves behind in its group after a normal exit are
 // terminated the same way (as systemd does with KillMode=control-group).
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startHeld, type HeldCommand } from './command-ahead.ts';
 import { launch, type CommandJob } from './command-launch.ts';
 import { lostLeaseKillGraceMs } from '../definitions/lease.ts';
 import { LeaseLost } from './lease-lost.ts';
-import { availableParallelism } from 'node:os';
 import { OutputBudget, OutputTail, lineLogger } from './output-tail.ts';
 import { limitHit } from './limits.ts';
 import { formatSize } from '../definitions/size.ts';
@@ -115,9 +115,11 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
 
   let exitCode: number | null = null;
   let exitSignal: NodeJS.Signals | null = null;
+  let exitedMs = 0;
   try {
     [exitCode, exitSignal] = await exited;
   } finally {
+    exitedMs = Date.now();
     clearTimeout(timeoutTimer);
     ctx.signal?.removeEventListener('abort', onAbort);
     ctx.urgent?.removeEventListener('abort', onUrgent);
@@ -164,7 +166,7 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
     return finish({ status: 'cancelled', message: `cancelled${abortReason(ctx.signal)}${afterStop}${dropped}`, details });
   }
   const succeeded = exitCode !== null && task.successExitCodes.includes(exitCode);
-  const hit = succeeded ? undefined : limitHit(task.limits, task.killGraceMs, { exitCode, signal: exitSignal, durationMs: Date.now() - startedMs, recentOutput: recent.toString() }, availableParallelism());
+  const hit = succeeded ? undefined : limitHit(task.limits, task.killGraceMs, { exitCode, signal: exitSignal, durationMs: exitedMs - startedMs, recentOutput: recent.toString() }, availableParallelism());
   if (hit) {
     details.limit = { name: hit.limit, value: hit.value, evidence: hit.evidence };
     return finish({ status: 'failed', message: hit.message + dropped, details });
