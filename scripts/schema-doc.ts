@@ -28,7 +28,7 @@ export interface SchemaNode {
 }
 
 /** Definitions shown as named value types rather than as sections of their own. */
-const VALUE_TYPES = ['duration', 'jobId', 'stringMap', 'statusExpectation'];
+const VALUE_TYPES = ['duration', 'size', 'jobId', 'stringMap', 'statusExpectation'];
 
 interface Section {
   node: SchemaNode;

@@ -102,7 +102,13 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     jobIds: () => catalog.definitions().map((d) => d.id),
     pausedJobs: async () => new Set((await activePauses(pool)).keys()),
   });
-  const housekeeping = await startHousekeeping({ pool, boss, logger, historyRetentionMs: config.historyRetentionMs });
+  const housekeeping = await startHousekeeping({
+    pool,
+    boss,
+    logger,
+    historyRetentionMs: config.historyRetentionMs,
+    jobHistories: () => catalog.definitions().flatMap((d) => (d.history ? [{ jobId: d.id, ...d.history }] : [])),
+  });
   /** The database's clock, which fires are computed and started by. */
   const now = () => Date.now() + housekeeping.clockOffsetMs;
   /** The definitions queued fires are resolved with: queued fires carry only a reference (src/catalog/versions.ts). */

@@ -1,11 +1,12 @@
 // The agent's periodic upkeep of the database side, apart from firing and running: the clock offset
-// against the database (every 10 minutes), ledger retention (hourly), and pg-boss's maintenance pass
+// against the database (every 10 minutes), ledger retention (hourly: the agent-wide period, then each
+// job's `history:` limits), and pg-boss's maintenance pass
 // (every MAINTENANCE_SECONDS), with the ledger rows of the lost runs that pass fails for good.
 
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { measureClockOffset } from './db/clock.ts';
-import { pruneLedger } from './db/retention.ts';
+import { pruneLedger, type JobHistory } from './db/retention.ts';
 import type { Logger } from './log.ts';
 import { MAINTENANCE_SECONDS, queueTable } from './queue/boss.ts';
 import { recordLostRuns, failoverHoldMs } from './queue/queue-check.ts';
@@ -19,6 +20,8 @@ export interface HousekeepingOptions {
   boss: PgBoss;
   logger: Logger;
   historyRetentionMs: number;
+  /** The `history:` limits of the jobs loaded now, read at each prune. */
+  jobHistories: () => JobHistory[];
 }
 
 export interface Housekeeping {
@@ -28,7 +31,7 @@ export interface Housekeeping {
 }
 
 /** Starts the timers; resolves once the clock has been checked a first time. */
-export async function startHousekeeping({ pool, boss, logger, historyRetentionMs }: HousekeepingOptions): Promise<Housekeeping> {
+export async function startHousekeeping({ pool, boss, logger, historyRetentionMs, jobHistories }: HousekeepingOptions): Promise<Housekeeping> {
   // Fire by the database's clock, so that replicas with drifting clocks agree on when a fire is due.
   let clockOffsetMs = 0;
   const checkClock = async () => {
@@ -46,7 +49,7 @@ export async function startHousekeeping({ pool, boss, logger, historyRetentionMs
   let stopped = false;
   const failed = (what: string) => (err: unknown) => (stopped ? logger.debug({ err }, `${what} failed while stopping`) : logger.warn({ err }, `${what} failed`));
   const prune = () =>
-    pruneLedger(pool, historyRetentionMs)
+    pruneLedger(pool, historyRetentionMs, jobHistories())
       .then((n) => n > 0 && logger.info({ deleted: n }, 'ledger pruned'))
       .catch(failed('pruning the ledger'));
   // pg-boss's own maintenance (retention of finished jobs, queue statistics), which its supervisor

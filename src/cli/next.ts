@@ -1,4 +1,4 @@
-// jobsd next (FILE | --cron EXPR | --every DUR) [--tz ZONE] [--from ISO] [--count N] [--json]
+// jobsd next (FILE | --cron EXPR... | --every DUR) [--tz ZONE] [--from ISO] [--count N] [--json]
 
 import { DateTime } from 'luxon';
 import { loadFileWithDefaults } from '../definitions/directory.ts';
@@ -9,19 +9,22 @@ import { normalizeSchedule } from '../definitions/normalize-schedule.ts';
 import type { Schedule } from '../definitions/types.ts';
 import { describeTrigger } from '../schedule/describe.ts';
 import { jitterDelay } from '../schedule/jitter.ts';
-import { nextFires } from '../schedule/next.ts';
+import { firedBy, nextFires } from '../schedule/next.ts';
 import { EXIT, parseCommandArgs, positiveInteger, UsageError, type Command, type Io } from './command.ts';
 import { FILE_FLAGS, loadOptions } from './settings.ts';
 import { formatTable } from './table.ts';
 
-const usage = `Usage: jobsd next (FILE | --cron EXPR | --every DUR) [--tz ZONE] [--from ISO] [--count N] [--json]
+const usage = `Usage: jobsd next (FILE | --cron EXPR... | --every DUR) [--tz ZONE] [--from ISO] [--count N] [--json]
 
 Prints the next fire times of a job file or of a schedule given on the command line,
 in the schedule's time zone and in UTC (like systemd-analyze calendar).
+  --cron EXPR   a cron expression; repeat it for several (the job fires at their union),
+                and each fire shows the expressions it comes from
   --tz ZONE     IANA time zone for --cron (default $JOBSD_TIMEZONE, else UTC)
   --from ISO    compute fires strictly after this instant (default: now)
   --count N     how many fires (default 5)
-  --json        a JSON array of UTC ISO instants with milliseconds, nothing else on stdout`;
+  --json        a JSON array of UTC ISO instants with milliseconds, nothing else on stdout;
+                for several crons, objects {"fire": ISO, "crons": [EXPR...]} instead`;
 
 export const nextCommand: Command = {
   name: 'next',
@@ -29,7 +32,7 @@ export const nextCommand: Command = {
   usage,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(args, {
-      cron: { type: 'string' },
+      cron: { type: 'string', multiple: true },
       every: { type: 'string' },
       tz: { type: 'string' },
       from: { type: 'string' },
@@ -57,7 +60,8 @@ export const nextCommand: Command = {
       jobId = load.definition.id;
     } else {
       const problems = new Problems();
-      const input = values.cron !== undefined ? { cron: values.cron, timezone: zone } : { every: values.every!, timezone: zone };
+      const cron = values.cron?.length === 1 ? values.cron[0]! : values.cron;
+      const input = cron !== undefined ? { cron, timezone: zone } : { every: values.every!, timezone: zone };
       const parsed = normalizeSchedule(problems, input, zone);
       if (!parsed) {
         const flag = (p: readonly (string | number)[]) => (fieldName(p) === 'schedule.timezone' ? '--tz' : values.cron !== undefined ? '--cron' : '--every');
@@ -66,8 +70,11 @@ export const nextCommand: Command = {
       schedule = parsed;
     }
     const fires = nextFires(schedule, from, count);
-    if (values.json) io.stdout(JSON.stringify(fires.map((ms) => new Date(ms).toISOString())) + '\n');
-    else printTable(schedule, jobId, fires, io);
+    const several = schedule.trigger.kind === 'crons';
+    if (values.json) {
+      const iso = (ms: number) => new Date(ms).toISOString();
+      io.stdout(JSON.stringify(several ? fires.map((ms) => ({ fire: iso(ms), crons: firedBy(schedule, ms) })) : fires.map(iso)) + '\n');
+    } else printTable(schedule, jobId, fires, io);
     return EXIT.ok;
   },
 };
@@ -87,7 +94,15 @@ function printTable(schedule: Schedule, jobId: string, fires: number[], io: Io):
     return;
   }
   const local = (ms: number) => DateTime.fromMillis(ms, { zone: schedule.timezone }).toFormat('ccc yyyy-MM-dd HH:mm:ss ZZ (ZZZZ)');
-  const rows = fires.map((ms, i) => [String(i + 1), local(ms), new Date(ms).toISOString(), ...(schedule.jitterMs > 0 ? [new Date(ms + jitterDelay(jobId, ms, schedule.jitterMs)).toISOString()] : [])]);
-  const header = ['#', schedule.timezone, 'UTC', ...(schedule.jitterMs > 0 ? ['due with jitter (UTC)'] : [])];
+  const jitter = schedule.jitterMs > 0;
+  const several = schedule.trigger.kind === 'crons';
+  const rows = fires.map((ms, i) => [
+    String(i + 1),
+    local(ms),
+    new Date(ms).toISOString(),
+    ...(jitter ? [new Date(ms + jitterDelay(jobId, ms, schedule.jitterMs)).toISOString()] : []),
+    ...(several ? [firedBy(schedule, ms).join(', ')] : []),
+  ]);
+  const header = ['#', schedule.timezone, 'UTC', ...(jitter ? ['due with jitter (UTC)'] : []), ...(several ? ['cron'] : [])];
   io.stdout(formatTable(header, rows));
 }

@@ -10,12 +10,13 @@ export interface JobFile {
   job_id?: string;
   description?: string;
   enabled?: boolean | string;
-  schedule: string | ScheduleInput;
+  schedule: string | string[] | ScheduleInput;
   overlap?: 'skip' | 'queue' | 'allow' | 'replace';
   timeout?: DurationInput;
   lease?: DurationInput;
   pause_after_failures?: number;
   retry?: RetryInput;
+  history?: HistoryInput;
   notify?: NotifyInput;
   idempotency_key?: string;
   task: TaskInput;
@@ -23,7 +24,8 @@ export interface JobFile {
 }
 
 export interface ScheduleInput {
-  cron?: string;
+  /** One expression, or several: the job fires at the union of their instants. */
+  cron?: string | string[];
   every?: DurationInput;
   at?: string;
   once?: true;
@@ -41,6 +43,11 @@ export interface ScheduleInput {
   end_at?: string;
 }
 
+export interface HistoryInput {
+  keep?: number;
+  max_age?: DurationInput;
+}
+
 export interface RetryInput {
   attempts?: number;
   delay?: DurationInput;
@@ -56,6 +63,17 @@ export interface CommandTaskInput {
   clean_env?: boolean;
   success_exit_codes?: number[];
   kill_grace?: DurationInput;
+  limits?: LimitsInput;
+}
+
+export type SizeInput = string | number;
+
+export interface LimitsInput {
+  memory?: SizeInput;
+  cpu?: DurationInput;
+  open_files?: number;
+  processes?: number;
+  output?: SizeInput;
 }
 
 export type StatusInput = number | string;
@@ -106,17 +124,19 @@ type Keys<T> = { readonly [K in keyof Required<T>]: true };
 
 export const JOB_FILE_KEYS: Keys<JobFile> = {
   $schema: true, id: true, job_id: true, description: true, enabled: true, schedule: true, overlap: true,
-  timeout: true, lease: true, pause_after_failures: true, retry: true, notify: true, idempotency_key: true, task: true, environments: true,
+  timeout: true, lease: true, pause_after_failures: true, retry: true, history: true, notify: true, idempotency_key: true, task: true, environments: true,
 };
 export const NOTIFY_KEYS: Keys<NotifyInput> = { on: true, webhook: true, email: true };
 export const SCHEDULE_KEYS: Keys<ScheduleInput> = {
   cron: true, every: true, at: true, once: true, after: true, on: true, type: true, args: true, timezone: true, jitter: true,
   catchup: true, catchup_window: true, anchor: true, start_at: true, end_at: true,
 };
+export const LIMITS_KEYS: Keys<LimitsInput> = { memory: true, cpu: true, open_files: true, processes: true, output: true };
+export const HISTORY_KEYS: Keys<HistoryInput> = { keep: true, max_age: true };
 export const RETRY_KEYS: Keys<RetryInput> = { attempts: true, delay: true, backoff: true, max_delay: true };
 export const TASK_KEYS = {
   command: {
-    type: true, command: true, cwd: true, env: true, clean_env: true, success_exit_codes: true, kill_grace: true,
+    type: true, command: true, cwd: true, env: true, clean_env: true, success_exit_codes: true, kill_grace: true, limits: true,
   } satisfies Keys<CommandTaskInput>,
   http: {
     type: true, method: true, url: true, headers: true, body: true, timeout: true, expect_status: true,

@@ -6,7 +6,7 @@ import { ERROR_CODES } from './errors.ts';
 import { duration, Problems, type Path } from './fields.ts';
 import { parseInstant } from './instant.ts';
 import type { ScheduleInput } from './job-file.ts';
-import type { ChainState, Schedule, Trigger } from './types.ts';
+import type { ChainState, CronSource, Schedule, Trigger } from './types.ts';
 import { canonicalZone } from './zone.ts';
 
 const KINDS = ['cron', 'every', 'at', 'once', 'after', 'type'] as const;
@@ -24,11 +24,11 @@ export function scheduleFromString(text: string): ScheduleInput {
 
 export function normalizeSchedule(
   problems: Problems,
-  raw: string | ScheduleInput,
+  raw: string | string[] | ScheduleInput,
   defaultTimezone: string,
 ): Schedule | undefined {
   const path: Path = ['schedule'];
-  let input = typeof raw === 'string' ? scheduleFromString(raw) : raw;
+  let input = typeof raw === 'string' ? scheduleFromString(raw) : Array.isArray(raw) ? { cron: raw } : raw;
   const kinds = KINDS.filter((k) => input[k] !== undefined);
   if (kinds.length === 0) {
     problems.add(ERROR_CODES.schedule, path, 'needs one of cron, every, at, once, after (or APScheduler type + args)');
@@ -43,7 +43,7 @@ export function normalizeSchedule(
     if (!converted) return undefined;
     input = converted;
   }
-  const field = (key: string): Path => (typeof raw === 'string' ? path : [...path, key]);
+  const field = (key: string): Path => (typeof raw === 'string' || Array.isArray(raw) ? path : [...path, key]);
 
   const zoneName = input.timezone ?? defaultTimezone;
   const timezone = canonicalZone(zoneName);
@@ -62,9 +62,7 @@ export function normalizeSchedule(
 
   let trigger: Trigger | undefined;
   if (input.cron !== undefined) {
-    const cron = parseCron(input.cron);
-    if ('error' in cron) problems.add(ERROR_CODES.cron, field('cron'), cron.error);
-    else trigger = { kind: 'cron', expression: cron.expression, source: input.cron };
+    trigger = cronTrigger(problems, input.cron, field('cron'));
   } else if (input.every !== undefined) {
     const intervalMs = duration(problems, input.every, field('every'), 0, { min: 1000 });
     if (intervalMs > 0) trigger = { kind: 'every', intervalMs, anchorMs: instant('anchor') ?? 0 };
@@ -100,4 +98,31 @@ export function normalizeSchedule(
     ...(startAtMs !== undefined ? { startAtMs } : {}),
     ...(endAtMs !== undefined ? { endAtMs } : {}),
   };
+}
+
+/**
+ * One expression → a `cron` trigger; a list → the union of its expressions (`crons`), in the order
+ * written, an expression that repeats another (`@daily` and `0 0 * * *`) kept once. A list of one is
+ * the same trigger as the expression alone.
+ */
+function cronTrigger(problems: Problems, cron: string | string[], path: Path): Trigger | undefined {
+  const list = typeof cron === 'string' ? [cron] : cron;
+  if (list.length === 0) {
+    problems.add(ERROR_CODES.cron, path, 'an empty list: give at least one cron expression');
+    return undefined;
+  }
+  const crons: CronSource[] = [];
+  let bad = false;
+  for (const [index, source] of list.entries()) {
+    const parsed = parseCron(source);
+    if ('error' in parsed) {
+      problems.add(ERROR_CODES.cron, typeof cron === 'string' ? path : [...path, index], parsed.error);
+      bad = true;
+    } else if (!crons.some((c) => c.expression === parsed.expression)) {
+      crons.push({ expression: parsed.expression, source });
+    }
+  }
+  if (bad) return undefined;
+  if (crons.length === 1) return { kind: 'cron', ...crons[0]! };
+  return { kind: 'crons', crons };
 }

@@ -3,8 +3,9 @@
 import path from 'node:path';
 import { ERROR_CODES } from './errors.ts';
 import { duration, url, type Problems } from './fields.ts';
-import type { CommandTaskInput, HttpTaskInput, StatusInput, TaskInput, VmCollectTaskInput, VmExtractTaskInput } from './job-file.ts';
-import type { CommandTask, HttpTask, StatusMatcher, Task, VmCollectTask, VmExtractTask } from './types.ts';
+import { parseSize } from './size.ts';
+import type { CommandTaskInput, LimitsInput, HttpTaskInput, StatusInput, TaskInput, VmCollectTaskInput, VmExtractTaskInput } from './job-file.ts';
+import type { CommandLimits, CommandTask, HttpTask, StatusMatcher, Task, VmCollectTask, VmExtractTask } from './types.ts';
 
 export interface TaskContext {
   jobId: string;
@@ -30,6 +31,7 @@ function commandTask(problems: Problems, input: CommandTaskInput, context: TaskC
   const at = (key: string) => ['task', key];
   if (typeof input.command === 'string' && input.command.trim() === '') problems.add(ERROR_CODES.schema, at('command'), 'is empty');
   const dir = path.dirname(context.file);
+  const limits = input.limits === undefined ? undefined : commandLimits(problems, input.limits);
   return {
     type: 'command',
     command: input.command,
@@ -38,7 +40,38 @@ function commandTask(problems: Problems, input: CommandTaskInput, context: TaskC
     cleanEnv: input.clean_env ?? false,
     successExitCodes: input.success_exit_codes ?? [0],
     killGraceMs: duration(problems, input.kill_grace, at('kill_grace'), 10_000),
+    ...(limits !== undefined && Object.keys(limits).length > 0 ? { limits } : {}),
   };
+}
+
+/** Below these a process cannot even start (the dynamic loader maps more), so they are mistakes. */
+const MIN_MEMORY_BYTES = 2 ** 20;
+
+function commandLimits(problems: Problems, input: LimitsInput): CommandLimits {
+  const at = (key: string) => ['task', 'limits', key];
+  const size = (key: 'memory' | 'output', min: number): number | undefined => {
+    const value = input[key];
+    if (value === undefined) return undefined;
+    const bytes = parseSize(value);
+    if (typeof bytes !== 'number') problems.add(ERROR_CODES.schema, at(key), bytes.error);
+    else if (bytes < min) problems.add(ERROR_CODES.schema, at(key), `must be at least ${min === MIN_MEMORY_BYTES ? '1M' : `${min} byte`}`);
+    else return bytes;
+    return undefined;
+  };
+  const limits: CommandLimits = {};
+  const memoryBytes = size('memory', MIN_MEMORY_BYTES);
+  if (memoryBytes !== undefined) limits.memoryBytes = memoryBytes;
+  if (input.cpu !== undefined) {
+    const ms = duration(problems, input.cpu, at('cpu'), -1);
+    if (ms >= 0 && (ms < 1000 || ms % 1000 !== 0)) {
+      problems.add(ERROR_CODES.duration, at('cpu'), 'RLIMIT_CPU counts whole seconds: use 1s or more, in whole seconds (as in "30s", "5m")');
+    } else if (ms >= 0) limits.cpuSeconds = ms / 1000;
+  }
+  if (input.open_files !== undefined) limits.openFiles = input.open_files;
+  if (input.processes !== undefined) limits.processes = input.processes;
+  const outputBytes = size('output', 1);
+  if (outputBytes !== undefined) limits.outputBytes = outputBytes;
+  return limits;
 }
 
 function statusMatchers(problems: Problems, input: StatusInput | StatusInput[] | undefined): StatusMatcher[] {

@@ -7,7 +7,7 @@ import type { JobFile } from './job-file.ts';
 import { normalizeSchedule } from './normalize-schedule.ts';
 import { normalizeTask } from './normalize-task.ts';
 import { DEFAULT_LEASE_MS, MIN_LEASE_MS } from './lease.ts';
-import type { JobDefinition } from './types.ts';
+import type { HistoryPolicy, JobDefinition } from './types.ts';
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 
@@ -32,6 +32,7 @@ export function normalizeJob(doc: JobFile, context: NormalizeContext): JobDefini
   const task = normalizeTask(problems, doc.task, { jobId: id, file: context.file });
   const timeoutMs = duration(problems, doc.timeout, ['timeout'], 3_600_000, { min: 1 });
   const retry = doc.retry ?? {};
+  const history = historyPolicy(problems, doc);
   const definition: Omit<JobDefinition, 'hash' | 'secrets'> = {
     id,
     file: context.file,
@@ -48,6 +49,7 @@ export function normalizeJob(doc: JobFile, context: NormalizeContext): JobDefini
       backoff: retry.backoff ?? 2,
       maxDelayMs: duration(problems, retry.max_delay, ['retry', 'max_delay'], 600_000),
     },
+    ...(history !== undefined ? { history } : {}),
     ...(doc.notify && (doc.notify.webhook || doc.notify.email)
       ? {
           notify: {
@@ -62,4 +64,24 @@ export function normalizeJob(doc: JobFile, context: NormalizeContext): JobDefini
   };
   if (problems.list.length > 0 || !schedule) return problems.list;
   return { ...definition, hash: createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16), secrets: [] };
+}
+
+/** Below this an hourly prune would keep nothing useful: a typo for 1h or 1d, most likely. */
+const MIN_HISTORY_AGE_MS = 60_000;
+
+function historyPolicy(problems: Problems, doc: JobFile): HistoryPolicy | undefined {
+  if (doc.history === undefined) return undefined;
+  const policy: HistoryPolicy = {};
+  const { keep, max_age } = doc.history;
+  if (keep !== undefined) {
+    // pause_after_failures counts the last N runs in the ledger: pruning must leave them.
+    if (doc.pause_after_failures !== undefined && keep < doc.pause_after_failures) {
+      problems.add(ERROR_CODES.schema, ['history', 'keep'], `must be at least pause_after_failures (${doc.pause_after_failures}), whose count reads that many runs from the history`);
+    } else policy.keep = keep;
+  }
+  if (max_age !== undefined) {
+    const ms = duration(problems, max_age, ['history', 'max_age'], -1, { min: MIN_HISTORY_AGE_MS });
+    if (ms >= MIN_HISTORY_AGE_MS) policy.maxAgeMs = ms;
+  }
+  return Object.keys(policy).length > 0 ? policy : undefined;
 }

@@ -70,6 +70,9 @@ function describe(error: ErrorObject): SchemaProblem | undefined {
       if (error.schemaPath.includes('/duration/')) {
         return { path, message: `${shown(error.data)} is not a duration: use "500ms", "90s", "5m", "1h30m", "2d" or a number of seconds`, atKey: false };
       }
+      if (error.schemaPath.includes('/size/')) {
+        return { path, message: `${shown(error.data)} is not a size: use bytes or a number with a unit K, M, G, T (1024-based), as in "512M", "2G"`, atKey: false };
+      }
       if (error.schemaPath.includes('/jobId/')) {
         return { path, message: `${shown(error.data)} is not a valid id: use 1-128 of a-z 0-9 . _ -, starting with a letter or digit`, atKey: false };
       }

@@ -9,10 +9,18 @@ export type CatchupPolicy = (typeof CATCHUP_POLICIES)[number];
 export const OVERLAP_MODES = ['skip', 'queue', 'allow', 'replace'] as const;
 export type OverlapMode = (typeof OVERLAP_MODES)[number];
 
+/** One cron expression as checked (`expression`, macros expanded) and as written (`source`). */
+export interface CronSource {
+  expression: string;
+  source: string;
+}
+
 /** When a job fires, before time zone, jitter and window are applied. */
 export type Trigger =
   /** `expression` has 5 or 6 fields (seconds first); macros such as `@daily` are expanded. */
   | { kind: 'cron'; expression: string; source: string }
+  /** Several cron expressions (`cron:` given as a list): fires at the union of their instants, each once. */
+  | { kind: 'crons'; crons: CronSource[] }
   /** Fires at anchorMs + k × intervalMs for every integer k. */
   | { kind: 'every'; intervalMs: number; anchorMs: number }
   | { kind: 'at'; atMs: number }
@@ -45,6 +53,14 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/** Per-job ledger retention: each given limit deletes finished rows past it. */
+export interface HistoryPolicy {
+  /** Keep at most this many finished fires (the newest). */
+  keep?: number;
+  /** Delete finished fires older than this (by fire time). */
+  maxAgeMs?: number;
+}
+
 export interface CommandTask {
   type: 'command';
   /** argv (run without a shell) or a string (run by `/bin/sh -c`). */
@@ -55,6 +71,22 @@ export interface CommandTask {
   cleanEnv: boolean;
   successExitCodes: number[];
   killGraceMs: number;
+  /** Resource limits of the command's processes (src/workers/limits.ts); absent = none. */
+  limits?: CommandLimits;
+}
+
+/** setrlimit limits given to every process of a command (each inherits them), and the output it keeps. */
+export interface CommandLimits {
+  /** RLIMIT_AS: address space of each process, bytes. */
+  memoryBytes?: number;
+  /** RLIMIT_CPU: CPU seconds of each process (whole seconds; SIGXCPU at this, SIGKILL later). */
+  cpuSeconds?: number;
+  /** RLIMIT_NOFILE: open file descriptors of each process. */
+  openFiles?: number;
+  /** RLIMIT_NPROC: processes (threads) of the agent's user, counted over the whole system. */
+  processes?: number;
+  /** Bytes of stdout + stderr logged and kept; the rest is counted, not stored. */
+  outputBytes?: number;
 }
 
 /** An exact status code (e.g. 204) or a class (2 for `2xx`). */
@@ -124,6 +156,8 @@ export interface JobDefinition {
   /** Pause the job after this many consecutive failed runs (src/runs/pause-after-failures.ts). */
   pauseAfterFailures?: number;
   retry: RetryPolicy;
+  /** How much of this job's ledger history to keep, on top of the agent's --history-retention (src/db/retention.ts). */
+  history?: HistoryPolicy;
   /** Undefined: nobody is notified. */
   notify?: NotifyPolicy;
   idempotencyKey?: string;

@@ -1,6 +1,6 @@
 // One line saying when a schedule fires, for `jobsd next`, logs and error messages.
 
-import type { Schedule } from '../definitions/types.ts';
+import type { CronSource, Schedule } from '../definitions/types.ts';
 import { formatDuration } from '../definitions/duration.ts';
 
 /**
@@ -11,12 +11,12 @@ export function describeTrigger(schedule: Schedule): string {
   const { trigger } = schedule;
   let text: string;
   switch (trigger.kind) {
-    case 'cron': {
-      const written = trigger.source.trim().replace(/\s+/g, ' ');
-      const source = written !== '' && written !== trigger.expression ? ` (${written})` : '';
-      text = `cron "${trigger.expression}"${source} in ${schedule.timezone}`;
+    case 'cron':
+      text = `cron ${describeCron(trigger)} in ${schedule.timezone}`;
       break;
-    }
+    case 'crons':
+      text = `crons ${trigger.crons.map(describeCron).join(', ')} in ${schedule.timezone}`;
+      break;
     case 'every':
       text = `every ${formatDuration(trigger.intervalMs)}`;
       if (trigger.anchorMs !== 0) text += ` from ${new Date(trigger.anchorMs).toISOString()}`;
@@ -35,4 +35,11 @@ export function describeTrigger(schedule: Schedule): string {
   if (schedule.endAtMs !== undefined) text += `, not after ${new Date(schedule.endAtMs).toISOString()}`;
   if (schedule.jitterMs > 0) text += `, jitter up to ${formatDuration(schedule.jitterMs)}`;
   return text;
+}
+
+/** `"0 0 * * *" (@daily)`: the expression, and how it was written when that differs. */
+function describeCron(cron: CronSource): string {
+  const written = cron.source.trim().replace(/\s+/g, ' ');
+  const source = written !== '' && written !== cron.expression ? ` (${written})` : '';
+  return `"${cron.expression}"${source}`;
 }

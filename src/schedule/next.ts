@@ -65,7 +65,29 @@ function nominalNext(schedule: Schedule, afterMs: number): number | null {
     }
     case 'cron':
       return nextCron(compileCron(trigger.expression), schedule.timezone, afterMs);
+    case 'crons': {
+      // The union: the earliest of each expression's next fire (each with its own DST rule), once.
+      let earliest: number | null = null;
+      for (const cron of trigger.crons) {
+        const fire = nextCron(compileCron(cron.expression), schedule.timezone, afterMs);
+        if (fire !== null && (earliest === null || fire < earliest)) earliest = fire;
+      }
+      return earliest;
+    }
   }
+}
+
+/**
+ * The expressions (as written) of a cron schedule that have a fire at `fireMs`, in the order of the
+ * file: one for a single `cron`, one or more for a list. Empty for other kinds or an instant that is
+ * not a fire. `jobsd next` shows them.
+ */
+export function firedBy(schedule: Schedule, fireMs: number): string[] {
+  const { trigger } = schedule;
+  const crons = trigger.kind === 'cron' ? [trigger] : trigger.kind === 'crons' ? trigger.crons : [];
+  return crons
+    .filter((cron) => nextCron(compileCron(cron.expression), schedule.timezone, fireMs - 1) === fireMs)
+    .map((cron) => cron.source);
 }
 
 /** `every` fires in (fromMs, toMs], the most recent `limit`, by arithmetic alone. */

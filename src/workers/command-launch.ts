@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
 import type { CommandTask, JobDefinition } from '../definitions/types.ts';
 import { withoutAgentSettings } from '../files/agent-env.ts';
-import { withDeathSignal } from './death-signal.ts';
+import { resolveProgram, withDeathSignal } from './death-signal.ts';
+import { withLimits } from './limits.ts';
 import { isoUtc, type RunContext } from './result.ts';
 
 export type CommandJob = JobDefinition & { task: CommandTask };
@@ -95,7 +96,12 @@ export async function launch(def: CommandJob, ctx: RunContext, gate?: Gate): Pro
   let child: ChildProcess;
   try {
     const env = commandEnv(def, ctx);
-    const [file, fileArgs] = gate ? gate(program, args) : [program, args];
+    // prlimit sets the limits and execs the command; inside the gate, so the waiting shell has none.
+    const limited = withLimits(program, args, task.limits, task.killGraceMs);
+    if ('problem' in limited) return limited;
+    // prlimit would report a missing program as its own failure (exit 127): report it as spawn would.
+    if (limited[0] !== program && resolveProgram(program, env, task.cwd) === undefined) return { problem: spawnProblem(program, Object.assign(new Error('not found'), { code: 'ENOENT' })) };
+    const [file, fileArgs] = gate ? gate(...limited) : limited;
     const argv = withDeathSignal(file, fileArgs, env, task.cwd);
     child = spawn(argv.program, argv.args, {
       cwd: task.cwd,

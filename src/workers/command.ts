@@ -7,12 +7,15 @@
 // orphan. Processes the command leaves behind in its group after a normal exit are
 // terminated the same way (as systemd does with KillMode=control-group).
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startHeld, type HeldCommand } from './command-ahead.ts';
 import { launch, type CommandJob } from './command-launch.ts';
 import { lostLeaseKillGraceMs } from '../definitions/lease.ts';
 import { LeaseLost } from './lease-lost.ts';
-import { OutputTail, lineLogger } from './output-tail.ts';
+import { OutputBudget, OutputTail, lineLogger } from './output-tail.ts';
+import { limitHit } from './limits.ts';
+import { formatSize } from '../definitions/size.ts';
 import { groupAlive, signalGroup, waitForGroupExit } from './process-group.ts';
 import { buildResult, formatMs, runFields, type Outcome, type RunContext, type RunResult } from './result.ts';
 
@@ -22,6 +25,8 @@ const AFTER_KILL_WAIT_MS = 5_000;
 const STDIO_CLOSE_WAIT_MS = 1_000;
 /** The kill grace left to a command when the agent must stop now. */
 const URGENT_KILL_GRACE_MS = 300;
+/** How much of the latest output (kept or not) is read for the words of a limit (limits.ts). */
+const RECENT_OUTPUT_BYTES = 4096;
 /** setTimeout's maximum delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -51,13 +56,23 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
   const { child, pid, program, exited } = launched;
 
   const tail = new OutputTail();
+  const recent = new OutputTail(RECENT_OUTPUT_BYTES);
+  const budget = new OutputBudget(task.limits?.outputBytes);
+  let seen = 0;
   const fields = runFields(def, ctx);
   const stdio = (['stdout', 'stderr'] as const).map((name) => {
     const stream = child[name]!;
     const lines = lineLogger(ctx.logger, fields, name);
     stream.on('data', (chunk: Buffer) => {
-      tail.push(chunk);
-      lines.write(chunk);
+      seen += chunk.length;
+      recent.push(chunk);
+      const wasWithin = budget.dropped === 0;
+      const kept = budget.take(chunk);
+      if (kept.length > 0) {
+        tail.push(kept);
+        lines.write(kept);
+      }
+      if (wasWithin && budget.dropped > 0) log.warn({ output_limit: budget.limit }, 'output limit reached: the rest of the output is counted, not logged or kept');
     });
     return { stream, lines, closed: once(stream, 'close').catch(() => {}) };
   });
@@ -100,9 +115,11 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
 
   let exitCode: number | null = null;
   let exitSignal: NodeJS.Signals | null = null;
+  let exitedMs = 0;
   try {
     [exitCode, exitSignal] = await exited;
   } finally {
+    exitedMs = Date.now();
     clearTimeout(timeoutTimer);
     ctx.signal?.removeEventListener('abort', onAbort);
     ctx.urgent?.removeEventListener('abort', onUrgent);
@@ -133,24 +150,31 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
     exit_code: exitCode,
     signal: exitSignal,
     output_tail: tail.toString(),
-    output_bytes: tail.totalBytes,
-    output_truncated: tail.truncated,
+    output_bytes: seen,
+    output_truncated: tail.truncated || budget.dropped > 0,
   };
+  if (budget.dropped > 0) details.output_dropped_bytes = budget.dropped;
+  const dropped = budget.dropped > 0 ? `; output limit ${formatSize(budget.limit!)} reached: ${formatSize(budget.dropped)} more not kept` : '';
   if (stopReason === 'leftover') details.leftover_processes_terminated = true;
   if (!groupGone) details.process_group_alive = true;
   const afterStop = killed ? `; SIGKILL after kill_grace ${formatMs(killGraceMs)}` : '';
 
   if (stopReason === 'timed_out') {
-    return finish({ status: 'timed_out', message: `timed out after ${formatMs(def.timeoutMs)}${afterStop}`, details });
+    return finish({ status: 'timed_out', message: `timed out after ${formatMs(def.timeoutMs)}${afterStop}${dropped}`, details });
   }
   if (stopReason === 'cancelled') {
-    return finish({ status: 'cancelled', message: `cancelled${abortReason(ctx.signal)}${afterStop}`, details });
+    return finish({ status: 'cancelled', message: `cancelled${abortReason(ctx.signal)}${afterStop}${dropped}`, details });
+  }
+  const succeeded = exitCode !== null && task.successExitCodes.includes(exitCode);
+  const hit = succeeded ? undefined : limitHit(task.limits, task.killGraceMs, { exitCode, signal: exitSignal, durationMs: exitedMs - startedMs, recentOutput: recent.toString() }, availableParallelism());
+  if (hit) {
+    details.limit = { name: hit.limit, value: hit.value, evidence: hit.evidence };
+    return finish({ status: 'failed', message: hit.message + dropped, details });
   }
   if (exitCode === null) {
-    return finish({ status: 'failed', message: `killed by signal ${exitSignal ?? 'unknown'}`, details });
+    return finish({ status: 'failed', message: `killed by signal ${exitSignal ?? 'unknown'}${dropped}`, details });
   }
-  const status = task.successExitCodes.includes(exitCode) ? 'succeeded' : 'failed';
-  return finish({ status, message: `exit code ${exitCode}`, details });
+  return finish({ status: succeeded ? 'succeeded' : 'failed', message: `exit code ${exitCode}${dropped}`, details });
 }
 
 function abortReason(signal: AbortSignal | undefined): string {

@@ -115,3 +115,35 @@ export function lineLogger(logger: Logger, fields: Record<string, unknown>, stre
     },
   };
 }
+
+/**
+ * The `output` limit: lets the first `limit` bytes through (cut on a character boundary) and counts the
+ * rest. Without a limit everything passes.
+ */
+export class OutputBudget {
+  readonly limit: number | undefined;
+  #passed = 0;
+  #dropped = 0;
+
+  constructor(limit?: number) {
+    this.limit = limit;
+  }
+
+  /** The part of `chunk` within the budget (possibly empty); the rest is counted as dropped. */
+  take(chunk: Buffer): Buffer {
+    if (this.limit === undefined) return chunk;
+    if (this.#dropped > 0) {
+      this.#dropped += chunk.length;
+      return chunk.subarray(0, 0);
+    }
+    const kept = utf8Head(chunk, this.limit - this.#passed);
+    this.#passed += kept.length;
+    this.#dropped += chunk.length - kept.length;
+    return kept;
+  }
+
+  /** Bytes not let through. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+}

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { JOB_FILE_KEYS, RETRY_KEYS, SCHEDULE_KEYS, TASK_KEYS } from '../../src/definitions/job-file.ts';
+import { HISTORY_KEYS, JOB_FILE_KEYS, LIMITS_KEYS, RETRY_KEYS, SCHEDULE_KEYS, TASK_KEYS } from '../../src/definitions/job-file.ts';
 import { DOC_PATH, renderReference, type SchemaNode } from '../../scripts/schema-doc.ts';
 
 const SCHEMA_URL = new URL('../../schemas/job.schema.json', import.meta.url);
@@ -38,6 +38,8 @@ test('schema: property sets match the *_KEYS records of job-file.ts', () => {
   assert.deepEqual(keysOf(schema), Object.keys(JOB_FILE_KEYS).sort(), 'job');
   assert.deepEqual(keysOf(def('scheduleObject')), Object.keys(SCHEDULE_KEYS).sort(), 'schedule');
   assert.deepEqual(keysOf(def('retry')), Object.keys(RETRY_KEYS).sort(), 'retry');
+  assert.deepEqual(keysOf(def('commandLimits')), Object.keys(LIMITS_KEYS).sort(), 'limits');
+  assert.deepEqual(keysOf(def('history')), Object.keys(HISTORY_KEYS).sort(), 'history');
   const taskDefs = { command: 'commandTask', http: 'httpTask', 'vm-collect': 'vmCollectTask', 'vm-extract': 'vmExtractTask' } as const;
   assert.deepEqual(Object.keys(taskDefs).sort(), Object.keys(TASK_KEYS).sort());
   for (const [type, name] of Object.entries(taskDefs)) {

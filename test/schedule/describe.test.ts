@@ -12,6 +12,10 @@ test('describeTrigger says in one line when a schedule fires', () => {
     [schedule({ kind: 'cron', expression: '30 2 * * *', source: '30 2 * * *' }, 'Europe/Berlin'), 'cron "30 2 * * *" in Europe/Berlin'],
     [schedule({ kind: 'cron', expression: '30 2 * * *', source: ' 30  2 * * * ' }, 'Europe/Berlin'), 'cron "30 2 * * *" in Europe/Berlin'],
     [schedule({ kind: 'cron', expression: '0 0 * * *', source: '@daily' }), 'cron "0 0 * * *" (@daily) in UTC'],
+    [
+      schedule({ kind: 'crons', crons: [{ expression: '0 0 * * *', source: '@daily' }, { expression: '0 12 * * 6,0', source: '0 12 * * 6,0' }] }, 'Europe/Berlin'),
+      'crons "0 0 * * *" (@daily), "0 12 * * 6,0" in Europe/Berlin',
+    ],
     [schedule({ kind: 'every', intervalMs: 300_000, anchorMs: 0 }), 'every 5m'],
     [schedule({ kind: 'every', intervalMs: 5_400_000, anchorMs: Date.parse('2026-01-01T00:30:00Z') }), 'every 1h30m from 2026-01-01T00:30:00.000Z'],
     [schedule({ kind: 'at', atMs: Date.parse('2026-12-01T01:00:00Z') }), 'at 2026-12-01T01:00:00.000Z'],
