@@ -61,6 +61,7 @@ export async function catchUp(ctx: CatchUpContext, def: JobDefinition, sinceMs: 
       if (outcome === 'refused') await sleep(250);
     }
     if (outcome === 'duplicate') return; // another replica handles this job's catch-up
+    if (outcome === 'paused') ctx.outcome?.(def, 'skipped');
     if (outcome === 'queued') {
       ctx.queued(def);
       ctx.outcome?.(def, 'queued');

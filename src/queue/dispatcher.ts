@@ -169,11 +169,12 @@ export class Dispatcher {
       return;
     }
     const fields = { job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() };
-    if (outcome === 'queued' || outcome === 'skipped') this.ctx.outcome?.(definition, outcome);
+    if (outcome === 'queued' || outcome === 'skipped' || outcome === 'paused') this.ctx.outcome?.(definition, outcome === 'paused' ? 'skipped' : outcome);
     if (outcome === 'queued') {
       this.ctx.queued(definition, claimableAtMs);
       this.ctx.logger.debug({ ...fields, lateness_ms: Date.now() - fire.fireTimeMs }, 'fire queued');
     } else if (outcome === 'skipped') this.ctx.logger.info(fields, `fire skipped: the previous run is still queued or active (overlap: ${definition.overlap})`);
+    else if (outcome === 'paused') this.ctx.logger.info(fields, 'fire skipped: the job is paused (jobsd resume ends the pause)');
   }
 
   private failed(fires: Fire[], err: unknown, manual = false): void {

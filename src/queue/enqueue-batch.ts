@@ -127,6 +127,7 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
         requests[0]!.instance,
       );
       await client.query('COMMIT');
+      for (const i of paused.keys()) outcomes[i] = 'paused';
       return outcomes;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -31,8 +31,11 @@ export interface FireData {
   upstream?: UpstreamRun;
 }
 
-/** `refused`: the queue policy refused it and, as asked, nothing was recorded (try again later). */
-export type EnqueueOutcome = 'queued' | 'skipped' | 'duplicate' | 'refused';
+/**
+ * `refused`: the queue policy refused it and, as asked, nothing was recorded (try again later); `paused`:
+ * recorded skipped because its job is paused (src/queue/pause.ts).
+ */
+export type EnqueueOutcome = 'queued' | 'skipped' | 'duplicate' | 'refused' | 'paused';
 
 /**
  * pg-boss's heartbeat_seconds of a run: the database fails it over this long after its holder's last

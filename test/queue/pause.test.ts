@@ -56,6 +56,7 @@ describe('pause and resume', () => {
     assert.ok(skipped.every((r) => r.state === 'skipped'), states(skipped));
     assert.equal(skipped[0]!.result!.message, 'skipped: paused by operator: database maintenance');
     assert.deepEqual([...marked()].filter((t) => t >= from), [], 'no run during the pause');
+    assert.ok(agents.some((a) => a.logs.some((l) => l.msg === 'fire skipped: the job is paused (jobsd resume ends the pause)')), 'the log says why');
 
     const manual = await cli('run', 'tick', '--wait', '--json');
     assert.equal(manual.code, 0, manual.stderr);
