@@ -40,7 +40,11 @@ after(async () => {
 
 describe('HTTP endpoint of a running agent', () => {
   it('lists the jobs with schedule, next fire in the zone and UTC, last result; files in error separately', async () => {
-    const list = await body(await fetch(`${base}/api/jobs`));
+    // The last run of a job firing every second may be running at any given moment: wait for a moment it is not.
+    const list = await pollUntil(async () => {
+      const answer = await body(await fetch(`${base}/api/jobs`));
+      return answer.jobs.find((j: { id: string }) => j.id === 'tick')?.last_run?.state === 'succeeded' ? answer : undefined;
+    }, { timeoutMs: 10_000, what: "tick's last run listed as succeeded" });
     assert.deepEqual(list.jobs.map((j: { id: string }) => j.id).sort(), ['flaky', 'report', 'tick']);
     const report = list.jobs.find((j: { id: string }) => j.id === 'report');
     assert.match(report.next_fire.local, /T03:00:00\.000\+0[12]:00$/);
