@@ -2,15 +2,14 @@
 // in the range that has no successful record, oldest first, through the queue (src/queue/backfill.ts).
 
 import { randomUUID } from 'node:crypto';
-import { PgBoss } from 'pg-boss';
 import { startBackfill, updateBackfill } from '../db/backfills.ts';
 import { migrate } from '../db/migrate.ts';
 import { formatDuration } from '../definitions/duration.ts';
-import { BOSS_SCHEMA, ensureQueues } from '../queue/boss.ts';
 import { planBackfill, runBackfill } from '../queue/backfill.ts';
 import { CliError, EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 import { escapeControl } from '../files/limits.ts';
 import { runTarget } from './run-target.ts';
+import { withQueue } from './queue-client.ts';
 import { DATABASE_FLAGS, withDatabase } from './database.ts';
 import { FILE_FLAGS } from './settings.ts';
 
@@ -85,13 +84,9 @@ export const backfillCommand: Command = {
       }
       const backfillId = randomUUID();
       await startBackfill(pool, { id: backfillId, jobId: id, fromMs, toMs, total: fires.length });
-      const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, schedule: false, supervise: false, registerInstance: false, max: 2 });
-      boss.on('error', () => undefined);
-      await boss.start();
       const progress = new Progress(io.stderr, fires.length, process.stderr.isTTY === true);
-      try {
-        await ensureQueues(boss);
-        await runBackfill(
+      await withQueue(url, (boss) =>
+        runBackfill(
           {
             pool,
             boss,
@@ -105,10 +100,8 @@ export const backfillCommand: Command = {
           def,
           fires,
           values.wait === true,
-        );
-      } finally {
-        await boss.stop({ graceful: false, close: true });
-      }
+        ),
+      );
       const stopped = io.signal.aborted && progress.done < fires.length;
       await updateBackfill(pool, backfillId, progress.done, progress.failed, stopped ? 'stopped' : values.wait || progress.done === fires.length ? 'done' : 'queued');
       progress.finish(stopped ? `stopped after ${progress.done} of ${fires.length}: run the same command to continue` : values.wait ? `done: ${progress.done - progress.failed} succeeded, ${progress.failed} not` : `the last run is queued`);

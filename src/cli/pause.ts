@@ -1,15 +1,14 @@
 // jobsd pause JOB [--for DURATION | --until ISO] [--reason TEXT], jobsd resume JOB: a run-time pause,
 // recorded in the database and obeyed by every replica (src/queue/pause.ts).
 
-import { PgBoss } from 'pg-boss';
 import { parseDuration } from '../definitions/duration.ts';
 import { migrate } from '../db/migrate.ts';
 import { pausedMessage } from '../db/pauses.ts';
-import { BOSS_SCHEMA, ensureQueues } from '../queue/boss.ts';
 import { pauseJob, resumeJob } from '../queue/pause.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 import { DATABASE_FLAGS, withDatabase } from './database.ts';
 import { runTarget } from './run-target.ts';
+import { withQueue } from './queue-client.ts';
 import { FILE_FLAGS } from './settings.ts';
 
 const pauseUsage = `Usage: jobsd pause JOB_ID [--for DURATION | --until ISO] [--reason TEXT] [--json] [--jobs-dir DIR] [--database-url URL] [--data-dir DIR]
@@ -52,15 +51,7 @@ export const pauseCommand: Command = {
     const outcome = await withDatabase(values, io, async ({ url, pool }) => {
       await runTarget(pool, id, values, io); // the job must exist: a pause of a misspelt id would pause nothing
       await migrate(pool);
-      const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, schedule: false, supervise: false, registerInstance: false, max: 2 });
-      boss.on('error', () => undefined);
-      await boss.start();
-      try {
-        await ensureQueues(boss);
-        return await pauseJob(pool, boss, { jobId: id, ...(untilMs !== undefined ? { untilMs } : {}), ...(values.reason ? { reason: values.reason } : {}), by: 'operator' });
-      } finally {
-        await boss.stop({ graceful: false, close: true });
-      }
+      return withQueue(url, (boss) => pauseJob(pool, boss, { jobId: id, ...(untilMs !== undefined ? { untilMs } : {}), ...(values.reason ? { reason: values.reason } : {}), by: 'operator' }));
     });
     const { pause, skipped } = outcome;
     if (values.json) {

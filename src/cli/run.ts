@@ -2,18 +2,17 @@
 // job as the live agents run it (src/cli/run-target.ts says how it is found).
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PgBoss } from 'pg-boss';
 import { randomUUID } from 'node:crypto';
 import { fireAt, fireByRunId } from '../db/ledger.ts';
 import { migrate } from '../db/migrate.ts';
 import { escapeControl } from '../files/limits.ts';
-import { BOSS_SCHEMA, ensureQueues } from '../queue/boss.ts';
 import { enqueueFire } from '../queue/enqueue-batch.ts';
 import { fireId } from '../queue/fire-id.ts';
 import { CliError, EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 import { DATABASE_FLAGS, withDatabase } from './database.ts';
 import { FILE_FLAGS } from './settings.ts';
 import { runThroughAgent, runTarget } from './run-target.ts';
+import { withQueue } from './queue-client.ts';
 
 const usage = `Usage: jobsd run JOB_ID [--at ISO [--force]] [--wait] [--json] [--jobs-dir DIR] [--env NAME] [--database-url URL] [--data-dir DIR]
 
@@ -75,16 +74,7 @@ export const runCommand: Command = {
           }
         }
         const reopen = atMs === undefined ? {} : { reopen: values.force ? ('force' as const) : ('unless-succeeded' as const) };
-        const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, schedule: false, supervise: false, registerInstance: false, max: 2 });
-        boss.on('error', () => undefined);
-        await boss.start();
-        let outcome;
-        try {
-          await ensureQueues(boss);
-          outcome = await enqueueFire(pool, boss, { definition, fireTimeMs, dueAtMs: Date.now(), manual: true, runId, instance: 'cli', ...reopen });
-        } finally {
-          await boss.stop({ graceful: false, close: true });
-        }
+        const outcome = await withQueue(url, (boss) => enqueueFire(pool, boss, { definition, fireTimeMs, dueAtMs: Date.now(), manual: true, runId, instance: 'cli', ...reopen }));
         if (outcome === 'duplicate' && atMs !== undefined) throw new CliError(`${escapeControl(id)}: not run: another run of the fire of ${new Date(atMs).toISOString()} was queued at the same moment`);
         summary = { job_id: id, run_id: runId, fire_time: new Date(fireTimeMs).toISOString(), state: outcome };
       }
