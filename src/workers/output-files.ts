@@ -69,9 +69,38 @@ export function outputBase(): string {
   return tmpdir();
 }
 
-/** Makes the attempt's empty directory, mode 0700 (mkdtemp's), under `base`. */
+const PREFIX = 'jobsd-output-';
+
+/** Makes the attempt's empty directory, mode 0700 (mkdtemp's), under `base`; its name holds this process's pid. */
 export async function makeOutputDir(base: string = outputBase()): Promise<string> {
-  return mkdtemp(path.join(base, 'jobsd-output-'));
+  return mkdtemp(path.join(base, `${PREFIX}${process.pid}-`));
+}
+
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Removes the output directories under `base` left by processes that are gone (an agent killed mid-run, so
+ * its `finally` never ran): those whose name holds the pid of no living process. Returns their names.
+ */
+export async function sweepOutputDirs(base: string = outputBase()): Promise<string[]> {
+  const names = await readdir(base).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = new RegExp(`^${PREFIX}(\\d+)-[^/]+$`).exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || !processGone(Number(pid))) continue;
+    const st = await lstat(path.join(base, name)).catch(() => undefined);
+    // Only a directory of this user's (mkdtemp's mode): never another user's, nor a link planted there.
+    if (!st?.isDirectory() || st.uid !== process.getuid?.()) continue;
+    if ((await removeOutputDir(path.join(base, name))) === undefined) removed.push(name);
+  }
+  return removed;
 }
 
 /** Removes the directory and whatever is in it; never throws (a failure is the caller's to log). */

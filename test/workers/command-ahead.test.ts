@@ -101,7 +101,7 @@ describe('spawnAhead', { skip: process.platform !== 'linux' && 'reads /proc' }, 
       // `_` aside: a shell sets it to the program it runs (what the agent's own shell had left there before).
       // JOBSD_OUTPUT_DIR is each attempt's own directory: the same name, another one.
       const lines = (r: typeof direct) =>
-        String(r.details.output_tail).trim().split('\n').filter((l) => !l.startsWith('_=')).map((l) => l.replace(/^JOBSD_OUTPUT_DIR=.*\/jobsd-output-\w+$/, 'JOBSD_OUTPUT_DIR=…')).sort();
+        String(r.details.output_tail).trim().split('\n').filter((l) => !l.startsWith('_=')).map((l) => l.replace(/^JOBSD_OUTPUT_DIR=.*\/jobsd-output-[\w-]+$/, 'JOBSD_OUTPUT_DIR=…')).sort();
       assert.deepEqual(lines(ahead), lines(direct), `clean_env ${cleanEnv}`);
     }
     // A name the shell would drop from the environment: not spawned ahead.

@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { spawnAhead } from '../../src/workers/command-ahead.ts';
 import { runCommand } from '../../src/workers/command.ts';
-import { collectOutput, contentTypeOf, filesOf, scrubBytes } from '../../src/workers/output-files.ts';
+import { collectOutput, contentTypeOf, filesOf, scrubBytes, sweepOutputDirs } from '../../src/workers/output-files.ts';
 import { runTask } from '../../src/workers/run-task.ts';
 import { commandJob, runContext } from '../helpers/definitions.ts';
 
@@ -157,6 +158,22 @@ describe('collectOutput', () => {
     const out = await collectOutput(dir, new Set(), { fileBytes: 50, totalBytes: 1000, files: 2 });
     assert.deepEqual(out.listing.map((l) => l.name), ['a.csv', 'b.json']);
     assert.equal(out.skipped, 3);
+  });
+});
+
+describe('sweepOutputDirs', () => {
+  it('removes the directories of processes that are gone, and only those', async () => {
+    const base = mkdtempSync(path.join(tmpdir(), 'jobsd-sweep-'));
+    const gone = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).stdout.trim(); // a pid whose process has exited
+    mkdirSync(path.join(base, `jobsd-output-${gone}-AbC123`));
+    writeFileSync(path.join(base, `jobsd-output-${gone}-AbC123`, 'report.csv'), 'x');
+    mkdirSync(path.join(base, `jobsd-output-${process.pid}-mine01`)); // this process's own: in use
+    mkdirSync(path.join(base, `jobsd-output-1-init01`)); // a living process (pid 1)
+    mkdirSync(path.join(base, 'jobsd-output-notapid'));
+    writeFileSync(path.join(base, `jobsd-output-${gone}-file01`), 'a file, not a directory');
+    mkdirSync(path.join(base, 'unrelated'));
+    assert.deepEqual(await sweepOutputDirs(base), [`jobsd-output-${gone}-AbC123`]);
+    assert.deepEqual(readdirSync(base).sort(), [`jobsd-output-${gone}-file01`, `jobsd-output-${process.pid}-mine01`, 'jobsd-output-1-init01', 'jobsd-output-notapid', 'unrelated'].sort());
   });
 });
 
