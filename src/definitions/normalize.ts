@@ -19,11 +19,14 @@ export interface NormalizeContext {
   defaultTimezone: string;
 }
 
-/** `notify.email`; `attach` only where a run leaves files (a command task). */
+/**
+ * `notify.email`. Files to attach are left only by a command task: `attach: true` elsewhere attaches nothing
+ * (so that `_defaults.yaml` can set it for every job), a list of names is an error.
+ */
 function email(problems: Problems, input: NonNullable<NonNullable<JobFile['notify']>['email']>, taskType: string | undefined): NonNullable<NotifyPolicy['email']> {
   const attach = input.attach === true || (Array.isArray(input.attach) && input.attach.length > 0) ? input.attach : undefined;
-  if (attach !== undefined && taskType !== 'command') {
-    problems.add(ERROR_CODES.schema, ['notify', 'email', 'attach'], `only a command task leaves files to attach (JOBSD_OUTPUT_DIR); this job's task is ${taskType ?? 'not set'}: remove attach`);
+  if (Array.isArray(attach) && taskType !== 'command') {
+    problems.add(ERROR_CODES.schema, ['notify', 'email', 'attach'], `only a command task leaves files to attach (JOBSD_OUTPUT_DIR); this job's task is ${taskType ?? 'not set'}: remove the list (attach: true attaches nothing here)`);
   }
   return { to: input.to, ...(input.from ? { from: input.from } : {}), ...(attach !== undefined ? { attach } : {}) };
 }

@@ -65,7 +65,7 @@ function fileLines(n: Notification, attach: true | readonly string[] | undefined
   const listing = (n.result.details.output_files ?? []) as OutputListing[];
   const { files, missing } = attachedFiles(attach, n);
   const lines = listing.map((f) => {
-    const state = files.some((a) => a.name === f.name) ? 'attached' : f.kept ? 'not attached' : `not kept: ${f.reason ?? 'over a limit'}`;
+    const state = files.some((a) => a.name === f.name) ? 'attached' : `not attached${f.reason ? `: ${f.reason}` : ''}`;
     return `            ${f.name} (${f.size} bytes, ${f.content_type}): ${state}`;
   });
   for (const name of missing) if (!listing.some((f) => f.name === name)) lines.push(`            ${name}: the run left no such file`);

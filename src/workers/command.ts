@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startHeld, type HeldCommand } from './command-ahead.ts';
 import { launch, type CommandJob, type Launched } from './command-launch.ts';
-import { collectOutput, keepFiles, makeOutputDir, outputBase, removeOutputDir } from './output-files.ts';
+import { collectOutput, keepFiles, makeOutputDir, OUTPUT_LIMITS, outputBase, removeOutputDir } from './output-files.ts';
 import { allSecrets } from '../redact.ts';
 import { lostLeaseKillGraceMs } from '../definitions/lease.ts';
 import { LeaseLost } from './lease-lost.ts';
@@ -151,8 +151,11 @@ async function supervise(def: CommandJob, ctx: RunContext, launched: Launched, s
     s.lines.end();
   }
   child.stdio[3]?.destroy(); // the gate of a command spawned ahead
-  // Read once the group is gone (or given up on): nothing of the command's writes them any more.
-  const output = await collectOutput(outputDir, allSecrets(def.secrets)).catch((err: unknown) => {
+  // Read once the group is gone (or given up on): nothing of the command's writes them any more. Only the
+  // files its email attaches are read; the others are listed.
+  const attach = def.notify?.email?.attach;
+  const wanted = (name: string): boolean => attach === true || (attach?.includes(name) ?? false);
+  const output = await collectOutput(outputDir, allSecrets(def.secrets), OUTPUT_LIMITS, wanted).catch((err: unknown) => {
     log.warn({ dir: outputDir, error: (err as Error).message }, 'could not read the files the command left in JOBSD_OUTPUT_DIR');
     return undefined;
   });

@@ -23,7 +23,7 @@ export interface OutputListing {
   name: string;
   size: number;
   content_type: string;
-  /** Kept with the result (for notifications); false: over a limit, or not a regular file. */
+  /** Its contents kept with the result, for `notify.email.attach`; false: not asked for, over a limit, or not a regular file. */
   kept: boolean;
   /** Why it was not kept. */
   reason?: string;
@@ -136,10 +136,17 @@ async function readAtMost(file: string, bytes: number): Promise<Buffer> {
 }
 
 /**
- * Reads what the command left in `dir`: regular files at its top level, in name order, up to the limits.
+ * Reads what the command left in `dir`: regular files at its top level, in name order, up to the limits;
+ * the contents only of those `wanted`.
  * Symbolic links, directories and other entries are listed, not followed or kept.
  */
-export async function collectOutput(dir: string, secrets: ReadonlySet<string>, limits: OutputLimits = OUTPUT_LIMITS): Promise<CollectedOutput> {
+export async function collectOutput(
+  dir: string,
+  secrets: ReadonlySet<string>,
+  limits: OutputLimits = OUTPUT_LIMITS,
+  /** Which files' contents to keep (the others are listed only): those an email attaches. */
+  wanted: (name: string) => boolean = () => true,
+): Promise<CollectedOutput> {
   const names = (await readdir(dir)).sort();
   const listing: OutputListing[] = [];
   const files: OutputFile[] = [];
@@ -151,6 +158,10 @@ export async function collectOutput(dir: string, secrets: ReadonlySet<string>, l
     if (!st) continue; // removed meanwhile
     if (!st.isFile()) {
       listing.push({ name, size: 0, content_type, kept: false, reason: st.isSymbolicLink() ? 'a symbolic link (not followed)' : 'not a regular file' });
+      continue;
+    }
+    if (!wanted(name)) {
+      listing.push({ name, size: st.size, content_type, kept: false, reason: 'not attached (notify.email.attach)' });
       continue;
     }
     if (st.size > limits.fileBytes) {

@@ -112,7 +112,7 @@ describe('Notifier', () => {
     const text = mailOf('files-listed')!.text ?? '';
     assert.match(text, /report\.csv \(8 bytes, text\/csv\): attached/);
     assert.match(text, /data\.json \(7 bytes, application\/json\): not attached/);
-    assert.match(text, /big\.csv \(2000000 bytes, text\/csv\): not kept: larger than 1048576 bytes/);
+    assert.match(text, /big\.csv \(2000000 bytes, text\/csv\): not attached: larger than 1048576 bytes/);
     assert.match(text, /missing\.csv: the run left no such file/);
     const hook = receivers.hook.bodies.find((b) => b.job_id === 'files-listed')!;
     assert.equal(((hook.result as RunResult).details.output_files as unknown[]).length, 3);

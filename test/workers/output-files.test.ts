@@ -13,6 +13,13 @@ import { collectOutput, contentTypeOf, filesOf, scrubBytes, sweepOutputDirs } fr
 import { runTask } from '../../src/workers/run-task.ts';
 import { commandJob, runContext } from '../helpers/definitions.ts';
 
+/** A command job whose email attaches every file its runs leave (only those are read). */
+function attaching(task: Parameters<typeof commandJob>[0] = {}): ReturnType<typeof commandJob> {
+  const def = commandJob(task);
+  def.notify = { on: ['success'], email: { to: ['ops@example.com'], attach: true } };
+  return def;
+}
+
 /** The directory the command printed on its first line. */
 function printedDir(output: unknown): string {
   const dir = String(output).split('\n')[0]!;
@@ -43,7 +50,7 @@ describe('JOBSD_OUTPUT_DIR', () => {
       'printf "hello" > "$JOBSD_OUTPUT_DIR/notes.txt"',
       'printf "\\000\\001\\377" > "$JOBSD_OUTPUT_DIR/blob.bin"',
     ].join('; ');
-    const result = await runCommand(commandJob({ task: { command: ['sh', '-c', script] } }), runContext());
+    const result = await runCommand(attaching({ task: { command: ['sh', '-c', script] } }), runContext());
     assert.equal(result.status, 'succeeded', String(result.details.output_tail));
     const [dir, mode, entries] = String(result.details.output_tail).trim().split('\n');
     assert.equal(path.dirname(dir!), base, 'under TMPDIR');
@@ -64,8 +71,24 @@ describe('JOBSD_OUTPUT_DIR', () => {
     assert.deepEqual(readdirSync(base), []);
   });
 
+  it('reads only the files the email attaches; the others are listed', async () => {
+    const script = 'echo a > "$JOBSD_OUTPUT_DIR/a.csv"; echo b > "$JOBSD_OUTPUT_DIR/b.csv"';
+    const none = await runCommand(commandJob({ task: { command: ['sh', '-c', script] } }), runContext());
+    assert.deepEqual(none.details.output_files, [
+      { name: 'a.csv', size: 2, content_type: 'text/csv', kept: false, reason: 'not attached (notify.email.attach)' },
+      { name: 'b.csv', size: 2, content_type: 'text/csv', kept: false, reason: 'not attached (notify.email.attach)' },
+    ]);
+    assert.deepEqual(filesOf(none), []);
+    const def = commandJob({ task: { command: ['sh', '-c', script] } });
+    def.notify = { on: ['failure'], email: { to: ['ops@example.com'], attach: ['b.csv'] } };
+    const listed = await runCommand(def, runContext());
+    assert.deepEqual((listed.details.output_files as Array<{ kept: boolean }>).map((f) => f.kept), [false, true]);
+    assert.deepEqual(filesOf(listed).map((f) => f.content.toString()), ['b\n']);
+    assert.deepEqual(readdirSync(base), []);
+  });
+
   it('a run with no files lists none', async () => {
-    const result = await runCommand(commandJob({ task: { command: ['true'] } }), runContext());
+    const result = await runCommand(attaching({ task: { command: ['true'] } }), runContext());
     assert.equal(result.details.output_files, undefined);
     assert.deepEqual(filesOf(result), []);
     assert.deepEqual(readdirSync(base), []);
@@ -73,7 +96,7 @@ describe('JOBSD_OUTPUT_DIR', () => {
 
   it('caps what is kept: a file over 1 MiB is listed, not kept', async () => {
     const script = 'head -c 1048577 /dev/zero > "$JOBSD_OUTPUT_DIR/big.csv"; echo ok > "$JOBSD_OUTPUT_DIR/small.txt"';
-    const result = await runCommand(commandJob({ task: { command: ['sh', '-c', script] } }), runContext());
+    const result = await runCommand(attaching({ task: { command: ['sh', '-c', script] } }), runContext());
     assert.deepEqual(result.details.output_files, [
       { name: 'big.csv', size: 1048577, content_type: 'text/csv', kept: false, reason: 'larger than 1048576 bytes' },
       { name: 'small.txt', size: 3, content_type: 'text/plain', kept: true },
@@ -82,7 +105,7 @@ describe('JOBSD_OUTPUT_DIR', () => {
   });
 
   it('scrubs secrets from the files kept, through runTask (whose result is redacted)', async () => {
-    const def = { ...commandJob({ task: { command: ['sh', '-c', 'echo "token=s3cr3t-value-42" > "$JOBSD_OUTPUT_DIR/out.txt"'] } }), secrets: ['s3cr3t-value-42'] };
+    const def = { ...attaching({ task: { command: ['sh', '-c', 'echo "token=s3cr3t-value-42" > "$JOBSD_OUTPUT_DIR/out.txt"'] } }), secrets: ['s3cr3t-value-42'] };
     const result = await runTask(def, runContext());
     assert.equal(result.status, 'succeeded');
     assert.equal(filesOf(result)[0]!.content.toString(), 'token=[redacted]\n');
@@ -90,7 +113,7 @@ describe('JOBSD_OUTPUT_DIR', () => {
 
   it('a run that times out leaves no directory; what it wrote is still listed', async () => {
     const script = 'echo "$JOBSD_OUTPUT_DIR"; echo partial > "$JOBSD_OUTPUT_DIR/part.csv"; exec sleep 30';
-    const result = await runCommand(commandJob({ timeoutMs: 300, task: { command: ['sh', '-c', script], killGraceMs: 200 } }), runContext());
+    const result = await runCommand(attaching({ timeoutMs: 300, task: { command: ['sh', '-c', script], killGraceMs: 200 } }), runContext());
     assert.equal(result.status, 'timed_out');
     assert.equal(existsSync(printedDir(result.details.output_tail)), false);
     assert.deepEqual(readdirSync(base), []);
@@ -100,7 +123,7 @@ describe('JOBSD_OUTPUT_DIR', () => {
   it('a cancelled run leaves no directory', async () => {
     const controller = new AbortController();
     const script = 'echo "$JOBSD_OUTPUT_DIR"; touch "$JOBSD_OUTPUT_DIR/started"; exec sleep 30';
-    const running = runCommand(commandJob({ task: { command: ['sh', '-c', script], killGraceMs: 200 } }), runContext({ signal: controller.signal }));
+    const running = runCommand(attaching({ task: { command: ['sh', '-c', script], killGraceMs: 200 } }), runContext({ signal: controller.signal }));
     while (readdirSync(base).every((d) => !existsSync(path.join(base, d, 'started')))) await new Promise((r) => setImmediate(r));
     controller.abort();
     const result = await running;
@@ -110,13 +133,13 @@ describe('JOBSD_OUTPUT_DIR', () => {
   });
 
   it('a command that cannot start leaves no directory', async () => {
-    const result = await runCommand(commandJob({ task: { command: ['/nonexistent/program'] } }), runContext());
+    const result = await runCommand(attaching({ task: { command: ['/nonexistent/program'] } }), runContext());
     assert.equal(result.status, 'failed');
     assert.deepEqual(readdirSync(base), []);
   });
 
   it('a command spawned ahead gets its directory; discarded, the directory goes too', { skip: process.platform !== 'linux' && 'spawn ahead is Linux-only here' }, async () => {
-    const def = commandJob({ task: { command: ['sh', '-c', 'echo "$JOBSD_OUTPUT_DIR"; echo x > "$JOBSD_OUTPUT_DIR/ahead.csv"'] } });
+    const def = attaching({ task: { command: ['sh', '-c', 'echo "$JOBSD_OUTPUT_DIR"; echo x > "$JOBSD_OUTPUT_DIR/ahead.csv"'] } });
     const held = await spawnAhead(def, runContext());
     assert.ok(held);
     assert.equal(readdirSync(base).length, 1, 'made before the spawn');
