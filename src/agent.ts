@@ -33,6 +33,7 @@ import { queueFor } from './queue/queues.ts';
 import { startHousekeeping } from './housekeeping.ts';
 import { Ticker } from './ticker/ticker.ts';
 import { QueueWorkers } from './workers/queue-worker.ts';
+import { outputBase, sweepOutputDirs } from './workers/output-files.ts';
 import { closeHttpAgent } from './workers/http.ts';
 
 export { VERSION } from './version.ts';
@@ -187,7 +188,13 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     );
   };
   const scheduling = await startScheduling({ config, catalog, ticker, dispatcher, pool, boss, metrics, now, logger, changed: () => void beat(true), versions, fires: config.role !== 'worker' });
-  if (config.role !== 'scheduler') await workers.start();
+  if (config.role !== 'scheduler') {
+    // JOBSD_OUTPUT_DIR directories of agents killed mid-run (their cleanup never ran).
+    void sweepOutputDirs().then((removed) => {
+      if (removed.length) logger.info({ dirs: removed, base: outputBase() }, 'removed the output directories of runs whose agent is gone');
+    });
+    await workers.start();
+  }
 
   await registerInstance(pool, {
     name: config.instance,

@@ -116,7 +116,7 @@ export type TaskInput = CommandTaskInput | HttpTaskInput | VmCollectTaskInput | 
 export interface NotifyInput {
   on?: Array<'failure' | 'recovery' | 'missed' | 'success'>;
   webhook?: { url: string; headers?: Record<string, string> };
-  email?: { to: string[]; from?: string };
+  email?: { to: string[]; from?: string; attach?: boolean | string[] };
 }
 
 // Key lists, checked by the compiler against the interfaces above and by a test against the schema.

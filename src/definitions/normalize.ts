@@ -7,7 +7,7 @@ import type { JobFile } from './job-file.ts';
 import { normalizeSchedule } from './normalize-schedule.ts';
 import { normalizeTask } from './normalize-task.ts';
 import { DEFAULT_LEASE_MS, MIN_LEASE_MS } from './lease.ts';
-import type { HistoryPolicy, JobDefinition } from './types.ts';
+import type { HistoryPolicy, JobDefinition, NotifyPolicy } from './types.ts';
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 
@@ -17,6 +17,18 @@ export interface NormalizeContext {
   /** The id the file name gives when the file sets none. */
   fileId: string;
   defaultTimezone: string;
+}
+
+/**
+ * `notify.email`. Files to attach are left only by a command task: `attach: true` elsewhere attaches nothing
+ * (so that `_defaults.yaml` can set it for every job), a list of names is an error.
+ */
+function email(problems: Problems, input: NonNullable<NonNullable<JobFile['notify']>['email']>, taskType: string | undefined): NonNullable<NotifyPolicy['email']> {
+  const attach = input.attach === true || (Array.isArray(input.attach) && input.attach.length > 0) ? input.attach : undefined;
+  if (Array.isArray(attach) && taskType !== 'command') {
+    problems.add(ERROR_CODES.schema, ['notify', 'email', 'attach'], `only a command task leaves files to attach (JOBSD_OUTPUT_DIR); this job's task is ${taskType ?? 'not set'}: remove the list (attach: true attaches nothing here)`);
+  }
+  return { to: input.to, ...(input.from ? { from: input.from } : {}), ...(attach !== undefined ? { attach } : {}) };
 }
 
 export function normalizeJob(doc: JobFile, context: NormalizeContext): JobDefinition | DefinitionError[] {
@@ -55,7 +67,7 @@ export function normalizeJob(doc: JobFile, context: NormalizeContext): JobDefini
           notify: {
             on: doc.notify.on ?? ['failure', 'recovery'],
             ...(doc.notify.webhook ? { webhook: { url: url(problems, doc.notify.webhook.url, ['notify', 'webhook', 'url']), headers: doc.notify.webhook.headers ?? {} } } : {}),
-            ...(doc.notify.email ? { email: { to: doc.notify.email.to, ...(doc.notify.email.from ? { from: doc.notify.email.from } : {}) } } : {}),
+            ...(doc.notify.email ? { email: email(problems, doc.notify.email, doc.task?.type) } : {}),
           },
         }
       : {}),

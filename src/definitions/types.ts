@@ -137,7 +137,8 @@ export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 export interface NotifyPolicy {
   on: NotifyEvent[];
   webhook?: { url: string; headers: Record<string, string> };
-  email?: { to: string[]; from?: string };
+  /** `attach`: which files the command left in JOBSD_OUTPUT_DIR are attached, all (`true`) or these names; absent: none. */
+  email?: { to: string[]; from?: string; attach?: true | string[] };
 }
 export type TaskType = Task['type'];
 

@@ -6,6 +6,7 @@ import type { Transporter } from 'nodemailer';
 import { request } from 'undici';
 import type { JobDefinition, NotifyEvent } from '../definitions/types.ts';
 import type { Logger } from '../log.ts';
+import { filesOf, type OutputFile, type OutputListing } from '../workers/output-files.ts';
 import type { RunResult } from '../workers/result.ts';
 
 export const FAILURE_STATES: ReadonlySet<string> = new Set(['failed', 'timed_out', 'partial']);
@@ -50,8 +51,29 @@ function outputOf(n: Notification): string | undefined {
   return typeof text === 'string' && text.length > 0 ? text : undefined;
 }
 
-/** The plain-text body: the result at a glance, then the end of the output. */
-export function emailText(n: Notification): string {
+/** Which of the run's kept files the email attaches (`notify.email.attach`), and the names asked for that are not among them. */
+export function attachedFiles(attach: true | readonly string[] | undefined, n: Notification): { files: readonly OutputFile[]; missing: string[] } {
+  if (attach === undefined || !('run_id' in n.result)) return { files: [], missing: [] };
+  const kept = filesOf(n.result);
+  if (attach === true) return { files: kept, missing: [] };
+  return { files: kept.filter((f) => attach.includes(f.name)), missing: attach.filter((name) => !kept.some((f) => f.name === name)) };
+}
+
+/** The lines about the files the run left: which are attached, which not and why. */
+function fileLines(n: Notification, attach: true | readonly string[] | undefined): string[] {
+  if (!('run_id' in n.result)) return [];
+  const listing = (n.result.details.output_files ?? []) as OutputListing[];
+  const { files, missing } = attachedFiles(attach, n);
+  const lines = listing.map((f) => {
+    const state = files.some((a) => a.name === f.name) ? 'attached' : `not attached${f.reason ? `: ${f.reason}` : ''}`;
+    return `            ${f.name} (${f.size} bytes, ${f.content_type}): ${state}`;
+  });
+  for (const name of missing) if (!listing.some((f) => f.name === name)) lines.push(`            ${name}: the run left no such file`);
+  return lines.length ? ['', 'Files the run left (JOBSD_OUTPUT_DIR):', ...lines] : [];
+}
+
+/** The plain-text body: the result at a glance, the files the run left, then the end of the output. */
+export function emailText(n: Notification, attach?: true | readonly string[]): string {
   const r = n.result;
   const lines = [`${subject(n)} (event: ${n.event})`, ''];
   if ('run_id' in r) {
@@ -69,6 +91,7 @@ export function emailText(n: Notification): string {
   } else {
     lines.push(`Job:        ${n.job_id}`, `Missed:     ${r.message}`, ...r.fires.map((f) => `            ${f}`));
   }
+  lines.push(...fileLines(n, attach));
   const output = outputOf(n);
   if (output) {
     const tail = output.split('\n').slice(-40).join('\n');
@@ -141,7 +164,7 @@ export class Notifier {
         this.warned.add(def.id);
       } else {
         const from = email.from ?? `jobsd@${hostname()}`;
-        jobs.push(this.withRetries(def.id, n.event, 'email', () => this.mail(from, email.to, n)));
+        jobs.push(this.withRetries(def.id, n.event, 'email', () => this.mail(from, email.to, email.attach, n)));
       }
     }
     await Promise.all(jobs);
@@ -165,7 +188,7 @@ export class Notifier {
     }
   }
 
-  private async mail(from: string, to: string[], n: Notification): Promise<void> {
+  private async mail(from: string, to: string[], attach: true | string[] | undefined, n: Notification): Promise<void> {
     // Loaded on the first email: most agents send none, and nodemailer is ~50 ms of every start.
     this.transport ??= import('nodemailer').then((m) => m.default.createTransport(this.options.smtpUrl!));
     const transport = await this.transport;
@@ -175,8 +198,11 @@ export class Notifier {
       from,
       to,
       subject: subject(n),
-      text: emailText(n),
-      attachments: output ? [{ filename: `${n.job_id}-${fire}.log`, content: output, contentType: 'text/plain; charset=utf-8' }] : [],
+      text: emailText(n, attach),
+      attachments: [
+        ...(output ? [{ filename: `${n.job_id}-${fire}.log`, content: output, contentType: 'text/plain; charset=utf-8' }] : []),
+        ...attachedFiles(attach, n).files.map((f) => ({ filename: f.name, content: f.content, contentType: f.contentType })),
+      ],
     });
   }
 }

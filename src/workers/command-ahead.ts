@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import { resolveProgram } from './death-signal.ts';
 import { argvOf, commandEnv, launch, type CommandJob, type Gate, type Launched } from './command-launch.ts';
 import { signalGroup } from './process-group.ts';
+import { makeOutputDir, removeOutputDir } from './output-files.ts';
 import type { RunContext } from './result.ts';
 
 /** What a command spawned ahead was spawned with, checked again when it is started. */
@@ -31,9 +32,11 @@ const gated: Gate = (program, args) => ['/bin/sh', ['-c', GATE_SCRIPT, 'jobsd-ga
 export interface HeldCommand {
   readonly launched: Launched;
   readonly spawned: Spawned;
+  /** The attempt's JOBSD_OUTPUT_DIR, made before the spawn; removed by `discard`, else by the run. */
+  readonly outputDir: string;
   /** Set once `runCommand` has taken it over (started it, or discarded it to spawn anew). */
   taken: boolean;
-  /** Ends the waiting process without running the command. */
+  /** Ends the waiting process without running the command, and removes its output directory. */
   discard(): Promise<void>;
 }
 
@@ -57,22 +60,28 @@ function cwdIdentity(cwd: string): string | undefined {
 export async function spawnAhead(def: CommandJob, ctx: RunContext): Promise<HeldCommand | undefined> {
   const [program] = argvOf(def.task);
   if (program === undefined) return undefined;
-  const env = commandEnv(def, ctx);
-  if (!Object.keys(env).every((name) => SHELL_NAME.test(name))) return undefined;
+  if (!Object.keys(commandEnv(def, ctx, '')).every((name) => SHELL_NAME.test(name))) return undefined;
+  const outputDir = await makeOutputDir().catch(() => undefined);
+  if (outputDir === undefined) return undefined; // the run makes it when due, and reports why it cannot
+  const env = commandEnv(def, ctx, outputDir);
   const resolved = resolveProgram(program, env, def.task.cwd);
   const cwd = cwdIdentity(def.task.cwd);
-  if (resolved === undefined || cwd === undefined) return undefined;
-  const launched = await launch(def, ctx, gated);
-  if ('problem' in launched) return undefined;
+  const launched = resolved === undefined || cwd === undefined ? undefined : await launch(def, ctx, outputDir, gated);
+  if (launched === undefined || 'problem' in launched) {
+    await removeOutputDir(outputDir);
+    return undefined;
+  }
   return {
     launched,
-    spawned: { resolved, env, cwd },
+    spawned: { resolved: resolved!, env, cwd: cwd! },
+    outputDir,
     taken: false,
     async discard() {
       launched.child.stdio[3]?.destroy();
       signalGroup(launched.pid, 'SIGKILL');
       await launched.exited.catch(() => {});
       for (const stream of launched.child.stdio) stream?.destroy();
+      await removeOutputDir(outputDir);
     },
   };
 }

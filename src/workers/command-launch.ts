@@ -17,9 +17,9 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /**
  * The agent's environment without its own settings (JOBSD_* configuration, DATABASE_URL, PG*: they hold its
  * API token and database password; a job that needs one names it in `env:`), the job's `env`, and the run's
- * JOBSD_* variables.
+ * JOBSD_* variables (JOBSD_OUTPUT_DIR: the attempt's directory for files to keep, src/workers/output-files.ts).
  */
-export function commandEnv(def: CommandJob, ctx: RunContext): NodeJS.ProcessEnv {
+export function commandEnv(def: CommandJob, ctx: RunContext, outputDir?: string): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = def.task.cleanEnv ? { PATH: process.env.PATH ?? DEFAULT_PATH } : withoutAgentSettings(process.env);
   return {
     ...base,
@@ -33,6 +33,7 @@ export function commandEnv(def: CommandJob, ctx: RunContext): NodeJS.ProcessEnv 
     JOBSD_ATTEMPT: String(ctx.attempt),
     JOBSD_INSTANCE: ctx.instance,
     JOBSD_JOB_FILE: def.file,
+    ...(outputDir !== undefined ? { JOBSD_OUTPUT_DIR: outputDir } : {}),
     ...(ctx.upstream
       ? { JOBSD_UPSTREAM_JOB: ctx.upstream.job, JOBSD_UPSTREAM_FIRE_TIME: ctx.upstream.fireTime, JOBSD_UPSTREAM_RUN_ID: ctx.upstream.runId, JOBSD_UPSTREAM_STATUS: ctx.upstream.status }
       : {}),
@@ -86,7 +87,7 @@ export type Gate = (program: string, args: string[]) => [string, string[]];
  * Spawns the command in its own process group, or returns a problem a person can act on. With `gate`,
  * the process spawned is the one `gate` wraps the command in, given a pipe on fd 3 (command-ahead.ts).
  */
-export async function launch(def: CommandJob, ctx: RunContext, gate?: Gate): Promise<Launched | { problem: string }> {
+export async function launch(def: CommandJob, ctx: RunContext, outputDir: string | undefined, gate?: Gate): Promise<Launched | { problem: string }> {
   const { task } = def;
   const badCwd = await cwdProblem(task.cwd);
   if (badCwd !== undefined) return { problem: badCwd };
@@ -95,7 +96,7 @@ export async function launch(def: CommandJob, ctx: RunContext, gate?: Gate): Pro
 
   let child: ChildProcess;
   try {
-    const env = commandEnv(def, ctx);
+    const env = commandEnv(def, ctx, outputDir);
     // prlimit sets the limits and execs the command; inside the gate, so the waiting shell has none.
     const limited = withLimits(program, args, task.limits, task.killGraceMs);
     if ('problem' in limited) return limited;

@@ -10,7 +10,9 @@ import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startHeld, type HeldCommand } from './command-ahead.ts';
-import { launch, type CommandJob } from './command-launch.ts';
+import { launch, type CommandJob, type Launched } from './command-launch.ts';
+import { collectOutput, keepFiles, makeOutputDir, OUTPUT_LIMITS, outputBase, removeOutputDir } from './output-files.ts';
+import { allSecrets } from '../redact.ts';
 import { lostLeaseKillGraceMs } from '../definitions/lease.ts';
 import { LeaseLost } from './lease-lost.ts';
 import { OutputBudget, OutputTail, lineLogger } from './output-tail.ts';
@@ -34,7 +36,6 @@ type StopReason = 'timed_out' | 'cancelled' | 'leftover';
 
 /** Runs the command: spawns it, or starts the one `held` since it was spawned ahead. */
 export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCommand): Promise<RunResult> {
-  const { task } = def;
   const log = ctx.logger.child(runFields(def, ctx));
   const startedMs = Date.now();
   const finish = (o: Omit<Outcome, 'startedMs' | 'completedMs'>): RunResult =>
@@ -48,11 +49,34 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
     return finish({ status: 'cancelled', message: 'cancelled before start' });
   }
   let launched = held ? await startHeld(def, held, log) : undefined;
+  // The attempt's JOBSD_OUTPUT_DIR: the held process's, or one made now (a discarded held process took its own away).
+  let outputDir = launched ? held!.outputDir : undefined;
   if (!launched) {
-    const spawned = await launch(def, ctx);
-    if ('problem' in spawned) return finish({ status: 'failed', message: spawned.problem });
+    try {
+      outputDir = await makeOutputDir();
+    } catch (err) {
+      return finish({ status: 'failed', message: `cannot make the run's output directory (JOBSD_OUTPUT_DIR) in ${outputBase()}: ${(err as Error).message}` });
+    }
+    const spawned = await launch(def, ctx, outputDir);
+    if ('problem' in spawned) {
+      await removeOutputDir(outputDir);
+      return finish({ status: 'failed', message: spawned.problem });
+    }
     launched = spawned;
   }
+  try {
+    return await supervise(def, ctx, launched, launched === held?.launched, outputDir!, finish, startedMs);
+  } finally {
+    // Whatever the end (exit, timeout, cancellation, a throw), the directory goes with the attempt.
+    const err = await removeOutputDir(outputDir!);
+    if (err) log.warn({ dir: outputDir, error: err.message }, 'could not remove the run\'s output directory');
+  }
+}
+
+/** From the start of the command's process to its result, with the files it left in `outputDir`. */
+async function supervise(def: CommandJob, ctx: RunContext, launched: Launched, spawnedAhead: boolean, outputDir: string, finish: (o: Omit<Outcome, 'startedMs' | 'completedMs'>) => RunResult, startedMs: number): Promise<RunResult> {
+  const { task } = def;
+  const log = ctx.logger.child(runFields(def, ctx));
   const { child, pid, program, exited } = launched;
 
   const tail = new OutputTail();
@@ -76,7 +100,7 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
     });
     return { stream, lines, closed: once(stream, 'close').catch(() => {}) };
   });
-  log.debug({ pid, program, spawned_ahead: launched === held?.launched }, 'command started');
+  log.debug({ pid, program, spawned_ahead: spawnedAhead }, 'command started');
 
   let stopReason: StopReason | undefined;
   let stopStartedMs = 0;
@@ -144,6 +168,14 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
     s.lines.end();
   }
   child.stdio[3]?.destroy(); // the gate of a command spawned ahead
+  // Read once the group is gone (or given up on): nothing of the command's writes them any more. Only the
+  // files its email attaches are read; the others are listed.
+  const attach = def.notify?.email?.attach;
+  const wanted = (name: string): boolean => attach === true || (attach?.includes(name) ?? false);
+  const output = await collectOutput(outputDir, allSecrets(def.secrets), OUTPUT_LIMITS, wanted).catch((err: unknown) => {
+    log.warn({ dir: outputDir, error: (err as Error).message }, 'could not read the files the command left in JOBSD_OUTPUT_DIR');
+    return undefined;
+  });
 
   const details: Record<string, unknown> = {
     pid,
@@ -155,26 +187,32 @@ export async function runCommand(def: CommandJob, ctx: RunContext, held?: HeldCo
   };
   if (budget.dropped > 0) details.output_dropped_bytes = budget.dropped;
   const dropped = budget.dropped > 0 ? `; output limit ${formatSize(budget.limit!)} reached: ${formatSize(budget.dropped)} more not kept` : '';
+  if (output && output.listing.length > 0) details.output_files = output.listing;
+  if (output && output.skipped > 0) details.output_files_skipped = output.skipped;
   if (stopReason === 'leftover') details.leftover_processes_terminated = true;
   if (!groupGone) details.process_group_alive = true;
   const afterStop = killed ? `; SIGKILL after kill_grace ${formatMs(killGraceMs)}` : '';
+  const kept = (result: RunResult): RunResult => {
+    keepFiles(result, output?.files ?? []);
+    return result;
+  };
 
   if (stopReason === 'timed_out') {
-    return finish({ status: 'timed_out', message: `timed out after ${formatMs(def.timeoutMs)}${afterStop}${dropped}`, details });
+    return kept(finish({ status: 'timed_out', message: `timed out after ${formatMs(def.timeoutMs)}${afterStop}${dropped}`, details }));
   }
   if (stopReason === 'cancelled') {
-    return finish({ status: 'cancelled', message: `cancelled${abortReason(ctx.signal)}${afterStop}${dropped}`, details });
+    return kept(finish({ status: 'cancelled', message: `cancelled${abortReason(ctx.signal)}${afterStop}${dropped}`, details }));
   }
   const succeeded = exitCode !== null && task.successExitCodes.includes(exitCode);
   const hit = succeeded ? undefined : limitHit(task.limits, task.killGraceMs, { exitCode, signal: exitSignal, durationMs: exitedMs - startedMs, recentOutput: recent.toString() }, availableParallelism());
   if (hit) {
     details.limit = { name: hit.limit, value: hit.value, evidence: hit.evidence };
-    return finish({ status: 'failed', message: hit.message + dropped, details });
+    return kept(finish({ status: 'failed', message: hit.message + dropped, details }));
   }
   if (exitCode === null) {
-    return finish({ status: 'failed', message: `killed by signal ${exitSignal ?? 'unknown'}${dropped}`, details });
+    return kept(finish({ status: 'failed', message: `killed by signal ${exitSignal ?? 'unknown'}${dropped}`, details }));
   }
-  return finish({ status: succeeded ? 'succeeded' : 'failed', message: `exit code ${exitCode}${dropped}`, details });
+  return kept(finish({ status: succeeded ? 'succeeded' : 'failed', message: `exit code ${exitCode}${dropped}`, details }));
 }
 
 function abortReason(signal: AbortSignal | undefined): string {

@@ -5,6 +5,7 @@ import { runCommand } from './command.ts';
 import { runHttp } from './http.ts';
 import { redactDeep, allSecrets } from '../redact.ts';
 import { runPipelineInThread } from './pipelines/in-thread.ts';
+import { filesOf, keepFiles } from './output-files.ts';
 import { buildResult, type RunContext, type RunResult } from './result.ts';
 
 /**
@@ -12,7 +13,10 @@ import { buildResult, type RunContext, type RunResult } from './result.ts';
  * job's (it goes to the ledger, the API, notifications). `held`: the command's process, spawned ahead of its time (`spawnAhead`).
  */
 export async function runTask(def: JobDefinition, ctx: RunContext, held?: HeldCommand): Promise<RunResult> {
-  return redactDeep(await attempt(def, ctx, held), allSecrets(def.secrets));
+  const result = await attempt(def, ctx, held);
+  const redacted = redactDeep(result, allSecrets(def.secrets));
+  keepFiles(redacted, filesOf(result)); // scrubbed already; in memory only, for the notifications
+  return redacted;
 }
 
 async function attempt(def: JobDefinition, ctx: RunContext, held: HeldCommand | undefined): Promise<RunResult> {

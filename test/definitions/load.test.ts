@@ -165,3 +165,23 @@ test('notify: defaults to failure and recovery; the webhook URL is checked', () 
   assert.equal(bad.ok, false);
   assert.match(bad.ok ? '' : formatFileError(bad.errors[0]!), /bad\.yaml:2:\d+: notify\.webhook\.url/);
 });
+
+test('notify.email.attach: true, or a list of file names for a command task (located errors)', () => {
+  const job = (attach: string, task = '{ type: command, command: ["true"] }') => `schedule: "0 3 * * *"\nnotify:\n  on: [success]\n  email:\n    to: [ops@example.com]\n    attach: ${attach}\ntask: ${task}\n`;
+  assert.deepEqual(load({ 'a.yaml': job('true') }, 'a.yaml').notify?.email, { to: ['ops@example.com'], attach: true });
+  assert.deepEqual(load({ 'a.yaml': job('[report.csv, data.json]') }, 'a.yaml').notify?.email, { to: ['ops@example.com'], attach: ['report.csv', 'data.json'] });
+  assert.deepEqual(load({ 'a.yaml': job('false') }, 'a.yaml').notify?.email, { to: ['ops@example.com'] });
+  const errorOf = (text: string): string => {
+    const dir = directory({ 'bad.yaml': text });
+    const bad = loadFileWithDefaults(path.join(dir, 'bad.yaml'), base);
+    assert.equal(bad.ok, false, text);
+    return bad.ok ? '' : bad.errors.map(formatFileError).join('\n');
+  };
+  assert.match(errorOf(job('[../etc/passwd]')), /bad\.yaml:6:\d+: notify\.email\.attach\[0\]/);
+  assert.match(errorOf(job('[".."]')), /bad\.yaml:6:\d+: notify\.email\.attach\[0\]/);
+  assert.match(errorOf(job('report.csv')), /bad\.yaml:6:\d+: notify\.email\.attach/);
+  // `true` for a task that leaves no files attaches nothing (so that _defaults.yaml can set it for all); a list is an error.
+  const http = '{ type: http, url: "http://127.0.0.1:1/" }';
+  assert.deepEqual(load({ 'h.yaml': job('true', http) }, 'h.yaml').notify?.email, { to: ['ops@example.com'], attach: true });
+  assert.match(errorOf(job('[report.csv]', http)), /bad\.yaml:6:\d+: notify\.email\.attach: only a command task leaves files to attach .*this job's task is http: remove the list/);
+});

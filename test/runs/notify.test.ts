@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { eventsFor, Notifier } from '../../src/runs/notify.ts';
+import { keepFiles } from '../../src/workers/output-files.ts';
 import type { RunResult } from '../../src/workers/result.ts';
 import { commandJob, memoryLogger } from '../helpers/definitions.ts';
 import { pollUntil } from '../helpers/poll.ts';
@@ -70,6 +71,52 @@ describe('Notifier', () => {
     assert.ok(receivers.smtp.mails.some((m) => m.subject === '[jobsd] report: recovered'));
     const attempts = entries.filter((e) => String(e.msg).startsWith('notification sent (webhook')).reduce((n, e) => n + Number(e.attempts), 0);
     assert.equal(attempts, 4, 'two sends, two retries between them');
+    await notifier.drain(1_000);
+  });
+
+  it('attaches the files the run left, all or the names listed (a name it did not leave is noted); the webhook gets the listing only', async () => {
+    const { logger } = memoryLogger();
+    const notifier = new Notifier({ logger, smtpUrl: receivers.smtp.url, previousState: async () => undefined, retryDelaysMs: [10] });
+    const withFiles = (): RunResult => {
+      const r = { ...result('succeeded'), job_id: 'files' };
+      r.details = {
+        ...r.details,
+        output_files: [
+          { name: 'big.csv', size: 2_000_000, content_type: 'text/csv', kept: false, reason: 'larger than 1048576 bytes' },
+          { name: 'data.json', size: 7, content_type: 'application/json', kept: true },
+          { name: 'report.csv', size: 8, content_type: 'text/csv', kept: true },
+        ],
+      };
+      keepFiles(r, [
+        { name: 'data.json', contentType: 'application/json', content: Buffer.from('{"x":1}') },
+        { name: 'report.csv', contentType: 'text/csv', content: Buffer.from('a,b\n1,2\n') },
+      ]);
+      return r;
+    };
+    const listed = commandJob({ id: 'files-listed' });
+    listed.notify = { on: ['success'], webhook: { url: receivers.hook.url, headers: {} }, email: { to: ['ops@example.com'], attach: ['report.csv', 'missing.csv', 'big.csv'] } };
+    const all = commandJob({ id: 'files-all' });
+    all.notify = { on: ['success'], email: { to: ['ops@example.com'], attach: true } };
+    const none = commandJob({ id: 'files-none' });
+    none.notify = { on: ['success'], email: { to: ['ops@example.com'] } };
+    notifier.runEnded(listed, withFiles());
+    notifier.runEnded(all, withFiles());
+    notifier.runEnded(none, withFiles());
+    const mailOf = (id: string) => receivers.smtp.mails.find((m) => m.subject === `[jobsd] ${id}: succeeded`);
+    await pollUntil(() => ['files-listed', 'files-all', 'files-none'].every((id) => mailOf(id)) && receivers.hook.bodies.some((b) => b.job_id === 'files-listed'), { timeoutMs: 10_000, what: 'three mails and a webhook' });
+    const names = (id: string) => mailOf(id)!.attachments.map((a) => `${a.filename} ${a.contentType}`);
+    assert.deepEqual(names('files-listed'), ['files-listed-2026-11-27T01-00-00-000Z.log text/plain', 'report.csv text/csv']);
+    assert.deepEqual(names('files-all'), ['files-all-2026-11-27T01-00-00-000Z.log text/plain', 'data.json application/json', 'report.csv text/csv']);
+    assert.deepEqual(names('files-none'), ['files-none-2026-11-27T01-00-00-000Z.log text/plain']);
+    assert.equal(mailOf('files-listed')!.attachments[1]!.content.toString(), 'a,b\n1,2\n');
+    const text = mailOf('files-listed')!.text ?? '';
+    assert.match(text, /report\.csv \(8 bytes, text\/csv\): attached/);
+    assert.match(text, /data\.json \(7 bytes, application\/json\): not attached/);
+    assert.match(text, /big\.csv \(2000000 bytes, text\/csv\): not attached: larger than 1048576 bytes/);
+    assert.match(text, /missing\.csv: the run left no such file/);
+    const hook = receivers.hook.bodies.find((b) => b.job_id === 'files-listed')!;
+    assert.equal(((hook.result as RunResult).details.output_files as unknown[]).length, 3);
+    assert.equal(JSON.stringify(hook).includes('a,b'), false, 'no contents in the webhook');
     await notifier.drain(1_000);
   });
 

@@ -99,7 +99,9 @@ describe('spawnAhead', { skip: process.platform !== 'linux' && 'reads /proc' }, 
       const held = (await spawnAhead(def, runContext()))!;
       const ahead = await runCommand(def, runContext(), held);
       // `_` aside: a shell sets it to the program it runs (what the agent's own shell had left there before).
-      const lines = (r: typeof direct) => String(r.details.output_tail).trim().split('\n').filter((l) => !l.startsWith('_=')).sort();
+      // JOBSD_OUTPUT_DIR is each attempt's own directory: the same name, another one.
+      const lines = (r: typeof direct) =>
+        String(r.details.output_tail).trim().split('\n').filter((l) => !l.startsWith('_=')).map((l) => l.replace(/^JOBSD_OUTPUT_DIR=.*\/jobsd-output-[\w-]+$/, 'JOBSD_OUTPUT_DIR=…')).sort();
       assert.deepEqual(lines(ahead), lines(direct), `clean_env ${cleanEnv}`);
     }
     // A name the shell would drop from the environment: not spawned ahead.

@@ -68,7 +68,7 @@ describe('runCommand', () => {
     const clean = await runCommand(commandJob({ task: { ...task, cleanEnv: true } }), runContext());
     const names = String(clean.details.output_tail).trim().split('\n').map((l) => l.split('=')[0]).sort();
     assert.deepEqual(names, [
-      'FOO', 'JOBSD_ATTEMPT', 'JOBSD_FIRE_TIME', 'JOBSD_INSTANCE', 'JOBSD_JOB_FILE', 'JOBSD_JOB_ID', 'JOBSD_RUN_ID', 'PATH', 'PWD',
+      'FOO', 'JOBSD_ATTEMPT', 'JOBSD_FIRE_TIME', 'JOBSD_INSTANCE', 'JOBSD_JOB_FILE', 'JOBSD_JOB_ID', 'JOBSD_OUTPUT_DIR', 'JOBSD_RUN_ID', 'PATH', 'PWD',
     ]);
     assert.match(String(clean.details.output_tail), /^PWD=\/tmp$/m, 'PWD is the command\'s cwd');
     delete process.env.TEST_AGENT_VAR;
