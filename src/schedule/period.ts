@@ -47,18 +47,20 @@ function lastTwoFires(schedule: Schedule, nowMs: number, next: number): number[]
 
 /**
  * periodMs remembered per schedule until the schedule's next fire (before it the answer cannot change):
- * a scrape then recomputes only the jobs that fired since the last one. A cron period costs a few
- * cron-parser steps (about 0.5 ms), so a first scrape of 10,000 distinct crons would cost seconds:
- * callers ask `fresh` first and may serve `last` (or nothing) for now. Schedules are the catalog's
- * objects, replaced when a file changes, so the WeakMap forgets removed and edited jobs by itself.
+ * a scrape then recomputes only the jobs that fired since the last one, and jobs with the same schedule
+ * (10,000 nightly jobs at 03:00) share one computation. A cron period costs a few cron-parser steps
+ * (about 0.5 ms), so a first scrape of 10,000 distinct crons would cost seconds: callers ask `fresh` first
+ * and may serve `last` (or nothing) for now. Schedules are the catalog's objects, replaced when a file
+ * changes, so the WeakMap forgets removed and edited jobs by itself.
  */
 export class PeriodCache {
-  private readonly known = new WeakMap<Schedule, { untilMs: number; periodMs: number | undefined }>();
+  private readonly known = new WeakMap<Schedule, Remembered>();
+  private readonly shared = new Map<string, Remembered>();
 
   /** Whether periodMs(schedule, nowMs) is answered from memory. */
   fresh(schedule: Schedule, nowMs: number): boolean {
     const hit = this.known.get(schedule);
-    return hit !== undefined && nowMs < hit.untilMs;
+    return (hit !== undefined && nowMs < hit.untilMs) || this.sharedFresh(schedule, nowMs) !== undefined;
   }
 
   /** The last value computed for the schedule, however old; undefined when none. */
@@ -69,9 +71,31 @@ export class PeriodCache {
   periodMs(schedule: Schedule, nowMs: number): number | undefined {
     const hit = this.known.get(schedule);
     if (hit && nowMs < hit.untilMs) return hit.periodMs;
-    const period = periodMs(schedule, nowMs);
-    const next = nextFire(schedule, nowMs);
-    this.known.set(schedule, { untilMs: next ?? Number.POSITIVE_INFINITY, periodMs: period });
-    return period;
+    let entry = this.sharedFresh(schedule, nowMs);
+    if (entry === undefined) {
+      const next = nextFire(schedule, nowMs);
+      entry = { untilMs: next ?? Number.POSITIVE_INFINITY, periodMs: periodMs(schedule, nowMs) };
+      if (this.shared.size >= SHARED_LIMIT) this.shared.clear();
+      this.shared.set(signature(schedule), entry);
+    }
+    this.known.set(schedule, entry);
+    return entry.periodMs;
   }
+
+  private sharedFresh(schedule: Schedule, nowMs: number): Remembered | undefined {
+    const entry = this.shared.get(signature(schedule));
+    return entry !== undefined && nowMs < entry.untilMs ? entry : undefined;
+  }
+}
+
+interface Remembered {
+  untilMs: number;
+  periodMs: number | undefined;
+}
+
+const SHARED_LIMIT = 20_000;
+
+/** What the fires of a schedule depend on (jitter and catch-up do not move them). */
+function signature(schedule: Schedule): string {
+  return `${JSON.stringify(schedule.trigger)} ${schedule.timezone} ${schedule.startAtMs ?? ''} ${schedule.endAtMs ?? ''}`;
 }
