@@ -5,6 +5,7 @@ import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { registerProcessMetrics } from '../../src/runs/event-loop-delay.ts';
+import type { Schedule } from '../../src/definitions/types.ts';
 import { AgentMetrics } from '../../src/runs/metrics.ts';
 
 it('forget() drops every series of a removed job, histograms and counters included', async () => {
@@ -63,4 +64,15 @@ it('exports each scheduled job period, none for one-time jobs, and the oldest wa
   assert.doesNotMatch(text, /job="setup"/);
   assert.match(text, /^jobsd_queue_oldest_waiting_seconds\{queue="jobsd-skip"\} 42\.5$/m);
   assert.match(text, /^jobsd_queue_depth\{queue="jobsd-skip",state="queued"\} 1$/m);
+});
+
+it('computes periods within a budget per scrape, and gets further at every scrape', async () => {
+  const base = { timezone: 'UTC', jitterMs: 0, catchup: 'skip', catchupWindowMs: 3_600_000 } as const;
+  const schedules: Array<[string, Schedule]> = ['5', '10', '15'].map((m) => [`job-${m}`, { ...base, trigger: { kind: 'cron', expression: `${m} 3 * * *`, source: `${m} 3 * * *` } }]);
+  const metrics = new AgentMetrics(
+    { version: 't', instance: 'i', fileErrors: () => 0, nextFires: () => new Map(), queueDepths: async () => [], jobIds: () => [], pausedJobs: async () => new Set<string>(), schedules: () => schedules },
+    { periodBudgetMs: 0 },
+  );
+  const count = async () => [...(await metrics.text()).matchAll(/^jobsd_job_period_seconds\{job="job-\d+"\} 86400$/gm)].length;
+  assert.deepEqual([await count(), await count(), await count(), await count()], [1, 2, 3, 3]);
 });
