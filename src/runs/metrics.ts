@@ -24,10 +24,10 @@ export interface MetricsSources {
 }
 
 const DURATION_BUCKETS = [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600];
+const LATENESS_BUCKETS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60];
 /** What one scrape spends at most on computing periods (the rest come in the next scrapes), and per slice of it. */
 const PERIOD_BUDGET_MS = 2_000;
 const PERIOD_SLICE_MS = 10;
-const LATENESS_BUCKETS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60];
 
 export class AgentMetrics {
   readonly registry = new Registry();
