@@ -7,6 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { AgentConfig } from './config.ts';
+import type { Schedule } from './definitions/types.ts';
 import { VERSION } from './version.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { heartbeat, registerInstance, reportHttp, unregisterInstance } from './db/instances.ts';
@@ -101,6 +102,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     nextFires: () => new Map([...ticker.nextFires()].map(([id, fire]) => [id, fire.fireTimeMs])),
     queueDepths: () => queueDepths(pool),
     jobIds: () => catalog.definitions().map((d) => d.id),
+    schedules: () => catalog.definitions().flatMap((d): Array<[string, Schedule]> => (d.enabled ? [[d.id, d.schedule]] : [])),
     pausedJobs: async () => new Set((await activePauses(pool)).keys()),
   });
   const housekeeping = await startHousekeeping({

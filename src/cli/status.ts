@@ -23,7 +23,7 @@ export const statusCommand: Command = {
     const { values } = parseCommandArgs(args, { ...DATABASE_FLAGS, json: { type: 'boolean' } }, false);
     const { instances, queues } = await withDatabase(values, io, async ({ pool }) => {
       const instances = await listInstances(pool);
-      const queues = await queueDepths(pool).catch(() => Object.values(QUEUES).map((q) => ({ name: q.name, queued: 0, retry: 0, active: 0 })));
+      const queues = await queueDepths(pool).catch(() => Object.values(QUEUES).map((q) => ({ name: q.name, queued: 0, retry: 0, active: 0, oldestWaitingSeconds: 0 })));
       return { instances, queues };
     });
     const errors = new Map<string, FileError>();

@@ -1,7 +1,10 @@
 // The agent's Prometheus metrics (prom-client), served at /metrics. Labels are bounded: job ids, states,
 // queue names; never run ids. Each replica counts what it did itself; sum across instances in PromQL.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { Schedule } from '../definitions/types.ts';
 import type { QueueDepth } from '../queue/depth.ts';
+import { PeriodCache } from '../schedule/period.ts';
 import { registerProcessMetrics } from './event-loop-delay.ts';
 
 export interface MetricsSources {
@@ -13,6 +16,8 @@ export interface MetricsSources {
   queueDepths: () => Promise<QueueDepth[]>;
   /** The jobs defined here, and of them the ones paused now (shared by every replica); may fail, as queueDepths. */
   jobIds: () => string[];
+  /** The schedule of every enabled job, for jobsd_job_period_seconds. */
+  schedules: () => Array<[string, Schedule]>;
   pausedJobs: () => Promise<Set<string>>;
   version: string;
   instance: string;
@@ -20,6 +25,9 @@ export interface MetricsSources {
 
 const DURATION_BUCKETS = [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600];
 const LATENESS_BUCKETS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60];
+/** What one scrape spends at most on computing periods (the rest come in the next scrapes), and per slice of it. */
+const PERIOD_BUDGET_MS = 2_000;
+const PERIOD_SLICE_MS = 10;
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -29,7 +37,8 @@ export class AgentMetrics {
   private readonly lastSuccess: Gauge<'job'>;
   private readonly known = new Set<string>();
 
-  constructor(sources: MetricsSources) {
+  /** `periodBudgetMs`: what one scrape spends at most on computing periods (tests make it 0: one per scrape). */
+  constructor(sources: MetricsSources, { periodBudgetMs = PERIOD_BUDGET_MS }: { periodBudgetMs?: number } = {}) {
     const registers = [this.registry];
     // prom-client's process metrics; the event-loop delay is sampled only while /metrics is read
     // (src/runs/event-loop-delay.ts). Fire lateness has its own histogram.
@@ -60,6 +69,37 @@ export class AgentMetrics {
         this.set(sources.fileErrors());
       },
     });
+    const periods = new PeriodCache();
+    const period = new Gauge({
+      name: 'jobsd_job_period_seconds',
+      help: 'How long the job may go between two successes while healthy: its interval, or for a cron the largest gap among its last two fires and the next (src/schedule/period.ts). None for one-time and chained jobs.',
+      labelNames: ['job'],
+      registers,
+      async collect() {
+        // Computed in slices that give the event loop back; past the budget (one at least, so that every
+        // scrape gets further), the last value known or none: the next scrapes compute the rest.
+        const start = performance.now();
+        let sliceEnd = start + PERIOD_SLICE_MS;
+        let computed = 0;
+        const values: Array<[string, number]> = [];
+        for (const [job, schedule] of sources.schedules()) {
+          let ms: number | undefined;
+          if (periods.fresh(schedule, Date.now())) ms = periods.periodMs(schedule, Date.now());
+          else if (computed > 0 && performance.now() - start >= periodBudgetMs) ms = periods.last(schedule);
+          else {
+            if (performance.now() > sliceEnd) {
+              await yieldToLoop();
+              sliceEnd = performance.now() + PERIOD_SLICE_MS;
+            }
+            ms = periods.periodMs(schedule, Date.now());
+            computed++;
+          }
+          if (ms !== undefined) values.push([job, ms / 1000]);
+        }
+        period.reset();
+        for (const [job, seconds] of values) period.labels(job).set(seconds);
+      },
+    });
     const paused = new Gauge({
       name: 'jobsd_job_paused',
       help: '1 while the job is paused (jobsd pause, the API, pause_after_failures), else 0.',
@@ -72,14 +112,29 @@ export class AgentMetrics {
         for (const job of sources.jobIds()) paused.labels(job).set(now.has(job) ? 1 : 0);
       },
     });
+    // One query for both gauges of a scrape: prom-client collects every metric at once.
+    let pending: Promise<QueueDepth[] | undefined> | undefined;
+    const depthsOfThisScrape = () =>
+      (pending ??= sources
+        .queueDepths()
+        .catch(() => undefined)
+        .finally(() => (pending = undefined)));
+    const waiting = new Gauge({
+      name: 'jobsd_queue_oldest_waiting_seconds',
+      help: 'How long the oldest run that could start (its start time has come, nothing holds its job) has waited in each pg-boss queue; 0 when none waits.',
+      labelNames: ['queue'],
+      registers,
+      async collect() {
+        for (const d of (await depthsOfThisScrape()) ?? []) waiting.labels(d.name).set(d.oldestWaitingSeconds);
+      },
+    });
     const depth = new Gauge({
       name: 'jobsd_queue_depth',
       help: 'Jobs in each pg-boss queue by state (queued, retry, active).',
       labelNames: ['queue', 'state'],
       registers,
       async collect() {
-        const depths = await sources.queueDepths().catch(() => undefined);
-        for (const d of depths ?? []) {
+        for (const d of (await depthsOfThisScrape()) ?? []) {
           depth.labels(d.name, 'queued').set(d.queued);
           depth.labels(d.name, 'retry').set(d.retry);
           depth.labels(d.name, 'active').set(d.active);

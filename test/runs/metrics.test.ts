@@ -5,10 +5,11 @@ import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { registerProcessMetrics } from '../../src/runs/event-loop-delay.ts';
+import type { Schedule } from '../../src/definitions/types.ts';
 import { AgentMetrics } from '../../src/runs/metrics.ts';
 
 it('forget() drops every series of a removed job, histograms and counters included', async () => {
-  const metrics = new AgentMetrics({ version: 't', instance: 'i', fileErrors: () => 0, nextFires: () => new Map(), queueDepths: async () => [], jobIds: () => [], pausedJobs: async () => new Set<string>() });
+  const metrics = new AgentMetrics({ version: 't', instance: 'i', fileErrors: () => 0, nextFires: () => new Map(), queueDepths: async () => [], jobIds: () => [], schedules: () => [], pausedJobs: async () => new Set<string>() });
   for (const job of ['gone', 'kept']) {
     metrics.fire(job, 'queued');
     metrics.fire(job, 'succeeded');
@@ -44,4 +45,34 @@ it("serves prom-client's process metrics, the event-loop delay sampled once /met
   assert.ok(gauge('max') >= 0.04 && gauge('max') < 0.2, `max event-loop delay ${gauge('max')} s`);
   // The delay itself, not the time between two samples (the resolution, 10 ms here, plus the delay).
   assert.ok(gauge('min') < 0.005, `min event-loop delay ${gauge('min')} s`);
+});
+
+it('exports each scheduled job period, none for one-time jobs, and the oldest waiting run per queue', async () => {
+  const base = { timezone: 'UTC', jitterMs: 0, catchup: 'skip', catchupWindowMs: 3_600_000 } as const;
+  const metrics = new AgentMetrics({
+    version: 't', instance: 'i', fileErrors: () => 0, nextFires: () => new Map(), jobIds: () => [], pausedJobs: async () => new Set<string>(),
+    queueDepths: async () => [{ name: 'jobsd-skip', queued: 1, retry: 0, active: 0, oldestWaitingSeconds: 42.5 }],
+    schedules: () => [
+      ['tick', { ...base, trigger: { kind: 'every', intervalMs: 30_000, anchorMs: 0 } }],
+      ['hourly', { ...base, trigger: { kind: 'cron', expression: '0 * * * *', source: '0 * * * *' } }],
+      ['setup', { ...base, trigger: { kind: 'once' } }],
+    ],
+  });
+  const text = await metrics.text();
+  assert.match(text, /^jobsd_job_period_seconds\{job="tick"\} 30$/m);
+  assert.match(text, /^jobsd_job_period_seconds\{job="hourly"\} 3600$/m);
+  assert.doesNotMatch(text, /job="setup"/);
+  assert.match(text, /^jobsd_queue_oldest_waiting_seconds\{queue="jobsd-skip"\} 42\.5$/m);
+  assert.match(text, /^jobsd_queue_depth\{queue="jobsd-skip",state="queued"\} 1$/m);
+});
+
+it('computes periods within a budget per scrape, and gets further at every scrape', async () => {
+  const base = { timezone: 'UTC', jitterMs: 0, catchup: 'skip', catchupWindowMs: 3_600_000 } as const;
+  const schedules: Array<[string, Schedule]> = ['5', '10', '15'].map((m) => [`job-${m}`, { ...base, trigger: { kind: 'cron', expression: `${m} 3 * * *`, source: `${m} 3 * * *` } }]);
+  const metrics = new AgentMetrics(
+    { version: 't', instance: 'i', fileErrors: () => 0, nextFires: () => new Map(), queueDepths: async () => [], jobIds: () => [], pausedJobs: async () => new Set<string>(), schedules: () => schedules },
+    { periodBudgetMs: 0 },
+  );
+  const count = async () => [...(await metrics.text()).matchAll(/^jobsd_job_period_seconds\{job="job-\d+"\} 86400$/gm)].length;
+  assert.deepEqual([await count(), await count(), await count(), await count()], [1, 2, 3, 3]);
 });
