@@ -8,7 +8,8 @@
 #   3. the image run twice, as `docker run` would (its entrypoint, user, environment and working directory,
 #      as PID 1 of its own PID, mount and UTS namespaces, chrooted into the image's root), with a jobs.d
 #      volume and a PostgreSQL outside the image: writable, then with the root read-only and a tmpfs on /tmp
-#      as deploy/compose.yaml runs it. Each run: /readyz answers 200, the image's HEALTHCHECK and the compose
+#      as deploy/compose.yaml runs it, then writable without a database URL (its embedded PostgreSQL).
+#      Each run: /readyz answers 200, the image's HEALTHCHECK and the compose
 #      healthcheck pass inside it, a job runs (its run in the API, with its output), and SIGTERM stops it
 #      with exit 0 within the 60 s stop timeout.
 # podman run itself is tried first and used where it works (it does not where crun refuses cgroups v1/hybrid).
@@ -290,14 +291,14 @@ fetch_status() { # URL -> HTTP status, 000 when unreachable
       async (r) => { console.log(r.status); await r.text(); },
       () => console.log("000"));' "$1"
 }
-succeeded_output() { # JOB -> the output of its latest succeeded run, from the API; nothing while there is none
+succeeded_output() { # JOB HOST -> the output of its latest succeeded run by the agent on HOST, from the API; nothing while there is none
   ip netns exec "$NS" "$NODE" -e '
     fetch(`http://127.0.0.1:9464/api/jobs/${process.argv[1]}/runs?limit=5`, { signal: AbortSignal.timeout(5000) })
       .then((r) => (r.ok ? r.json() : { runs: [] }))
       .then(({ runs }) => {
-        const run = runs.find((r) => r.state === "succeeded");
+        const run = runs.find((r) => r.state === "succeeded" && String(r.instance).startsWith(`${process.argv[2]}:`));
         if (run) process.stdout.write(String(run.result?.details?.output_tail ?? ""));
-      }, () => undefined);' "$1"
+      }, () => undefined);' "$1" "$2"
 }
 
 # In the running container: the image's user, environment, root and working directory (as docker exec).
@@ -325,14 +326,17 @@ podman_run_works() {
   return "$ok"
 }
 
-run_image() { # MODE: rw (writable root) or ro (read-only root, tmpfs on /tmp, as deploy/compose.yaml)
+run_image() { # MODE: rw (writable root), ro (read-only root, tmpfs on /tmp, as deploy/compose.yaml),
+  # embedded (writable root, no JOBSD_DATABASE_URL: the image's embedded PostgreSQL in /var/lib/jobsd)
   local mode=$1 root data t0 status code elapsed output child
+  local agent_env=("${run_env[@]}")
+  if [ "$mode" = embedded ]; then agent_env=("${run_env_without_db[@]}"); fi
   t0=$(now)
   data=$WORK/data-$mode
   mkdir -m 755 "$data"
   chown "$uid:$gid" "$data" # the /var/lib/jobsd volume: docker fills a new one from the image, owned by node
   local name=jobsd-image-$mode
-  if [ "$mode" = rw ]; then
+  if [ "$mode" != ro ]; then
     container=$(podman create --no-healthcheck --name "jobsd-image-test-$$" "$IMAGE")
     root=$(podman mount "$container")
   else
@@ -340,7 +344,7 @@ run_image() { # MODE: rw (writable root) or ro (read-only root, tmpfs on /tmp, a
     image_mounted=true
   fi
   ip netns exec "$NS" unshare --mount --uts -- "$0" __enter "$root" "$mode" "$WORK/jobs.d" "$data" "$uid" "$gid" "$workdir" "$name" \
-    /usr/bin/env -i "${run_env[@]}" "${entrypoint[@]}" "${cmd[@]}" >"$WORK/agent-$mode.log" 2>&1 9>&- &
+    /usr/bin/env -i "${agent_env[@]}" "${entrypoint[@]}" "${cmd[@]}" >"$WORK/agent-$mode.log" 2>&1 9>&- &
   agent_pid=$!
   # PID 1 (tini) is the child of unshare that is PID 1 in its namespace (the other children are the mounts').
   pid1=''
@@ -365,6 +369,9 @@ run_image() { # MODE: rw (writable root) or ro (read-only root, tmpfs on /tmp, a
   done
   [ "$status" = 200 ] || { tail -30 "$WORK/agent-$mode.log" >&2; fail "[$mode] /readyz answered $status, not 200, within 60 s (agent log above)"; }
   log "[$mode] ready (/readyz 200) $(took "$t0") after the start"
+  if [ "$mode" = embedded ]; then
+    grep -q 'embedded PostgreSQL listening on 127.0.0.1' "$WORK/agent-$mode.log" || fail "[embedded] the agent did not start its embedded PostgreSQL"
+  fi
   exec_in "$pid1" "${healthcheck[@]}" || fail "[$mode] the image's HEALTHCHECK (${healthcheck[*]}) failed inside the container"
   exec_in "$pid1" "${compose_check[@]}" || fail "[$mode] the compose healthcheck (${compose_check[*]}) failed inside the container"
   log "[$mode] the image's HEALTHCHECK and the compose healthcheck pass inside the container"
@@ -374,13 +381,13 @@ run_image() { # MODE: rw (writable root) or ro (read-only root, tmpfs on /tmp, a
     exec_in "$pid1" /bin/sh -c 'touch /tmp/.probe && rm /tmp/.probe' || fail "[ro] /tmp is not writable"
     log "[ro] the root filesystem is read-only, /tmp is writable"
   else
-    exec_as_root "$pid1" /bin/sh -c 'touch /.probe && rm /.probe' || fail "[rw] the root filesystem is not writable"
+    exec_as_root "$pid1" /bin/sh -c 'touch /.probe && rm /.probe' || fail "[$mode] the root filesystem is not writable"
   fi
 
   # A run of the job, with its output, through the API.
   output=''
   for _ in $(seq 60); do
-    output=$(succeeded_output image-check)
+    output=$(succeeded_output image-check "$name")
     [ -n "$output" ] && break
     sleep 0.5
   done
@@ -424,7 +431,7 @@ run_image() { # MODE: rw (writable root) or ro (read-only root, tmpfs on /tmp, a
     { tail -20 "$WORK/agent-$mode.log" >&2; fail "[$mode] the run in flight did not finish during the grace period"; }
   logged "$WORK/agent-$mode.log" "jobsd stopped" || { tail -20 "$WORK/agent-$mode.log" >&2; fail "[$mode] no 'jobsd stopped' in the agent's log"; }
   log "[$mode] ${stop_signal:-SIGTERM} with a run in flight: it finished, then exit 0, $elapsed after the signal"
-  if [ "$mode" = rw ]; then
+  if [ "$mode" != ro ]; then
     podman umount "$container" >/dev/null
     podman rm "$container" >/dev/null
     container=''
@@ -439,7 +446,8 @@ IFS=: read -r uid gid home < <(awk -F: -v u="$user" '$1 == u || $3 == u { print 
 podman image umount "$IMAGE" >/dev/null
 [ -n "$uid" ] || fail "user $user is not in the image's /etc/passwd"
 api_token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-run_env=("${image_env[@]}" "HOME=$home" "JOBSD_DATABASE_URL=$database_url" "JOBSD_API_TOKEN=$api_token")
+run_env_without_db=("${image_env[@]}" "HOME=$home" "JOBSD_API_TOKEN=$api_token")
+run_env=("${run_env_without_db[@]}" "JOBSD_DATABASE_URL=$database_url")
 
 if podman_run_works; then
   log "run: podman run works here, but the checks below use the namespaces (one way on every machine)"
@@ -448,3 +456,4 @@ else
 fi
 run_image rw
 run_image ro
+run_image embedded
