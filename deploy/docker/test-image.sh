@@ -12,7 +12,8 @@
 #      Each run: /readyz answers 200, the image's HEALTHCHECK and the compose
 #      healthcheck pass inside it, a job runs (its run in the API, with its output), and SIGTERM stops it
 #      with exit 0 within the 60 s stop timeout.
-# podman run itself is tried first and used where it works (it does not where crun refuses cgroups v1/hybrid).
+# podman run is tried and its outcome reported (crun refuses cgroups v1/hybrid here); the runs use the
+# namespaces on every machine, so that they check the same thing everywhere.
 # The run's network namespace is its own (made with ip netns), shared with the PostgreSQL like a compose
 # network: the agent listens on 0.0.0.0:9464 as the image says, and nothing listens on the host.
 # Everything made is removed on exit: mounts, containers, images, the namespace, processes, directories.
