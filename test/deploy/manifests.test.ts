@@ -129,6 +129,17 @@ describe('compose file and Dockerfile', () => {
     assert.match(text, /JOBSD_JOBS_DIR=\/etc\/jobsd\/jobs\.d/);
     for (const copied of ['bin', 'src', 'schemas']) assert.match(text, new RegExp(`^COPY ${copied} `, 'm'));
   });
+
+  it('the build context (.dockerignore) lets in what the Dockerfile copies, and keeps node_modules and .git out', () => {
+    const dockerfile = readFileSync(path.join(DEPLOY, 'docker', 'Dockerfile'), 'utf8');
+    const ignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    assert.equal(ignore[0], '*', '.dockerignore starts by leaving everything out, then lets in what the image needs');
+    const allowed = new Set(ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1)));
+    const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+)$/gm)].map((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
+    assert.ok(copies.length >= 4, 'the Dockerfile copies the package files, bin, src, schemas and jobs.d');
+    for (const source of copies.flat()) assert.ok(allowed.has(source.replace(/\/$/, '')), `.dockerignore lets in ${source} (the Dockerfile copies it)`);
+    for (const kept of ['node_modules', '.git', 'test']) assert.ok(!allowed.has(kept), `.dockerignore keeps ${kept} out`);
+  });
 });
 
 describe('launchers', () => {
