@@ -9,6 +9,7 @@ import { planBackfill, runBackfill } from '../queue/backfill.ts';
 import { CliError, EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 import { escapeControl } from '../files/limits.ts';
 import { runTarget } from './run-target.ts';
+import { cliInstant } from '../definitions/instant.ts';
 import { withQueue } from './queue-client.ts';
 import { DATABASE_FLAGS, withDatabase } from './database.ts';
 import { FILE_FLAGS } from './settings.ts';
@@ -26,8 +27,8 @@ command continues it (what succeeded is not run again). Progress goes to stderr.
 
 function instant(text: string | undefined, flag: string): number {
   if (text === undefined) throw new UsageError(`${flag} is required`);
-  const ms = Date.parse(text);
-  if (!/^\d{4}-\d\d-\d\dT/.test(text) || Number.isNaN(ms)) throw new UsageError(`${flag}: "${text}" is not an ISO 8601 instant (2026-11-01T00:00:00Z)`);
+  const ms = cliInstant(text);
+  if (ms === undefined) throw new UsageError(`${flag}: "${text}" is not an ISO 8601 instant (2026-11-01T00:00:00Z)`);
   return ms;
 }
 

@@ -8,6 +8,7 @@ import { pauseJob, resumeJob } from '../queue/pause.ts';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command.ts';
 import { DATABASE_FLAGS, withDatabase } from './database.ts';
 import { runTarget } from './run-target.ts';
+import { cliInstant } from '../definitions/instant.ts';
 import { withQueue } from './queue-client.ts';
 import { FILE_FLAGS } from './settings.ts';
 
@@ -31,8 +32,8 @@ function untilOf(values: { for?: string | undefined; until?: string | undefined 
     return nowMs + ms;
   }
   if (values.until !== undefined) {
-    const ms = Date.parse(values.until);
-    if (!/^\d{4}-\d\d-\d\dT/.test(values.until) || Number.isNaN(ms)) throw new UsageError(`--until: "${values.until}" is not an ISO 8601 instant (2026-12-24T08:00:00Z)`);
+    const ms = cliInstant(values.until);
+    if (ms === undefined) throw new UsageError(`--until: "${values.until}" is not an ISO 8601 instant (2026-12-24T08:00:00Z)`);
     if (ms <= nowMs) throw new UsageError(`--until: ${values.until} has passed`);
     return ms;
   }

@@ -12,6 +12,7 @@ import { CliError, EXIT, parseCommandArgs, UsageError, type Command } from './co
 import { DATABASE_FLAGS, withDatabase } from './database.ts';
 import { FILE_FLAGS } from './settings.ts';
 import { runThroughAgent, runTarget } from './run-target.ts';
+import { cliInstant } from '../definitions/instant.ts';
 import { withQueue } from './queue-client.ts';
 
 const usage = `Usage: jobsd run JOB_ID [--at ISO [--force]] [--wait] [--json] [--jobs-dir DIR] [--env NAME] [--database-url URL] [--data-dir DIR]
@@ -46,8 +47,8 @@ export const runCommand: Command = {
       force: { type: 'boolean' },
     });
     if (values.force && values.at === undefined) throw new UsageError('--force goes with --at');
-    const atMs = values.at === undefined ? undefined : Date.parse(values.at);
-    if (atMs !== undefined && (!/^\d{4}-\d\d-\d\dT/.test(values.at!) || Number.isNaN(atMs))) throw new UsageError(`--at: "${values.at}" is not an ISO 8601 instant (2026-11-30T02:00:00Z)`);
+    const atMs = values.at === undefined ? undefined : cliInstant(values.at);
+    if (values.at !== undefined && atMs === undefined) throw new UsageError(`--at: "${values.at}" is not an ISO 8601 instant (2026-11-30T02:00:00Z)`);
     if (positionals.length !== 1) throw new UsageError('expected one JOB_ID');
     const id = positionals[0]!;
     return withDatabase(values, io, async ({ url, pool }) => {

@@ -3,16 +3,11 @@
 // to know the job and the definition it runs (by hash). No secret: the task is left out, and the
 // description and schedule are scrubbed of the job's secrets.
 
-import type { JobDefinition, OverlapMode, Schedule, TaskType } from '../definitions/types.ts';
+import type { JobDefinition, TaskType } from '../definitions/types.ts';
 import { allSecrets, redactDeep, scrubText } from '../redact.ts';
 
-export interface ReportedJob {
-  id: string;
-  file: string;
-  description?: string;
-  enabled: boolean;
-  schedule: Schedule;
-  overlap: OverlapMode;
+/** What an agent reports of a job: the definition's fields that say what and when, never its task. */
+export interface ReportedJob extends Pick<JobDefinition, 'id' | 'file' | 'description' | 'enabled' | 'schedule' | 'overlap'> {
   task_type: TaskType;
   /** The definition's hash (src/definitions/normalize.ts): which version of the file the agent runs. */
   hash: string;

@@ -49,3 +49,14 @@ export function wallInstant(wall: number, zone: string): number {
   }
   return high;
 }
+
+/**
+ * An instant given on the command line or in an API body (`--at`, `--until`, `until`): a date and a time
+ * (`2026-12-24T08:00:00Z`; without an offset, the machine's zone, as Date.parse reads it). Undefined when it
+ * is not one.
+ */
+export function cliInstant(text: unknown): number | undefined {
+  if (typeof text !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { definitionView, fileErrorView, jobView, pauseView, runView } from './api.ts';
 import { parseDuration } from '../definitions/duration.ts';
 import { ID_PATTERN } from '../definitions/normalize.ts';
+import { cliInstant } from '../definitions/instant.ts';
 import { bearerMatches } from './auth.ts';
 import { hostProblem } from './host-check.ts';
 import { HttpError, integerParam, pathSegment, requestUrl } from './request.ts';
@@ -112,8 +113,8 @@ function pauseRequest(body: Record<string, unknown>, nowMs: number): { untilMs?:
     if (typeof ms !== 'number' || ms <= 0) throw new HttpError(400, 'bad_body', 'for must be a duration such as "90s", "2h" or "1h30m"');
     untilMs = nowMs + ms;
   } else if (body.until !== undefined) {
-    const ms = typeof body.until === 'string' && /^\d{4}-\d\d-\d\dT/.test(body.until) ? Date.parse(body.until) : NaN;
-    if (Number.isNaN(ms)) throw new HttpError(400, 'bad_body', 'until must be an ISO 8601 instant such as "2026-12-24T08:00:00Z"');
+    const ms = cliInstant(body.until);
+    if (ms === undefined) throw new HttpError(400, 'bad_body', 'until must be an ISO 8601 instant such as "2026-12-24T08:00:00Z"');
     if (ms <= nowMs) throw new HttpError(400, 'bad_body', `until ${String(body.until)} has passed`);
     untilMs = ms;
   }

@@ -2,13 +2,12 @@
 // result with `jobsd validate`, asking `jobsd next` for fires, and an independent cron matcher.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parse } from 'yaml';
-import { ROOT, runCli, type CliResult } from '../helpers/cli.ts';
+import { runCli, type CliResult } from '../helpers/cli.ts';
 
 export const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 
@@ -87,16 +86,3 @@ export function cronOracle(expression: string, zone: string, from: string, count
   return out;
 }
 
-/** The CLI with `input` on its standard input (for `jobsd import FORMAT -`). */
-export function runCliWithInput(args: string[], input: string, env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'jobsd.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { assertValid, FIXTURES, importInto, nextFires, runCliWithInput } from './helpers.ts';
+import { assertValid, FIXTURES, importInto, nextFires } from './helpers.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const FROM = '2026-12-01T00:00:00Z';
 const DIR = path.join(FIXTURES, 'systemd');
@@ -89,7 +90,7 @@ test('OnUnitActiveSec= becomes every, OnBootSec= beside it is dropped', async ()
 
 test('`systemctl cat` output on standard input: the timer and its service in one stream', async () => {
   const stream = ['backup.timer', 'backup.service'].map((f) => `# /etc/systemd/system/${f}\n${readFileSync(path.join(DIR, f), 'utf8')}`).join('\n');
-  const r = await runCliWithInput(['import', 'systemd', '-', '--json', '--allow-partial'], stream);
+  const r = await runCli(['import', 'systemd', '-', '--json', '--allow-partial'], { input: stream });
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as { jobs: { id: string; text: string }[] };
   assert.deepEqual(doc.jobs.map((j) => j.id), ['backup']);
