@@ -53,7 +53,9 @@ export function fromApscheduler(input: ScheduleInput, path: (string | number)[])
   const field = (name: (typeof CRON_ORDER)[number]) =>
     args[name] !== undefined ? String(args[name]).replaceAll(' ', '') : CRON_ORDER.indexOf(name) > last ? (CRON_MIN[name] ?? '*') : '*';
   const dow = args.day_of_week === undefined ? '*' : weekdaysToCron(String(args.day_of_week), at('day_of_week'));
-  return { ...rest, ...windows(), cron: [field('second'), field('minute'), field('hour'), field('day'), field('month'), dow].join(' ') };
+  // APScheduler fires on a day that matches every field given: day and day_of_week both.
+  const both = args.day !== undefined && String(args.day) !== '*' && dow !== '*' ? { days_match: 'both' as const } : {};
+  return { ...rest, ...windows(), cron: [field('second'), field('minute'), field('hour'), field('day'), field('month'), dow].join(' '), ...both };
 }
 
 /** APScheduler day_of_week (0 = Monday, or mon..sun) → a cron list (0 = Sunday). */

@@ -111,3 +111,27 @@ function fieldProblem(index: number, value: string): string | null {
     return plain;
   }
 }
+
+/** Day-of-month forms whose days depend on the month, and day-of-week forms that name a week of it. */
+export const MONTH_DEPENDENT_DOM = /[LW]/i;
+export const MONTH_DEPENDENT_DOW = /[L#]/i;
+
+/**
+ * Why `daysMatch: 'both'` cannot apply to an expression (one day field must be a plain set of days,
+ * without `L`, `W` or `#`), or undefined when it can.
+ */
+export function bothDaysProblem(expression: string): string | undefined {
+  const fields = expression.split(' ');
+  const [dom = '*', dow = '*'] = fields.length === 6 ? [fields[3], fields[5]] : [fields[2], fields[4]];
+  if (MONTH_DEPENDENT_DOM.test(dom) && MONTH_DEPENDENT_DOW.test(dow)) {
+    return `days_match: both needs one day field without L, W or #; "${dom}" and "${dow}" both have one`;
+  }
+  return undefined;
+}
+
+/** Whether both day fields of an expression returned by parseCron are restricted (neither is `*`). */
+export function restrictsBothDays(expression: string): boolean {
+  const fields = expression.split(' ');
+  const [dom, dow] = fields.length === 6 ? [fields[3], fields[5]] : [fields[2], fields[4]];
+  return dom !== '*' && dow !== '*';
+}

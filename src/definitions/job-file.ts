@@ -31,6 +31,8 @@ export interface ScheduleInput {
   once?: true;
   after?: string;
   on?: string[];
+  /** With `cron`: `both` makes a day match day of month and day of week; `either` (cron's rule) is the default. */
+  days_match?: 'either' | 'both';
   /** APScheduler style, together with `args`. */
   type?: 'cron' | 'interval' | 'date';
   args?: Record<string, string | number>;
@@ -128,7 +130,7 @@ export const JOB_FILE_KEYS: Keys<JobFile> = {
 };
 export const NOTIFY_KEYS: Keys<NotifyInput> = { on: true, webhook: true, email: true };
 export const SCHEDULE_KEYS: Keys<ScheduleInput> = {
-  cron: true, every: true, at: true, once: true, after: true, on: true, type: true, args: true, timezone: true, jitter: true,
+  cron: true, days_match: true, every: true, at: true, once: true, after: true, on: true, type: true, args: true, timezone: true, jitter: true,
   catchup: true, catchup_window: true, anchor: true, start_at: true, end_at: true,
 };
 export const LIMITS_KEYS: Keys<LimitsInput> = { memory: true, cpu: true, open_files: true, processes: true, output: true };

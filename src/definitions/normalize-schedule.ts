@@ -1,7 +1,7 @@
 // The `schedule` of a job file → a Schedule: one trigger, a canonical zone, durations in ms.
 
 import { fromApscheduler } from './apscheduler.ts';
-import { parseCron } from './cron.ts';
+import { bothDaysProblem, parseCron, restrictsBothDays } from './cron.ts';
 import { ERROR_CODES } from './errors.ts';
 import { duration, Problems, type Path } from './fields.ts';
 import { parseInstant } from './instant.ts';
@@ -62,7 +62,7 @@ export function normalizeSchedule(
 
   let trigger: Trigger | undefined;
   if (input.cron !== undefined) {
-    trigger = cronTrigger(problems, input.cron, field('cron'));
+    trigger = cronTrigger(problems, input.cron, field('cron'), daysMatch(problems, input.days_match, field('days_match')));
   } else if (input.every !== undefined) {
     const intervalMs = duration(problems, input.every, field('every'), 0, { min: 1000 });
     if (intervalMs > 0) trigger = { kind: 'every', intervalMs, anchorMs: instant('anchor') ?? 0 };
@@ -76,6 +76,9 @@ export function normalizeSchedule(
   }
   if (input.on !== undefined && input.after === undefined) {
     problems.add(ERROR_CODES.schedule, field('on'), 'on applies to after only');
+  }
+  if (input.days_match !== undefined && input.cron === undefined) {
+    problems.add(ERROR_CODES.schedule, field('days_match'), 'days_match applies to cron only');
   }
   if (input.anchor !== undefined && input.every === undefined) {
     problems.add(ERROR_CODES.schedule, field('anchor'), 'anchor applies to every only');
@@ -105,7 +108,7 @@ export function normalizeSchedule(
  * written, an expression that repeats another (`@daily` and `0 0 * * *`) kept once. A list of one is
  * the same trigger as the expression alone.
  */
-function cronTrigger(problems: Problems, cron: string | string[], path: Path): Trigger | undefined {
+function cronTrigger(problems: Problems, cron: string | string[], path: Path, both: boolean): Trigger | undefined {
   const list = typeof cron === 'string' ? [cron] : cron;
   if (list.length === 0) {
     problems.add(ERROR_CODES.cron, path, 'an empty list: give at least one cron expression');
@@ -118,11 +121,23 @@ function cronTrigger(problems: Problems, cron: string | string[], path: Path): T
     if ('error' in parsed) {
       problems.add(ERROR_CODES.cron, typeof cron === 'string' ? path : [...path, index], parsed.error);
       bad = true;
+    } else if (both && bothDaysProblem(parsed.expression)) {
+      problems.add(ERROR_CODES.cron, typeof cron === 'string' ? path : [...path, index], bothDaysProblem(parsed.expression)!);
+      bad = true;
     } else if (!crons.some((c) => c.expression === parsed.expression)) {
-      crons.push({ expression: parsed.expression, source });
+      crons.push({ expression: parsed.expression, source, ...(both && restrictsBothDays(parsed.expression) ? { daysMatch: 'both' as const } : {}) });
     }
   }
   if (bad) return undefined;
   if (crons.length === 1) return { kind: 'cron', ...crons[0]! };
   return { kind: 'crons', crons };
 }
+
+/** `days_match`: true for `both`; `either` (the default) and a bad value (reported) are false. */
+function daysMatch(problems: Problems, value: unknown, path: Path): boolean {
+  if (value === undefined || value === 'either') return false;
+  if (value === 'both') return true;
+  problems.add(ERROR_CODES.schedule, path, `${JSON.stringify(value)}: days_match is either (the default) or both`);
+  return false;
+}
+

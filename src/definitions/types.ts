@@ -13,12 +13,17 @@ export type OverlapMode = (typeof OVERLAP_MODES)[number];
 export interface CronSource {
   expression: string;
   source: string;
+  /**
+   * `both`: with day of month and day of week both restricted, a day must match both (APScheduler's
+   * and systemd's rule). Absent: cron's rule, either one matching is enough.
+   */
+  daysMatch?: 'both';
 }
 
 /** When a job fires, before time zone, jitter and window are applied. */
 export type Trigger =
   /** `expression` has 5 or 6 fields (seconds first); macros such as `@daily` are expanded. */
-  | { kind: 'cron'; expression: string; source: string }
+  | ({ kind: 'cron' } & CronSource)
   /** Several cron expressions (`cron:` given as a list): fires at the union of their instants, each once. */
   | { kind: 'crons'; crons: CronSource[] }
   /** Fires at anchorMs + k × intervalMs for every integer k. */

@@ -4,7 +4,7 @@
 // (`scheduler:` and `sources:`) is recognised and read by src/import/logingest.ts.
 
 import { parse } from 'yaml';
-import { APSCHEDULER_DAY_CONFLICT, apschedulerDayConflict, IdPool, literal, slugId } from './common.ts';
+import { IdPool, literal, slugId } from './common.ts';
 import { importLogIngest } from './logingest.ts';
 import { OmegaResolver } from './omegaconf.ts';
 import { NOTE_CODES as C, Notes, type ImportedJob, type ImportResult, type ImportSource } from './types.ts';
@@ -94,7 +94,6 @@ function jobsOf(config: Obj, source: ImportSource, notes: Notes, report: boolean
       if (report) notes.dropped(C.schedule, where, 'not imported: no schedule', id);
       continue;
     }
-    if (report && apschedulerDayConflict(schedule)) notes.dropped(C.schedule, where, APSCHEDULER_DAY_CONFLICT, id);
     for (const field of ['timeout', 'retry', 'notify', 'overlap'] as const) if (entry[field] !== undefined) job[field] = at(field);
     const instances = entry.max_instances;
     if (typeof instances === 'number' && instances > 1) {

@@ -70,18 +70,3 @@ export function joinParts(parts: Part[]): string {
   }
   return out;
 }
-
-/**
- * An APScheduler cron trigger with both `day` and `day_of_week` restricted: APScheduler fires when both
- * match, jobsd's reading of such a schedule (src/definitions/apscheduler.ts) when either does.
- */
-export function apschedulerDayConflict(schedule: unknown): boolean {
-  if (schedule === null || typeof schedule !== 'object') return false;
-  const { type, args } = schedule as { type?: unknown; args?: Record<string, unknown> };
-  if (type !== 'cron' || args === null || typeof args !== 'object') return false;
-  const restricted = (v: unknown) => v !== undefined && !String(v).trim().startsWith('*');
-  return restricted(args.day) && restricted(args.day_of_week);
-}
-
-export const APSCHEDULER_DAY_CONFLICT =
-  'APScheduler fires when both day and day_of_week match; jobsd reads the two as cron does, either one matching, so this schedule would fire on more days: no job file field says "both"; split it or narrow it by hand';

@@ -2,7 +2,7 @@
 // default_retry, default_timeout) and `sources:` (a list with `name`, or a map by name) with their
 // schedule (a cron string or APScheduler {type, args}), timeout, retry, and the command that ingests it.
 
-import { APSCHEDULER_DAY_CONFLICT, apschedulerDayConflict, duration, IdPool, slugId } from './common.ts';
+import { duration, IdPool, slugId } from './common.ts';
 import { OmegaResolver } from './omegaconf.ts';
 import { NOTE_CODES as C, type ImportedJob, type ImportResult, type ImportSource, type Notes } from './types.ts';
 
@@ -38,7 +38,6 @@ export function importLogIngest(config: Obj, source: ImportSource, notes: Notes)
       notes.dropped(C.schedule, where, 'not imported: no schedule', id);
       continue;
     }
-    if (apschedulerDayConflict(schedule)) notes.dropped(C.schedule, where, APSCHEDULER_DAY_CONFLICT, id);
     const timeout = entry.timeout ?? scheduler.default_timeout;
     if (timeout !== undefined) job.timeout = typeof timeout === 'number' ? duration(timeout * 1000) : timeout;
     const retry = retryOf(isObj(entry.retry) ? { ...obj(scheduler.default_retry), ...entry.retry } : obj(scheduler.default_retry), where, id, notes);

@@ -5,6 +5,8 @@ export interface CalendarCron {
   /** Six fields: second minute hour day-of-month month day-of-week. */
   fields: [string, string, string, string, string, string];
   timezone?: string;
+  /** A weekday and a day of the month together: systemd fires on a day that matches both. */
+  daysMatch?: 'both';
   /** From a year or a range of years: the first and last instant (wall time, in `timezone`). */
   start_at?: string;
   end_at?: string;
@@ -78,10 +80,9 @@ export function calendarToCron(text: string, isZone: (name: string) => boolean):
     if (typeof field !== 'string') return field;
     out.day = field;
   }
-  if (weekdays !== '*' && out.day !== '*') {
-    return { error: 'a weekday and a day of the month together mean both in systemd, either in cron: not expressible as one cron expression' };
-  }
-  const result: CalendarCron = { fields: [out.second!, out.minute!, out.hour!, out.day!, out.month!, weekdays], ...(timezone ? { timezone } : {}) };
+  // A weekday and a day of the month together mean both in systemd (`Sat *-*-1..7`: the first Saturday).
+  const both = weekdays !== '*' && out.day !== '*' ? { daysMatch: 'both' as const } : {};
+  const result: CalendarCron = { fields: [out.second!, out.minute!, out.hour!, out.day!, out.month!, weekdays], ...both, ...(timezone ? { timezone } : {}) };
   if (year !== '*') {
     const m = /^(\d{4})(?:\.\.(\d{4}))?$/.exec(year);
     if (!m) return { error: `year "${year}": only one year or a range of years (2027..2028) can be carried over, as start_at/end_at` };
@@ -137,7 +138,7 @@ function weekdaysToCron(text: string): string | { error: string } {
 export function mergeCalendars(events: CalendarCron[]): CalendarCron | undefined {
   const [first, ...rest] = events;
   if (!first) return undefined;
-  if (rest.some((e) => e.timezone !== first.timezone || e.start_at !== first.start_at || e.end_at !== first.end_at)) return undefined;
+  if (rest.some((e) => e.timezone !== first.timezone || e.start_at !== first.start_at || e.end_at !== first.end_at || e.daysMatch !== first.daysMatch)) return undefined;
   const differing = new Set<number>();
   for (const e of rest) e.fields.forEach((f, i) => f !== first.fields[i] && differing.add(i));
   if (differing.size === 0) return first;

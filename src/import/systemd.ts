@@ -143,7 +143,7 @@ function schedulesOf(timer: Unit, where: string, id: string, notes: Notes, isZon
     const list = merged ? [merged] : calendars;
     return list.map((c) => {
       const cron = c.fields[0] === '0' ? c.fields.slice(1).join(' ') : c.fields.join(' ');
-      return { cron, ...(c.timezone ? { timezone: c.timezone } : {}), ...(c.start_at ? { start_at: c.start_at, end_at: c.end_at } : {}) };
+      return { cron, ...(c.daysMatch ? { days_match: c.daysMatch } : {}), ...(c.timezone ? { timezone: c.timezone } : {}), ...(c.start_at ? { start_at: c.start_at, end_at: c.end_at } : {}) };
     });
   }
   if (calendars.length === 0 && values(timer, 'Timer', 'OnCalendar').length > 0) return [];

@@ -2,7 +2,7 @@
 // Time zones are not handled here: next.ts maps wall-clock time to instants (see nextWall).
 
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
-import { parseCron } from '../definitions/cron.ts';
+import { bothDaysProblem, MONTH_DEPENDENT_DOM, MONTH_DEPENDENT_DOW, parseCron } from '../definitions/cron.ts';
 
 /** A cron expression ready to step through wall-clock time. */
 export interface CompiledCron {
@@ -19,9 +19,13 @@ const compiled = new Map<string, CompiledCron>();
 const CACHE_LIMIT = 1000;
 const DAY_MS = 86_400_000;
 
-/** Compiles an expression returned by parseCron (cached per expression). Throws when invalid. */
-export function compileCron(expression: string): CompiledCron {
-  const cached = compiled.get(expression);
+/**
+ * Compiles an expression returned by parseCron (cached per expression and rule). Throws when invalid.
+ * `daysMatch: 'both'`: a day must match both day fields when both are restricted (APScheduler's rule).
+ */
+export function compileCron(expression: string, daysMatch?: 'both'): CompiledCron {
+  const key = daysMatch === 'both' ? `both:${expression}` : expression;
+  const cached = compiled.get(key);
   if (cached !== undefined) return cached;
   const parsed = parseCron(expression);
   if ('error' in parsed) throw new Error(parsed.error);
@@ -31,12 +35,18 @@ export function compileCron(expression: string): CompiledCron {
   // Vixie cron: when day of month or day of week starts with `*` the two must both match;
   // otherwise either may match. cron-parser treats only a bare `*` that way, reading `*/2` as
   // restricted (so `0 0 */2 * 1` would be "odd days or Mondays"). For such a field we let
-  // cron-parser see a bare `*` and check the field's values ourselves.
+  // cron-parser see a bare `*` and check the field's values ourselves. With daysMatch 'both' every
+  // restricted pair is read that way: the weekday field is checked by us (or, when it names a week
+  // of the month, such as `MON#1`, the day of month is).
   const dom = six[3] ?? '*';
   const dow = six[5] ?? '*';
-  const both = (dom.startsWith('*') || dow.startsWith('*')) && dom !== '*' && dow !== '*';
-  const domDays = both && dom.startsWith('*') ? new Set(full.fields.dayOfMonth.values.map(Number)) : null;
-  const dowDays = both && dow.startsWith('*') ? new Set(full.fields.dayOfWeek.values.map((d) => Number(d) % 7)) : null;
+  const restricted = dom !== '*' && dow !== '*';
+  const both = restricted && (daysMatch === 'both' || dom.startsWith('*') || dow.startsWith('*'));
+  const checkDow = both && (daysMatch === 'both' ? !MONTH_DEPENDENT_DOW.test(dow) : dow.startsWith('*'));
+  const checkDom = both && (daysMatch === 'both' ? !checkDow : dom.startsWith('*'));
+  if (checkDom && MONTH_DEPENDENT_DOM.test(dom)) throw new Error(bothDaysProblem(parsed.expression));
+  const domDays = checkDom ? new Set(full.fields.dayOfMonth.values.map(Number)) : null;
+  const dowDays = checkDow ? new Set(full.fields.dayOfWeek.values.map((d) => Number(d) % 7)) : null;
   if (domDays !== null) six[3] = '*';
   if (dowDays !== null) six[5] = '*';
   const expr = domDays || dowDays ? CronExpressionParser.parse(six.join(' '), { tz: 'UTC', currentDate: 0 }) : full;
@@ -68,7 +78,7 @@ export function compileCron(expression: string): CompiledCron {
     },
   };
   if (compiled.size >= CACHE_LIMIT) compiled.clear();
-  compiled.set(expression, result);
+  compiled.set(key, result);
   return result;
 }
 

@@ -41,5 +41,6 @@ export function describeTrigger(schedule: Schedule): string {
 function describeCron(cron: CronSource): string {
   const written = cron.source.trim().replace(/\s+/g, ' ');
   const source = written !== '' && written !== cron.expression ? ` (${written})` : '';
-  return `"${cron.expression}"${source}`;
+  const both = cron.daysMatch === 'both' ? ' (days matching both day fields)' : '';
+  return `"${cron.expression}"${source}${both}`;
 }

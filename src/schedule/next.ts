@@ -64,12 +64,12 @@ function nominalNext(schedule: Schedule, afterMs: number): number | null {
       return trigger.anchorMs + k * trigger.intervalMs;
     }
     case 'cron':
-      return nextCron(compileCron(trigger.expression), schedule.timezone, afterMs);
+      return nextCron(compileCron(trigger.expression, trigger.daysMatch), schedule.timezone, afterMs);
     case 'crons': {
       // The union: the earliest of each expression's next fire (each with its own DST rule), once.
       let earliest: number | null = null;
       for (const cron of trigger.crons) {
-        const fire = nextCron(compileCron(cron.expression), schedule.timezone, afterMs);
+        const fire = nextCron(compileCron(cron.expression, cron.daysMatch), schedule.timezone, afterMs);
         if (fire !== null && (earliest === null || fire < earliest)) earliest = fire;
       }
       return earliest;
@@ -86,7 +86,7 @@ export function firedBy(schedule: Schedule, fireMs: number): string[] {
   const { trigger } = schedule;
   const crons = trigger.kind === 'cron' ? [trigger] : trigger.kind === 'crons' ? trigger.crons : [];
   return crons
-    .filter((cron) => nextCron(compileCron(cron.expression), schedule.timezone, fireMs - 1) === fireMs)
+    .filter((cron) => nextCron(compileCron(cron.expression, cron.daysMatch), schedule.timezone, fireMs - 1) === fireMs)
     .map((cron) => cron.source);
 }
 

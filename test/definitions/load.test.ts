@@ -185,3 +185,29 @@ test('notify.email.attach: true, or a list of file names for a command task (loc
   assert.deepEqual(load({ 'h.yaml': job('true', http) }, 'h.yaml').notify?.email, { to: ['ops@example.com'], attach: true });
   assert.match(errorOf(job('[report.csv]', http)), /bad\.yaml:6:\d+: notify\.email\.attach: only a command task leaves files to attach .*this job's task is http: remove the list/);
 });
+
+test('APScheduler: day and day_of_week both restricted fire only when both match (its rule, not cron\'s)', async () => {
+  const { nextFires } = await import('../../src/schedule/next.ts');
+  const def = load({ 'first-monday.yaml': 'job_id: first-monday\nschedule: { type: cron, args: { day: "1-7", day_of_week: mon, hour: 9 } }\ntask: { type: command, command: [echo] }\n' }, 'first-monday.yaml');
+  const fires = nextFires(def.schedule, Date.parse('2026-12-03T00:00:00Z'), 4).map((at) => new Date(at).toISOString());
+  assert.deepEqual(fires, ['2026-12-07T09:00:00.000Z', '2027-01-04T09:00:00.000Z', '2027-02-01T09:00:00.000Z', '2027-03-01T09:00:00.000Z']);
+  // The same rule in a jobsd file: days_match: both.
+  const native = load({ 'n.yaml': 'schedule: { cron: "0 9 1-7 * MON", days_match: both }\ntask: { type: command, command: [echo] }\n' }, 'n.yaml');
+  assert.deepEqual(nextFires(native.schedule, Date.parse('2026-12-03T00:00:00Z'), 2).map((at) => new Date(at).toISOString()), fires.slice(0, 2));
+  // Cron's rule stays the default: either day field matching is enough (Thursday the 3rd is in 1-7).
+  const either = load({ 'e.yaml': 'schedule: "0 9 1-7 * MON"\ntask: { type: command, command: [echo] }\n' }, 'e.yaml');
+  assert.equal(new Date(nextFires(either.schedule, Date.parse('2026-12-03T00:00:00Z'), 1)[0]!).toISOString(), '2026-12-03T09:00:00.000Z');
+  // A weekday of the month (MON#1) in the weekday field: the day of month is checked instead.
+  const nth = load({ 'h.yaml': 'schedule: { cron: "0 9 1-3 * MON#1", days_match: both }\ntask: { type: command, command: [echo] }\n' }, 'h.yaml');
+  assert.deepEqual(nextFires(nth.schedule, Date.parse('2026-12-03T00:00:00Z'), 2).map((at) => new Date(at).toISOString()), ['2027-02-01T09:00:00.000Z', '2027-03-01T09:00:00.000Z']);
+  // Located errors: a value that is not either/both, days_match without cron, L and # in both day fields.
+  const dir = directory({
+    'v.yaml': 'schedule: { cron: "0 9 1-7 * MON", days_match: all }\ntask: { type: command, command: [echo] }\n',
+    'w.yaml': 'schedule: { every: 1h, days_match: both }\ntask: { type: command, command: [echo] }\n',
+    'x.yaml': 'schedule: { cron: "0 9 L * MON#1", days_match: both }\ntask: { type: command, command: [echo] }\n',
+  });
+  const errors = loadDirectory(dir, base).errors.map(formatFileError).join('\n');
+  assert.match(errors, /v\.yaml:1:\d+: schedule\.days_match: .*either/);
+  assert.match(errors, /w\.yaml:1:\d+: schedule\.days_match: days_match applies to cron only/);
+  assert.match(errors, /x\.yaml:1:\d+: schedule\.cron: days_match: both needs one day field without L, W or #/);
+});

@@ -38,7 +38,7 @@ test('systemd calendar events as cron', () => {
     ['*-*-1..7 1:2:3', '3 2 1 1-7 * *'],
     ['quarterly', '0 0 0 1 1,4,7,10 *'],
     ['*-*~01', '0 0 0 L * *'],
-    ['Sat *-*-1..7 18:00', /weekday and a day of the month together/],
+    ['Sat *-*-1..7 18:00', '0 0 18 1-7 * 6'],
     ['*-*~03', /no cron equivalent/],
     ['*:*:0/10.5', /fractional steps/],
     ['Fri..Mon 00:00', /runs backwards/],
@@ -49,6 +49,7 @@ test('systemd calendar events as cron', () => {
     if (typeof expected === 'string') assert.equal('error' in result ? result.error : result.fields.join(' '), expected, text);
     else assert.match('error' in result ? result.error : result.fields.join(' '), expected, text);
   }
+  assert.equal((calendarToCron('Sat *-*-1..7 18:00', isZone) as { daysMatch?: string }).daysMatch, 'both', 'a weekday and a day: both, as systemd');
   assert.deepEqual(calendarToCron('*-*-* 02:30 Europe/Berlin', isZone), { fields: ['0', '30', '2', '*', '*', '*'], timezone: 'Europe/Berlin' });
   assert.deepEqual(calendarToCron('2027..2028-*-* 00:00', isZone), { fields: ['0', '0', '0', '*', '*', '*'], start_at: '2027-01-01T00:00:00', end_at: '2028-12-31T23:59:59' });
 });

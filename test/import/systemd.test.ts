@@ -69,14 +69,15 @@ test('calendar shorthands, lists, steps and the last day of the month fire as sy
   }
 });
 
-test('a calendar event cron cannot express (weekday AND day) is reported dropped, not approximated', async () => {
+test('a weekday and a day of the month together (both, in systemd) become days_match: both, and fire as systemd-analyze says', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-import-timers-'));
   writeFileSync(path.join(dir, 'first-sat.timer'), '[Timer]\nOnCalendar=Sat *-*-1..7 18:00\n');
   writeFileSync(path.join(dir, 'first-sat.service'), '[Service]\nExecStart=/bin/true\n');
   const r = await importInto(['systemd', path.join(dir, 'first-sat.timer')]);
-  assert.equal(r.code, 1);
-  assert.deepEqual(r.files, {});
-  assert.match(r.stderr, /dropped: first-sat\.timer:2 \[first-sat\]: OnCalendar=Sat \*-\*-1\.\.7 18:00 not imported: a weekday and a day of the month together mean both in systemd/);
+  assert.doesNotMatch(r.stderr, /dropped: first-sat\.timer:2/);
+  assert.deepEqual(r.files['first-sat.yaml']!.schedule, { cron: '0 18 1-7 * 6', days_match: 'both' });
+  assert.deepEqual(await nextFires(path.join(r.dir, 'first-sat.yaml'), FROM, 6), systemdFires(['Sat *-*-1..7 18:00'], 6));
+  await assertValid(r.dir);
 });
 
 test('OnUnitActiveSec= becomes every, OnBootSec= beside it is dropped', async () => {
