@@ -38,7 +38,7 @@ function missedMessage(def: JobDefinition, why: string): string {
  * previous one ended, unless the job allows overlap; a chain stops when another replica owns it.
  */
 export async function catchUp(ctx: CatchUpContext, def: JobDefinition, sinceMs: number, nowMs: number, why: string): Promise<void> {
-  const plan = planCatchUp(def.schedule, sinceMs, nowMs);
+  const plan = planCatchUp(def.schedule, def.id, sinceMs, nowMs);
   if (plan.run.length === 0 && plan.missed.length === 0) return;
   const recorded = await recordNotRun(
     ctx.pool,

@@ -2,6 +2,7 @@
 // outage, a stalled event loop). Pure, so every replica reaches the same decision.
 
 import type { Schedule } from '../definitions/types.ts';
+import { jitterDelay } from './jitter.ts';
 import { firesBetween } from './next.ts';
 
 /** At most this many missed fires per job are considered (and recorded): the most recent ones. */
@@ -17,10 +18,12 @@ export interface CatchUpPlan {
 /**
  * The missed fires in (sinceMs, nowMs] and what becomes of them under the job's policy:
  * `skip` runs none; `latest` runs the most recent one inside `catchup_window`; `all` runs every one
- * inside the window, oldest first. The rest are missed.
+ * inside the window, oldest first. The rest are missed. A fire whose nominal time has passed but whose
+ * jittered due time has not is not missed: it is still to come (the ticker fires it when due), and
+ * another replica may be waiting out its jitter.
  */
-export function planCatchUp(schedule: Schedule, sinceMs: number, nowMs: number): CatchUpPlan {
-  const fires = firesBetween(schedule, sinceMs, nowMs, CATCHUP_LIMIT);
+export function planCatchUp(schedule: Schedule, jobId: string, sinceMs: number, nowMs: number): CatchUpPlan {
+  const fires = firesBetween(schedule, sinceMs, nowMs, CATCHUP_LIMIT).filter((f) => f + jitterDelay(jobId, f, schedule.jitterMs) <= nowMs);
   const windowStart = nowMs - schedule.catchupWindowMs;
   const inWindow = fires.filter((f) => f > windowStart);
   let run: number[];

@@ -45,6 +45,8 @@ export interface TickerOptions {
 
 /** A fire this late is not run late but handled by the job's catch-up policy. */
 export const LATE_AFTER_MS = 5_000;
+/** Fires looked through for one still waiting out its jitter (a jitter much longer than the period). */
+const MAX_PENDING_STEPS = 1_000;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -71,10 +73,13 @@ export class Ticker {
     let from = pending && pending.fireTimeMs <= afterMs ? Math.min(afterMs, pending.fireTimeMs - 1) : afterMs;
     const kept = this.ahead.get(definition.id);
     const early = this.takeBack(definition.id, definition.hash);
+    const onItsWay = !early && kept !== undefined && this.ahead.get(definition.id) === kept;
     if (early) from = Math.min(from, early.fireTimeMs - 1); // the new schedule decides that instant again
-    else if (kept && this.ahead.get(definition.id) === kept) from = Math.max(from, kept.fireTimeMs); // already on its way
+    else if (onItsWay) from = Math.max(from, kept.fireTimeMs);
     this.current.delete(definition.id);
-    if (definition.enabled) this.scheduleAfter(definition, from);
+    // With no fire of its own in hand (a start, a new job), the job's fires whose nominal time has passed
+    // but whose jittered due time has not are still to come: the catch-up leaves them to the ticker.
+    if (definition.enabled) this.scheduleAfter(definition, from, !pending && !early && !onItsWay);
     this.arm();
   }
 
@@ -111,10 +116,19 @@ export class Ticker {
     this.armedFor = Infinity;
   }
 
-  private scheduleAfter(definition: JobDefinition, afterMs: number): void {
-    const fireTimeMs = nextFire(definition.schedule, afterMs);
+  /**
+   * Arms the job's first fire after `afterMs`. `pending`: also a fire whose nominal time is at or before
+   * `afterMs` but whose jittered due time is after it (the catch-up leaves such a fire to the ticker).
+   */
+  private scheduleAfter(definition: JobDefinition, afterMs: number, pending = false): void {
+    const { schedule } = definition;
+    const due = (fireMs: number) => fireMs + jitterDelay(definition.id, fireMs, schedule.jitterMs);
+    let fireTimeMs = nextFire(schedule, pending && schedule.jitterMs >= 1 ? afterMs - schedule.jitterMs : afterMs);
+    for (let step = 0; pending && fireTimeMs !== null && fireTimeMs <= afterMs && due(fireTimeMs) <= afterMs; step++) {
+      fireTimeMs = nextFire(schedule, step < MAX_PENDING_STEPS ? fireTimeMs : afterMs);
+    }
     if (fireTimeMs === null) return;
-    const fire: Fire = { definition, fireTimeMs, dueAtMs: fireTimeMs + jitterDelay(definition.id, fireTimeMs, definition.schedule.jitterMs) };
+    const fire: Fire = { definition, fireTimeMs, dueAtMs: due(fireTimeMs) };
     this.current.set(definition.id, fire);
     this.heap.push(fire.dueAtMs - (this.options.leadMs?.(definition) ?? 0), fire);
   }
@@ -143,7 +157,7 @@ export class Ticker {
       if (this.current.get(top.definition.id) !== top) continue;
       this.current.delete(top.definition.id);
       const late = this.options.late && now - top.dueAtMs > (this.options.lateAfterMs ?? LATE_AFTER_MS);
-      this.scheduleAfter(top.definition, late ? now : top.fireTimeMs);
+      this.scheduleAfter(top.definition, late ? now : top.fireTimeMs, late);
       try {
         if (late) this.options.late!(top.definition, top.fireTimeMs - 1, now);
         else {

@@ -187,7 +187,7 @@ function check(outcome: { result: LoadResult; file: string; ms: number }, defaul
   assert.ok(next === null || (Number.isFinite(next) && next > now), `next fire after now: ${next}`);
   const fires = nextFires(schedule, now, 5);
   for (let i = 1; i < fires.length; i++) assert.ok(fires[i]! > fires[i - 1]!, 'fires increase');
-  planCatchUp(schedule, now - 86_400_000, now);
+  planCatchUp(schedule, 'fuzz', now - 86_400_000, now);
   if (next !== null) {
     const delay = jitterDelay(id, next, schedule.jitterMs);
     assert.ok(delay >= 0 && delay <= schedule.jitterMs, `jitter within bounds: ${delay}`);

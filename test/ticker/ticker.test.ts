@@ -96,7 +96,23 @@ test("an edit between a fire's nominal time and its jittered due time does not l
   mock.timers.tick(10_000 + delay / 2); // past the nominal time, before the due time
   ticker.upsert({ ...jittered('j'), description: 'edited' });
   mock.timers.tick(delay);
-  assert.deepEqual(fired, ['j@10']);
+  assert.deepEqual(fired.filter((f) => f !== 'j@0'), ['j@10'], 'once (the fire at 0, due after the first load, may fire too)');
+});
+
+test('a job loaded after a fire\'s nominal time but before its jittered due time fires it when due, and not one already due', async (t) => {
+  t.after(() => mock.timers.reset());
+  const { ticker, fired } = setup();
+  const { jitterDelay } = await import('../../src/schedule/jitter.ts');
+  const def = every('j', 10);
+  const jittered = { ...def, schedule: { ...def.schedule, jitterMs: 9000 } };
+  const delay = jitterDelay('j', START + 10_000, 9000);
+  assert.ok(delay > 200, 'the chosen id has a jitter worth testing');
+  mock.timers.tick(10_000 + delay / 2); // the agent starts here: past the nominal time, before the due time
+  ticker.upsert(jittered);
+  mock.timers.tick(delay / 2 - 1);
+  assert.deepEqual(fired, [], 'not before its due time');
+  mock.timers.tick(2);
+  assert.deepEqual(fired, ['j@10'], 'the fire at 0 was due before the load: the catch-up decides it, not the ticker');
 });
 
 test('a job with a lead is dispatched that long before its fire, with its fire and due times unchanged', (t) => {
