@@ -26,7 +26,7 @@ import { AgentMetrics } from './runs/metrics.ts';
 import { queueDepths } from './queue/depth.ts';
 import { FAILURE_STATES, Notifier } from './runs/notify.ts';
 import { pauseAfterFailures } from './runs/pause-after-failures.ts';
-import { fireDownstream, fireUnfiredDownstream, type ChainContext } from './runs/chains.ts';
+import { fireDownstream, fireUnfiredDownstream, UNFIRED_SETTLE_MS, UNFIRED_SWEEP_MS, type ChainContext } from './runs/chains.ts';
 import { createBoss, ensureQueues } from './queue/boss.ts';
 import { enqueueLeadMs } from './queue/ahead.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
@@ -176,7 +176,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     boss,
     instance: config.instance,
     logger,
-    definitions: () => catalog.definitions(),
+    definitions: () => catalog.chained(),
     broken: () => new Set(catalog.chainErrors().keys()),
     queued: (def) => workers.wake(queueFor(def.overlap).name),
   };
@@ -210,7 +210,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   });
   registered = true;
   await beat(true);
-  fireUnfiredDownstream(chains).catch((err: unknown) => logger.warn({ err }, 'could not fire chained jobs left unfired'));
+  const fireUnfired = (settledMs?: number) =>
+    fireUnfiredDownstream(chains, catalog.chained(), settledMs).catch((err: unknown) => logger.warn({ err }, 'could not fire chained jobs left unfired'));
+  void fireUnfired();
+  const unfiredTimer = setInterval(() => void fireUnfired(UNFIRED_SETTLE_MS), UNFIRED_SWEEP_MS);
   let stopping: Promise<string | undefined> | undefined;
   let http: HttpEndpoint | undefined;
   if (config.http) {
@@ -245,6 +248,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       ticker.stop();
       dispatcher.stop();
       clearInterval(heartbeatTimer);
+      clearInterval(unfiredTimer);
       housekeeping.stop();
       /** The database's failure to answer, reported once at the end rather than by each step that needs it. */
       let unreachable: string | undefined;

@@ -50,6 +50,9 @@ export class Catalog {
   /** id → the files whose last good definition has that id. */
   readonly #claimants = new Map<string, Set<string>>();
   #sequence = 0;
+  /** The chained jobs in force (`schedule.after`), worked out again after a change. */
+  #chained: JobDefinition[] | undefined;
+  #chainErrors: Map<string, FileError> | undefined;
 
   /**
    * Applies one batch of load results. The id → definition map is compared before and after the
@@ -74,7 +77,13 @@ export class Catalog {
       else if (!previous && definition) changes.push({ kind: 'added', id, definition });
       else if (previous && definition && previous.hash !== definition.hash) changes.push({ kind: 'changed', id, definition, previous });
     }
+    if (changes.length > 0) [this.#chained, this.#chainErrors] = [undefined, undefined];
     return changes;
+  }
+
+  /** The chained jobs in force (`schedule.after`), sorted by id; cheap between changes. */
+  chained(): JobDefinition[] {
+    return (this.#chained ??= this.definitions().filter((d) => d.schedule.trigger.kind === 'after'));
   }
 
   /** The definitions in force, one per id, sorted by id (including `enabled: false` ones). */
@@ -104,6 +113,10 @@ export class Catalog {
    * (src/definitions/chains.ts), and their errors are among fileErrors().
    */
   chainErrors(): Map<string, FileError> {
+    return (this.#chainErrors ??= this.#findChainErrors());
+  }
+
+  #findChainErrors(): Map<string, FileError> {
     const defs = this.definitions();
     if (!defs.some((d) => d.schedule.trigger.kind === 'after')) return new Map();
     const afterAt = new Map<JobDefinition, Location | undefined>();

@@ -26,7 +26,7 @@ export function onceFireTime(def: Pick<JobDefinition, 'idempotencyKey'>): number
 }
 
 /** Every one-time fire's instant is before this (2^40 ms after the epoch: 2004-11-04). */
-const ONCE_FIRES_BEFORE_MS = 2 ** 40;
+export const ONCE_FIRES_BEFORE_MS = 2 ** 40;
 
 /** Whether a fire's instant is a one-time job's identity (see onceFireTime), not a time it was due. */
 export function isOnceFire(fireTimeMs: number): boolean {

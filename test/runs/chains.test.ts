@@ -80,4 +80,31 @@ describe('chained jobs', () => {
     assert.equal(next.code, 0, next.stderr);
     assert.equal(next.stdout, 'Schedule: after e (failed or timed_out)\nRuns each time a run of e ends failed or timed_out (no fires of its own).\n');
   });
+
+  it('an upstream run lost with its agent (heartbeat lost, no retry left) fires the jobs chained on failure, once, on the live agent', async (t) => {
+    const url = await freshDatabase('chains_lost');
+    const dir = jobsDir({});
+    const marks = path.join(dir, 'marks');
+    writeFileSync(marks, '');
+    writeFileSync(path.join(dir, 'up.yaml'), 'schedule: every 1h\nlease: 10s\ntask: { type: command, command: ["sleep", "120"] }\n');
+    writeFileSync(path.join(dir, 'cleanup.yaml'), `schedule: { after: up, on: [failed] }\ntask: { type: command, command: 'echo "$JOBSD_UPSTREAM_FIRE_TIME $JOBSD_UPSTREAM_STATUS $JOBSD_INSTANCE" >> ${marks}' }\n`);
+    const a = await startAgent({ name: 'la', jobsDir: dir, databaseUrl: url, args: ['--role', 'worker'] });
+    t.after(() => a.stop('SIGKILL'));
+    const queued = await runCli(['run', 'up', '--jobs-dir', dir, '--database-url', url]);
+    assert.equal(queued.code, 0, queued.stderr);
+    await pollUntil(() => a.logs.find((l) => l.msg === 'command started' && l.job === 'up'), { timeoutMs: 10_000, what: 'the upstream run on la' });
+    const b = await startAgent({ name: 'lb', jobsDir: dir, databaseUrl: url });
+    t.after(() => b.stop('SIGKILL'));
+    await a.stop('SIGKILL');
+    const [lost] = await pollUntil(async () => {
+      const rows = await ledger(url, 'up');
+      return rows[0]?.state === 'failed' ? rows : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250, what: 'the lost upstream run ended failed' });
+    assert.match(String(lost!.result?.message), /heartbeat lost/);
+    const line = await pollUntil(() => readFileSync(marks, 'utf8').trim(), { timeoutMs: 45_000, intervalMs: 250, what: 'the chained cleanup run' });
+    assert.equal(line, `${lost!.fire_time.toISOString()} failed lb`);
+    assert.equal(await b.stop(), 0);
+    const runs = await ledger(url, 'cleanup');
+    assert.deepEqual(runs.map((r) => [r.fire_time.toISOString(), r.state]), [[lost!.fire_time.toISOString(), 'succeeded']], 'once');
+  });
 });
