@@ -30,10 +30,21 @@ export function jobsDir(files: Record<string, string> = {}): string {
  * PostgreSQL (give `--data-dir` in args). `detached`: the agent leads a process group of its own, as a
  * shell's foreground job does, so that a test can send the whole group a terminal's Ctrl-C.
  */
-export async function startAgent(options: { name: string; jobsDir: string; databaseUrl?: string; args?: string[]; env?: Record<string, string>; detached?: boolean }): Promise<AgentProcess> {
+export async function startAgent(options: {
+  name: string;
+  jobsDir: string;
+  databaseUrl?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  detached?: boolean;
+  /** A command the agent is started through, that execs its arguments (`unshare … --`): its pid stays the agent's. */
+  wrapper?: string[];
+}): Promise<AgentProcess> {
+  const [command, ...prefix] = [...(options.wrapper ?? []), process.execPath];
   const child = spawn(
-    process.execPath,
+    command!,
     [
+      ...prefix,
       path.join(ROOT, 'bin', 'jobsd.js'), 'start', '--jobs-dir', options.jobsDir, ...(options.databaseUrl ? ['--database-url', options.databaseUrl] : []), '--instance', options.name, '--grace', '5',
       // Several agents run at once: no HTTP endpoint unless the test asks for one.
       ...(options.args?.includes('--http') ? [] : ['--http', 'off']),

@@ -2,7 +2,7 @@
 // against a running agent: checked like a job file, written atomically, live through the watcher; a
 // hand-written file is never rewritten or removed.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -78,5 +78,34 @@ describe('jobs written through the API', () => {
     assert.equal((await put('other', 'schedule: every 1h\ntask: { type: command, command: ["true"] }\n', 'application/yaml', 'wrong')).status, 401);
     assert.equal((await put('..%2Fescape', 'schedule: every 1h\n')).status, 400); // an id, not a path
     assert.equal((await put('Bad%20Id', 'schedule: every 1h\n')).status, 400);
+  });
+});
+
+describe('jobs written through the API to a read-only jobs.d', () => {
+  it('a PUT is refused with 409 and the reason, and nothing is written', async (t) => {
+    const url = await freshDatabase('job_writes_ro');
+    const dir = jobsDir({ 'hand.yaml': 'schedule: "0 3 * * *"\ntask: { type: command, command: ["true"] }\n' });
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    // Read-only as a ConfigMap volume is: root writes anywhere, so as root the agent gets a read-only bind
+    // mount of jobs.d in a mount namespace of its own; otherwise the directory's permissions do it.
+    const root = process.getuid?.() === 0;
+    if (!root) chmodSync(dir, 0o555);
+    t.after(() => chmodSync(dir, 0o755));
+    const wrapper = root ? ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind -o ro "$0" "$0" && exec "$@"', dir] : [];
+    const agent = await startAgent({ name: 'ro-writer', jobsDir: dir, databaseUrl: url, args: ['--http', `127.0.0.1:${port}`], env: { JOBSD_API_TOKEN: TOKEN }, wrapper });
+    t.after(() => agent.stop());
+    const res = await fetch(`${base}/api/jobs/newjob`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: 'schedule: every 1h\ntask: { type: command, command: ["true"] }\n' });
+    assert.equal(res.status, 409);
+    const { error } = (await res.json()) as { error: { message: string } };
+    assert.match(error.message, new RegExp(`the jobs directory ${dir} is read-only for the agent \\((EROFS|EACCES)`));
+    assert.equal(existsSync(path.join(dir, 'newjob.yaml')), false);
+    assert.deepEqual(readdirSync(dir), ['hand.yaml'], 'no temporary file left either');
+    const src = mkdtempSync(path.join(tmpdir(), 'jobsd-apply-ro-'));
+    writeFileSync(path.join(src, 'newjob.yaml'), 'schedule: every 1h\ntask: { type: command, command: ["true"] }\n');
+    const applied = await runCli(['apply', path.join(src, 'newjob.yaml'), '--database-url', url], { env: { JOBSD_API_TOKEN: TOKEN } });
+    assert.equal(applied.code, 1);
+    assert.match(applied.stderr, /read-only for the agent/);
+    assert.equal(await agent.stop(), 0);
   });
 });
