@@ -54,9 +54,10 @@ export const pauseCommand: Command = {
       await migrate(pool);
       return withQueue(url, (boss) => pauseJob(pool, boss, { jobId: id, ...(untilMs !== undefined ? { untilMs } : {}), ...(values.reason ? { reason: values.reason } : {}), by: 'operator' }));
     });
-    const { pause, skipped } = outcome;
+    const { pause, skipped, held } = outcome;
+    if (held > 0) io.stderr(`warning: ${held} run(s) of ${id} claimed ahead of their time by an agent that did not answer within 2 s may still start\n`);
     if (values.json) {
-      io.stdout(JSON.stringify({ job_id: id, paused: true, until: pause.untilMs === undefined ? null : new Date(pause.untilMs).toISOString(), reason: pause.reason ?? null, queued_runs_skipped: skipped }) + '\n');
+      io.stdout(JSON.stringify({ job_id: id, paused: true, until: pause.untilMs === undefined ? null : new Date(pause.untilMs).toISOString(), reason: pause.reason ?? null, queued_runs_skipped: skipped, held_runs_left: held }) + '\n');
     } else {
       io.stdout(`${id}: ${pausedMessage(pause)}${skipped ? `; ${skipped} queued run(s) taken back` : ''}\n`);
     }

@@ -23,7 +23,8 @@ export interface AgentView {
   runNow(def: JobDefinition): Promise<ManualRun>;
   /** The pauses in force, by job id (every replica's: they are in the database). */
   pauses(): Promise<Map<string, Pause>>;
-  pause(def: JobDefinition, pause: { untilMs?: number; reason?: string }): Promise<{ pause: Pause; skipped: number }>;
+  /** `held`: runs claimed ahead of their time whose agent did not decide them within 2 s (they may start). */
+  pause(def: JobDefinition, pause: { untilMs?: number; reason?: string }): Promise<{ pause: Pause; skipped: number; held: number }>;
   /** Whether a pause was in force. */
   resume(def: JobDefinition): Promise<boolean>;
   /** A job file written through the API (PUT /api/jobs/:id): the status and body of the answer. */

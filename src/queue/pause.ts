@@ -7,7 +7,9 @@
 // when the pause commits; it reads the pauses after inserting its fires, so it holds a transaction id by
 // then and is in the snapshot's list of transactions in progress, taken right after the pause's commit.
 // The sweep waits for those to end, so it sees every fire that escaped the pause. A run claimed ahead of
-// its time (at most a second before it is due) and a run already started are left to finish.
+// its time (at most a second before it is due) is out of its reach: the pause is announced to the agents
+// (src/queue/pause-notices.ts), the holder does not start it, and the pause waits for that. A run
+// already started is left to finish.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PgBoss } from 'pg-boss';
@@ -15,7 +17,8 @@ import type pg from 'pg';
 import { recordEnded } from '../db/fire-transitions.ts';
 import { endPause, pausedMessage, writePause, type Pause } from '../db/pauses.ts';
 import { withClient } from '../db/pg-guard.ts';
-import { BOSS_SCHEMA, queueTable } from './boss.ts';
+import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL, queueTable } from './boss.ts';
+import { pausedPayload, resumedPayload } from './pause-notices.ts';
 import { QUEUES } from './queues.ts';
 
 /** How long the sweep waits for enqueue transactions that were in progress at the pause's commit. */
@@ -25,10 +28,14 @@ export interface PauseOutcome {
   pause: Pause;
   /** Queued runs taken back and recorded skipped. */
   skipped: number;
+  /** Runs claimed ahead of their time whose agent had not decided them 2 s after the pause: they may start. */
+  held: number;
 }
 
 export async function pauseJob(pool: pg.Pool, boss: PgBoss, request: Omit<Pause, 'pausedAtMs'>): Promise<PauseOutcome> {
   const pause = await writePause(pool, request);
+  // The agents holding a run of the job claimed ahead of its time hear of the pause before it is due.
+  await pool.query(`SELECT pg_notify(${NOTIFY_CHANNEL_SQL}, $2)`, [BOSS_SCHEMA, pausedPayload(pause)]);
   const inProgress = (await pool.query<{ xid: string }>('SELECT pg_snapshot_xip(pg_current_snapshot())::text AS xid')).rows.map((r) => r.xid);
   const deadline = Date.now() + IN_PROGRESS_WAIT_MS;
   while (inProgress.length > 0 && Date.now() < deadline) {
@@ -37,11 +44,39 @@ export async function pauseJob(pool: pg.Pool, boss: PgBoss, request: Omit<Pause,
     await sleep(20);
   }
   const skipped = await takeBackQueued(pool, boss, pause);
-  return { pause, skipped };
+  return { pause, skipped, held: await heldRunsSettled(pool, boss, pause.jobId) };
 }
 
 export async function resumeJob(pool: pg.Pool, jobId: string): Promise<boolean> {
-  return endPause(pool, jobId);
+  const was = await endPause(pool, jobId);
+  await pool.query(`SELECT pg_notify(${NOTIFY_CHANNEL_SQL}, $2)`, [BOSS_SCHEMA, resumedPayload(jobId)]);
+  return was;
+}
+
+/** How long a pause waits for the runs of its job claimed ahead of their time to be decided by their holders. */
+const HELD_WAIT_MS = 2_000;
+
+/**
+ * Waits for the job's scheduled runs that an agent claimed ahead of their time and holds until they are due
+ * (claimed, not started) to be decided: skipped by their holder, or started when the pause came too late.
+ * Returns how many are still held then (their agent did not hear of the pause: cut off from the database).
+ */
+async function heldRunsSettled(pool: pg.Pool, boss: PgBoss, jobId: string): Promise<number> {
+  const tables = [...new Set(await Promise.all(Object.values(QUEUES).map((spec) => queueTable(boss, spec.name))))];
+  const deadline = Date.now() + HELD_WAIT_MS;
+  for (;;) {
+    let held = 0;
+    for (const table of tables) {
+      const { rows } = await pool.query<{ held: number }>(
+        `SELECT count(*)::int AS held FROM ${BOSS_SCHEMA}.${table} j JOIN jobsd.fires f ON f.run_id = j.id
+          WHERE j.data->>'jobId' = $1 AND j.state = 'active' AND (j.data->>'manual')::boolean IS NOT TRUE AND f.state = 'queued' AND f.attempts = 0`,
+        [jobId],
+      );
+      held += rows[0]!.held;
+    }
+    if (held === 0 || Date.now() >= deadline) return held;
+    await sleep(50);
+  }
 }
 
 /** Cancels the job's scheduled runs still waiting in the queue that are due while it is paused; records them skipped. */

@@ -5,6 +5,9 @@
 // An attempt whose lease ran out before it was due (the agent was paused, or cut off) is not started.
 // Which fetch loop claimed it and how it is settled in pg-boss is src/workers/queue-worker.ts.
 
+import { recordEnded } from '../db/fire-transitions.ts';
+import { pausedMessage, type Pause } from '../db/pauses.ts';
+import type { PauseNotices } from '../queue/pause-notices.ts';
 import type { Job, PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import type { FireState } from '../db/ledger.ts';
@@ -48,6 +51,8 @@ export interface AttemptOptions extends AttemptHooks {
   watchdog?: LeaseWatchdog;
   /** Where a queued fire's reference (job id, definition hash) is resolved to the definition it runs. */
   definitions: DefinitionVersions;
+  /** Pauses announced lately: a run held until due, of a job paused meanwhile, does not start. */
+  pauses?: PauseNotices;
 }
 
 /** How long a fire of a job this agent does not know waits for the job's file to reach its watch. */
@@ -121,6 +126,9 @@ export class Attempts {
           logger.info(fields, 'run cancelled before its start: replaced by a newer fire (overlap: replace)');
           return { willRetry: false, givenBack: false, abandoned: true };
         }
+        // A pause written while this run was held (or claimed, out of the pause's sweep): it does not start.
+        const pause = attempt === 1 ? this.options.pauses?.pausedAt(def.id, dueMs) : undefined;
+        if (pause) return await this.pausedWhileHeld(data, fields, pause);
       }
       // Checked synchronously, right before the start: a process paused past its lease wakes with its
       // timers overdue, and another agent may be running this fire's next attempt by now.
@@ -172,6 +180,14 @@ export class Attempts {
       if (held && !held.taken) await held.discard();
       if (group !== undefined) this.unwatch(group);
     }
+  }
+
+  /** A fire held (or claimed) when its job was paused: recorded skipped with the pause's reason, as the sweep records the queued ones. */
+  private async pausedWhileHeld(data: FireData, fields: Record<string, unknown>, pause: Omit<Pause, 'pausedAtMs'>): Promise<AttemptEnd> {
+    const { logger, pool } = this.options;
+    logger.info({ ...fields, paused_by: pause.by }, 'run not started: the job was paused after its run was claimed ahead of its time');
+    await this.options.ends.write('recording the fire skipped (paused) in the ledger', fields, logger, () => recordEnded(pool, [data.runId], 'skipped', pausedMessage({ ...pause, pausedAtMs: 0 })));
+    return { willRetry: false, givenBack: false };
   }
 
   /** The definition the fire runs with (src/catalog/versions.ts); undefined when this agent does not know the job. */

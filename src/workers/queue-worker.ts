@@ -13,6 +13,7 @@ import { DEFAULT_LEASE_MS, leaseWithin } from '../definitions/lease.ts';
 import { notifyQueue } from '../queue/boss.ts';
 import { CLAIM_AHEAD_MS, parseWakePayload, wakeTime } from '../queue/ahead.ts';
 import { QueueListener } from '../queue/listener.ts';
+import { PauseNotices } from '../queue/pause-notices.ts';
 import { FetchLoop, type Lease } from './fetch-loop.ts';
 import { QueueChecker } from './queue-checker.ts';
 import { EndsInFlight } from './until-written.ts';
@@ -73,13 +74,16 @@ export class QueueWorkers {
   private readonly now: () => number;
   /** When runs queued ahead become claimable, per queue (src/queue/ahead.ts). */
   private readonly wakes: WakeTimes;
+  /** Pauses announced on the listening connection (src/queue/pause-notices.ts). */
+  private readonly pauses: PauseNotices;
 
   constructor(options: QueueWorkersOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
     this.wakes = new WakeTimes(this.now, (queue) => this.wake(queue));
+    this.pauses = new PauseNotices(this.now);
     this.watchdog = new LeaseWatchdog(options.logger);
-    this.attempts = new Attempts({ ...options, now: this.now, ends: this.ends, watchdog: this.watchdog });
+    this.attempts = new Attempts({ ...options, now: this.now, ends: this.ends, watchdog: this.watchdog, pauses: this.pauses });
     for (const spec of Object.values(QUEUES)) {
       this.completions.set(spec.name, coalesce((jobs: Job<FireData>[]) => options.boss.complete(spec.name, jobs)));
     }
@@ -88,6 +92,7 @@ export class QueueWorkers {
       applicationName: `jobsd ${options.instance} (listener)`,
       logger: options.logger,
       onNotify: (payload) => {
+        if (this.pauses.heard(payload)) return;
         const { queue, times } = parseWakePayload(payload);
         if (times.length === 0) this.wake(queue);
         for (const ms of times) this.wakeAt(queue, ms);

@@ -47,8 +47,8 @@ describe('pause and resume', () => {
     assert.equal(paused.code, 0, paused.stderr);
     assert.match(paused.stdout, /^tick: paused by operator: database maintenance/);
     const pausedAt = Date.now();
-    // A fire claimed ahead of its time (up to a second before it is due) may still run: judge from the second after.
-    const from = Math.ceil(pausedAt / 1000) * 1000 + 1000;
+    // Every fire due after the command returned: a run claimed ahead of its time is decided by then too.
+    const from = Math.ceil(pausedAt / 1000) * 1000;
     const skipped = await pollUntil(async () => {
       const rows = (await rowsFrom(from)).filter((r) => r.finished_at !== null);
       return rows.length >= 4 ? rows : undefined;
@@ -89,8 +89,8 @@ describe('pause and resume', () => {
     const untilMs = Date.parse(out.until);
     assert.ok(untilMs > returned && untilMs <= returned + 6_000, out.until);
     await pollUntil(() => [...marked()].some((t) => t >= untilMs), { timeoutMs: 15_000, what: 'a run after the pause ended' });
-    // From a second after the command returned (a fire claimed ahead may still run) to the pause's end: skipped.
-    const during = (await rowsFrom(returned + 1_000)).filter((r) => r.fire_time.getTime() < untilMs);
+    // From the command's return to the pause's end: skipped.
+    const during = (await rowsFrom(returned)).filter((r) => r.fire_time.getTime() < untilMs);
     assert.ok(during.length >= 1 && during.every((r) => r.state === 'skipped'), states(during));
   });
 
@@ -114,6 +114,32 @@ describe('pause and resume', () => {
     const missing = await cli('pause', 'nope');
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no job "nope"/);
+  });
+  it('a pause that lands after a fire was claimed ahead of its time, before it is due: the fire does not start', async () => {
+    const post = (p: string, body?: unknown) =>
+      fetch(`${base}${p}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const held = () => agents.reduce((n, a) => n + a.logs.filter((l) => l.msg === 'run not started: the job was paused after its run was claimed ahead of its time').length, 0);
+    for (let round = 0; round < 3; round++) {
+      // A command is claimed up to 400 ms before it is due and held until then: pause 150 ms before.
+      const due = Math.ceil((Date.now() + 700) / 1000) * 1000;
+      await pollUntil(() => Date.now() >= due - 150, { timeoutMs: 3_000, intervalMs: 2, what: 'just before the fire' });
+      const sent = Date.now();
+      assert.ok(sent < due - 50, `the pause was sent ${sent - due} ms after the fire was due: the machine is too slow for this test's timing`);
+      const res = await post('/api/jobs/tick/pause', { reason: `round ${round}` });
+      assert.equal(res.status, 200);
+      // It answers once the held run is decided (at its due time): nothing of the job is held any more.
+      assert.equal((await json(res)).held_runs_left, 0);
+      const [row] = await pollUntil(async () => {
+        const rows = (await rowsFrom(due)).filter((r) => r.fire_time.getTime() === due && r.finished_at !== null);
+        return rows.length ? rows : undefined;
+      }, { timeoutMs: 10_000, what: 'the fire recorded' });
+      assert.equal(row!.state, 'skipped', `round ${round}: ${row!.state} ${JSON.stringify(row!.result?.message)}`);
+      assert.match(String(row!.result?.message), new RegExp(`paused by operator: round ${round}`));
+      assert.equal(marked().has(due), false, 'the command did not run');
+      assert.equal((await post('/api/jobs/tick/resume')).status, 200);
+      await pollUntil(() => [...marked()].some((t) => t > due), { timeoutMs: 10_000, what: 'runs again after the resume' });
+    }
+    assert.ok(held() >= 1, 'at least one round paused a fire already claimed ahead (the case this test is for)');
   });
 });
 
