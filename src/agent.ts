@@ -26,7 +26,7 @@ import { AgentMetrics } from './runs/metrics.ts';
 import { queueDepths } from './queue/depth.ts';
 import { FAILURE_STATES, Notifier } from './runs/notify.ts';
 import { pauseAfterFailures } from './runs/pause-after-failures.ts';
-import { fireDownstream, fireUnfiredDownstream, UNFIRED_SETTLE_MS, UNFIRED_SWEEP_MS, type ChainContext } from './runs/chains.ts';
+import { fireDownstream, UnfiredChains, UNFIRED_SWEEP_MS, type ChainContext } from './runs/chains.ts';
 import { createBoss, ensureQueues } from './queue/boss.ts';
 import { enqueueLeadMs } from './queue/ahead.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
@@ -210,10 +210,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   });
   registered = true;
   await beat(true);
-  const fireUnfired = (settledMs?: number) =>
-    fireUnfiredDownstream(chains, catalog.chained(), settledMs).catch((err: unknown) => logger.warn({ err }, 'could not fire chained jobs left unfired'));
-  void fireUnfired();
-  const unfiredTimer = setInterval(() => void fireUnfired(UNFIRED_SETTLE_MS), UNFIRED_SWEEP_MS);
+  const unfired = new UnfiredChains(chains, () => catalog.chained());
+  const unfiredFailed = (err: unknown) => logger.warn({ err }, 'could not fire chained jobs left unfired');
+  void unfired.atStart().catch(unfiredFailed);
+  const unfiredTimer = setInterval(() => void unfired.sweep().catch(unfiredFailed), UNFIRED_SWEEP_MS);
   let stopping: Promise<string | undefined> | undefined;
   let http: HttpEndpoint | undefined;
   if (config.http) {

@@ -77,7 +77,8 @@ export class Catalog {
       else if (!previous && definition) changes.push({ kind: 'added', id, definition });
       else if (previous && definition && previous.hash !== definition.hash) changes.push({ kind: 'changed', id, definition, previous });
     }
-    if (changes.length > 0) [this.#chained, this.#chainErrors] = [undefined, undefined];
+    // Worked out again after any load: an error's location can move without a change of definition.
+    if (updates.length > 0) [this.#chained, this.#chainErrors] = [undefined, undefined];
     return changes;
   }
 

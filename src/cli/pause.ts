@@ -55,9 +55,9 @@ export const pauseCommand: Command = {
       return withQueue(url, (boss) => pauseJob(pool, boss, { jobId: id, ...(untilMs !== undefined ? { untilMs } : {}), ...(values.reason ? { reason: values.reason } : {}), by: 'operator' }));
     });
     const { pause, skipped, held } = outcome;
-    if (held > 0) io.stderr(`warning: ${held} run(s) of ${id} claimed ahead of their time by an agent that did not answer within 2 s may still start\n`);
+    if (held > 0) io.stderr(`warning: ${held} run(s) of ${id} claimed ahead of their time were not stopped: their agent did not hear of the pause in time (cut off from the database?)\n`);
     if (values.json) {
-      io.stdout(JSON.stringify({ job_id: id, paused: true, until: pause.untilMs === undefined ? null : new Date(pause.untilMs).toISOString(), reason: pause.reason ?? null, queued_runs_skipped: skipped, held_runs_left: held }) + '\n');
+      io.stdout(JSON.stringify({ job_id: id, paused: true, until: pause.untilMs === undefined ? null : new Date(pause.untilMs).toISOString(), reason: pause.reason ?? null, queued_runs_skipped: skipped, held_runs_not_stopped: held }) + '\n');
     } else {
       io.stdout(`${id}: ${pausedMessage(pause)}${skipped ? `; ${skipped} queued run(s) taken back` : ''}\n`);
     }

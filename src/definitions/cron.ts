@@ -135,3 +135,37 @@ export function restrictsBothDays(expression: string): boolean {
   const [dom, dow] = fields.length === 6 ? [fields[3], fields[5]] : [fields[2], fields[4]];
   return dom !== '*' && dow !== '*';
 }
+
+/**
+ * Whether an expression under `days_match: both` can never fire: no date of its months has both a day of
+ * month and a weekday it allows. Dates and weekdays line up the same way every 28 years (leap days too),
+ * so 2000–2027 has every case. A weekday field of `N#k` items is judged by the days the k-th weekday can
+ * fall on; other forms with L, W or # are not judged here (a schedule that never fires then finds no next
+ * fire, once: src/schedule/cron-matcher.ts remembers it).
+ */
+export function bothDaysNeverMatch(expression: string): boolean {
+  const fields = expression.split(' ');
+  const six = fields.length === 6 ? fields : ['0', ...fields];
+  const nth = /^(?:[0-7]|[a-z]{3})#([1-5])$/i;
+  if (!MONTH_DEPENDENT_DOM.test(six[3]!) && six[5]!.split(',').every((item) => nth.test(item))) {
+    // The k-th weekday of a month (MON#1) falls on days 7k-6 to 7k.
+    const days = CronExpressionParser.parse(['0', '0', '0', six[3], '*', '*'].join(' '), { tz: 'UTC', currentDate: 0 }).fields.dayOfMonth.values.map(Number);
+    return !six[5]!.split(',').some((item) => {
+      const k = Number(nth.exec(item)![1]);
+      return days.some((d) => d >= 7 * k - 6 && d <= 7 * k);
+    });
+  }
+  if (MONTH_DEPENDENT_DOM.test(six[3]!) || MONTH_DEPENDENT_DOW.test(six[5]!)) return false;
+  const parsed = CronExpressionParser.parse(six.join(' '), { tz: 'UTC', currentDate: 0 });
+  const days = parsed.fields.dayOfMonth.values.map(Number);
+  const weekdays = new Set(parsed.fields.dayOfWeek.values.map((d) => Number(d) % 7));
+  for (let year = 2000; year < 2028; year++) {
+    for (const month of parsed.fields.month.values.map(Number)) {
+      for (const day of days) {
+        const date = new Date(Date.UTC(year, month - 1, day));
+        if (date.getUTCMonth() === month - 1 && weekdays.has(date.getUTCDay())) return false;
+      }
+    }
+  }
+  return true;
+}

@@ -1,7 +1,7 @@
 // The `schedule` of a job file → a Schedule: one trigger, a canonical zone, durations in ms.
 
 import { fromApscheduler } from './apscheduler.ts';
-import { bothDaysProblem, parseCron, restrictsBothDays } from './cron.ts';
+import { bothDaysNeverMatch, bothDaysProblem, parseCron, restrictsBothDays } from './cron.ts';
 import { ERROR_CODES } from './errors.ts';
 import { duration, Problems, type Path } from './fields.ts';
 import { parseInstant } from './instant.ts';
@@ -123,6 +123,9 @@ function cronTrigger(problems: Problems, cron: string | string[], path: Path, bo
       bad = true;
     } else if (both && bothDaysProblem(parsed.expression)) {
       problems.add(ERROR_CODES.cron, typeof cron === 'string' ? path : [...path, index], bothDaysProblem(parsed.expression)!);
+      bad = true;
+    } else if (both && restrictsBothDays(parsed.expression) && bothDaysNeverMatch(parsed.expression)) {
+      problems.add(ERROR_CODES.cron, typeof cron === 'string' ? path : [...path, index], `"${source}" with days_match: both never occurs: no day of its months is both one of its days of the month and one of its weekdays`);
       bad = true;
     } else if (!crons.some((c) => c.expression === parsed.expression)) {
       crons.push({ expression: parsed.expression, source, ...(both && restrictsBothDays(parsed.expression) ? { daysMatch: 'both' as const } : {}) });

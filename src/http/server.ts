@@ -141,7 +141,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
     if (!def) throw new HttpError(404, 'job_not_found', `no job "${id}" is loaded`);
     if (action === 'resume') return json(res, 200, { job_id: id, paused: false, was_paused: await view.resume(def) });
     const { pause, skipped, held } = await view.pause(def, pauseRequest(body, Date.now()));
-    return json(res, 200, { job_id: id, ...pauseView(pause), queued_runs_skipped: skipped, held_runs_left: held });
+    return json(res, 200, { job_id: id, ...pauseView(pause), queued_runs_skipped: skipped, held_runs_not_stopped: held });
   }
   if (jobMatch?.[2] === '/run') {
     if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST to start a run');

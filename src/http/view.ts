@@ -23,7 +23,7 @@ export interface AgentView {
   runNow(def: JobDefinition): Promise<ManualRun>;
   /** The pauses in force, by job id (every replica's: they are in the database). */
   pauses(): Promise<Map<string, Pause>>;
-  /** `held`: runs claimed ahead of their time whose agent did not decide them within 2 s (they may start). */
+  /** `held`: runs claimed ahead of their time that their agent did not stop (started, or undecided after 2 s). */
   pause(def: JobDefinition, pause: { untilMs?: number; reason?: string }): Promise<{ pause: Pause; skipped: number; held: number }>;
   /** Whether a pause was in force. */
   resume(def: JobDefinition): Promise<boolean>;

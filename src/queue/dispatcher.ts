@@ -261,16 +261,16 @@ export class Dispatcher {
       } catch {
         continue;
       }
-      const now = Date.now();
+      const now = this.now();
       const jobs = [...this.pending.values()];
       this.pending.clear();
       this.ctx.logger.info({ down_ms: now - (this.outageSince ?? now), jobs: jobs.length }, 'database reachable again: catching up');
       this.outageSince = undefined;
       for (const { definition, sinceMs, fires } of jobs) {
         this.run(definition, sinceMs, now, 'the database was unreachable');
-        // Handed over ahead of their time during the outage, later than the catch-up's `now`: enqueued
-        // as the ticker handed them over (or at once, if they are due by now).
-        for (const fire of fires) if (fire.fireTimeMs > now) this.dispatch(fire);
+        // Handed over ahead of their time during the outage and not due by the catch-up's `now` (the
+        // catch-up leaves those, a jittered one past its nominal time too): enqueued as the ticker handed them over.
+        for (const fire of fires) if (fire.dueAtMs > now) this.dispatch(fire);
       }
       return;
     }

@@ -28,7 +28,7 @@ export interface PauseOutcome {
   pause: Pause;
   /** Queued runs taken back and recorded skipped. */
   skipped: number;
-  /** Runs claimed ahead of their time whose agent had not decided them 2 s after the pause: they may start. */
+  /** Runs claimed ahead of their time when the pause was written that their agent did not stop: started, or still held after 2 s. */
   held: number;
 }
 
@@ -57,24 +57,28 @@ export async function resumeJob(pool: pg.Pool, jobId: string): Promise<boolean> 
 const HELD_WAIT_MS = 2_000;
 
 /**
- * Waits for the job's scheduled runs that an agent claimed ahead of their time and holds until they are due
- * (claimed, not started) to be decided: skipped by their holder, or started when the pause came too late.
- * Returns how many are still held then (their agent did not hear of the pause: cut off from the database).
+ * The job's scheduled runs that an agent claimed ahead of their time and holds until they are due (claimed,
+ * not started) are decided by their holders: skipped, having heard of the pause, or started, not having
+ * heard of it in time (an agent cut off from the database). Waits for them (at most HELD_WAIT_MS) and
+ * returns how many were not stopped: started, or still held.
  */
 async function heldRunsSettled(pool: pg.Pool, boss: PgBoss, jobId: string): Promise<number> {
   const tables = [...new Set(await Promise.all(Object.values(QUEUES).map((spec) => queueTable(boss, spec.name))))];
+  const held: string[] = [];
+  for (const table of tables) {
+    const { rows } = await pool.query<{ run_id: string }>(
+      `SELECT f.run_id FROM ${BOSS_SCHEMA}.${table} j JOIN jobsd.fires f ON f.run_id = j.id
+        WHERE j.data->>'jobId' = $1 AND j.state = 'active' AND (j.data->>'manual')::boolean IS NOT TRUE AND f.state = 'queued' AND f.attempts = 0`,
+      [jobId],
+    );
+    held.push(...rows.map((r) => r.run_id));
+  }
+  if (held.length === 0) return 0;
   const deadline = Date.now() + HELD_WAIT_MS;
   for (;;) {
-    let held = 0;
-    for (const table of tables) {
-      const { rows } = await pool.query<{ held: number }>(
-        `SELECT count(*)::int AS held FROM ${BOSS_SCHEMA}.${table} j JOIN jobsd.fires f ON f.run_id = j.id
-          WHERE j.data->>'jobId' = $1 AND j.state = 'active' AND (j.data->>'manual')::boolean IS NOT TRUE AND f.state = 'queued' AND f.attempts = 0`,
-        [jobId],
-      );
-      held += rows[0]!.held;
-    }
-    if (held === 0 || Date.now() >= deadline) return held;
+    const { rows } = await pool.query<{ state: string }>('SELECT state FROM jobsd.fires WHERE run_id = ANY($1::uuid[])', [held]);
+    const undecided = rows.filter((r) => r.state === 'queued').length;
+    if (undecided === 0 || Date.now() >= deadline) return rows.filter((r) => r.state !== 'skipped').length;
     await sleep(50);
   }
 }

@@ -68,12 +68,16 @@ export function compileCron(expression: string, daysMatch?: 'both'): CompiledCro
     }
     return null;
   };
+  // A search that found nothing (an expression that never fires again) is not repeated for a later time.
+  let noneAfter = Infinity;
   const result: CompiledCron = {
     wild: parsed.wild,
     nextWall(afterWallMs) {
       if (afterWallMs >= lastAfter && afterWallMs < lastMatch) return lastMatch;
+      if (afterWallMs >= noneAfter) return null;
       const match = search(afterWallMs);
       if (match !== null) [lastAfter, lastMatch] = [afterWallMs, match];
+      else noneAfter = afterWallMs;
       return match;
     },
   };

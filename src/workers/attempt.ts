@@ -126,9 +126,6 @@ export class Attempts {
           logger.info(fields, 'run cancelled before its start: replaced by a newer fire (overlap: replace)');
           return { willRetry: false, givenBack: false, abandoned: true };
         }
-        // A pause written while this run was held (or claimed, out of the pause's sweep): it does not start.
-        const pause = attempt === 1 ? this.options.pauses?.pausedAt(def.id, dueMs) : undefined;
-        if (pause) return await this.pausedWhileHeld(data, fields, pause);
       }
       // Checked synchronously, right before the start: a process paused past its lease wakes with its
       // timers overdue, and another agent may be running this fire's next attempt by now.
@@ -137,6 +134,9 @@ export class Attempts {
         logger.warn({ ...fields, lateness_ms: Math.round(this.options.now() - dueMs) }, `run not started: ${why} (was the agent paused or cut off from the database?); another agent takes it over`);
         return { willRetry: false, givenBack: false, abandoned: true };
       }
+      // A pause written while this run was held (or claimed, out of the pause's sweep): it does not start.
+      const pause = !data.manual && attempt === 1 ? this.options.pauses?.pausedAt(def.id, dueMs) : undefined;
+      if (pause) return await this.pausedWhileHeld(data, fields, pause);
       // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
       // start). A failed mark is logged, never a reason to run the task twice.
       const marking = this.ledger

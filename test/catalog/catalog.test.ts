@@ -167,3 +167,15 @@ test('load results from real files: an edit that breaks keeps the good one, a du
     ],
   );
 });
+
+test('a chained job\'s error follows its file when a line moves, with no change of definition', () => {
+  const catalog = new Catalog();
+  const chained = (line: number): LoadResult => {
+    const def = commandJob({ id: 'c', file: 'c.yaml', hash: 'same' });
+    return { ok: true, definition: { ...def, schedule: { ...def.schedule, trigger: { kind: 'after', job: 'nope', on: ['succeeded'] } } }, idAt: { file: 'c.yaml', line: 1, column: 1 }, afterAt: { file: 'c.yaml', line, column: 20 } };
+  };
+  catalog.apply([{ file: 'c.yaml', result: chained(1) }]);
+  assert.match(formatFileError([...catalog.chainErrors().values()][0]!), /^c\.yaml:1:20: /);
+  assert.deepEqual(catalog.apply([{ file: 'c.yaml', result: chained(3), hash: 'other bytes' }]), [], 'the same definition: no change');
+  assert.match(formatFileError([...catalog.chainErrors().values()][0]!), /^c\.yaml:3:20: /, 'two comment lines added above it');
+});

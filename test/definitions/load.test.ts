@@ -205,9 +205,16 @@ test('APScheduler: day and day_of_week both restricted fire only when both match
     'v.yaml': 'schedule: { cron: "0 9 1-7 * MON", days_match: all }\ntask: { type: command, command: [echo] }\n',
     'w.yaml': 'schedule: { every: 1h, days_match: both }\ntask: { type: command, command: [echo] }\n',
     'x.yaml': 'schedule: { cron: "0 9 L * MON#1", days_match: both }\ntask: { type: command, command: [echo] }\n',
+    'y.yaml': 'schedule: { cron: "0 0 30 2 MON", days_match: both }\ntask: { type: command, command: [echo] }\n',
+    'z.yaml': 'schedule: { cron: "0 0 8-14 * 1#1", days_match: both }\ntask: { type: command, command: [echo] }\n',
   });
   const errors = loadDirectory(dir, base).errors.map(formatFileError).join('\n');
   assert.match(errors, /v\.yaml:1:\d+: schedule\.days_match: .*either/);
   assert.match(errors, /w\.yaml:1:\d+: schedule\.days_match: days_match applies to cron only/);
   assert.match(errors, /x\.yaml:1:\d+: schedule\.cron: days_match: both needs one day field without L, W or #/);
+  assert.match(errors, /y\.yaml:1:\d+: schedule\.cron: "0 0 30 2 MON" with days_match: both never occurs/);
+  assert.match(errors, /z\.yaml:1:\d+: schedule\.cron: "0 0 8-14 \* 1#1" with days_match: both never occurs/, 'the first Monday is never on the 8th to 14th');
+  // Feb 29 on a Monday is rare, not never (2027-2028: next in 2044).
+  const rare = load({ 'r.yaml': 'schedule: { cron: "0 0 29 2 MON", days_match: both }\ntask: { type: command, command: [echo] }\n' }, 'r.yaml');
+  assert.equal(new Date(nextFires(rare.schedule, Date.parse('2026-12-03T00:00:00Z'), 1)[0]!).toISOString(), '2044-02-29T00:00:00.000Z');
 });

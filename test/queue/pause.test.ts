@@ -128,7 +128,7 @@ describe('pause and resume', () => {
       const res = await post('/api/jobs/tick/pause', { reason: `round ${round}` });
       assert.equal(res.status, 200);
       // It answers once the held run is decided (at its due time): nothing of the job is held any more.
-      assert.equal((await json(res)).held_runs_left, 0);
+      assert.equal((await json(res)).held_runs_not_stopped, 0);
       const [row] = await pollUntil(async () => {
         const rows = (await rowsFrom(due)).filter((r) => r.fire_time.getTime() === due && r.finished_at !== null);
         return rows.length ? rows : undefined;

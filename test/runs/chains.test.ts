@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import pg from 'pg';
 import { jobsDir, ledger, startAgent } from '../helpers/agent.ts';
 import { runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
@@ -106,5 +107,35 @@ describe('chained jobs', () => {
     assert.equal(await b.stop(), 0);
     const runs = await ledger(url, 'cleanup');
     assert.deepEqual(runs.map((r) => [r.fire_time.toISOString(), r.state]), [[lost!.fire_time.toISOString(), 'succeeded']], 'once');
+  });
+
+  it('a chained job added later does not fire for the upstream ends before it, and its pruned history does not come back', async (t) => {
+    const url = await freshDatabase('chains_added');
+    const dir = jobsDir({ 'up.yaml': 'schedule: every 1s\ntask: { type: command, command: ["true"] }\n' });
+    const marks = path.join(dir, 'marks');
+    writeFileSync(marks, '');
+    const agent = await startAgent({ name: 'ad', jobsDir: dir, databaseUrl: url });
+    t.after(() => agent.stop('SIGKILL'));
+    await pollUntil(async () => (await ledger(url, 'up')).filter((r) => r.state === 'succeeded').length >= 3, { timeoutMs: 15_000, what: 'upstream runs' });
+    const addedAt = Date.now(); // the file is written after this: no end before it has a chained job
+    writeFileSync(path.join(dir, 'down.yaml'), `schedule: { after: up }\noverlap: allow\ntask: { type: command, command: 'echo "$JOBSD_UPSTREAM_FIRE_TIME" >> ${marks}' }\n`);
+    await pollUntil(async () => (await ledger(url, 'down')).filter((r) => r.finished_at !== null).length >= 4, { timeoutMs: 15_000, what: 'chained runs after the file was added' });
+    // What retention does with `history: { keep: N }`: the oldest rows go.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const pruned = (await client.query<{ fire_time: Date }>(`DELETE FROM jobsd.fires WHERE job_id = 'down' AND fire_time IN (SELECT fire_time FROM jobsd.fires WHERE job_id = 'down' ORDER BY fire_time LIMIT 2) RETURNING fire_time`)).rows.map((r) => r.fire_time.getTime());
+    await client.end();
+    assert.equal(pruned.length, 2);
+    const prunedAt = Date.now();
+    // Two sweeps (every 10 s, for ends at least 5 s old) pass: the scenario is time passing.
+    await pollUntil(() => Date.now() > prunedAt + 26_000, { timeoutMs: 30_000, intervalMs: 200, what: 'two sweeps' });
+    const endedBefore = (await ledger(url, 'up')).filter((r) => r.finished_at !== null && r.finished_at.getTime() < addedAt).map((r) => r.fire_time.getTime());
+    assert.ok(endedBefore.length >= 3);
+    const down = new Set((await ledger(url, 'down')).map((r) => r.fire_time.getTime()));
+    assert.deepEqual(endedBefore.filter((f) => down.has(f)), [], 'no chained fire for an upstream end before the job existed');
+    assert.deepEqual(pruned.filter((f) => down.has(f)), [], 'pruned chained fires are not fired again');
+    const fired = readFileSync(marks, 'utf8').trim().split('\n').map((l) => Date.parse(l));
+    assert.equal(new Set(fired).size, fired.length, 'each chained fire ran once');
+    assert.deepEqual(fired.filter((f) => endedBefore.includes(f)), []);
   });
 });
