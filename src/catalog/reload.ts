@@ -180,8 +180,8 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
       if (quiet) logger.debug(fields, `job ${c.kind}`);
       else logger.info(fields, `job ${c.kind}`);
     }
-    if (first) logger.info({ dir, jobs: catalog.definitions().length, file_errors: catalog.fileErrors().length }, 'jobs loaded');
     const errors = catalog.fileErrors();
+    if (first) logger.info({ dir, jobs: catalog.size, file_errors: errors.length }, 'jobs loaded');
     const current = new Map<string, string>();
     for (const e of errors) {
       const text = formatFileError(e);
@@ -191,10 +191,9 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
     }
     // A file whose errors are all gone: fixed (it loads now), or deleted.
     const inError = new Set(current.values());
-    const loaded = new Set(catalog.files().map((f) => f.file));
     for (const file of new Set(logged.values())) {
       if (inError.has(file)) continue;
-      if (loaded.has(file)) logger.info({ file }, 'file error fixed: the file loads');
+      if (catalog.has(file)) logger.info({ file }, 'file error fixed: the file loads');
       else logger.info({ file }, 'file error cleared: the file is gone');
     }
     const errorsChanged = current.size !== logged.size || [...current.keys()].some((k) => !logged.has(k));
@@ -218,7 +217,7 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
     } catch (error) {
       // An unmounted or vanished directory must not stop every job: keep what is loaded.
       const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      const now = `the jobs directory ${dir} cannot be read (${code}): keeping the ${catalog.definitions().length} jobs loaded so far`;
+      const now = `the jobs directory ${dir} cannot be read (${code}): keeping the ${catalog.size} jobs loaded so far`;
       if (now !== unreadable) logger.error({ dir, code }, now);
       unreadable = now;
       return [];
@@ -236,7 +235,7 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
       const update = check(file, state, trustStat);
       if (update) updates.push(update);
     }
-    for (const { file } of catalog.files()) {
+    for (const file of catalog.fileNames()) {
       if (!present.has(file) && file !== state.file && file !== dir) updates.push({ file, result: 'gone' });
     }
     for (const file of signatures.keys()) if (!present.has(file)) signatures.delete(file);

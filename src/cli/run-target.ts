@@ -32,7 +32,7 @@ function agentLoadOptions(instance: InstanceRow, base: LoadOptions): LoadOptions
 
 export async function runTarget(pool: pg.Pool, id: string, flags: FileSettingsFlags & { 'jobs-dir'?: string | undefined }, io: Io): Promise<RunTarget> {
   const shown = escapeControl(id);
-  const catalog = agentCatalog(await liveInstances(pool));
+  const catalog = await agentCatalog(pool, await liveInstances(pool), id);
   if (catalog.instances.length === 0) {
     const dir = jobsDir(flags['jobs-dir'], io);
     const definition = loadDirectory(dir, loadOptions(flags, io)).definitions.find((d) => d.id === id);
