@@ -111,7 +111,10 @@ export async function startScheduling(options: SchedulingOptions): Promise<Sched
   const watcher = watchDirectory(config.jobsDir, {
     poll: config.poll,
     onPaths: (paths) => reloader.reload(paths),
-    onRescan: (reason) => reloader.loadAll({ trustStat: reason === 'periodic' }),
+    onRescan: (reason) => {
+      if (reason === 'event') reloader.loadAll();
+      else reloader.recheck().catch((err: unknown) => logger.error({ err }, 'the periodic rescan of the jobs directory failed'));
+    },
     onError: (err) => logger.error({ err }, 'watching the jobs directory failed'),
   });
   await watcher.ready;
