@@ -11,13 +11,13 @@ import type { Schedule } from './definitions/types.ts';
 import { VERSION } from './version.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { heartbeat, registerInstance, reportHttp, unregisterInstance } from './db/instances.ts';
-import { catalogJson } from './db/instance-catalog.ts';
+import { CatalogReport } from './db/instance-catalog.ts';
 import { migrate } from './db/migrate.ts';
 import { guardDiscardedPgClients, STATEMENT_READ_TIMEOUT_MS } from './db/pg-guard.ts';
 import { previousFinalState } from './db/ledger.ts';
 import { activePauses } from './db/pauses.ts';
 import type { Logger } from './log.ts';
-import { Catalog } from './catalog/catalog.ts';
+import { Catalog, type CatalogChange } from './catalog/catalog.ts';
 import { DefinitionVersions } from './catalog/versions.ts';
 import { agentView } from './agent-view.ts';
 import { startScheduling } from './scheduling.ts';
@@ -181,15 +181,20 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     queued: (def) => workers.wake(queueFor(def.overlap).name),
   };
   let registered = false;
-  /** With `withCatalog`, the jobs this agent runs are reported too (`jobsd list`, `jobsd run`); a worker reports none. */
+  /** The jobs this agent runs, reported per change (`jobsd list`, `jobsd run`); a worker reports none. */
+  const report = config.role !== 'worker' ? new CatalogReport(pool, config.instance, (id) => catalog.get(id)) : undefined;
+  /** With `withCatalog`, the catalog's changes since the last report are written too. */
   const beat = async (withCatalog = false) => {
     if (!registered) return;
-    const reported = withCatalog && config.role !== 'worker' ? catalogJson(catalog.definitions()) : undefined;
-    await heartbeat(pool, config.instance, catalog.definitions().length, catalog.fileErrors(), reported).catch((err: unknown) =>
+    await Promise.all([heartbeat(pool, config.instance, catalog.size, catalog.fileErrors()), withCatalog ? report?.flush() : undefined]).catch((err: unknown) =>
       logger.warn({ err }, 'instance heartbeat failed'),
     );
   };
-  const scheduling = await startScheduling({ config, catalog, ticker, dispatcher, pool, boss, metrics, now, logger, changed: () => void beat(true), versions, fires: config.role !== 'worker' });
+  const changed = (changes: readonly CatalogChange[]) => {
+    report?.changed(changes.map((c) => c.id));
+    void beat(true); // file errors reach `jobsd status` at once, not at the next heartbeat
+  };
+  const scheduling = await startScheduling({ config, catalog, ticker, dispatcher, pool, boss, metrics, now, logger, changed, versions, fires: config.role !== 'worker' });
   if (config.role !== 'scheduler') {
     // JOBSD_OUTPUT_DIR directories of agents killed mid-run (their cleanup never ran).
     void sweepOutputDirs().then((removed) => {
@@ -233,7 +238,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     {
       instance: config.instance,
       role: config.role,
-      jobs: catalog.definitions().length,
+      jobs: catalog.size,
       file_errors: catalog.fileErrors().length,
       jobs_dir: config.jobsDir,
       ...(config.role !== 'worker' ? { caught_up_to: new Date(scheduling.caughtUpTo).toISOString() } : {}),

@@ -28,8 +28,11 @@ export interface SchedulingOptions {
   /** The clock fires are judged by (the database's). */
   now: () => number;
   logger: Logger;
-  /** The catalog changed (or a file error appeared): the instance row should say so at once. */
-  changed: () => void;
+  /**
+   * The catalog changed (or the file errors did), the first load included: the instance row should say so
+   * at once, and report the changed jobs.
+   */
+  changed: (changes: readonly CatalogChange[]) => void;
   /** Fed every change, for the workers to resolve queued fires with (src/catalog/versions.ts). */
   versions: DefinitionVersions;
   /**
@@ -67,6 +70,7 @@ export async function startScheduling(options: SchedulingOptions): Promise<Sched
   const apply = (changes: CatalogChange[]) => {
     versions.apply(changes);
     for (const change of changes) if (change.definition) registerSecrets(change.definition.secrets);
+    changed(changes);
     if (!fires) return;
     for (const change of changes) {
       if (change.kind === 'removed' || !change.definition || !change.definition.enabled) {
@@ -106,13 +110,10 @@ export async function startScheduling(options: SchedulingOptions): Promise<Sched
 
   const watcher = watchDirectory(config.jobsDir, {
     poll: config.poll,
-    onPaths: (paths) => {
-      reloader.reload(paths);
-      changed(); // file errors reach `jobsd status` at once, not at the next heartbeat
-    },
+    onPaths: (paths) => reloader.reload(paths),
     onRescan: (reason) => {
-      const changes = reloader.loadAll({ trustStat: reason === 'periodic' });
-      if (reason === 'event' || changes.length > 0) changed();
+      if (reason === 'event') reloader.loadAll();
+      else reloader.recheck().catch((err: unknown) => logger.error({ err }, 'the periodic rescan of the jobs directory failed'));
     },
     onError: (err) => logger.error({ err }, 'watching the jobs directory failed'),
   });

@@ -43,15 +43,32 @@ interface FileState {
   claim: number;
   /** Errors of the latest load; empty when it loaded. */
   errors: FileError[];
+  /** When the file was first seen (since it was last gone): file errors are listed in that order. */
+  seen: number;
 }
 
+/**
+ * Every answer that is asked for at each change (the file errors, the number of jobs, a job's
+ * definition) is kept up to date per change, so that an edit of one file among 100,000 costs the
+ * catalog the work of that file; only definitions() and files() walk every job.
+ */
 export class Catalog {
   readonly #files = new Map<string, FileState>();
   /** id → the files whose last good definition has that id. */
   readonly #claimants = new Map<string, Set<string>>();
+  /** id → the file whose definition is in force: the smallest claim among the id's claimants. */
+  readonly #owners = new Map<string, string>();
+  /** Files with errors now, or whose definition waits for its id (a duplicate): what fileErrors() reads. */
+  readonly #problems = new Set<string>();
+  /** Ids whose definition in force is a chained job (`schedule.after`). */
+  readonly #chained = new Set<string>();
   #sequence = 0;
-  /** The chained jobs in force (`schedule.after`), worked out again after a change. */
-  #chained: JobDefinition[] | undefined;
+  #seen = 0;
+  /** The ids, sorted, until one is added or goes. */
+  #sortedIds: string[] | undefined;
+  /** definitions(), until the next batch. */
+  #definitions: JobDefinition[] | undefined;
+  /** chainErrors(), until the next batch. */
   #chainErrors: Map<string, FileError> | undefined;
 
   /**
@@ -60,7 +77,9 @@ export class Catalog {
    */
   apply(updates: readonly CatalogUpdate[]): CatalogChange[] {
     const touched = new Set<string>();
+    const files = new Set<string>();
     for (const { file, result } of updates) {
+      files.add(file);
       const old = this.#files.get(file)?.good?.definition.id;
       if (old !== undefined) touched.add(old);
       if (result !== 'gone' && result.ok) touched.add(result.definition.id);
@@ -68,40 +87,59 @@ export class Catalog {
     const before = new Map([...touched].map((id) => [id, this.get(id)] as const));
 
     for (const update of updates) this.#update(update);
+    for (const id of touched) this.#elect(id);
+    for (const file of files) this.#judge(file);
+    for (const id of touched) for (const file of this.#claimants.get(id) ?? []) this.#judge(file);
+    if (updates.length) {
+      this.#definitions = undefined;
+      this.#chainErrors = undefined;
+    }
 
     const changes: CatalogChange[] = [];
     for (const id of touched) {
       const previous = before.get(id);
       const definition = this.get(id);
+      if (definition?.schedule.trigger.kind === 'after') this.#chained.add(id);
+      else this.#chained.delete(id);
       if (previous && !definition) changes.push({ kind: 'removed', id, previous });
       else if (!previous && definition) changes.push({ kind: 'added', id, definition });
       else if (previous && definition && previous.hash !== definition.hash) changes.push({ kind: 'changed', id, definition, previous });
     }
-    // Worked out again after any load: an error's location can move without a change of definition.
-    if (updates.length > 0) [this.#chained, this.#chainErrors] = [undefined, undefined];
     return changes;
-  }
-
-  /** The chained jobs in force (`schedule.after`), sorted by id; cheap between changes. */
-  chained(): JobDefinition[] {
-    return (this.#chained ??= this.definitions().filter((d) => d.schedule.trigger.kind === 'after'));
   }
 
   /** The definitions in force, one per id, sorted by id (including `enabled: false` ones). */
   definitions(): JobDefinition[] {
-    return [...this.#claimants.keys()]
+    this.#sortedIds ??= [...this.#claimants.keys()].sort();
+    this.#definitions ??= this.#sortedIds.map((id) => this.get(id)).filter((d) => d !== undefined);
+    return [...this.#definitions];
+  }
+
+  /** How many jobs are in force: definitions().length, without building it. */
+  get size(): number {
+    return this.#owners.size;
+  }
+
+  /** The chained jobs (`schedule.after`) in force, sorted by id: what a run's end may fire. */
+  chained(): JobDefinition[] {
+    return [...this.#chained]
       .sort()
       .map((id) => this.get(id))
       .filter((d) => d !== undefined);
   }
 
   get(id: string): JobDefinition | undefined {
-    const owner = this.#owner(id);
+    const owner = this.#owners.get(id);
     return owner === undefined ? undefined : this.#files.get(owner)?.good?.definition;
   }
 
   has(file: string): boolean {
     return this.#files.has(file);
+  }
+
+  /** Every file the catalog holds (loaded, in error, or waiting for its id), in no particular order. */
+  fileNames(): IterableIterator<string> {
+    return this.#files.keys();
   }
 
   /** The fingerprint recorded with the file's latest load. */
@@ -114,22 +152,24 @@ export class Catalog {
    * (src/definitions/chains.ts), and their errors are among fileErrors().
    */
   chainErrors(): Map<string, FileError> {
-    return (this.#chainErrors ??= this.#findChainErrors());
-  }
-
-  #findChainErrors(): Map<string, FileError> {
-    const defs = this.definitions();
-    if (!defs.some((d) => d.schedule.trigger.kind === 'after')) return new Map();
-    const afterAt = new Map<JobDefinition, Location | undefined>();
-    for (const state of this.#files.values()) if (state.good) afterAt.set(state.good.definition, state.good.afterAt);
-    return chainErrors(defs, (d) => afterAt.get(d));
+    if (this.#chained.size === 0) return new Map();
+    if (!this.#chainErrors) {
+      const afterAt = new Map<JobDefinition, Location | undefined>();
+      for (const id of this.#chained) {
+        const good = this.#files.get(this.#owners.get(id)!)?.good;
+        if (good) afterAt.set(good.definition, good.afterAt);
+      }
+      this.#chainErrors = chainErrors(this.definitions(), (d) => afterAt.get(d));
+    }
+    return new Map(this.#chainErrors);
   }
 
   /** Current errors of every file, also of files whose last good version stays in force. */
   fileErrors(): FileError[] {
     const seen = new Set<string>();
     const errors: FileError[] = [...this.chainErrors().values()];
-    for (const file of this.#files.keys()) {
+    const order = (file: string) => this.#files.get(file)?.seen ?? Infinity;
+    for (const file of [...this.#problems].sort((a, b) => order(a) - order(b))) {
       for (const error of this.#errorsOf(file)) {
         const key = `${error.code} ${formatFileError(error)}`; // a broken _defaults is every job's error
         if (seen.has(key)) continue;
@@ -156,7 +196,7 @@ export class Catalog {
       this.#files.delete(file);
       return;
     }
-    const next: FileState = state ?? { claim: 0, errors: [] };
+    const next: FileState = state ?? { claim: 0, errors: [], seen: ++this.#seen };
     if (hash === undefined) delete next.hash;
     else next.hash = hash;
     if (!result.ok) {
@@ -167,7 +207,10 @@ export class Catalog {
         if (next.good) this.#unclaim(next.good.definition.id, file);
         next.claim = ++this.#sequence;
         let claimants = this.#claimants.get(id);
-        if (!claimants) this.#claimants.set(id, (claimants = new Set()));
+        if (!claimants) {
+          this.#claimants.set(id, (claimants = new Set()));
+          this.#sortedIds = undefined;
+        }
         claimants.add(file);
       }
       next.good = { definition: result.definition, ...(result.idAt ? { idAt: result.idAt } : {}), ...(result.afterAt ? { afterAt: result.afterAt } : {}) };
@@ -179,24 +222,37 @@ export class Catalog {
   #unclaim(id: string, file: string): void {
     const claimants = this.#claimants.get(id);
     claimants?.delete(file);
-    if (claimants?.size === 0) this.#claimants.delete(id);
+    if (claimants?.size === 0) {
+      this.#claimants.delete(id);
+      this.#sortedIds = undefined;
+    }
   }
 
-  #owner(id: string): string | undefined {
+  /** Records which of the id's claimants is in force. */
+  #elect(id: string): void {
     let owner: string | undefined;
     let first = Infinity;
     for (const file of this.#claimants.get(id) ?? []) {
       const claim = this.#files.get(file)?.claim ?? Infinity;
       if (claim < first) [owner, first] = [file, claim];
     }
-    return owner;
+    if (owner === undefined) this.#owners.delete(id);
+    else this.#owners.set(id, owner);
+  }
+
+  /** Records whether the file has errors to show (its own, or waiting for its id). */
+  #judge(file: string): void {
+    const state = this.#files.get(file);
+    const good = state?.good;
+    if (state && (state.errors.length > 0 || (good && this.#owners.get(good.definition.id) !== file))) this.#problems.add(file);
+    else this.#problems.delete(file);
   }
 
   #errorsOf(file: string): FileError[] {
     const state = this.#files.get(file);
     if (!state) return [];
     const good = state.good;
-    const owner = good ? this.#owner(good.definition.id) : undefined;
+    const owner = good ? this.#owners.get(good.definition.id) : undefined;
     if (!good || owner === undefined || owner === file) return state.errors;
     // The same message as `jobsd validate` gives: the owner first, this file waiting.
     const ownerDefinition = this.#files.get(owner)?.good?.definition ?? good.definition;
@@ -216,7 +272,7 @@ export class Catalog {
       ...(definition ? { id: definition.id } : {}),
       ok: errors.length === 0,
       errors,
-      ...(definition && this.#owner(definition.id) === file ? { runningHash: definition.hash } : {}),
+      ...(definition && this.#owners.get(definition.id) === file ? { runningHash: definition.hash } : {}),
     };
   }
 }

@@ -4,8 +4,9 @@
 // can write to (src/files/trust.ts) loads nothing new until it is fixed; what was loaded stays.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { existsSync, opendirSync, readFileSync, statSync, type Dir, type Stats } from 'node:fs';
 import path from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { directoryRefusal, listDirectory, type DirectoryListing } from '../definitions/directory.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import { loadDefaults, loadJobFile, type FileContent, type LoadOptions } from '../definitions/load.ts';
@@ -20,6 +21,8 @@ import { changeFields } from './changes.ts';
 
 /** A first load of more jobs than this logs one summary line instead of a line per job. */
 const QUIET_FIRST_LOAD = 100;
+/** Directory entries looked at per slice of the periodic rescan; the event loop runs between slices. */
+const RESCAN_SLICE = 1_000;
 
 export interface ReloaderOptions {
   dir: string;
@@ -52,6 +55,13 @@ export interface Reloader {
   loadAll(options?: { trustStat?: boolean }): CatalogChange[];
   /** Re-checks the given paths (from the watcher); falls back to loadAll() when they call for it. */
   reload(paths: readonly string[]): CatalogChange[];
+  /**
+   * The periodic safety-net rescan: loadAll({ trustStat: true }), with the directory listed and the files
+   * stat'ed in slices that give the event loop back (100,000 files take half a second to stat: the ticker's
+   * timers must not wait for that). Only the files whose stat changed, and those gone from the listing, are
+   * then checked, at once. A rescan under way is shared.
+   */
+  recheck(): Promise<CatalogChange[]>;
   readonly stats: ReloadStats;
   /** Why the directory cannot be read (it vanished, was unmounted), while that lasts. */
   unreadable(): string | undefined;
@@ -180,8 +190,8 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
       if (quiet) logger.debug(fields, `job ${c.kind}`);
       else logger.info(fields, `job ${c.kind}`);
     }
-    if (first) logger.info({ dir, jobs: catalog.definitions().length, file_errors: catalog.fileErrors().length }, 'jobs loaded');
     const errors = catalog.fileErrors();
+    if (first) logger.info({ dir, jobs: catalog.size, file_errors: errors.length }, 'jobs loaded');
     const current = new Map<string, string>();
     for (const e of errors) {
       const text = formatFileError(e);
@@ -191,10 +201,9 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
     }
     // A file whose errors are all gone: fixed (it loads now), or deleted.
     const inError = new Set(current.values());
-    const loaded = new Set(catalog.files().map((f) => f.file));
     for (const file of new Set(logged.values())) {
       if (inError.has(file)) continue;
-      if (loaded.has(file)) logger.info({ file }, 'file error fixed: the file loads');
+      if (catalog.has(file)) logger.info({ file }, 'file error fixed: the file loads');
       else logger.info({ file }, 'file error cleared: the file is gone');
     }
     const errorsChanged = current.size !== logged.size || [...current.keys()].some((k) => !logged.has(k));
@@ -218,7 +227,7 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
     } catch (error) {
       // An unmounted or vanished directory must not stop every job: keep what is loaded.
       const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      const now = `the jobs directory ${dir} cannot be read (${code}): keeping the ${catalog.definitions().length} jobs loaded so far`;
+      const now = `the jobs directory ${dir} cannot be read (${code}): keeping the ${catalog.size} jobs loaded so far`;
       if (now !== unreadable) logger.error({ dir, code }, now);
       unreadable = now;
       return [];
@@ -236,7 +245,7 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
       const update = check(file, state, trustStat);
       if (update) updates.push(update);
     }
-    for (const { file } of catalog.files()) {
+    for (const file of catalog.fileNames()) {
       if (!present.has(file) && file !== state.file && file !== dir) updates.push({ file, result: 'gone' });
     }
     for (const file of signatures.keys()) if (!present.has(file)) signatures.delete(file);
@@ -264,5 +273,70 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
     return commit(updates);
   };
 
-  return { loadAll, reload, stats, unreadable: () => unreadable };
+  /** The files of the directory, and those whose stat is not that of their last read (or that are new). */
+  const suspects = async (state: DefaultsState): Promise<{ present: Set<string>; suspects: Set<string>; defaultsFile?: string }> => {
+    const present = new Set<string>();
+    const changed = new Set<string>();
+    let defaultsFile: string | undefined;
+    const handle: Dir = opendirSync(dir, { bufferSize: 256 });
+    try {
+      for (let done = false; !done; await yieldToLoop()) {
+        for (let i = 0; i < RESCAN_SLICE; i++) {
+          const entry = handle.readSync();
+          if (entry === null) {
+            done = true;
+            break;
+          }
+          const file = path.join(dir, entry.name);
+          if (isDefaultsFile(entry.name)) defaultsFile = defaultsFile === undefined || file < defaultsFile ? file : defaultsFile;
+          if (!isJobFileName(entry.name)) continue;
+          present.add(file);
+          const known = catalog.has(file) ? signatures.get(file) : undefined;
+          try {
+            const stat = statSync(file);
+            if (known === undefined || !stat.isFile() || signatureOf(stat, state.key) !== known) changed.add(file);
+          } catch {
+            changed.add(file);
+          }
+        }
+      }
+    } finally {
+      handle.closeSync();
+    }
+    return { present, suspects: changed, ...(defaultsFile ? { defaultsFile } : {}) };
+  };
+
+  let rechecking: Promise<CatalogChange[]> | undefined;
+  const recheck = (): Promise<CatalogChange[]> =>
+    (rechecking ??= (async () => {
+      const state = defaults;
+      // Anything out of the ordinary is the full check's to handle, at once.
+      if (!state || unreadable || !existsSync(dir) || catalog.has(dir) || directoryRefusal(dir, options)) return loadAll({ trustStat: true });
+      let found;
+      try {
+        found = await suspects(state);
+      } catch {
+        return loadAll({ trustStat: true }); // it could not be listed: loadAll says why
+      }
+      if (defaults !== state) return []; // _defaults changed meanwhile: every file was checked again since
+      const seen = found.defaultsFile === undefined ? undefined : read(found.defaultsFile, '', maxBytes);
+      const key = seen === undefined ? 'none' : seen.kind === 'file' ? seen.hash : 'unreadable'; // as refreshDefaults keys it
+      if (found.defaultsFile !== state.file || key !== state.key) return loadAll({ trustStat: true }); // every file is checked again
+      stats.rescans++;
+      const updates: CatalogUpdate[] = [];
+      for (const file of found.suspects) {
+        const update = check(file, state, true);
+        if (update) updates.push(update);
+      }
+      // Gone from the listing, or added since it was taken (and loaded by an event): check() tells which.
+      for (const file of catalog.fileNames()) {
+        if (found.present.has(file) || file === state.file || file === dir) continue;
+        const update = check(file, state);
+        if (update) updates.push(update);
+      }
+      for (const file of signatures.keys()) if (!found.present.has(file) && !catalog.has(file)) signatures.delete(file);
+      return commit(updates);
+    })().finally(() => (rechecking = undefined)));
+
+  return { loadAll, reload, recheck, stats, unreadable: () => unreadable };
 }

@@ -2,7 +2,7 @@
 // reports in jobsd.instances (src/db/instance-catalog.ts), rather than the files of the current directory.
 
 import type pg from 'pg';
-import { listInstances, type InstanceRow } from '../db/instances.ts';
+import { instanceJobs, listInstances, type InstanceRow } from '../db/instances.ts';
 import type { ReportedJob } from '../db/instance-catalog.ts';
 import { escapeControl } from '../files/limits.ts';
 
@@ -38,12 +38,22 @@ export async function liveInstances(pool: pg.Pool): Promise<InstanceRow[]> {
   }
 }
 
-export function agentCatalog(live: InstanceRow[]): AgentCatalog {
-  const instances = live.filter((i) => Array.isArray(i.catalog));
+/**
+ * The jobs the live instances report (with `id`, that job only: `run` and `history` read one row per
+ * agent, not 100,000): from jobsd.instance_jobs, or from instances.catalog for an agent of an older version.
+ */
+export async function agentCatalog(pool: pg.Pool, live: InstanceRow[], id?: string): Promise<AgentCatalog> {
+  const instances = live.filter((i) => i.jobs_reported === true || Array.isArray(i.catalog));
+  const rows = await instanceJobs(
+    pool,
+    instances.filter((i) => i.jobs_reported === true).map((i) => i.name),
+    id,
+  );
   const jobs = new Map<string, AgentJob>();
   for (const instance of instances) {
     const broken = new Set(instance.file_errors.map((e) => e.file));
-    for (const job of instance.catalog!) {
+    const reported = rows.get(instance.name) ?? (id === undefined ? instance.catalog! : instance.catalog!.filter((j) => j.id === id));
+    for (const job of reported) {
       if (!jobs.has(job.id)) jobs.set(job.id, { job, instance, fileInError: broken.has(job.file) });
     }
   }

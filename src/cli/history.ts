@@ -27,7 +27,7 @@ export const historyCommand: Command = {
     const id = positionals[0]!;
     const limit = positiveInteger(values.limit, '--limit', 20);
     const { rows, known } = await withDatabase(values, io, async ({ pool }) => {
-      const catalog = agentCatalog(await liveInstances(pool));
+      const catalog = await agentCatalog(pool, await liveInstances(pool), id);
       const rows = await fireHistory(pool, id, limit);
       if (catalog.instances.length > 0) {
         const known = catalog.jobs.has(id) ? undefined : `no live agent runs it (${describeAgents(catalog.instances)})`;

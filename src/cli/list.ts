@@ -57,7 +57,7 @@ export const listCommand: Command = {
     let pauses = new Map<string, Pause>();
     try {
       source = await withDatabase(values, io, async ({ pool }) => {
-        const catalog = agentCatalog(await liveInstances(pool));
+        const catalog = await agentCatalog(pool, await liveInstances(pool));
         last = await lastFires(pool).catch((error: unknown) => (noTables(error) ? new Map<string, FireRow>() : Promise.reject(error)));
         pauses = await activePauses(pool).catch((error: unknown) => (noTables(error) ? new Map<string, Pause>() : Promise.reject(error)));
         if (catalog.instances.length === 0) return fromFiles(noCatalog(catalog));

@@ -18,11 +18,13 @@ export interface InstanceInfo {
   timezone: string;
 }
 
+/** Registers the instance; the catalog of an earlier instance of that name goes (CatalogReport writes this one's). */
 export async function registerInstance(pool: pg.Pool, info: InstanceInfo): Promise<void> {
   await pool.query(
-    `INSERT INTO jobsd.instances (name, hostname, pid, role, version, jobs_dir, environment, timezone) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    `WITH earlier AS (DELETE FROM jobsd.instance_jobs WHERE instance = $1)
+     INSERT INTO jobsd.instances (name, hostname, pid, role, version, jobs_dir, environment, timezone) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (name) DO UPDATE SET hostname = $2, pid = $3, role = $4, version = $5, jobs_dir = $6, environment = $7, timezone = $8,
-       started_at = now(), heartbeat_at = now(), catalog = NULL, http_url = NULL`,
+       started_at = now(), heartbeat_at = now(), catalog = NULL, jobs_reported = false, http_url = NULL`,
     [info.name, info.hostname, info.pid, info.role, info.version, info.jobsDir, info.environment ?? null, info.timezone],
   );
 }
@@ -38,15 +40,14 @@ export const STALE_AFTER_SECONDS = 90;
 export const DROP_AFTER_SECONDS = 600;
 
 /**
- * This instance's heartbeat; the same statement drops the rows of instances dead for DROP_AFTER_SECONDS.
- * The catalog (src/db/instance-catalog.ts catalogJson) is written when given (at start and when it changed),
- * not every 30 s: it can be large.
+ * This instance's heartbeat; the same statement drops the rows of instances dead for DROP_AFTER_SECONDS
+ * (their catalogs with them). The catalog itself is written per change (src/db/instance-catalog.ts).
  */
-export async function heartbeat(pool: pg.Pool, name: string, jobs: number, fileErrors: FileError[], catalogJson?: string): Promise<void> {
+export async function heartbeat(pool: pg.Pool, name: string, jobs: number, fileErrors: FileError[]): Promise<void> {
   await pool.query(
     `WITH dropped AS (DELETE FROM jobsd.instances WHERE heartbeat_at < now() - make_interval(secs => $4) AND name <> $1)
-     UPDATE jobsd.instances SET heartbeat_at = now(), jobs = $2, file_errors = $3, catalog = COALESCE($5::jsonb, catalog) WHERE name = $1`,
-    [name, jobs, JSON.stringify(fileErrors), DROP_AFTER_SECONDS, catalogJson ?? null],
+     UPDATE jobsd.instances SET heartbeat_at = now(), jobs = $2, file_errors = $3 WHERE name = $1`,
+    [name, jobs, JSON.stringify(fileErrors), DROP_AFTER_SECONDS],
   );
 }
 
@@ -64,8 +65,10 @@ export interface InstanceRow {
   environment: string | null;
   timezone: string | null;
   http_url: string | null;
-  /** Null: the instance reports none (a worker, or an older version). */
+  /** The whole catalog as an agent of an older version reports it (migration 004); null from this version on. */
   catalog: ReportedJob[] | null;
+  /** The instance reports its catalog in jobsd.instance_jobs (instanceJobs); not for a worker (undefined before migration 005). */
+  jobs_reported?: boolean;
   started_at: Date;
   heartbeat_at: Date;
   jobs: number;
@@ -81,4 +84,16 @@ export async function listInstances(pool: pg.Pool): Promise<InstanceRow[]> {
     [STALE_AFTER_SECONDS],
   );
   return result.rows;
+}
+
+/** The jobs the given instances report (one, with `id`), by instance; none when no agent has reported any yet. */
+export async function instanceJobs(pool: pg.Pool, instances: string[], id?: string): Promise<Map<string, ReportedJob[]>> {
+  const byInstance = new Map<string, ReportedJob[]>(instances.map((name) => [name, []]));
+  if (instances.length === 0) return byInstance;
+  const { rows } = await pool.query<{ instance: string; job: ReportedJob }>(
+    'SELECT instance, job FROM jobsd.instance_jobs WHERE instance = ANY($1::text[]) AND ($2::text IS NULL OR id = $2)',
+    [instances, id ?? null],
+  );
+  for (const row of rows) byInstance.get(row.instance)?.push(row.job);
+  return byInstance;
 }

@@ -114,6 +114,34 @@ test('the periodic rescan reads only files whose stat changed; an event rescan r
   assert.equal(h.reloader.stats.checked, checked + 3);
 });
 
+test('the periodic recheck: files whose stat changed are read, files gone are removed, a new _defaults rechecks all', async (t) => {
+  const h = await start(t, { files: { 'a.yaml': job('one'), 'b.yaml': job('two'), 'c.yaml': job('four') } });
+  const { checked } = h.reloader.stats;
+  assert.deepEqual(await h.reloader.recheck(), []);
+  assert.equal(h.reloader.stats.checked, checked, 'nothing read: the files are as they were');
+  // Changes the watcher did not report (lost events): new bytes, a deleted file.
+  const b = path.join(h.dir, 'b.yaml');
+  writeFileSync(b, job('three'));
+  utimesSync(b, new Date(), new Date(Date.now() + 5_000));
+  rmSync(path.join(h.dir, 'c.yaml'));
+  const changes = await h.reloader.recheck();
+  assert.deepEqual(changes.map((c) => `${c.kind} ${c.id}`).sort(), ['changed b', 'removed c']);
+  assert.equal(h.command('b'), 'echo three');
+  writeFileSync(path.join(h.dir, '_defaults.yaml'), 'timeout: 5m\n');
+  await h.reloader.recheck();
+  assert.equal(h.catalog.get('a')?.timeoutMs, 300_000, 'the new _defaults applies to every job');
+});
+
+test('the periodic recheck of many files gives the event loop back while it stats them', async (t) => {
+  const files = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`job-${i}.yaml`, job(`n${i}`)]));
+  const h = await start(t, { files });
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  t.after(() => clearInterval(timer));
+  const seen = await h.reloader.recheck().then(() => ticks);
+  assert.ok(seen > 0, 'a timer ran before the recheck ended');
+});
+
 test('a rename that keeps the id is one change', async (t) => {
   const h = await start(t, { files: { 'old.yaml': job('one', 'id: keep\n') } });
   renameSync(path.join(h.dir, 'old.yaml'), path.join(h.dir, 'new.yaml'));

@@ -2,7 +2,7 @@
 // directory; with no agent up they read the files and say so; unknown ids are exit 1 (issue 19 item 7).
 
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -106,4 +106,32 @@ test('with no agent up: history, list and status start the embedded database for
   assert.match(nope.stderr, /^jobsd history: no job "nope": no agent is running, and no valid file in \S+ holds it, and the ledger has no fire of it$/m);
   assert.ok(!existsSync(path.join(dataDir, 'pg', 'postmaster.pid')), 'the server started for the commands is stopped');
   assert.ok(!existsSync(path.join(dataDir, 'agent.pid')), 'and the data directory released');
+});
+
+test('list follows each change of the agent\'s jobs (added, edited, removed); a restart under the same name reports only its own jobs', async (t) => {
+  const url = await freshDatabase('agent_catalog_changes');
+  const job = (description: string) => `description: ${description}\nschedule: every 1h\ntask: { type: command, command: ["true"] }\n`;
+  const dir = jobsDir({ 'a.yaml': job('a v1'), 'b.yaml': job('b v1') });
+  const elsewhere = mkdtempSync(path.join(tmpdir(), 'jobsd-elsewhere-'));
+  const listed = async () => {
+    const list = await runCli(['list', '--json', '--database-url', url], { cwd: elsewhere, env: { JOBSD_ENV: '' } });
+    assert.equal(list.code, 0, list.stderr);
+    return (JSON.parse(list.stdout) as Listed).jobs.map((j) => `${j.id}: ${j.description}`).join(', ');
+  };
+  const first = await startAgent({ name: 'changing', jobsDir: dir, databaseUrl: url });
+  t.after(() => first.stop('SIGKILL'));
+  assert.equal(await listed(), 'a: a v1, b: b v1');
+
+  writeFileSync(path.join(dir, 'a.yaml'), job('a v2'));
+  writeFileSync(path.join(dir, 'c.yaml'), job('c v1'));
+  rmSync(path.join(dir, 'b.yaml'));
+  await pollUntil(async () => (await listed()) === 'a: a v2, c: c v1', { timeoutMs: 10_000, what: 'the edit, the new job and the removal listed' });
+
+  await first.stop('SIGKILL'); // its rows stay behind, as a crashed agent's do
+  const second = await startAgent({ name: 'changing', jobsDir: jobsDir({ 'd.yaml': job('d v1') }), databaseUrl: url });
+  t.after(() => second.stop('SIGKILL'));
+  assert.equal(await listed(), 'd: d v1');
+  const run = await runCli(['run', 'a', '--database-url', url], { cwd: elsewhere, env: { JOBSD_ENV: '' } });
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /^jobsd run: no job "a": the live agents do not run it/m);
 });

@@ -1,0 +1,183 @@
+// The catalog as it was before it kept its answers up to date per change (every answer recomputed from
+// all files): the reference test/catalog/catalog-incremental.test.ts compares the catalog with.
+
+import { claimIds } from '../../src/definitions/directory.ts';
+import { chainErrors } from '../../src/definitions/chains.ts';
+import { formatFileError, type FileError } from '../../src/definitions/errors.ts';
+import type { LoadResult } from '../../src/definitions/load.ts';
+import type { JobDefinition } from '../../src/definitions/types.ts';
+import type { Location } from '../../src/files/locations.ts';
+
+import type { CatalogChange, CatalogUpdate, FileStatus } from '../../src/catalog/catalog.ts';
+
+interface FileState {
+  hash?: string;
+  /** The last good definition: it stays in force while the file is in error. */
+  good?: { definition: JobDefinition; idAt?: Location; afterAt?: Location };
+  /** When `good` claimed its id; the smallest claim among a duplicate id's files wins. */
+  claim: number;
+  /** Errors of the latest load; empty when it loaded. */
+  errors: FileError[];
+}
+
+export class NaiveCatalog {
+  readonly #files = new Map<string, FileState>();
+  /** id → the files whose last good definition has that id. */
+  readonly #claimants = new Map<string, Set<string>>();
+  #sequence = 0;
+
+  /**
+   * Applies one batch of load results. The id → definition map is compared before and after the
+   * whole batch, per touched id, so a rename that keeps the id is one `changed`.
+   */
+  apply(updates: readonly CatalogUpdate[]): CatalogChange[] {
+    const touched = new Set<string>();
+    for (const { file, result } of updates) {
+      const old = this.#files.get(file)?.good?.definition.id;
+      if (old !== undefined) touched.add(old);
+      if (result !== 'gone' && result.ok) touched.add(result.definition.id);
+    }
+    const before = new Map([...touched].map((id) => [id, this.get(id)] as const));
+
+    for (const update of updates) this.#update(update);
+
+    const changes: CatalogChange[] = [];
+    for (const id of touched) {
+      const previous = before.get(id);
+      const definition = this.get(id);
+      if (previous && !definition) changes.push({ kind: 'removed', id, previous });
+      else if (!previous && definition) changes.push({ kind: 'added', id, definition });
+      else if (previous && definition && previous.hash !== definition.hash) changes.push({ kind: 'changed', id, definition, previous });
+    }
+    return changes;
+  }
+
+  /** The definitions in force, one per id, sorted by id (including `enabled: false` ones). */
+  definitions(): JobDefinition[] {
+    return [...this.#claimants.keys()]
+      .sort()
+      .map((id) => this.get(id))
+      .filter((d) => d !== undefined);
+  }
+
+  get(id: string): JobDefinition | undefined {
+    const owner = this.#owner(id);
+    return owner === undefined ? undefined : this.#files.get(owner)?.good?.definition;
+  }
+
+  has(file: string): boolean {
+    return this.#files.has(file);
+  }
+
+  /** The fingerprint recorded with the file's latest load. */
+  hashOf(file: string): string | undefined {
+    return this.#files.get(file)?.hash;
+  }
+
+  /**
+   * Chained jobs whose `after` names no job in force, or closes a cycle, by id: they are not fired
+   * (src/definitions/chains.ts), and their errors are among fileErrors().
+   */
+  chainErrors(): Map<string, FileError> {
+    const defs = this.definitions();
+    if (!defs.some((d) => d.schedule.trigger.kind === 'after')) return new Map();
+    const afterAt = new Map<JobDefinition, Location | undefined>();
+    for (const state of this.#files.values()) if (state.good) afterAt.set(state.good.definition, state.good.afterAt);
+    return chainErrors(defs, (d) => afterAt.get(d));
+  }
+
+  /** Current errors of every file, also of files whose last good version stays in force. */
+  fileErrors(): FileError[] {
+    const seen = new Set<string>();
+    const errors: FileError[] = [...this.chainErrors().values()];
+    for (const file of this.#files.keys()) {
+      for (const error of this.#errorsOf(file)) {
+        const key = `${error.code} ${formatFileError(error)}`; // a broken _defaults is every job's error
+        if (seen.has(key)) continue;
+        seen.add(key);
+        errors.push(error);
+      }
+    }
+    return errors;
+  }
+
+  files(): FileStatus[] {
+    return [...this.#files.keys()].sort().map((file) => this.#status(file));
+  }
+
+  /** Alias of files(). */
+  fileStatuses(): FileStatus[] {
+    return this.files();
+  }
+
+  #update({ file, result, hash }: CatalogUpdate): void {
+    const state = this.#files.get(file);
+    if (result === 'gone') {
+      if (state?.good) this.#unclaim(state.good.definition.id, file);
+      this.#files.delete(file);
+      return;
+    }
+    const next: FileState = state ?? { claim: 0, errors: [] };
+    if (hash === undefined) delete next.hash;
+    else next.hash = hash;
+    if (!result.ok) {
+      next.errors = result.errors;
+    } else {
+      const id = result.definition.id;
+      if (next.good?.definition.id !== id) {
+        if (next.good) this.#unclaim(next.good.definition.id, file);
+        next.claim = ++this.#sequence;
+        let claimants = this.#claimants.get(id);
+        if (!claimants) this.#claimants.set(id, (claimants = new Set()));
+        claimants.add(file);
+      }
+      next.good = { definition: result.definition, ...(result.idAt ? { idAt: result.idAt } : {}), ...(result.afterAt ? { afterAt: result.afterAt } : {}) };
+      next.errors = [];
+    }
+    this.#files.set(file, next);
+  }
+
+  #unclaim(id: string, file: string): void {
+    const claimants = this.#claimants.get(id);
+    claimants?.delete(file);
+    if (claimants?.size === 0) this.#claimants.delete(id);
+  }
+
+  #owner(id: string): string | undefined {
+    let owner: string | undefined;
+    let first = Infinity;
+    for (const file of this.#claimants.get(id) ?? []) {
+      const claim = this.#files.get(file)?.claim ?? Infinity;
+      if (claim < first) [owner, first] = [file, claim];
+    }
+    return owner;
+  }
+
+  #errorsOf(file: string): FileError[] {
+    const state = this.#files.get(file);
+    if (!state) return [];
+    const good = state.good;
+    const owner = good ? this.#owner(good.definition.id) : undefined;
+    if (!good || owner === undefined || owner === file) return state.errors;
+    // The same message as `jobsd validate` gives: the owner first, this file waiting.
+    const ownerDefinition = this.#files.get(owner)?.good?.definition ?? good.definition;
+    const [, waiting] = claimIds([
+      { file: owner, result: { ok: true, definition: ownerDefinition } },
+      { file, result: { ok: true, ...good } },
+    ]);
+    return [...state.errors, ...(waiting && !waiting.result.ok ? waiting.result.errors : [])];
+  }
+
+  #status(file: string): FileStatus {
+    const state = this.#files.get(file);
+    const errors = this.#errorsOf(file);
+    const definition = state?.good?.definition;
+    return {
+      file,
+      ...(definition ? { id: definition.id } : {}),
+      ok: errors.length === 0,
+      errors,
+      ...(definition && this.#owner(definition.id) === file ? { runningHash: definition.hash } : {}),
+    };
+  }
+}
