@@ -153,7 +153,8 @@ export interface JobsdRun extends Summary {
 
 export async function measureJobsd(url: string, jobs: number, seconds: number, task: PrecisionTask = { type: 'command' }, extraArgs: string[] = [], overlap = 'allow', sink: LogSink = 'file'): Promise<JobsdRun> {
   const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-bench-precision-'));
-  const logs = mkdtempSync(path.join(tmpdir(), 'jobsd-bench-precision-logs-'));
+  // JOBSD_BENCH_KEEP_LOGS=DIR keeps the agents' logs there, for a look at what they did.
+  const logs = process.env.JOBSD_BENCH_KEEP_LOGS ?? mkdtempSync(path.join(tmpdir(), 'jobsd-bench-precision-logs-'));
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < jobs; i++) {
     const spec = task.type === 'command' ? '{ type: command, command: ["date", "+%s%N"] }' : `{ type: http, url: "${task.target}/tick/${i}", timeout: 10s }`;
@@ -210,12 +211,18 @@ export async function measureJobsd(url: string, jobs: number, seconds: number, t
     }
     return { ...summarise(starts, jobs, slots), logBytesPerSecond: (bytesAfter - bytesBefore) / seconds };
   } finally {
-    for (const a of agents) {
-      a.child.kill('SIGKILL');
+    // SIGTERM first: an agent started with --cpu-prof (NODE_OPTIONS) writes its profile on the way out.
+    await Promise.all(agents.map(async (a) => {
+      if (a.child.exitCode === null && a.child.signalCode === null) {
+        a.child.kill('SIGTERM');
+        const killer = setTimeout(() => a.child.kill('SIGKILL'), 10_000);
+        await once(a.child, 'exit');
+        clearTimeout(killer);
+      }
       a.source.close();
-    }
+    }));
     rmSync(dir, { recursive: true, force: true });
-    rmSync(logs, { recursive: true, force: true });
+    if (!process.env.JOBSD_BENCH_KEEP_LOGS) rmSync(logs, { recursive: true, force: true });
   }
 }
 
