@@ -227,18 +227,25 @@ export async function measureJobsd(url: string, jobs: number, seconds: number, t
 }
 
 /**
- * The in-process floor for the http rows: a Node timer heap in one process (bench/peers/timer-floor.ts),
- * `jobs` timers each firing every second, each fire the same GET as jobsd's http rows; no database.
+ * The in-process floor for the http rows: a Node timer heap (bench/peers/timer-floor.ts), `jobs` timers
+ * each firing every second, each fire the same GET as jobsd's http rows; no database. In one process, or
+ * split over `processes` as the jobs are over the agents.
  */
-export async function measureTimerFloor(target: string, jobs: number, seconds: number): Promise<Summary> {
+export async function measureTimerFloor(target: string, jobs: number, seconds: number, processes = 1): Promise<Summary> {
   const from = Math.ceil(Date.now() / 1000) + 2;
-  const child = spawn(process.execPath, [path.join(ROOT, 'bench/peers/timer-floor.ts'), target, String(jobs), String(from * 1000), String(seconds)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`the timer floor exited with ${code}`);
-  const starts = JSON.parse(out.split('\n').find((l) => l.startsWith('['))!) as Start[];
-  return summarise(starts, jobs, Array.from({ length: seconds }, (_, i) => (from + i) * 1000));
+  const each = Math.ceil(jobs / processes);
+  const starts = await Promise.all(
+    Array.from({ length: processes }, async (_, p) => {
+      const args = [path.join(ROOT, 'bench/peers/timer-floor.ts'), target, String(Math.min(each, jobs - p * each)), String(from * 1000), String(seconds), String(p * each)];
+      const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      if (code !== 0) throw new Error(`the timer floor exited with ${code}`);
+      return JSON.parse(out.split('\n').find((l) => l.startsWith('['))!) as Start[];
+    }),
+  );
+  return summarise(starts.flat(), jobs, Array.from({ length: seconds }, (_, i) => (from + i) * 1000));
 }
 
 /**
@@ -322,6 +329,8 @@ export const precisionBenchmark: Benchmark = {
       const fullHttp = await jobsd(`jobsd, ${jobs} jobs, http GET, \`--concurrency 128\``, jobs, http, CONCURRENCY);
       process.stderr.write(`  the in-process floor: ${jobs} timers in one Node process, http GET, every second for ${seconds} s\n`);
       const timerFloor = await measureTimerFloor(http.target, jobs, seconds);
+      process.stderr.write(`  the in-process floor, split as the agents are: ${jobs / 2} timers in each of two Node processes, every second for ${seconds} s\n`);
+      const timerFloor2 = await measureTimerFloor(http.target, jobs, seconds, 2);
       const fullDate = await jobsd(`jobsd, ${jobs} jobs, \`date\` command, \`--concurrency 128\``, jobs, command, CONCURRENCY);
       const slowDate = await jobsd(`jobsd, ${jobs} jobs, \`date\` command, \`--concurrency 128\`, stdout on a pipe a slow reader drains`, jobs, command, CONCURRENCY, 'allow', 'slow-pipe');
       const floors: Array<[number, Summary]> = [];
@@ -363,13 +372,15 @@ export const precisionBenchmark: Benchmark = {
         row(`jobsd, ${light} jobs, http GET, \`overlap: skip\` (the default) (1 s)`, lightSkip),
         row(`jobsd, ${jobs} jobs, http GET, \`--concurrency 128\` (1 s)`, fullHttp),
         row(`the in-process floor: ${jobs} timers in one Node process, the same GETs, every second (no database)`, timerFloor),
+        row(`the in-process floor split as the agents are: ${jobs / 2} timers in each of two Node processes`, timerFloor2),
         row(`jobsd, ${jobs} jobs, \`date\` command, \`--concurrency 128\` (1 s)`, fullDate),
         row(`jobsd, ${jobs} jobs, \`date\` command, \`--concurrency 128\`, stdout on a pipe a slow reader drains (1 s)`, slowDate),
         ...floors.map(([count, floor]) => row(`the machine's floor: a shell starting ${count} \`date\` processes at once, every second (no scheduler)`, floor)),
         row('pg-boss 12 `schedule()` (1 min)', boss),
         row('graphile-worker 0.18 crontab (1 min)', graphile),
         '',
-        `Ratios in this run: ${jobs} http GETs, jobsd's p99 ${ratio(fullHttp.p99, timerFloor.p99)} the in-process floor's (p99.9 ${ratio(fullHttp.p999, timerFloor.p999)});`,
+        `Ratios in this run: ${jobs} http GETs, jobsd's p99 ${ratio(fullHttp.p99, timerFloor.p99)} the in-process floor's (p99.9 ${ratio(fullHttp.p999, timerFloor.p999)}),`,
+        `${ratio(fullHttp.p99, timerFloor2.p99)} the floor's split over two processes (p99.9 ${ratio(fullHttp.p999, timerFloor2.p999)});`,
         `${jobs} commands, jobsd's p99 ${ratio(fullDate.p99, shellFloor.p99)} the shell floor's, ${ratio(slowDate.p99, shellFloor.p99)} with stdout on the slow pipe.`,
       ].join('\n');
     } finally {

@@ -3,9 +3,10 @@
 // fire a GET through an undici pool as jobsd's http task makes it (src/workers/http.ts). The lateness of a
 // fire is taken where jobsd logs `run started`: right before the request. Prints `ready`, then, once the
 // window is over and the last requests are answered, one JSON line: [{job, slotMs, startedMs}].
+// Arguments: target URL, number of timers, first slot (ms since the epoch), seconds, number of the first job.
 import { Agent, request } from 'undici';
 
-const [target, count, fromMs, seconds] = [process.argv[2]!, Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5])];
+const [target, count, fromMs, seconds, first] = [process.argv[2]!, Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]), Number(process.argv[6] ?? 0)];
 const pool = new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, connections: 16 });
 const starts: Array<{ job: string; slotMs: number; startedMs: number }> = [];
 const now = () => performance.timeOrigin + performance.now();
@@ -26,7 +27,7 @@ function arm(i: number, slotMs: number): void {
   }, Math.max(0, Math.ceil(slotMs - now())));
 }
 
-for (let i = 0; i < count; i++) arm(i, fromMs);
+for (let i = first; i < first + count; i++) arm(i, fromMs);
 process.stdout.write('ready\n');
 setTimeout(() => {
   void Promise.all(requests).then(async () => {
