@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import pino from 'pino';
-import { fdWriter } from './log-writer.ts';
+import { fdWriter, LOG_BUFFER_BYTES } from './log-writer.ts';
 import { knownSecrets, REDACTED, redactDeep, registerSecrets, scrubText } from './redact.ts';
 
 export type Logger = pino.Logger;
@@ -72,6 +72,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const messageFormat = (log: Record<string, unknown>, key: string) => (typeof log.job === 'string' ? `${log.job}: ${String(log[key])}` : String(log[key]));
     return pino(config, pretty({ destination: fd, sync: true, colorize, messageFormat }));
   }
-  // Synchronous writes that wait for a lagging reader 1 ms at a time, not 100 (src/log-writer.ts).
-  return pino(config, fdWriter(fd, { coalesce: options.coalesce === true }));
+  // The agent's lines never wait for a lagging reader; the one-shot commands' wait 1 ms at a time, not 100 (src/log-writer.ts).
+  const writer = fdWriter(fd, { coalesce: options.coalesce === true });
+  const logger = pino(config, writer);
+  writer.onDropped = (dropped) => logger.warn({ dropped, buffer_bytes: LOG_BUFFER_BYTES }, 'log lines dropped');
+  return logger;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { describe, it } from 'node:test';
 
 const logModule = JSON.stringify(new URL('../src/log.ts', import.meta.url).pathname);
@@ -148,5 +149,33 @@ describe('createLogger', () => {
     assert.equal(lines, 10_000, 'no line lost');
     // A reader as busy as a test run can stall now and then; with the 100 ms sleeps, dozens of writes took that long.
     assert.ok(report.slow.length < 5, `writes that took 100 ms or more: ${report.slow.join(', ')}`);
+  });
+
+  it('exits within a moment when the log has a reader that does not read, writing what it can, in order', { timeout: 20_000 }, async () => {
+    // The agent's writer keeps what the reader has not taken; at exit it waits a bounded moment for it.
+    const script = `import { createLogger } from ${logModule};
+      const logger = createLogger({ coalesce: true });
+      for (let i = 0; i < 20000; i++) logger.info({ i, pad: 'x'.repeat(200) }, 'line');
+      setImmediate(() => { process.stderr.write('exiting\\n'); process.exit(0); });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A reader that takes nothing: its 'data' listener is paused at once (Node resumes it once the child exits).
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString())).pause();
+    const ended = finished(child.stdout);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exiting = new Promise<number>((resolve) => child.stderr.on('data', () => stderr.includes('exiting') && resolve(Date.now())));
+    const [code] = (await once(child, 'exit')) as [number];
+    const waitedMs = Date.now() - (await exiting);
+    assert.equal(code, 0, stderr);
+    assert.ok(waitedMs < 3_000, `the exit waited ${waitedMs} ms for the reader`);
+    const notWritten = Number(/jobsd: (\d+) log lines not written: the log's reader did not read them within/.exec(stderr)?.[1]);
+    assert.ok(notWritten > 0, stderr);
+    child.stdout.resume();
+    await ended;
+    // A line the reader got part of (a write of part of what waited) is not written: it has no end.
+    const written = out.split('\n').slice(0, -1).map((l) => (JSON.parse(l) as { i: number }).i);
+    assert.deepEqual(written, written.map((_, k) => k), 'what was written is the first lines, in order');
+    assert.ok(written.length + notWritten < 20_000, 'past the bound, lines were dropped before the exit');
   });
 });

@@ -73,8 +73,8 @@ export const startCommand: Command = {
     }
     if (!isDirectory(config.jobsDir)) throw new UsageError(`--jobs-dir ${config.jobsDir}: no such directory`, { withUsage: false });
     // isatty(1), not process.stdout.isTTY: creating process.stdout puts a pipe on fd 1 in non-blocking
-    // mode, and the logger's synchronous writes then meet EAGAIN whenever the reader lags, on which
-    // pino's sonic-boom sleeps 100 ms, stalling every timer of the agent (src/log.ts).
+    // mode for every process holding it; the agent's log writer chooses what to do with its stdout itself
+    // (src/log-writer.ts).
     registerSecrets(agentSecrets(config)); // kept out of logs, results and the API like any job's secret
     const logger = createLogger({ level: config.logLevel, pretty: isatty(1), coalesce: true });
     if (io.signal.aborted) return EXIT.ok;

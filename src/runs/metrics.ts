@@ -5,6 +5,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Schedule } from '../definitions/types.ts';
 import type { QueueDepth } from '../queue/depth.ts';
 import { PeriodCache } from '../schedule/period.ts';
+import { logLinesDropped } from '../log-writer.ts';
 import { registerProcessMetrics } from './event-loop-delay.ts';
 
 export interface MetricsSources {
@@ -51,6 +52,15 @@ export class AgentMetrics {
     this.duration = new Histogram({ name: 'jobsd_run_duration_seconds', help: 'Duration of each run attempt.', labelNames: ['job', 'status'], buckets: DURATION_BUCKETS, registers });
     this.lateness = new Histogram({ name: 'jobsd_fire_lateness_seconds', help: 'Run start minus the fire time (jitter and queueing included).', labelNames: ['job'], buckets: LATENESS_BUCKETS, registers });
     this.lastSuccess = new Gauge({ name: 'jobsd_last_success_timestamp_seconds', help: 'When the last successful run of the job on this agent ended.', labelNames: ['job'], registers });
+    const logDropped = new Counter({
+      name: 'jobsd_log_lines_dropped_total',
+      help: "Log lines the agent dropped: its log's reader lagged more than 4 MiB behind, or a write failed (a full disk).",
+      registers,
+      collect() {
+        logDropped.reset();
+        logDropped.inc(logLinesDropped());
+      },
+    });
     const nextFire = new Gauge({
       name: 'jobsd_next_fire_timestamp_seconds',
       help: 'The next fire of each scheduled job (nominal time, before jitter).',

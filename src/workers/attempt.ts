@@ -137,16 +137,21 @@ export class Attempts {
       // A pause written while this run was held (or claimed, out of the pause's sweep): it does not start.
       const pause = !data.manual && attempt === 1 ? this.options.pauses?.pausedAt(def.id, dueMs) : undefined;
       if (pause) return await this.pausedWhileHeld(data, fields, pause);
-      // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
-      // start). A failed mark is logged, never a reason to run the task twice.
-      const marking = this.ledger
-        .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true })
-        .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded'));
       // A manual run (at a chosen instant, too) is late from when it was queued, not from its fire time.
       const latenessMs = this.options.now() - (data.manual ? dueMs : latenessFrom(fireTimeMs, dueMs));
       logger.info({ ...fields, lateness_ms: Math.round(latenessMs * 10) / 10 }, 'run started');
       if (!data.manual) this.options.onStart?.(data, latenessMs);
-      const result = await runTask(def, ctx, held);
+      const running = runTask(def, ctx, held);
+      // The run has started (a request sent, a held process released); its ledger row is marked running
+      // once every run released with it has started too: the statement (about 0.1 ms of this thread, and
+      // a database backend woken) does not delay the runs after it. A failed mark is logged, never a
+      // reason to run the task twice; the end is written after it.
+      const marking = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+        this.ledger
+          .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true })
+          .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded')),
+      );
+      const result = await running;
       const givenBack = giveBack.aborted;
       if (!givenBack && claim.reason instanceof LeaseLost) {
         result.status = 'failed';

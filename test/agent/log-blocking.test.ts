@@ -1,12 +1,15 @@
-// The agent's log goes to stdout with synchronous writes. When stdout is a pipe (a container runtime, the
-// journal, a test harness), it must stay in blocking mode: in non-blocking mode a write meets EAGAIN as
-// soon as the reader lags, and pino's sonic-boom then sleeps 100 ms with the event loop held, so every
-// run due then starts 100 ms late. Creating `process.stdout` is what switches the pipe to non-blocking.
+// Whether a pipe is non-blocking belongs to the open pipe, shared by every process that holds it: a shell's
+// pipeline, a parent that writes to it too. The agent writes its log without waiting for the reader
+// (src/log-writer.ts) through a description of the pipe of its own, and leaves the shared one as it was: a
+// blocking pipe stays blocking for the others that write to it.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
+import { ROOT } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
-import { jobsDir, startAgent } from '../helpers/agent.ts';
+import { jobsDir } from '../helpers/agent.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
 const O_NONBLOCK = 0o4000;
@@ -17,11 +20,27 @@ function fdFlags(pid: number, fd: number): number {
   return parseInt(line!.split(/\s+/)[1]!, 8);
 }
 
-test('stdout stays a blocking pipe while the agent logs and runs jobs', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
+test("a shell's pipe on stdout stays blocking while the agent logs and runs jobs", { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
   const url = await freshDatabase('log-blocking');
-  const agent = await startAgent({ name: 'agent-a', jobsDir: jobsDir({ 'tick.yaml': 'schedule: every 1s\ntask: { type: command, command: ["echo", "tick"] }\n' }), databaseUrl: url });
-  t.after(() => agent.stop('SIGKILL'));
-  await pollUntil(() => agent.logs.filter((l) => l.msg === 'tick').length >= 2, { timeoutMs: 10_000, what: 'two runs logged' });
-  const flags = fdFlags(agent.child.pid!, 1);
+  const dir = jobsDir({ 'tick.yaml': 'schedule: every 1s\ntask: { type: command, command: ["echo", "tick"] }\n' });
+  const agentArgs = [process.execPath, path.join(ROOT, 'bin', 'jobsd.js'), 'start', '--jobs-dir', dir, '--database-url', url, '--instance', 'agent-a', '--http', 'off'];
+  // `jobsd start | cat`: the agent's stdout is the shell's pipe to cat.
+  const shell = spawn('/bin/sh', ['-c', '"$@" | cat', 'sh', ...agentArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Array<Record<string, unknown>> = [];
+  let buffer = '';
+  shell.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const parts = buffer.split('\n');
+    buffer = parts.pop() ?? '';
+    for (const part of parts) lines.push(JSON.parse(part) as Record<string, unknown>);
+  });
+  let pid = 0;
+  t.after(() => {
+    if (pid) process.kill(pid, 'SIGKILL');
+  });
+  await pollUntil(() => lines.filter((l) => l.msg === 'tick').length >= 2, { timeoutMs: 20_000, what: 'two runs logged' });
+  pid = lines[0]!.pid as number;
+  assert.match(readlinkSync(`/proc/${pid}/fd/1`), /^pipe:/, 'the agent writes to a pipe');
+  const flags = fdFlags(pid, 1);
   assert.equal(flags & O_NONBLOCK, 0, `stdout flags ${flags.toString(8)}: non-blocking`);
 });
