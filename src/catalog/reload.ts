@@ -279,6 +279,7 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
     const changed = new Set<string>();
     let defaultsFile: string | undefined;
     const handle: Dir = opendirSync(dir, { bufferSize: 256 });
+    const prefix = path.join(dir, '_').slice(0, -1); // path.join(dir, name) for a directory entry's name, without its cost
     try {
       for (let done = false; !done; await yieldToLoop()) {
         for (let i = 0; i < RESCAN_SLICE; i++) {
@@ -287,7 +288,7 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
             done = true;
             break;
           }
-          const file = path.join(dir, entry.name);
+          const file = prefix + entry.name;
           if (isDefaultsFile(entry.name)) defaultsFile = defaultsFile === undefined || file < defaultsFile ? file : defaultsFile;
           if (!isJobFileName(entry.name)) continue;
           present.add(file);
