@@ -126,6 +126,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     logger,
     databaseUrl,
     now,
+    onDispatchNotice: (payload) => dispatcher.lease?.notice(payload),
     onStart: (data, latenessMs) => metrics.runStarted(data.jobId, latenessMs),
     onResult: (result, data, final, definition) => {
       metrics.runEnded(data.jobId, result.status, result.execution_time_seconds, Date.parse(result.completed_at));
@@ -153,6 +154,8 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     boss,
     instance: config.instance,
     logger,
+    lease: config.role !== 'worker',
+    digest: () => ticker.digest(),
     queued: (def, claimableAtMs) => {
       if (claimableAtMs === undefined) workers.wake(queueFor(def.overlap).name);
       else workers.wakeAt(queueFor(def.overlap).name, claimableAtMs);
@@ -164,7 +167,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   });
   const ticker = new Ticker({
     now,
-    dispatch: (fire) => dispatcher.dispatch(fire),
+    dispatch: (fire) => dispatcher.tick(fire),
     leadMs: enqueueLeadMs,
     recall: (fire) => dispatcher.recall(fire),
     late: (def, since, now) => dispatcher.late(def, since, now),
@@ -189,6 +192,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       logger.warn({ err }, 'instance heartbeat failed'),
     );
   };
+  await dispatcher.lease?.start();
   const scheduling = await startScheduling({ config, catalog, ticker, dispatcher, pool, boss, metrics, now, logger, changed: () => void beat(true), versions, fires: config.role !== 'worker' });
   if (config.role !== 'scheduler') {
     // JOBSD_OUTPUT_DIR directories of agents killed mid-run (their cleanup never ran).
@@ -196,7 +200,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       if (removed.length) logger.info({ dirs: removed, base: outputBase() }, 'removed the output directories of runs whose agent is gone');
     });
     await workers.start();
-  }
+  } else await workers.listen(); // the dispatch lease's confirmations (src/queue/dispatch-lease.ts)
 
   await registerInstance(pool, {
     name: config.instance,

@@ -13,6 +13,7 @@ import { DEFAULT_LEASE_MS, leaseWithin } from '../definitions/lease.ts';
 import { notifyQueue } from '../queue/boss.ts';
 import { CLAIM_AHEAD_MS, parseWakePayload, wakeTime } from '../queue/ahead.ts';
 import { QueueListener } from '../queue/listener.ts';
+import { DISPATCH_PREFIX } from '../queue/dispatch-lease.ts';
 import { FetchLoop, type Lease } from './fetch-loop.ts';
 import { QueueChecker } from './queue-checker.ts';
 import { EndsInFlight } from './until-written.ts';
@@ -44,6 +45,8 @@ export interface QueueWorkersOptions extends AttemptHooks {
   now?: () => number;
   /** Where a queued fire's reference is resolved to its definition (src/catalog/versions.ts). */
   definitions: DefinitionVersions;
+  /** A dispatch lease's notification on the same channel (src/queue/dispatch-lease.ts). */
+  onDispatchNotice?: (payload: string) => void;
 }
 
 interface ActiveRun {
@@ -88,6 +91,7 @@ export class QueueWorkers {
       applicationName: `jobsd ${options.instance} (listener)`,
       logger: options.logger,
       onNotify: (payload) => {
+        if (payload.startsWith(DISPATCH_PREFIX)) return options.onDispatchNotice?.(payload);
         const { queue, times } = parseWakePayload(payload);
         if (times.length === 0) this.wake(queue);
         for (const ms of times) this.wakeAt(queue, ms);
@@ -97,6 +101,11 @@ export class QueueWorkers {
       },
     });
     this.checker = new QueueChecker({ ...options, listener: this.listener, queues: () => [...this.loops.keys()], wake: (queue) => this.wake(queue) });
+  }
+
+  /** A scheduler-only agent: the listening connection alone, for the dispatch lease's notifications (no worker runs). */
+  async listen(): Promise<void> {
+    await this.listener.start();
   }
 
   async start(): Promise<void> {
