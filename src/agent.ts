@@ -127,6 +127,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     databaseUrl,
     now,
     onDispatchNotice: (payload) => dispatcher.lease?.notice(payload),
+    onListening: (up) => (up ? dispatcher.lease?.listening() : dispatcher.lease?.deaf()),
     onStart: (data, latenessMs) => metrics.runStarted(data.jobId, latenessMs),
     onResult: (result, data, final, definition) => {
       metrics.runEnded(data.jobId, result.status, result.execution_time_seconds, Date.parse(result.completed_at));
@@ -192,7 +193,11 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       logger.warn({ err }, 'instance heartbeat failed'),
     );
   };
-  await dispatcher.lease?.start();
+  if (dispatcher.lease) {
+    await dispatcher.lease.start();
+    // Before the ticker starts: the dispatcher's confirmations reach this agent from its first fire on.
+    await workers.listen();
+  }
   const scheduling = await startScheduling({ config, catalog, ticker, dispatcher, pool, boss, metrics, now, logger, changed: () => void beat(true), versions, fires: config.role !== 'worker' });
   if (config.role !== 'scheduler') {
     // JOBSD_OUTPUT_DIR directories of agents killed mid-run (their cleanup never ran).
@@ -200,7 +205,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
       if (removed.length) logger.info({ dirs: removed, base: outputBase() }, 'removed the output directories of runs whose agent is gone');
     });
     await workers.start();
-  } else await workers.listen(); // the dispatch lease's confirmations (src/queue/dispatch-lease.ts)
+  }
 
   await registerInstance(pool, {
     name: config.instance,

@@ -118,6 +118,8 @@ export class DispatchLease {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private stopped = false;
+  /** Since when (database clock) this agent's listening connection is up; undefined while it is down. */
+  private listeningSince: number | undefined;
   private takingOver: Promise<void> | undefined;
 
   constructor(options: DispatchLeaseOptions) {
@@ -172,12 +174,25 @@ export class DispatchLease {
     const was = this.mine;
     this.holder = holder;
     this.token = token;
-    if (was && !this.mine) this.options.logger.info({ holder, token }, 'another agent dispatches the fires now: this one stands by');
+    if (was && !this.mine) this.options.logger.info({ holder, lease: token }, 'another agent dispatches the fires now: this one stands by');
+  }
+
+  /** The listening connection is (again) up: confirmations sent before now were not heard. */
+  listening(): void {
+    this.listeningSince = this.options.now();
+  }
+
+  /** The listening connection is down: no confirmation is heard until it is back. */
+  deaf(): void {
+    this.listeningSince = undefined;
   }
 
   /** A standby holds a fire handed over by its ticker until the holder confirms it. */
   hold(fire: Fire): void {
     if (this.stopped) return;
+    // Its confirmation may have been sent while this agent was not listening: enqueued here too (the
+    // holder is not judged by it).
+    if (this.listeningSince === undefined || handoverAt(fire) < this.listeningSince) return this.options.enqueue([fire]);
     const key = fireKey(fire.definition.id, fire.fireTimeMs);
     if (this.decided.has(key)) return;
     const h: Held = { fire, deadline: this.options.now() + CONFIRM_GRACE_MS, untilDue: false };
@@ -269,7 +284,7 @@ export class DispatchLease {
         );
         const row = rows[0];
         if (row) this.adopt(row.holder ?? undefined, Number(row.token));
-        if (row?.won) this.options.logger.info({ token: Number(row.token) }, 'this agent dispatches the fires now');
+        if (row?.won) this.options.logger.info({ lease: Number(row.token) }, 'this agent dispatches the fires now');
       } catch (err) {
         this.options.logger.warn({ err }, 'could not take over the dispatch of fires: this agent enqueues the fires it holds when unconfirmed');
       } finally {

@@ -47,6 +47,8 @@ export interface QueueWorkersOptions extends AttemptHooks {
   definitions: DefinitionVersions;
   /** A dispatch lease's notification on the same channel (src/queue/dispatch-lease.ts). */
   onDispatchNotice?: (payload: string) => void;
+  /** The listening connection is up (true) or lost (false). */
+  onListening?: (up: boolean) => void;
 }
 
 interface ActiveRun {
@@ -97,15 +99,22 @@ export class QueueWorkers {
         for (const ms of times) this.wakeAt(queue, ms);
       },
       onConnected: () => {
+        options.onListening?.(true);
         for (const loop of this.loops.values()) loop.wake();
       },
+      onLost: () => options.onListening?.(false),
     });
     this.checker = new QueueChecker({ ...options, listener: this.listener, queues: () => [...this.loops.keys()], wake: (queue) => this.wake(queue) });
   }
 
-  /** A scheduler-only agent: the listening connection alone, for the dispatch lease's notifications (no worker runs). */
-  async listen(): Promise<void> {
-    await this.listener.start();
+  private listening: Promise<void> | undefined;
+
+  /**
+   * The listening connection alone, before the ticker starts, for the dispatch lease's confirmations
+   * (src/queue/dispatch-lease.ts); a scheduler-only agent runs no worker and needs nothing more.
+   */
+  listen(): Promise<void> {
+    return (this.listening ??= this.listener.start());
   }
 
   async start(): Promise<void> {
@@ -126,7 +135,10 @@ export class QueueWorkers {
         }),
       );
     }
-    await this.listener.start(); // wakes every loop once connected
+    if (this.listening) {
+      await this.listening;
+      for (const loop of this.loops.values()) loop.wake(); // connected before the loops were made
+    } else await this.listen(); // wakes every loop once connected
     this.checker.start();
   }
 

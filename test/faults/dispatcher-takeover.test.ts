@@ -38,8 +38,11 @@ async function takeover(t: TestContext, fault: (a: ClusterAgent) => void, heal: 
   fault(a);
   // Another agent says it dispatches the fires now (agent-c: the only other one that dispatches).
   const c = cluster.agents.get('agent-c')!;
-  await pollUntil(() => c.logs.some((l) => l.msg === 'this agent dispatches the fires now'), { timeoutMs: 10_000, what: 'agent-c to take over' });
-  const tookOverMs = Date.now() - faultAt;
+  const tookOver = await pollUntil(() => c.logs.find((l) => l.msg === 'this agent dispatches the fires now' && Date.parse(String(l.time)) >= faultAt), { timeoutMs: 10_000, what: 'agent-c to take over' });
+  const tookOverMs = Date.parse(String(tookOver.time)) - faultAt;
+  // Until the fault, agent-a dispatched every fire: agent-c enqueued none itself.
+  const before = c.logs.filter((l) => String(l.msg).startsWith('fires not confirmed') && Date.parse(String(l.time)) < faultAt);
+  assert.deepEqual(before.map((l) => `${new Date(Date.parse(String(l.time))).toISOString()} ${String(l.msg)}`), [], 'agent-c enqueued no fire before the fault');
   await sleep(4_000);
   heal(a);
   await sleep(3_000);
