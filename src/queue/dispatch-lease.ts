@@ -25,8 +25,13 @@ import type { Fire } from '../ticker/ticker.ts';
 import { ENQUEUE_LEAD_MS } from './ahead.ts';
 import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
 
-/** How long after a fire's handover (or due time) a standby waits for the holder's confirmation. */
+/**
+ * How long after a fire's handover (or due time) a standby waits for the holder's confirmation, at least;
+ * more when the holder's confirmations come later (a large tick takes longer to enqueue): twice the latest
+ * delay seen (decaying), up to MAX_GRACE_MS, so that a holder that is merely busy is not taken over.
+ */
 export const CONFIRM_GRACE_MS = 300;
+const MAX_GRACE_MS = 2_000;
 /** Confirmations travel on pg-boss's channel with this prefix (no `@`: a wake-up payload is `queue@times`). */
 export const DISPATCH_PREFIX = '!dispatch ';
 /** How long a confirmation is kept for a fire this agent's ticker has not handed over yet. */
@@ -120,6 +125,8 @@ export class DispatchLease {
   private stopped = false;
   /** Since when (database clock) this agent's listening connection is up; undefined while it is down. */
   private listeningSince: number | undefined;
+  /** The longest delay from a handover to its confirmation seen lately (decays by a tenth per notice). */
+  private confirmDelayMs = 0;
   private takingOver: Promise<void> | undefined;
 
   constructor(options: DispatchLeaseOptions) {
@@ -195,7 +202,7 @@ export class DispatchLease {
     if (this.listeningSince === undefined || handoverAt(fire) < this.listeningSince) return this.options.enqueue([fire]);
     const key = fireKey(fire.definition.id, fire.fireTimeMs);
     if (this.decided.has(key)) return;
-    const h: Held = { fire, deadline: this.options.now() + CONFIRM_GRACE_MS, untilDue: false };
+    const h: Held = { fire, deadline: this.options.now() + this.graceMs(), untilDue: false };
     const at = handoverAt(fire);
     const digest = this.options.digest();
     const range = this.ranges.findLast((r) => r.fromMs <= at && at <= r.toMs && r.digest === digest);
@@ -207,7 +214,11 @@ export class DispatchLease {
 
   private untilDue(h: Held): void {
     h.untilDue = true;
-    h.deadline = h.fire.dueAtMs + CONFIRM_GRACE_MS;
+    h.deadline = h.fire.dueAtMs + this.graceMs();
+  }
+
+  private graceMs(): number {
+    return Math.min(MAX_GRACE_MS, Math.max(CONFIRM_GRACE_MS, 2 * this.confirmDelayMs));
   }
 
   /** The ticker took the fire back (its job was edited or removed). */
@@ -229,6 +240,8 @@ export class DispatchLease {
     const range = n.range && n.digest === this.options.digest() ? n.range : undefined;
     if (n.range) this.ranges.push({ ...n.range, undecided: n.undecided, seenAt: now, digest: n.digest });
     for (const key of n.decided) this.decided.set(key, now);
+    this.confirmDelayMs *= 0.9;
+    if (range) this.confirmDelayMs = Math.max(this.confirmDelayMs, now - range.toMs);
     for (const [key, h] of this.held) {
       if (n.decided.has(key)) this.held.delete(key);
       else if (!h.untilDue && range && range.fromMs <= handoverAt(h.fire) && handoverAt(h.fire) <= range.toMs) {
@@ -263,8 +276,8 @@ export class DispatchLease {
     this.arm();
     if (due.length === 0) return;
     this.options.logger.info(
-      { fires: due.length, holder: this.holder ?? null, grace_ms: CONFIRM_GRACE_MS },
-      `fires not confirmed by the agent that dispatches them (${this.holder ?? 'none known'}): enqueued here, and this agent takes its place`,
+      { fires: due.length, holder: this.holder ?? null, grace_ms: Math.round(this.graceMs()) },
+      `fires not confirmed by the agent that dispatches them (${this.holder ?? 'none known'}) in time: enqueued here, and this agent takes its place`,
     );
     this.options.enqueue(due);
     void this.takeOver();
