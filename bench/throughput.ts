@@ -119,6 +119,17 @@ async function measureGraphile(url: string, workers: number, backlog: number, se
   }
 }
 
+/** The statements of a database since the last reset, per run (on stderr: what a profile starts from). */
+async function topStatements(admin: pg.Client, database: string, runs: number): Promise<void> {
+  const { rows } = await admin.query<{ calls: string; ms: number; query: string }>(
+    `SELECT calls, total_exec_time AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query FROM pg_stat_statements s
+       JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1 ORDER BY total_exec_time DESC LIMIT 8`,
+    [database],
+  );
+  process.stderr.write(`    ${database}: the statements taking the most time (whole run, per run counted in the window)\n`);
+  for (const r of rows) process.stderr.write(`    ${(Number(r.calls) / runs).toFixed(3)} calls/run ${(r.ms / Number(r.calls)).toFixed(2)} ms each ${r.query}\n`);
+}
+
 export const throughputBenchmark: Benchmark = {
   name: 'throughput',
   title: 'Throughput: runs per second end to end (http task), 1 and 2 agents, next to graphile-worker',
@@ -134,17 +145,22 @@ export const throughputBenchmark: Benchmark = {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const db = await startBenchPostgres('throughput');
+    const db = await startBenchPostgres('throughput', ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=top']);
+    await db.admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     const rows: string[] = [];
     try {
       for (const agents of [1, 2]) {
         process.stderr.write(`  jobsd, ${agents} agent(s), ${jobs} jobs every second\n`);
+        await db.admin.query('SELECT pg_stat_statements_reset()');
         const r = await measureJobsd(await db.database(`throughput_${agents}`), agents, jobs, seconds, target, counter);
+        await topStatements(db.admin, `throughput_${agents}`, r.perSecond * seconds);
         rows.push(`| jobsd, ${agents} agent${agents > 1 ? 's' : ''} (${jobs} jobs firing every second) | ${r.perSecond.toFixed(0)} | ${Math.round(r.p99)} ms | ${r.dbCpuPerRunMs.toFixed(2)} |`);
       }
       for (const workers of [1, 2]) {
         process.stderr.write(`  graphile-worker, ${workers} process(es), a backlog of ${backlog}\n`);
+        await db.admin.query('SELECT pg_stat_statements_reset()');
         const r = await measureGraphile(await db.database(`throughput_graphile_${workers}`), workers, backlog, seconds, target, counter);
+        await topStatements(db.admin, `throughput_graphile_${workers}`, r.perSecond * seconds);
         rows.push(`| graphile-worker 0.18, ${workers} process${workers > 1 ? 'es' : ''} (a backlog of ${backlog.toLocaleString('en-US')} jobs) | ${r.perSecond.toFixed(0)} | — | ${r.dbCpuPerRunMs.toFixed(2)} |`);
       }
     } finally {
