@@ -181,6 +181,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     instance: config.instance,
     logger,
     definitions: () => catalog.definitions(),
+    chainedAfter: (id) => catalog.chainedAfter(id),
     broken: () => new Set(catalog.chainErrors().keys()),
     queued: (def) => workers.wake(queueFor(def.overlap).name),
   };

@@ -50,6 +50,12 @@ export class Catalog {
   /** id → the files whose last good definition has that id. */
   readonly #claimants = new Map<string, Set<string>>();
   #sequence = 0;
+  /**
+   * What is derived from the whole catalog, computed once per change of it: a run's end asks for the jobs
+   * chained to it (every run, on every agent: with 3,000 jobs, sorting and scanning the catalog twice per
+   * run end was a quarter of an agent's CPU at 400 runs/s).
+   */
+  #derived: { definitions?: JobDefinition[]; chainErrors?: Map<string, FileError>; after?: Map<string, JobDefinition[]> } = {};
 
   /**
    * Applies one batch of load results. The id → definition map is compared before and after the
@@ -65,6 +71,7 @@ export class Catalog {
     const before = new Map([...touched].map((id) => [id, this.get(id)] as const));
 
     for (const update of updates) this.#update(update);
+    if (updates.length > 0) this.#derived = {};
 
     const changes: CatalogChange[] = [];
     for (const id of touched) {
@@ -77,12 +84,21 @@ export class Catalog {
     return changes;
   }
 
-  /** The definitions in force, one per id, sorted by id (including `enabled: false` ones). */
+  /** The definitions in force, one per id, sorted by id (including `enabled: false` ones). Not to be modified. */
   definitions(): JobDefinition[] {
-    return [...this.#claimants.keys()]
+    return (this.#derived.definitions ??= [...this.#claimants.keys()]
       .sort()
       .map((id) => this.get(id))
-      .filter((d) => d !== undefined);
+      .filter((d) => d !== undefined));
+  }
+
+  /** The chained jobs whose `after` names this job (enabled or not, in error or not), in id order. */
+  chainedAfter(upstreamId: string): readonly JobDefinition[] {
+    this.#derived.after ??= Map.groupBy(
+      this.definitions().filter((d) => d.schedule.trigger.kind === 'after'),
+      (d) => (d.schedule.trigger as { job: string }).job,
+    );
+    return this.#derived.after.get(upstreamId) ?? [];
   }
 
   get(id: string): JobDefinition | undefined {
@@ -104,6 +120,10 @@ export class Catalog {
    * (src/definitions/chains.ts), and their errors are among fileErrors().
    */
   chainErrors(): Map<string, FileError> {
+    return (this.#derived.chainErrors ??= this.#chainErrors());
+  }
+
+  #chainErrors(): Map<string, FileError> {
     const defs = this.definitions();
     if (!defs.some((d) => d.schedule.trigger.kind === 'after')) return new Map();
     const afterAt = new Map<JobDefinition, Location | undefined>();

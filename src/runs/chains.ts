@@ -18,7 +18,9 @@ export interface ChainContext {
   instance: string;
   logger: Logger;
   /** The definitions in force with the ids of chained jobs in error (a missing upstream, a cycle). */
-  definitions: () => JobDefinition[];
+  definitions: () => readonly JobDefinition[];
+  /** The chained jobs whose `after` names a job (every run's end asks: not a scan of every definition). */
+  chainedAfter?: (upstreamId: string) => readonly JobDefinition[];
   broken: () => ReadonlySet<string>;
   /** A downstream fire was queued (wake the local worker). */
   queued: (def: JobDefinition) => void;
@@ -35,7 +37,9 @@ export function downstreamOf(definitions: readonly JobDefinition[], broken: Read
 /** Fires the jobs chained to this upstream run's end. */
 export async function fireDownstream(ctx: ChainContext, upstream: UpstreamRun): Promise<void> {
   const fireTimeMs = Date.parse(upstream.fireTime);
-  for (const def of downstreamOf(ctx.definitions(), ctx.broken(), upstream.job, upstream.status)) {
+  const candidates = ctx.chainedAfter ? ctx.chainedAfter(upstream.job) : ctx.definitions();
+  if (candidates.length === 0) return;
+  for (const def of downstreamOf(candidates, ctx.broken(), upstream.job, upstream.status)) {
     const outcome = await enqueueFire(ctx.pool, ctx.boss, { definition: def, fireTimeMs, dueAtMs: Date.now(), instance: ctx.instance, upstream });
     if (outcome === 'queued') ctx.queued(def);
     ctx.logger.info({ job: def.id, fire: upstream.fireTime, upstream_job: upstream.job, upstream_run: upstream.runId, upstream_status: upstream.status, outcome }, `chained fire after ${upstream.job} ${upstream.status}: ${outcome}`);
@@ -55,6 +59,6 @@ export async function fireUnfiredDownstream(ctx: ChainContext): Promise<void> {
         ORDER BY u.fire_time`,
       [t.job, t.on, def.schedule.catchupWindowMs / 1000, def.id],
     );
-    for (const r of rows) await fireDownstream({ ...ctx, definitions: () => [def] }, { job: t.job, fireTime: r.fire_time.toISOString(), runId: r.run_id, status: r.state });
+    for (const r of rows) await fireDownstream({ ...ctx, definitions: () => [def], chainedAfter: () => [def] }, { job: t.job, fireTime: r.fire_time.toISOString(), runId: r.run_id, status: r.state });
   }
 }
