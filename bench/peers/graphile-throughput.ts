@@ -17,6 +17,7 @@ if (mode === 'fill') {
   const runner = await run({
     connectionString: url,
     concurrency: Number(process.argv[4]),
+    maxPoolSize: Number(process.argv[4]) + 2, // graphile-worker warns below its concurrency
     noHandleSignals: true,
     logger: undefined,
     taskList: {
