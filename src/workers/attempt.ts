@@ -53,6 +53,9 @@ export interface AttemptOptions extends AttemptHooks {
 /** How long a fire of a job this agent does not know waits for the job's file to reach its watch. */
 const UNKNOWN_JOB_WAIT_MS = 2_000;
 
+/** How long after its start a run's row is marked running, unless its end is written first. */
+const RUNNING_MARK_MS = 100;
+
 /** How often the watchdog is told how much of each watched group's lease is left. */
 const WATCHDOG_TELL_MS = 1_000;
 
@@ -130,15 +133,21 @@ export class Attempts {
         return { willRetry: false, givenBack: false, abandoned: true };
       }
       // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
-      // start). A failed mark is logged, never a reason to run the task twice.
-      const marking = this.ledger
-        .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true })
-        .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded'));
+      // start), RUNNING_MARK_MS after the start: a run that ends before then (most http tasks) has its start
+      // written with its end, one update instead of two. A failed mark is logged, never a reason to run the
+      // task twice.
+      const startedAtMs = this.options.now();
+      let marking: Promise<void> | undefined;
+      const mark = setTimeout(() => {
+        marking = this.ledger
+          .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true, startedAtMs })
+          .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded'));
+      }, RUNNING_MARK_MS);
       // A manual run (at a chosen instant, too) is late from when it was queued, not from its fire time.
       const latenessMs = this.options.now() - (data.manual ? dueMs : latenessFrom(fireTimeMs, dueMs));
       logger.info({ ...fields, lateness_ms: Math.round(latenessMs * 10) / 10 }, 'run started');
       if (!data.manual) this.options.onStart?.(data, latenessMs);
-      const result = await runTask(def, ctx, held);
+      const result = await runTask(def, ctx, held).finally(() => clearTimeout(mark));
       const givenBack = giveBack.aborted;
       if (!givenBack && claim.reason instanceof LeaseLost) {
         result.status = 'failed';
@@ -155,8 +164,9 @@ export class Attempts {
       // A ledger write that fails must not turn a finished run into a retry (running it twice): it is
       // written as soon as the database answers, and the run is settled by its own outcome. The attempt
       // number keeps an attempt whose claim lapsed from overwriting the row of the attempt that replaced it.
+      const start = marking === undefined ? { instance, started: true, startedAtMs } : {};
       await this.options.ends.write('recording the end of the run in the ledger', fields, logger, () =>
-        this.ledger.update(def.id, fireTimeMs, { state, attempts: attempt, finished: !willRetry, result }),
+        this.ledger.update(def.id, fireTimeMs, { state, attempts: attempt, finished: !willRetry, result, ...start }),
       );
       const outcome = { ...fields, status: result.status, seconds: result.execution_time_seconds, will_retry: willRetry };
       if (result.status === 'succeeded') logger.info(outcome, `run ${result.status}`);
