@@ -27,10 +27,10 @@ export const MAX_FETCH_BATCH = 32;
  * Runs ending while a backlog waits (the last fetch was full) free their slots one by one; a fetch per freed
  * slot or two cost PostgreSQL a statement of 1–3 ms per 3 runs under a backlog (the queue's index walks past
  * the rows claimed since its last vacuum): the throughput profile's largest cost. Such a refill waits until
- * a quarter of the slots are free, or REFILL_WAIT_MS at most. A wake-up (a notification, the queue check)
+ * half the slots are free, or REFILL_WAIT_MS at most. A wake-up (a notification, the queue check)
  * fetches at once, as does a run's end on an agent with nothing else running.
  */
-export const REFILL_WAIT_MS = 5;
+export const REFILL_WAIT_MS = 20;
 
 export interface FetchLoopOptions<T> {
   boss: PgBoss;
@@ -112,7 +112,7 @@ export class FetchLoop<T> {
   /** A run ended while runs may be waiting: fetch now, or once more slots are free (REFILL_WAIT_MS at most). */
   private refill(): void {
     const free = this.options.concurrency - this.active.size;
-    if (this.active.size === 0 || free >= Math.ceil(this.options.concurrency / 4)) return this.kick();
+    if (this.active.size === 0 || free >= Math.ceil(this.options.concurrency / 2)) return this.kick();
     this.refillTimer ??= setTimeout(() => {
       this.refillTimer = undefined;
       if (this.wanted) this.kick();
