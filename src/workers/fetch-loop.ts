@@ -109,6 +109,14 @@ export class FetchLoop<T> {
     if (!this.fetching && !this.stopped) this.inFlight = this.fetch();
   }
 
+  /**
+   * The agent's pending ends are written (a fetch meanwhile was held back): claim again, as after a run's
+   * end. Under load this comes after nearly every end written; a fetch at once each time undid the refill's batching.
+   */
+  resume(): void {
+    if (this.wanted) this.refill();
+  }
+
   /** A run ended while runs may be waiting: fetch now, or once more slots are free (REFILL_WAIT_MS at most). */
   private refill(): void {
     const free = this.options.concurrency - this.active.size;

@@ -68,7 +68,7 @@ export class QueueWorkers {
   private readonly watchdog: LeaseWatchdog;
   /** Ends of runs not yet written (the database did not answer): nothing new is claimed meanwhile. */
   readonly ends = new EndsInFlight(() => {
-    for (const loop of this.loops.values()) loop.wake();
+    for (const loop of this.loops.values()) loop.resume();
   });
   /** Per queue: the runs that succeeded in one turn of the event loop are completed in one statement. */
   private readonly completions = new Map<string, (job: Job<FireData>) => Promise<void>>();
