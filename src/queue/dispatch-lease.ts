@@ -209,7 +209,8 @@ export class DispatchLease {
     if (range && range.undecided !== 'all' && !range.undecided.has(key)) return;
     if (range) this.untilDue(h);
     this.held.set(key, h);
-    this.arm();
+    // The timer is armed for the earliest deadline: only an earlier one moves it (no scan per fire).
+    if (h.deadline < this.timerAt) this.arm();
   }
 
   private untilDue(h: Held): void {
