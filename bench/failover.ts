@@ -4,6 +4,8 @@
 //  - SIGKILL of the agent running a long command: time to the retry's start mark on the other agent.
 //  - a partition (the relay stops forwarding without closing): time to the next run's start elsewhere.
 //  - a 10 s PostgreSQL restart under 6 running commands: how many were killed or ran twice (target 0).
+//  - SIGSTOP of the agent that dispatches the fires (src/queue/dispatch-lease.ts), a job every second: when
+//    another agent took its place, and how late the fires around it started.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli } from '../test/helpers/cli.ts';
 import { awaitMark, markingJob, startCluster, type Cluster } from '../test/faults/cluster.ts';
@@ -64,6 +66,35 @@ async function restartCost(): Promise<{ runs: number; killed: number; twice: num
   });
 }
 
+async function dispatcherStop(): Promise<{ takeoverMs: number; latestMs: number; missed: number; twice: number; fires: number }> {
+  return withCluster((m) => ({ 'tick.yaml': markingJob(m, 0, 'schedule: every 1s\noverlap: allow') }), async (c) => {
+    const a = await c.startAgent('agent-a', ['--role', 'scheduler']);
+    await c.startAgent('agent-b', ['--role', 'worker']);
+    const other = await c.startAgent('agent-c');
+    await awaitMark(c, () => executions(c.marks()).filter((r) => r.ended).length >= 3, 'three runs', 30_000);
+    const from = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+    await sleep(from + 2_000 - Date.now());
+    const stoppedAt = Date.now();
+    a.child.kill('SIGSTOP');
+    await sleep(5_000);
+    a.child.kill('SIGCONT');
+    await sleep(3_000);
+    const to = Math.floor(Date.now() / 1000) * 1000 - 1000;
+    await sleep(1_000);
+    const took = other.logs.find((l) => l.msg === 'this agent dispatches the fires now' && Date.parse(String(l.time)) >= stoppedAt);
+    const runs = executions(c.marks()).filter((r) => Date.parse(r.fire) >= from && Date.parse(r.fire) < to);
+    const seconds = (to - from) / 1000;
+    const distinct = new Set(runs.map((r) => r.fire)).size;
+    return {
+      takeoverMs: took ? Date.parse(String(took.time)) - stoppedAt : NaN,
+      latestMs: Math.max(...runs.map((r) => r.startMs - Date.parse(r.fire))),
+      missed: seconds - distinct,
+      twice: runs.length - distinct,
+      fires: seconds,
+    };
+  });
+}
+
 const stats = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -89,6 +120,8 @@ export const failoverBenchmark: Benchmark = {
       rows.push(`| \`lease: ${lease}\`${lease === '30s' ? ' (default)' : ''} | ${stats(kills)} | ${stats(cuts)} | ${(Math.min(...gaps) / 1000).toFixed(1)} s |`);
     }
     const restart = await restartCost();
+    const stops = [];
+    for (let i = 0; i < tries; i++) stops.push(await dispatcherStop());
     return [
       'Two agents (`--role worker` for the one killed, so that the other runs the retry); command jobs that write their own start marks; times from the fault to the start mark of the run on the other agent. The queue check runs every 15 s, so a takeover comes between lease + margin and that plus 15 s.',
       '',
@@ -97,6 +130,14 @@ export const failoverBenchmark: Benchmark = {
       ...rows,
       '',
       `A 10 s PostgreSQL restart (fast shutdown) under 6 running 20 s commands on 3 agents, default lease: **${restart.killed} killed, ${restart.twice} run twice** (${restart.runs} executions for 6 fires).`,
+      '',
+      'The agent that dispatches the fires (a `--role scheduler` agent, with a worker and an agent of each role beside it) SIGSTOPped for 5 s,',
+      'a command job every second; the takeover is the other agent\'s log line saying it dispatches the fires now, the lateness each',
+      "fire's start mark minus its fire time, over the fires from 2 s before the stop to 2 s after the SIGCONT:",
+      '',
+      '| try | SIGSTOP → another agent dispatches | latest start after its fire time | fires | missed | run twice |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...stops.map((r, i) => `| ${i + 1} | ${Math.round(r.takeoverMs)} ms | ${Math.round(r.latestMs)} ms | ${r.fires} | ${r.missed} | ${r.twice} |`),
     ].join('\n');
   },
 };

@@ -126,6 +126,8 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     logger,
     databaseUrl,
     now,
+    onDispatchNotice: (payload) => dispatcher.lease?.notice(payload),
+    onListening: (up) => (up ? dispatcher.lease?.listening() : dispatcher.lease?.deaf()),
     onStart: (data, latenessMs) => metrics.runStarted(data.jobId, latenessMs),
     onResult: (result, data, final, definition) => {
       metrics.runEnded(data.jobId, result.status, result.execution_time_seconds, Date.parse(result.completed_at));
@@ -153,6 +155,8 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     boss,
     instance: config.instance,
     logger,
+    lease: config.role !== 'worker',
+    digest: () => ticker.digest(),
     queued: (def, claimableAtMs) => {
       if (claimableAtMs === undefined) workers.wake(queueFor(def.overlap).name);
       else workers.wakeAt(queueFor(def.overlap).name, claimableAtMs);
@@ -164,7 +168,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
   });
   const ticker = new Ticker({
     now,
-    dispatch: (fire) => dispatcher.dispatch(fire),
+    dispatch: (fire) => dispatcher.tick(fire),
     leadMs: enqueueLeadMs,
     recall: (fire) => dispatcher.recall(fire),
     late: (def, since, now) => dispatcher.late(def, since, now),
@@ -177,6 +181,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     instance: config.instance,
     logger,
     definitions: () => catalog.chained(),
+    chainedAfter: (id) => catalog.chainedAfter(id),
     broken: () => new Set(catalog.chainErrors().keys()),
     queued: (def) => workers.wake(queueFor(def.overlap).name),
   };
@@ -194,6 +199,11 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     report?.changed(changes.map((c) => c.id));
     void beat(true); // file errors reach `jobsd status` at once, not at the next heartbeat
   };
+  if (dispatcher.lease) {
+    await dispatcher.lease.start();
+    // Before the ticker starts: the dispatcher's confirmations reach this agent from its first fire on.
+    await workers.listen();
+  }
   const scheduling = await startScheduling({ config, catalog, ticker, dispatcher, pool, boss, metrics, now, logger, changed, versions, fires: config.role !== 'worker' });
   if (config.role !== 'scheduler') {
     // JOBSD_OUTPUT_DIR directories of agents killed mid-run (their cleanup never ran).

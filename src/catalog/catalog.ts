@@ -70,6 +70,8 @@ export class Catalog {
   #definitions: JobDefinition[] | undefined;
   /** chainErrors(), until the next batch. */
   #chainErrors: Map<string, FileError> | undefined;
+  /** chainedAfter(), by upstream id, until the next batch (a run's end asks it, on every agent). */
+  #after: Map<string, JobDefinition[]> | undefined;
 
   /**
    * Applies one batch of load results. The id → definition map is compared before and after the
@@ -93,6 +95,7 @@ export class Catalog {
     if (updates.length) {
       this.#definitions = undefined;
       this.#chainErrors = undefined;
+      this.#after = undefined;
     }
 
     const changes: CatalogChange[] = [];
@@ -118,6 +121,12 @@ export class Catalog {
   /** How many jobs are in force: definitions().length, without building it. */
   get size(): number {
     return this.#owners.size;
+  }
+
+  /** The chained jobs whose `after` names this job (enabled or not, in error or not), in id order. */
+  chainedAfter(upstreamId: string): readonly JobDefinition[] {
+    this.#after ??= Map.groupBy(this.chained(), (d) => (d.schedule.trigger as { job: string }).job);
+    return this.#after.get(upstreamId) ?? [];
   }
 
   /** The chained jobs (`schedule.after`) in force, sorted by id: what a run's end may fire. */

@@ -188,6 +188,8 @@ export interface AttemptUpdate {
   attempts?: number;
   instance?: string;
   started?: boolean;
+  /** When it started (the database's clock as the agent knows it); without it, the statement's now(). */
+  startedAtMs?: number;
   finished?: boolean;
   result?: unknown;
 }
@@ -204,11 +206,11 @@ export async function recordAttempts(db: Queryable, items: readonly { jobId: str
     `UPDATE jobsd.fires f SET state = v.state,
        attempts = COALESCE(v.attempts, f.attempts),
        instance = COALESCE(v.instance, f.instance),
-       started_at = CASE WHEN v.started THEN now() ELSE f.started_at END,
+       started_at = CASE WHEN v.started THEN COALESCE(v.started_at, now()) ELSE f.started_at END,
        finished_at = CASE WHEN v.finished THEN now() ELSE NULL END,
        result = COALESCE(v.result, f.result)
      FROM jsonb_to_recordset($1::jsonb)
-       AS v(job_id text, fire_time timestamptz, state text, attempts int, instance text, started bool, finished bool, result jsonb)
+       AS v(job_id text, fire_time timestamptz, state text, attempts int, instance text, started bool, started_at timestamptz, finished bool, result jsonb)
      WHERE f.job_id = v.job_id AND f.fire_time = v.fire_time AND (v.attempts IS NULL OR f.attempts <= v.attempts)
        -- A start lands only on a row its attempt has not moved past: a start mark delayed (held behind a
        -- connection during a database restart) must not turn the attempt's written end back into running.
@@ -222,6 +224,7 @@ export async function recordAttempts(db: Queryable, items: readonly { jobId: str
           attempts: i.update.attempts,
           instance: i.update.instance,
           started: i.update.started === true,
+          started_at: i.update.startedAtMs === undefined ? undefined : isoTime(i.update.startedAtMs),
           finished: i.update.finished === true,
           result: i.update.result,
         })),

@@ -9,10 +9,11 @@ import { lastScheduledFires } from '../db/ledger.ts';
 import { recordNotRun } from '../db/fire-transitions.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Fire } from '../ticker/ticker.ts';
-import { claimableAt } from './ahead.ts';
+import { claimableAt, ENQUEUE_LEAD_MS } from './ahead.ts';
 import { catchUp, type CatchUpContext } from './catchup.ts';
 import type { EnqueueOutcome } from './enqueue.ts';
-import { enqueueFire, enqueueFires } from './enqueue-batch.ts';
+import { enqueueFires, type EnqueueConfirm } from './enqueue-batch.ts';
+import { DispatchLease, type Confirmation } from './dispatch-lease.ts';
 import { queueFor } from './queues.ts';
 import { fireId } from './fire-id.ts';
 import { recallFire } from './recall.ts';
@@ -22,6 +23,13 @@ const PROBE_MS = 2_000;
 export interface DispatcherContext extends CatchUpContext {
   /** The clock fires are judged by (the database's); defaults to the local clock. */
   now?: () => number;
+  /**
+   * One agent at a time dispatches the ticker's fires (src/queue/dispatch-lease.ts); without it, this
+   * agent enqueues every fire its ticker hands over.
+   */
+  lease?: boolean;
+  /** What this agent's ticker schedules (Ticker.digest), for the lease's confirmations. */
+  digest?: () => string;
 }
 
 const refusedKey = (fire: Fire) => `${fire.definition.id}@${fire.fireTimeMs}`;
@@ -42,10 +50,24 @@ export class Dispatcher {
   /** Fires refused ahead of their time, waiting to be enqueued when due, by `refusedKey`. */
   private readonly refused = new Map<string, NodeJS.Timeout>();
   private stopped = false;
+  /** Who dispatches the ticker's fires, when agents share that (ctx.lease). */
+  readonly lease: DispatchLease | undefined;
 
   constructor(ctx: DispatcherContext) {
     this.ctx = ctx;
     this.now = ctx.now ?? Date.now;
+    if (ctx.lease) {
+      this.lease = new DispatchLease({
+        pool: ctx.pool,
+        instance: ctx.instance,
+        logger: ctx.logger,
+        now: this.now,
+        digest: ctx.digest ?? (() => ''),
+        enqueue: (fires) => {
+          for (const fire of fires) this.dispatch(fire, false, false, true);
+        },
+      });
+    }
   }
 
   /** Whether the database is currently unreachable (for /readyz). */
@@ -55,36 +77,59 @@ export class Dispatcher {
 
   stop(): void {
     this.stopped = true;
+    this.lease?.stop();
     for (const timer of this.refused.values()) clearTimeout(timer);
     this.refused.clear();
   }
 
   /** Fires dispatched in the same turn of the event loop (one tick of the ticker), enqueued together. */
-  private batch: Array<{ fire: Fire; manual: boolean; onTime: boolean }> = [];
+  private batch: Array<{ fire: Fire; manual: boolean; onTime: boolean; ticked: boolean }> = [];
+
+  /**
+   * A fire the ticker hands over. With the lease held by another agent, it is held until that agent
+   * confirms it (src/queue/dispatch-lease.ts); otherwise enqueued.
+   */
+  tick(fire: Fire): void {
+    if (this.stopped) return;
+    if (this.lease && !this.lease.mine && this.outageSince === undefined && fire.dueAtMs > this.now()) return this.lease.hold(fire);
+    this.dispatch(fire, false, false, true);
+  }
 
   /**
    * Enqueues a fire: ahead of its time when it is not due yet (src/queue/ahead.ts), unless `onTime`
-   * (a fire refused ahead of its time, enqueued again when due).
+   * (a fire refused ahead of its time, enqueued again when due). `ticked`: the ticker handed it over.
    */
-  dispatch(fire: Fire, manual = false, onTime = false): void {
+  dispatch(fire: Fire, manual = false, onTime = false, ticked = false): void {
     const { definition } = fire;
     if (this.stopped) return;
     const recalling = this.recalls.get(definition.id);
     if (recalling) {
-      void recalling.then(() => this.dispatch(fire, manual, onTime));
+      void recalling.then(() => this.dispatch(fire, manual, onTime, ticked));
       return;
     }
     if (this.outageSince !== undefined) return this.remember(definition, fire.fireTimeMs, manual ? undefined : fire);
     // Manual runs answer their caller, and a due `replace` fire cancels the active run first: both go one
     // by one. A `replace` fire not due yet is queued ahead with the others (refused if there is a run to replace).
-    if (manual || (queueFor(definition.overlap).cancelBeforeSend && (onTime || fire.dueAtMs <= this.now()))) return this.enqueueOne(fire, manual);
+    if (manual || (queueFor(definition.overlap).cancelBeforeSend && (onTime || fire.dueAtMs <= this.now()))) return this.enqueueOne(fire, manual, !manual && (onTime || ticked));
     if (this.batch.length === 0) setImmediate(() => this.flush());
-    this.batch.push({ fire, manual, onTime });
+    this.batch.push({ fire, manual, onTime, ticked });
   }
 
-  private enqueueOne(fire: Fire, manual: boolean): void {
+  /** What the holder of the lease adds to an enqueue transaction, for this confirmation (none on a standby). */
+  private confirm(c: Confirmation): EnqueueConfirm | undefined {
+    const lease = this.lease;
+    if (!lease?.mine) return undefined;
+    return {
+      payload: (refused) => lease.confirmation({ ...c, undecided: [...c.undecided, ...refused] }),
+      observed: (row) => lease.observed(row),
+    };
+  }
+
+  /** `decided`: a fire of the ticker's (or its due-time dispatch): the holder confirms it by its key. */
+  private enqueueOne(fire: Fire, manual: boolean, decided = false): void {
     const request = { definition: fire.definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: this.ctx.instance, manual };
-    enqueueFire(this.ctx.pool, this.ctx.boss, request).then(
+    const confirm = decided ? this.confirm({ decided: [{ jobId: fire.definition.id, fireTimeMs: fire.fireTimeMs }], undecided: [] }) : undefined;
+    enqueueFires(this.ctx.pool, this.ctx.boss, [request], confirm).then(([outcome]) => outcome!).then(
       (outcome) => this.settled(fire, outcome),
       (err: unknown) => this.failed([fire], err, manual),
     );
@@ -104,6 +149,8 @@ export class Dispatcher {
     }
     // Not sent yet: dropped. In flight: taken back after the enqueue.
     this.batch = this.batch.filter((b) => b.fire.definition.id !== definition.id || b.fire.fireTimeMs !== fire.fireTimeMs);
+    // A standby held it for the holder, which takes it back itself (and enqueues it again after its own delete).
+    if (this.lease && !this.lease.mine) return this.lease.forget(fire);
     const done = Promise.allSettled([...this.inFlight])
       .then(() => recallFire(this.ctx.pool, this.ctx.boss, definition, fire.fireTimeMs))
       .then((taken) => {
@@ -125,28 +172,25 @@ export class Dispatcher {
 
   /** One transaction for every fire of the tick (200 jobs due at one second: 1 transaction, not 200). */
   private flush(): void {
-    const batch = this.batch;
-    const fires = batch.map((b) => b.fire);
+    const all = this.batch;
     this.batch = [];
-    if (fires.length === 0) return;
+    if (all.length === 0) return;
     if (this.outageSince !== undefined) {
-      for (const fire of fires) this.remember(fire.definition, fire.fireTimeMs, fire);
+      for (const { fire } of all) this.remember(fire.definition, fire.fireTimeMs, fire);
       return;
     }
     const now = this.now();
     // A `replace` fire that has become due meanwhile must cancel the run it replaces: one by one.
-    const lateReplace = (i: number) => queueFor(fires[i]!.definition.overlap).cancelBeforeSend && (batch[i]!.onTime || fires[i]!.dueAtMs <= now);
-    for (const [i, fire] of fires.entries()) if (lateReplace(i)) this.enqueueOne(fire, batch[i]!.manual);
-    const kept = fires.map((_, i) => i).filter((i) => !lateReplace(i));
-    if (kept.length < fires.length) {
-      this.batch = kept.map((i) => batch[i]!);
-      return this.flush();
-    }
+    const lateReplace = (b: (typeof all)[number]) => queueFor(b.fire.definition.overlap).cancelBeforeSend && (b.onTime || b.fire.dueAtMs <= now);
+    for (const b of all) if (lateReplace(b)) this.enqueueOne(b.fire, b.manual, b.onTime || b.ticked);
+    const batch = all.filter((b) => !lateReplace(b));
+    if (batch.length === 0) return;
+    const fires = batch.map((b) => b.fire);
     const requests = fires.map((f, i) => {
       const claimableAtMs = !batch[i]!.onTime && f.dueAtMs > now ? claimableAt(f.definition, f.dueAtMs) : undefined;
       return { definition: f.definition, fireTimeMs: f.fireTimeMs, dueAtMs: f.dueAtMs, instance: this.ctx.instance, ...(claimableAtMs !== undefined ? { claimableAtMs } : {}) };
     });
-    const enqueued = enqueueFires(this.ctx.pool, this.ctx.boss, requests).then(
+    const enqueued = enqueueFires(this.ctx.pool, this.ctx.boss, requests, this.lease?.mine ? this.confirm(confirmationOf(all, lateReplace)) : undefined).then(
       (outcomes) => outcomes.forEach((outcome, i) => this.settled(fires[i]!, outcome, requests[i]!.claimableAtMs)),
       (err: unknown) => this.failed(fires, err),
     );
@@ -275,6 +319,21 @@ export class Dispatcher {
       return;
     }
   }
+}
+
+/**
+ * What a holder's batch confirms: the range of handover instants of the ticker's fires in it, the fires
+ * decided at their due time, and those of the range that go one by one (a `replace` fire due meanwhile).
+ */
+function confirmationOf<B extends { fire: Fire; onTime: boolean; ticked: boolean }>(batch: B[], apart: (b: B) => boolean): Confirmation {
+  const key = (b: B) => ({ jobId: b.fire.definition.id, fireTimeMs: b.fire.fireTimeMs });
+  const ranged = batch.filter((b) => b.ticked && !b.onTime);
+  const handovers = ranged.map((b) => b.fire.dueAtMs - ENQUEUE_LEAD_MS);
+  return {
+    ...(ranged.length ? { range: { fromMs: Math.min(...handovers), toMs: Math.max(...handovers) } } : {}),
+    decided: batch.filter((b) => b.onTime && !apart(b)).map(key),
+    undecided: ranged.filter(apart).map(key),
+  };
 }
 
 /**

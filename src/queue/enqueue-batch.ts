@@ -27,6 +27,16 @@ export async function enqueueFire(pool: pg.Pool, boss: PgBoss, request: EnqueueR
   return outcome!;
 }
 
+/**
+ * What the dispatch lease's holder adds to the transaction (src/queue/dispatch-lease.ts): the confirmation
+ * to send at commit, given the fires refused ahead of their time, and where to report the holder's row as
+ * read in the transaction.
+ */
+export interface EnqueueConfirm {
+  payload: (refused: Array<{ jobId: string; fireTimeMs: number }>) => string | undefined;
+  observed: (row: string | undefined) => void;
+}
+
 /** PostgreSQL's `deadlock_detected`. */
 const DEADLOCK = '40P01';
 
@@ -35,12 +45,12 @@ const DEADLOCK = '40P01';
  * instant, and two transactions inserting the same keys in different orders deadlock (PostgreSQL aborts
  * one after `deadlock_timeout`, 1 s by default). Should one happen anyway, the batch is tried again.
  */
-export async function enqueueFires(pool: pg.Pool, boss: PgBoss, requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
+export async function enqueueFires(pool: pg.Pool, boss: PgBoss, requests: readonly EnqueueRequest[], confirm?: EnqueueConfirm): Promise<EnqueueOutcome[]> {
   const order = requests.map((_, i) => i).sort((a, b) => compareKeys(requests[a]!, requests[b]!));
   const sorted = order.map((i) => requests[i]!);
   for (let attempt = 1; ; attempt++) {
     try {
-      const outcomes = await enqueueSorted(pool, boss, sorted);
+      const outcomes = await enqueueSorted(pool, boss, sorted, confirm);
       const byRequest: EnqueueOutcome[] = new Array(requests.length);
       order.forEach((i, k) => (byRequest[i] = outcomes[k]!));
       return byRequest;
@@ -55,7 +65,7 @@ function compareKeys(a: EnqueueRequest, b: EnqueueRequest): number {
   return id !== 0 ? id : a.fireTimeMs - b.fireTimeMs;
 }
 
-async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
+async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly EnqueueRequest[], confirm?: EnqueueConfirm): Promise<EnqueueOutcome[]> {
   if (requests.length === 0) return [];
   const runIds = requests.map((r) => r.runId ?? fireId(r.definition.id, r.fireTimeMs));
   return withClient(pool, async (client) => {
@@ -77,6 +87,8 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
       const paused = new Map([...pausedAt].map(([k, pause]) => [scheduled[k]!.i, pause] as const));
       const executor = { executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]) };
       const byQueue = new Map<string, number[]>();
+      /** Notifications sent at commit: the wake-ups of runs queued ahead, and the dispatch confirmation. */
+      const notices: string[] = [];
       requests.forEach((r, i) => {
         if (outcomes[i] === 'duplicate' || paused.has(i)) return;
         const name = queueFor(r.definition.overlap).name;
@@ -108,13 +120,25 @@ async function enqueueSorted(pool: pg.Pool, boss: PgBoss, requests: readonly Enq
         for (const i of indexes) if (inserted.has(runIds[i]!)) outcomes[i] = 'queued';
         // pg-boss notifies only for runs claimable now; the others' times go to every replica (delivered at commit).
         const ahead = indexes.filter((i) => outcomes[i] === 'queued' && requests[i]!.claimableAtMs !== undefined).map((i) => requests[i]!.claimableAtMs!);
-        if (ahead.length > 0) await client.query(`SELECT pg_notify(${NOTIFY_CHANNEL_SQL}, $2)`, [BOSS_SCHEMA, wakePayload(name, ahead)]);
+        if (ahead.length > 0) notices.push(wakePayload(name, ahead));
       }
       // A fire refused ahead of its time is not decided yet: no ledger row, and it is enqueued again when due.
       const early = requests.map((r, i) => ({ r, i })).filter(({ r, i }) => outcomes[i] === 'skipped' && !paused.has(i) && (r.claimableAtMs !== undefined || r.retryWhenRefused === true));
       if (early.length) {
         await forgetFires(client, early.map(({ r }) => ({ jobId: r.definition.id, fireTimeMs: r.fireTimeMs })));
         for (const { i } of early) outcomes[i] = 'refused';
+      }
+      const confirmation = confirm?.payload(early.map(({ r }) => ({ jobId: r.definition.id, fireTimeMs: r.fireTimeMs })));
+      if (confirmation !== undefined) notices.push(confirmation);
+      if (notices.length > 0) {
+        // One statement for every notification; the holder reads its row in it (a takeover meanwhile deposed it).
+        const { rows } = await client.query<{ lease: string | null }>(
+          confirmation !== undefined
+            ? `SELECT (SELECT holder || ' ' || token FROM jobsd.dispatcher) AS lease FROM (SELECT count(pg_notify(${NOTIFY_CHANNEL_SQL}, n)) FROM unnest($2::text[]) n) sent`
+            : `SELECT count(pg_notify(${NOTIFY_CHANNEL_SQL}, n)) FROM unnest($2::text[]) n`,
+          [BOSS_SCHEMA, notices],
+        );
+        if (confirmation !== undefined) confirm!.observed(rows[0]?.lease ?? undefined);
       }
       const skipped = requests.map((r, i) => ({ r, i })).filter(({ i }) => outcomes[i] === 'skipped');
       await recordSkipped(

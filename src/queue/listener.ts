@@ -23,6 +23,8 @@ export interface ListenerOptions {
   onNotify: (payload: string) => void;
   /** After each (re)connection: notifications sent while it was down are lost, so look at every queue. */
   onConnected: () => void;
+  /** The connection was lost (notifications are not heard until onConnected). */
+  onLost?: () => void;
 }
 
 export class QueueListener {
@@ -116,6 +118,7 @@ export class QueueListener {
     client.removeAllListeners('end');
     client.on('error', () => undefined);
     void client.end().catch(() => undefined);
+    this.options.onLost?.();
     this.options.logger.warn({ err }, 'lost the connection that listens for queued runs: reconnecting (meanwhile the queue check, on the pool, finds runs within 15 s)');
     void this.reconnect();
   }

@@ -19,7 +19,9 @@ export interface ChainContext {
   instance: string;
   logger: Logger;
   /** The chained jobs in force (others are ignored), and the ids of those in error (a missing upstream, a cycle). */
-  definitions: () => JobDefinition[];
+  definitions: () => readonly JobDefinition[];
+  /** The chained jobs whose `after` names a job (every run's end asks: not a scan of every definition). */
+  chainedAfter?: (upstreamId: string) => readonly JobDefinition[];
   broken: () => ReadonlySet<string>;
   /** A downstream fire was queued (wake the local worker). */
   queued: (def: JobDefinition) => void;
@@ -36,7 +38,9 @@ export function downstreamOf(definitions: readonly JobDefinition[], broken: Read
 /** Fires the jobs chained to this upstream run's end. */
 export async function fireDownstream(ctx: ChainContext, upstream: UpstreamRun): Promise<void> {
   const fireTimeMs = Date.parse(upstream.fireTime);
-  for (const def of downstreamOf(ctx.definitions(), ctx.broken(), upstream.job, upstream.status)) {
+  const candidates = ctx.chainedAfter ? ctx.chainedAfter(upstream.job) : ctx.definitions();
+  if (candidates.length === 0) return;
+  for (const def of downstreamOf(candidates, ctx.broken(), upstream.job, upstream.status)) {
     const outcome = await enqueueFire(ctx.pool, ctx.boss, { definition: def, fireTimeMs, dueAtMs: Date.now(), instance: ctx.instance, upstream });
     if (outcome === 'queued') ctx.queued(def);
     ctx.logger.info({ job: def.id, fire: upstream.fireTime, upstream_job: upstream.job, upstream_run: upstream.runId, upstream_status: upstream.status, outcome }, `chained fire after ${upstream.job} ${upstream.status}: ${outcome}`);
@@ -114,6 +118,6 @@ export class UnfiredChains {
   async #fire(def: JobDefinition, rows: readonly { fire_time: Date; run_id: string; state: string }[]): Promise<void> {
     const t = def.schedule.trigger;
     if (t.kind !== 'after') return;
-    for (const r of rows) await fireDownstream({ ...this.#ctx, definitions: () => [def] }, { job: t.job, fireTime: r.fire_time.toISOString(), runId: r.run_id, status: r.state });
+    for (const r of rows) await fireDownstream({ ...this.#ctx, definitions: () => [def], chainedAfter: () => [def] }, { job: t.job, fireTime: r.fire_time.toISOString(), runId: r.run_id, status: r.state });
   }
 }

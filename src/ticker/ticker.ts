@@ -43,6 +43,12 @@ export interface TickerOptions {
   logger: Logger;
 }
 
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 /** A fire this late is not run late but handled by the job's catch-up policy. */
 export const LATE_AFTER_MS = 5_000;
 /** Fires looked through for one still waiting out its jitter (a jitter much longer than the period). */
@@ -57,6 +63,9 @@ export class Ticker {
   private readonly current = new Map<string, Fire>();
   /** Per job, the fire last dispatched ahead of its time (stale once it is due). */
   private readonly ahead = new Map<string, Fire>();
+  /** Per scheduled job, its share of `digest()`. */
+  private readonly shares = new Map<string, number>();
+  private digestValue = 0;
   private timer: NodeJS.Timeout | undefined;
   private armedFor = Infinity;
   private running = false;
@@ -77,6 +86,7 @@ export class Ticker {
     if (early) from = Math.min(from, early.fireTimeMs - 1); // the new schedule decides that instant again
     else if (onItsWay) from = Math.max(from, kept.fireTimeMs);
     this.current.delete(definition.id);
+    this.share(definition.id, definition.enabled ? definition.hash : undefined);
     // With no fire of its own in hand (a start, a new job), the job's fires whose nominal time has passed
     // but whose jittered due time has not are still to come: the catch-up leaves them to the ticker.
     if (definition.enabled) this.scheduleAfter(definition, from, !pending && !early && !onItsWay);
@@ -85,7 +95,26 @@ export class Ticker {
 
   remove(id: string): void {
     this.current.delete(id);
+    this.share(id, undefined);
     this.takeBack(id);
+  }
+
+  /**
+   * What this ticker schedules, as 8 hex digits: the same on two agents that schedule the same jobs with the
+   * same definitions (an XOR of one FNV-1a hash per job id and definition hash, kept up to date per change).
+   */
+  digest(): string {
+    return (this.digestValue >>> 0).toString(16).padStart(8, '0');
+  }
+
+  private share(id: string, hash: string | undefined): void {
+    const old = this.shares.get(id);
+    if (old !== undefined) this.digestValue ^= old;
+    this.shares.delete(id);
+    if (hash === undefined) return;
+    const value = fnv1a(`${id}\0${hash}`);
+    this.shares.set(id, value);
+    this.digestValue ^= value;
   }
 
   /** Recalls the job's fire dispatched ahead and not yet due, unless it was dispatched with this definition. */

@@ -58,6 +58,9 @@ export interface AttemptOptions extends AttemptHooks {
 /** How long a fire of a job this agent does not know waits for the job's file to reach its watch. */
 const UNKNOWN_JOB_WAIT_MS = 2_000;
 
+/** How long after its start a run's row is marked running, unless its end is written first. */
+const RUNNING_MARK_MS = 100;
+
 /** How often the watchdog is told how much of each watched group's lease is left. */
 const WATCHDOG_TELL_MS = 1_000;
 
@@ -137,21 +140,22 @@ export class Attempts {
       // A pause written while this run was held (or claimed, out of the pause's sweep): it does not start.
       const pause = !data.manual && attempt === 1 ? this.options.pauses?.pausedAt(def.id, dueMs) : undefined;
       if (pause) return await this.pausedWhileHeld(data, fields, pause);
+      // The run starts now; its ledger row is marked running meanwhile (a round trip less before the
+      // start), RUNNING_MARK_MS after the start: a run that ends before then (most http tasks) has its start
+      // written with its end, one update instead of two. A failed mark is logged, never a reason to run the
+      // task twice.
+      const startedAtMs = this.options.now();
+      let marking: Promise<void> | undefined;
+      const mark = setTimeout(() => {
+        marking = this.ledger
+          .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true, startedAtMs })
+          .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded'));
+      }, RUNNING_MARK_MS);
       // A manual run (at a chosen instant, too) is late from when it was queued, not from its fire time.
       const latenessMs = this.options.now() - (data.manual ? dueMs : latenessFrom(fireTimeMs, dueMs));
       logger.info({ ...fields, lateness_ms: Math.round(latenessMs * 10) / 10 }, 'run started');
       if (!data.manual) this.options.onStart?.(data, latenessMs);
-      const running = runTask(def, ctx, held);
-      // The run has started (a request sent, a held process released); its ledger row is marked running
-      // once every run released with it has started too: the statement (about 0.1 ms of this thread, and
-      // a database backend woken) does not delay the runs after it. A failed mark is logged, never a
-      // reason to run the task twice; the end is written after it.
-      const marking = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-        this.ledger
-          .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true })
-          .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded')),
-      );
-      const result = await running;
+      const result = await runTask(def, ctx, held).finally(() => clearTimeout(mark));
       const givenBack = giveBack.aborted;
       if (!givenBack && claim.reason instanceof LeaseLost) {
         result.status = 'failed';
@@ -168,8 +172,9 @@ export class Attempts {
       // A ledger write that fails must not turn a finished run into a retry (running it twice): it is
       // written as soon as the database answers, and the run is settled by its own outcome. The attempt
       // number keeps an attempt whose claim lapsed from overwriting the row of the attempt that replaced it.
+      const start = marking === undefined ? { instance, started: true, startedAtMs } : {};
       await this.options.ends.write('recording the end of the run in the ledger', fields, logger, () =>
-        this.ledger.update(def.id, fireTimeMs, { state, attempts: attempt, finished: !willRetry, result }),
+        this.ledger.update(def.id, fireTimeMs, { state, attempts: attempt, finished: !willRetry, result, ...start }),
       );
       const outcome = { ...fields, status: result.status, seconds: result.execution_time_seconds, will_retry: willRetry };
       if (result.status === 'succeeded') logger.info(outcome, `run ${result.status}`);

@@ -14,6 +14,7 @@ import { notifyQueue } from '../queue/boss.ts';
 import { CLAIM_AHEAD_MS, parseWakePayload, wakeTime } from '../queue/ahead.ts';
 import { QueueListener } from '../queue/listener.ts';
 import { PauseNotices } from '../queue/pause-notices.ts';
+import { DISPATCH_PREFIX } from '../queue/dispatch-lease.ts';
 import { FetchLoop, type Lease } from './fetch-loop.ts';
 import { QueueChecker } from './queue-checker.ts';
 import { EndsInFlight } from './until-written.ts';
@@ -45,6 +46,10 @@ export interface QueueWorkersOptions extends AttemptHooks {
   now?: () => number;
   /** Where a queued fire's reference is resolved to its definition (src/catalog/versions.ts). */
   definitions: DefinitionVersions;
+  /** A dispatch lease's notification on the same channel (src/queue/dispatch-lease.ts). */
+  onDispatchNotice?: (payload: string) => void;
+  /** The listening connection is up (true) or lost (false). */
+  onListening?: (up: boolean) => void;
 }
 
 interface ActiveRun {
@@ -64,7 +69,7 @@ export class QueueWorkers {
   private readonly watchdog: LeaseWatchdog;
   /** Ends of runs not yet written (the database did not answer): nothing new is claimed meanwhile. */
   readonly ends = new EndsInFlight(() => {
-    for (const loop of this.loops.values()) loop.wake();
+    for (const loop of this.loops.values()) loop.resume();
   });
   /** Per queue: the runs that succeeded in one turn of the event loop are completed in one statement. */
   private readonly completions = new Map<string, (job: Job<FireData>) => Promise<void>>();
@@ -93,15 +98,28 @@ export class QueueWorkers {
       logger: options.logger,
       onNotify: (payload) => {
         if (this.pauses.heard(payload)) return;
+        if (payload.startsWith(DISPATCH_PREFIX)) return options.onDispatchNotice?.(payload);
         const { queue, times } = parseWakePayload(payload);
         if (times.length === 0) this.wake(queue);
         for (const ms of times) this.wakeAt(queue, ms);
       },
       onConnected: () => {
+        options.onListening?.(true);
         for (const loop of this.loops.values()) loop.wake();
       },
+      onLost: () => options.onListening?.(false),
     });
     this.checker = new QueueChecker({ ...options, listener: this.listener, queues: () => [...this.loops.keys()], wake: (queue) => this.wake(queue) });
+  }
+
+  private listening: Promise<void> | undefined;
+
+  /**
+   * The listening connection alone, before the ticker starts, for the dispatch lease's confirmations
+   * (src/queue/dispatch-lease.ts); a scheduler-only agent runs no worker and needs nothing more.
+   */
+  listen(): Promise<void> {
+    return (this.listening ??= this.listener.start());
   }
 
   async start(): Promise<void> {
@@ -122,7 +140,10 @@ export class QueueWorkers {
         }),
       );
     }
-    await this.listener.start(); // wakes every loop once connected
+    if (this.listening) {
+      await this.listening;
+      for (const loop of this.loops.values()) loop.wake(); // connected before the loops were made
+    } else await this.listen(); // wakes every loop once connected
     this.checker.start();
   }
 
