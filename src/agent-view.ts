@@ -6,13 +6,14 @@ import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import type { Catalog } from './catalog/catalog.ts';
 import type { AgentConfig } from './config.ts';
-import { fireHistory, lastFires, recentFires } from './db/ledger.ts';
+import { fireHistory, lastFires } from './db/ledger.ts';
 import type { AgentView } from './http/view.ts';
 import { fileErrorView } from './http/api.ts';
 import { deleteJobFile, writeJobFile } from './files/api-writes.ts';
 import { agentLoadOptions } from './scheduling.ts';
 import type { Dispatcher } from './queue/dispatcher.ts';
 import { activePauses } from './db/pauses.ts';
+import { agentHeartbeats, badFiresSince, lastFiresOf, lastResultStates, timelineFiresOf } from './db/status-queries.ts';
 import { backfillsInProgress } from './db/backfills.ts';
 import { pauseJob, resumeJob } from './queue/pause.ts';
 import { enqueueFire } from './queue/enqueue-batch.ts';
@@ -74,7 +75,11 @@ export function agentView(parts: AgentViewParts): AgentView {
     nextFire: (id) => ticker.nextFires().get(id)?.fireTimeMs,
     lastRuns: () => lastFires(pool),
     runs: (id, limit) => fireHistory(pool, id, limit),
-    recentRuns: (sinceMs, limit) => recentFires(pool, sinceMs, limit),
+    lastResultStates: (ids) => lastResultStates(pool, ids),
+    lastRunsOf: (ids) => lastFiresOf(pool, ids),
+    timelines: (ids, perJob, sinceMs) => timelineFiresOf(pool, ids, perJob, sinceMs),
+    badFires: (sinceMs) => badFiresSince(pool, sinceMs),
+    agents: () => agentHeartbeats(pool),
     runNow: async (def) => {
       const fireTimeMs = Date.now();
       const runId = fireId(def.id, fireTimeMs);
