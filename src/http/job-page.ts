@@ -65,7 +65,7 @@ function runRows(def: JobDefinition, row: FireRow, nowMs: number): string {
   if (!tail && !error) return cells;
   const truncated = details.output_truncated === true ? ' (truncated: the last part only)' : '';
   return `${cells}
-<tr class="detail"><td colspan="8"><details><summary>output${error ? ' and error' : ''}</summary>${error ? `<div class="error"><strong>error</strong>: ${escapeHtml(error)}</div>` : ''}${tail ? `<div class="muted">output tail${truncated}</div><pre class="output">${escapeHtml(tail)}</pre>` : ''}</details></td></tr>`;
+<tr class="detail"><td colspan="8"><details><summary>output${error ? ' and error' : ''}</summary>${error ? `<div class="error"><strong>error</strong>: ${escapeHtml(error)}</div>` : ''}${tail ? `<div class="muted">output tail${truncated}</div><pre class="output" tabindex="0">${escapeHtml(tail)}</pre>` : ''}</details></td></tr>`;
 }
 
 function factsHtml(def: JobDefinition): string {
@@ -114,7 +114,7 @@ ${shownRuns.map((r) => runRows(def, r, nowMs)).join('\n')}
 </tbody></table>
 <h2>Definition</h2>
 <p class="muted">as loaded, secrets and the values of environment variables and headers hidden</p>
-<pre id="definition">${escapeHtml(definition)}</pre>
+<pre id="definition" tabindex="0">${escapeHtml(definition)}</pre>
 </main>`;
   return pageShell(`${def.id} · jobsd`, body);
 }
