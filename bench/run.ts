@@ -10,6 +10,7 @@ import { reloadBenchmark } from './reload.ts';
 import { throughputBenchmark } from './throughput.ts';
 import { plannerBenchmark } from './planner.ts';
 import { failoverBenchmark } from './failover.ts';
+import { statusPageBenchmark } from './status-page.ts';
 
 export interface BenchmarkOptions {
   quick: boolean;
@@ -21,7 +22,7 @@ export interface Benchmark {
   run: (options: BenchmarkOptions) => Promise<string>;
 }
 
-const BENCHMARKS: Benchmark[] = [plannerBenchmark, precisionBenchmark, reloadBenchmark, throughputBenchmark, idleBenchmark, pipelinesBenchmark, failoverBenchmark];
+const BENCHMARKS: Benchmark[] = [plannerBenchmark, precisionBenchmark, reloadBenchmark, throughputBenchmark, idleBenchmark, pipelinesBenchmark, failoverBenchmark, statusPageBenchmark];
 const DOC = path.join(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 
 function machine(): string {

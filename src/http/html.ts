@@ -7,13 +7,14 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** A span of time as a person says it: "42 s", "3 min", "5 h", "3 d". */
+/** A span of time as a person says it: "42 s", "3 min", "5 h", "3 d", "1.5 y". */
 export function spanText(ms: number): string {
   const s = Math.abs(ms) / 1000;
   if (s < 90) return `${Math.round(s)} s`;
   if (s < 5400) return `${Math.round(s / 60)} min`;
   if (s < 129_600) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86_400)} d`;
+  if (s < 365 * 86_400) return `${Math.round(s / 86_400)} d`;
+  return `${(s / (365.25 * 86_400)).toFixed(1)} y`;
 }
 
 /** "in 42 s", "3 min ago", "now". */

@@ -58,7 +58,7 @@ function runRows(def: JobDefinition, row: FireRow, nowMs: number): string {
 <td data-label="lateness" class="num">${run.lateness_ms === null ? '—' : durationText(run.lateness_ms)}</td>
 <td data-label="duration" class="num">${run.duration_seconds === null ? (row.state === 'running' && row.started_at ? `${durationText(nowMs - row.started_at.getTime())} so far` : '—') : durationText(run.duration_seconds * 1000)}</td>
 <td data-label="attempts" class="num">${row.attempts}</td>
-<td data-label="instance" class="id">${escapeHtml(row.instance ?? '—')}</td>
+<td data-label="instance" class="nowrap">${escapeHtml(row.instance ?? '—')}</td>
 <td data-label="started by">${startedBy(row)}</td>
 <td data-label="result" class="msg">${escapeHtml(message.slice(0, 200))}</td>
 </tr>`;

@@ -39,7 +39,7 @@ th{font-weight:600;color:var(--muted);font-size:.9em;white-space:nowrap}
 .legend span{margin-right:.9em;font-size:.85em;white-space:nowrap} .legend i{display:inline-block;width:.8em;height:.8em;margin-right:.25em;vertical-align:-1px;border-radius:2px}
 .pages{display:flex;gap:1em;align-items:center;margin:.8em 0}
 .disabled{opacity:.7}
-.scroll{overflow-x:auto;max-width:100%}
+.scroll{overflow-x:auto;max-width:100%} #next-fires{width:auto}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25em 1em;margin:.5em 0} dl.facts dt{color:var(--muted)} dl.facts dd{margin:0;overflow-wrap:anywhere}
 tr.detail td{border-bottom:1px solid var(--line);padding-top:0}
 details summary{cursor:pointer;color:var(--link)}

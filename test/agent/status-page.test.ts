@@ -44,7 +44,8 @@ async function page(width: number, colorScheme: 'light' | 'dark' = 'light'): Pro
 
 async function seriousViolations(p: Page): Promise<string[]> {
   await p.addScriptTag({ content: axe.source });
-  const result = await p.evaluate(async () => (globalThis as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] }));
+  // In the page (a string: this file is type-checked without the DOM's types).
+  const result = (await p.evaluate("axe.run(document, { resultTypes: ['violations'] })")) as axe.AxeResults;
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
 }
 
@@ -140,7 +141,7 @@ describe('the status page in a browser', () => {
     const next = p.locator('tr.job[data-job="good"] td.next time');
     assert.match(await next.innerText(), /^in \d+ (s|min|h)$/);
     assert.match(String(await next.getAttribute('title')), / 03:00:00 \+0[12]:00 Europe\/Berlin · /);
-    assert.equal(await next.evaluate((el) => getComputedStyle(el).whiteSpace), 'nowrap');
+    assert.equal(await next.evaluate('(el) => getComputedStyle(el).whiteSpace'), 'nowrap');
     await p.goto(`${base}/?q=fails`);
     assert.match(String(await p.locator('tr.job[data-job="fails"] td.last time').getAttribute('title')), /^\S+ \S+ UTC$/, 'UTC once for a UTC job');
     assert.equal(await p.locator('tr.job[data-job="fails"] svg.timeline rect.run.failed').count(), 2);
@@ -191,8 +192,8 @@ describe('the status page in a browser', () => {
           const p = await page(width, scheme);
           await p.goto(`${base}${target}`);
           if (name === 'job') await p.locator('tr.detail summary').first().click();
-          if (width === 390) assert.ok((await p.evaluate(() => document.documentElement.scrollWidth)) <= 390, `${name} ${scheme}: no horizontal scroll at 390 px`);
-          backgrounds.push(await p.evaluate(() => getComputedStyle(document.body).backgroundColor));
+          if (width === 390) assert.ok(Number(await p.evaluate('document.documentElement.scrollWidth')) <= 390, `${name} ${scheme}: no horizontal scroll at 390 px`);
+          backgrounds.push(String(await p.evaluate('getComputedStyle(document.body).backgroundColor')));
           assert.deepEqual(await seriousViolations(p), [], `${name} page, ${scheme}, ${width} px`);
           const shot = path.join(shots, `${name}-${scheme}-${width}.png`);
           await p.screenshot({ path: shot });
