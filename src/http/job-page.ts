@@ -14,7 +14,7 @@ import { nextFires } from '../schedule/next.ts';
 import { definitionView, runView } from './api.ts';
 import { durationText, escapeHtml, isUtc, pageShell, timeHtml } from './html.ts';
 import { errorsByFile, shownDescription } from './job-list.ts';
-import { brokenNote, pausedNote, rangeLinks } from './status-page.ts';
+import { brokenNote, pausedNote, rangeLinks } from './markers.ts';
 import { legendHtml, RANGE_RUNS_CAP, RANGES, ranAtMs, stateHtml, timelineHtml, TIMELINE_RUNS, type Range } from './timeline.ts';
 import type { AgentView } from './view.ts';
 

@@ -13,28 +13,16 @@ import type { JobDefinition } from '../definitions/types.ts';
 import { allSecrets, scrubText } from '../redact.ts';
 import { describeTrigger } from '../schedule/describe.ts';
 import { escapeHtml, pageShell, relativeText, spanText, timeHtml } from './html.ts';
+import { brokenNote, pausedNote, rangeLinks } from './markers.ts';
 import { errorsByFile, FILTERS, listHref, PAGE_SIZE, selectJobs, shownDescription, type Figures, type ListQuery } from './job-list.ts';
 import { legendHtml, RANGE_RUNS_CAP, RANGES, ranAtMs, stateHtml, timelineHtml, TIMELINE_RUNS, type Range } from './timeline.ts';
 import type { AgentView } from './view.ts';
 
 export { escapeHtml } from './html.ts';
+export { brokenNote, pausedNote } from './markers.ts';
 export { STATE_COLOURS, timelineSvg, TIMELINE_RUNS } from './timeline.ts';
 
 const DAY_MS = 86_400_000;
-
-/** A paused job's marker: until when (or until resumed), by whom, why. */
-export function pausedNote(pause: Pause | undefined, nowMs: number): string {
-  if (!pause) return '';
-  const until = pause.untilMs === undefined ? 'until resumed' : `for ${spanText(pause.untilMs - nowMs)} more`;
-  return `<div class="paused" data-paused="true"><strong>paused</strong> ${escapeHtml(until)} · by ${escapeHtml(pause.by)}${pause.reason ? `: ${escapeHtml(pause.reason)}` : ''}</div>`;
-}
-
-/** The marker of a job whose file is broken: it runs its last good version; the file's first error. */
-export function brokenNote(errors: readonly FileError[] | undefined): string {
-  if (!errors?.length) return '';
-  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-  return `<div class="broken" data-broken="true"><strong>file broken</strong>: running its last good version · <code>${escapeHtml(formatFileError(errors[0]!))}</code>${more}</div>`;
-}
 
 /** The database's answer, or `fallback` and a note that it did not answer (the page still renders). */
 function orElse<T>(promise: Promise<T>, fallback: T, failed: string[], what: string): Promise<T> {
@@ -42,13 +30,6 @@ function orElse<T>(promise: Promise<T>, fallback: T, failed: string[], what: str
     failed.push(`${what}: ${(error as Error).message}`);
     return fallback;
   });
-}
-
-export function rangeLinks(range: Range, href: (r: Range) => string): string {
-  const label: Record<Range, string> = { runs: `last ${TIMELINE_RUNS} runs`, '1h': '1 h', '24h': '24 h', '7d': '7 d' };
-  return `<nav class="ranges" aria-label="timeline range">Timeline: ${(Object.keys(RANGES) as Range[])
-    .map((r) => `<a href="${escapeHtml(href(r))}"${r === range ? ' aria-current="true"' : ''}>${label[r]}</a>`)
-    .join('')}</nav>`;
 }
 
 interface Summary {
