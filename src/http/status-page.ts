@@ -18,10 +18,6 @@ import { errorsByFile, FILTERS, listHref, PAGE_SIZE, selectJobs, shownDescriptio
 import { legendHtml, RANGE_RUNS_CAP, RANGES, ranAtMs, stateHtml, timelineHtml, TIMELINE_RUNS, type Range } from './timeline.ts';
 import type { AgentView } from './view.ts';
 
-export { escapeHtml } from './html.ts';
-export { brokenNote, pausedNote } from './markers.ts';
-export { STATE_COLOURS, timelineSvg, TIMELINE_RUNS } from './timeline.ts';
-
 const DAY_MS = 86_400_000;
 
 /** The database's answer, or `fallback` and a note that it did not answer (the page still renders). */
@@ -41,17 +37,18 @@ interface Summary {
   agents: AgentHeartbeat[];
 }
 
+/** The summary's figures count every job: each links to the list it counts, without the search. */
 function summaryHtml(s: Summary, query: ListQuery): string {
   const item = (key: string, count: number, label: string, href: string, bad: boolean) =>
     `<li class="${bad && count > 0 ? 'bad' : ''}" data-summary="${key}"><a href="${escapeHtml(href)}"${query.filter === key ? ' aria-current="true"' : ''}><span class="count">${count}</span><span class="label">${label}</span></a></li>`;
   const up = s.agents.filter((a) => !a.stale).length;
   const stale = s.agents.length - up;
   return `<ul class="summary" aria-label="summary">
-${item('failing', s.failing, 'jobs failing now', listHref(query, { filter: 'failing', page: 1 }), true)}
-${item('missed', s.missed, 'fires missed (24 h)', listHref(query, { filter: 'missed', page: 1 }), true)}
-${item('failed', s.failed, 'runs failed (24 h)', listHref(query, { filter: 'failed', page: 1 }), true)}
-${item('paused', s.paused, 'jobs paused', listHref(query, { filter: 'paused', page: 1 }), false)}
-${item('broken', s.fileErrors, 'file errors', listHref(query, { filter: 'broken', page: 1 }), true)}
+${item('failing', s.failing, 'jobs failing now', listHref(query, { q: '', filter: 'failing', page: 1 }), true)}
+${item('missed', s.missed, 'fires missed (24 h)', listHref(query, { q: '', filter: 'missed', page: 1 }), true)}
+${item('failed', s.failed, 'runs failed (24 h)', listHref(query, { q: '', filter: 'failed', page: 1 }), true)}
+${item('paused', s.paused, 'jobs paused', listHref(query, { q: '', filter: 'paused', page: 1 }), false)}
+${item('broken', s.fileErrors, 'file errors', listHref(query, { q: '', filter: 'broken', page: 1 }), true)}
 <li class="${stale || up === 0 ? 'bad' : ''}" data-summary="agents"><a href="#agents"><span class="count">${up}</span><span class="label">agents up${stale ? ` · <span class="stale">${stale} stale</span>` : ''}</span></a></li>
 </ul>`;
 }
