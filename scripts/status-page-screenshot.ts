@@ -1,5 +1,5 @@
 // Regenerates the screenshots of the status page and of a job's page in docs/screenshots/, at 1,400 and
-// 390 px (and the status page in dark mode): an agent on an embedded PostgreSQL and a few example jobs,
+// 390 px (the job's page on a phone scrolled to its runs), and the status page in dark mode: an agent on an embedded PostgreSQL and a few example jobs,
 // all in temporary directories, and Debian's Chromium through playwright-core.
 //   npm run screenshot        (JOBSD_CHROMIUM: another browser binary; default /usr/bin/chromium)
 
@@ -63,11 +63,13 @@ try {
     ['job-390.png', '/jobs/flaky', 390, 'light'],
   ];
   for (const [name, target, width, colorScheme] of shots) {
-    const page = await browser.newPage({ viewport: { width, height: width > 800 ? 900 : 844 }, colorScheme });
+    const job = target.startsWith('/jobs/');
+    const page = await browser.newPage({ viewport: { width, height: width < 800 ? 844 : job ? 1150 : 900 }, colorScheme });
     await page.goto(`${base}${target}`);
-    if (target.startsWith('/jobs/')) {
+    if (job) {
       await page.locator('tr.detail summary').first().click(); // the newest run's output and error
-      await page.evaluate('window.scrollTo(0, 0)');
+      // At 1,400 px the page from its top; on a phone its runs, as cards.
+      await page.evaluate(width < 800 ? "document.getElementById('runs-heading').scrollIntoView()" : 'window.scrollTo(0, 0)');
     }
     await page.screenshot({ path: path.join(OUT, name) });
     await page.close();

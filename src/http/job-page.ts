@@ -99,14 +99,14 @@ ${description ? `<div class="desc">${escapeHtml(description)}</div>` : ''}</head
 ${pausedNote(pause, nowMs) || '<div class="muted" data-paused="false">not paused</div>'}
 ${brokenNote(errors)}
 ${errors.length > 1 ? `<div class="errors">${errors.map((e) => `<pre>${escapeHtml(formatFileError(e))}</pre>`).join('')}</div>` : ''}
-${factsHtml(def)}
-<h2>Next fires</h2>
-${nextFiresHtml(def, nowMs)}
+<div class="overview"><section><h2>Job</h2>${factsHtml(def)}</section>
+<section><h2>Next fires</h2>
+${nextFiresHtml(def, nowMs)}</section></div>
 <h2>Timeline</h2>
 ${rangeLinks(range, href)}
 ${timelineHtml(timelines.get(def.id) ?? [], range, nowMs, def.secrets)}
 <p class="legend">${legendHtml()}</p>
-<h2>Runs</h2>
+<h2 id="runs-heading">Runs</h2>
 <p class="muted">${shownRuns.length ? `the last ${shownRuns.length} runs, newest first` : 'no runs yet'}</p>
 <table id="runs" class="cards"><thead><tr><th>State</th><th>Fire</th><th>Lateness</th><th>Duration</th><th>Attempts</th><th>Instance</th><th>Started by</th><th>Result</th></tr></thead>
 <tbody>

@@ -41,6 +41,7 @@ th{font-weight:600;color:var(--muted);font-size:.9em;white-space:nowrap}
 .disabled{opacity:.7}
 .scroll{overflow-x:auto;max-width:100%} #next-fires{width:auto}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25em 1em;margin:.5em 0} dl.facts dt{color:var(--muted)} dl.facts dd{margin:0;overflow-wrap:anywhere}
+@media (min-width:900px){.overview{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:0 2.5em}}
 tr.detail td{border-bottom:1px solid var(--line);padding-top:0}
 details summary{cursor:pointer;color:var(--link)}
 @media (max-width:760px){

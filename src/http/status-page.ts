@@ -75,7 +75,7 @@ function jobRow(def: JobDefinition, view: AgentView, run: FireRow | undefined, t
 <td data-label="job"><div class="id"><a href="${escapeHtml(jobHref)}">${escapeHtml(def.id)}</a></div>${description ? `<div class="desc">${escapeHtml(description)}</div>` : ''}${brokenNote(broken)}</td>
 <td data-label="schedule">${escapeHtml(def.enabled ? describeTrigger(def.schedule) : `disabled · ${describeTrigger(def.schedule)}`)}${pausedNote(pause, nowMs)}<div class="desc">${escapeHtml(def.task.type)} · overlap ${escapeHtml(def.overlap)}</div></td>
 <td data-label="next fire" class="next">${nextMs !== undefined ? timeHtml(nextMs, zone, nowMs) : '—'}</td>
-<td data-label="last run" class="last">${run ? `${stateHtml(run.state)} ${timeHtml(ranAtMs(run), zone, nowMs)}` : '—'}${message ? `<div class="msg">${escapeHtml(message.slice(0, 160))}</div>` : ''}</td>
+<td data-label="last run" class="last">${run ? `<span class="nowrap">${stateHtml(run.state)} ${timeHtml(ranAtMs(run), zone, nowMs)}</span>` : '—'}${message ? `<div class="msg">${escapeHtml(message.slice(0, 160))}</div>` : ''}</td>
 <td data-label="runs">${timelineHtml(timeline, range, nowMs, def.secrets)}</td>
 </tr>`;
 }

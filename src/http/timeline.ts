@@ -39,12 +39,14 @@ export function ranAtMs(row: FireRow): number {
   return (row.started_at ?? row.enqueued_at ?? row.fire_time).getTime();
 }
 
-/** The window of a timeline: the range back from now, or back to the oldest of these runs (at least a minute). */
+const MIN_WINDOW_MS = 10_000;
+
+/** The window of a timeline: the range back from now, or back to the oldest of these runs (at least 10 s). */
 export function timelineWindow(rows: readonly FireRow[], range: Range, nowMs: number): { fromMs: number; toMs: number } {
   const fixed = RANGES[range];
   if (fixed !== undefined) return { fromMs: nowMs - fixed, toMs: nowMs };
   const oldest = rows.length ? Math.min(...rows.map(ranAtMs)) : nowMs;
-  const span = Math.max(60_000, (nowMs - oldest) * 1.03);
+  const span = Math.max(MIN_WINDOW_MS, (nowMs - oldest) * 1.03);
   return { fromMs: nowMs - span, toMs: nowMs };
 }
 

@@ -141,7 +141,8 @@ describe('the status page in a browser', () => {
     const next = p.locator('tr.job[data-job="good"] td.next time');
     assert.match(await next.innerText(), /^in \d+ (s|min|h)$/);
     assert.match(String(await next.getAttribute('title')), / 03:00:00 \+0[12]:00 Europe\/Berlin · /);
-    assert.equal(await next.evaluate('(el) => getComputedStyle(el).whiteSpace'), 'nowrap');
+    const style = (el: unknown) => (globalThis as unknown as { getComputedStyle(e: unknown): { whiteSpace: string } }).getComputedStyle(el).whiteSpace;
+    assert.equal(await next.evaluate(style), 'nowrap', 'a time never wraps');
     await p.goto(`${base}/?q=fails`);
     assert.match(String(await p.locator('tr.job[data-job="fails"] td.last time').getAttribute('title')), /^\S+ \S+ UTC$/, 'UTC once for a UTC job');
     assert.equal(await p.locator('tr.job[data-job="fails"] svg.timeline rect.run.failed').count(), 2);
