@@ -36,8 +36,10 @@ async function run(id: string): Promise<void> {
   await pollUntil(async () => (await ledger(url, id)).some((r) => r.run_id === runId && r.finished_at !== null), { timeoutMs: 15_000, what: `the manual run of ${id}` });
 }
 
+/** A page whose clock stands still (the pages reload themselves every 10 s: not in the middle of a check). */
 async function page(width: number, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
   const p = await browser.newPage({ viewport: { width, height: width > 800 ? 900 : 844 } });
+  await p.clock.install();
   await p.emulateMedia({ colorScheme });
   return p;
 }
@@ -136,7 +138,7 @@ describe('the status page in a browser', () => {
     const p = await page(1400);
     await p.goto(`${base}/?q=good`);
     const last = p.locator('tr.job[data-job="good"] td.last time');
-    assert.match(await last.innerText(), /^(\d+ s ago|now)$/);
+    assert.match(await last.innerText(), /^(\d+ (s|min) ago|now)$/);
     assert.match(String(await last.getAttribute('title')), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0[12]:00 Europe\/Berlin · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
     const next = p.locator('tr.job[data-job="good"] td.next time');
     assert.match(await next.innerText(), /^in \d+ (s|min|h)$/);
@@ -181,6 +183,21 @@ describe('the status page in a browser', () => {
     const missing = await p.goto(`${base}/jobs/nothere`);
     assert.equal(missing?.status(), 404);
     assert.match(await p.locator('h1').innerText(), /No job "nothere"/);
+    await p.close();
+  });
+
+  it('the page reloads itself every 10 s, but not while the search field has the focus', async () => {
+    const p = await page(1400);
+    await p.goto(`${base}/`);
+    const shown = String(await p.locator('.meta time').getAttribute('datetime'));
+    await Promise.all([p.waitForEvent('load'), p.clock.runFor(10_000)]);
+    const reloaded = String(await p.locator('.meta time').getAttribute('datetime'));
+    assert.ok(Date.parse(reloaded) > Date.parse(shown), `rendered again: ${shown} → ${reloaded}`);
+    await p.locator('#q').focus();
+    await p.locator('#q').pressSequentially('bul');
+    await p.clock.runFor(30_000);
+    assert.equal(await p.locator('#q').inputValue(), 'bul', 'what was typed stays');
+    assert.equal(await p.locator('.meta time').getAttribute('datetime'), reloaded);
     await p.close();
   });
 
