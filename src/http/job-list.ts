@@ -1,9 +1,7 @@
 // Which jobs the status page lists: the search (`?q=`, by id or description), the summary's filters
 // (`?filter=failing`…) and the page of them shown (`?page=`, PAGE_SIZE a page). Pure: the figures come in.
 import path from 'node:path';
-import type { FireState } from '../db/ledger.ts';
 import type { BadFires } from '../db/status-queries.ts';
-import { FAILING_STATES } from '../db/status-queries.ts';
 import type { FileError } from '../definitions/errors.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import { allSecrets, scrubText } from '../redact.ts';
@@ -60,7 +58,8 @@ export function errorsByFile(errors: readonly FileError[]): Map<string, FileErro
 }
 
 export interface Figures {
-  states: Map<string, FireState>;
+  /** The jobs whose last result failed or timed out. */
+  failing: ReadonlySet<string>;
   bad: Map<string, BadFires>;
   paused: ReadonlySet<string>;
   broken: Map<string, FileError[]>;
@@ -69,7 +68,7 @@ export interface Figures {
 export function matchesFilter(def: JobDefinition, filter: Filter, f: Figures): boolean {
   switch (filter) {
     case 'failing':
-      return FAILING_STATES.includes(f.states.get(def.id)!);
+      return f.failing.has(def.id);
     case 'missed':
       return (f.bad.get(def.id)?.missed ?? 0) > 0;
     case 'failed':
