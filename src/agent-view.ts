@@ -13,7 +13,7 @@ import { deleteJobFile, writeJobFile } from './files/api-writes.ts';
 import { agentLoadOptions } from './scheduling.ts';
 import type { Dispatcher } from './queue/dispatcher.ts';
 import { activePauses } from './db/pauses.ts';
-import { agentHeartbeats, badFiresSince, failingJobs, lastFiresOf, timelineFiresOf } from './db/status-queries.ts';
+import { agentHeartbeats, badFiresSince, lastFiresOf, lastResultStates, timelineFiresOf } from './db/status-queries.ts';
 import { backfillsInProgress } from './db/backfills.ts';
 import { pauseJob, resumeJob } from './queue/pause.ts';
 import { enqueueFire } from './queue/enqueue-batch.ts';
@@ -51,7 +51,7 @@ async function untilLoaded(done: () => boolean): Promise<boolean> {
 const PROBE_TIMEOUT_MS = 2_000;
 
 /** What the view reads from the database alone (the status page's benchmark uses it with no agent around). */
-export type DatabaseReads = Pick<AgentView, 'lastRuns' | 'runs' | 'pauses' | 'backfills' | 'failingJobs' | 'lastRunsOf' | 'timelines' | 'badFires' | 'agents'>;
+export type DatabaseReads = Pick<AgentView, 'lastRuns' | 'runs' | 'pauses' | 'backfills' | 'lastResultStates' | 'lastRunsOf' | 'timelines' | 'badFires' | 'agents'>;
 
 export function databaseReads(pool: pg.Pool): DatabaseReads {
   return {
@@ -59,7 +59,7 @@ export function databaseReads(pool: pg.Pool): DatabaseReads {
     runs: (id, limit) => fireHistory(pool, id, limit),
     pauses: () => activePauses(pool),
     backfills: () => backfillsInProgress(pool),
-    failingJobs: () => failingJobs(pool),
+    lastResultStates: (ids) => lastResultStates(pool, ids),
     lastRunsOf: (ids) => lastFiresOf(pool, ids),
     timelines: (ids, perJob, sinceMs) => timelineFiresOf(pool, ids, perJob, sinceMs),
     badFires: (sinceMs) => badFiresSince(pool, sinceMs),

@@ -1,9 +1,9 @@
 // The status page's reads of the ledger and the instances registry, each bounded by the jobs on the page
 // or by aggregate SQL, never by the number of runs kept: per job an index probe of the primary key
-// (job_id, fire_time); the jobs failing now and the last 24 hours' failures through the partial index of
-// failed, timed out and missed fires, fires_bad (migration 005).
+// (job_id, fire_time), and the last 24 hours' failures through the partial index of failed, timed out and
+// missed fires, fires_bad (migration 005).
 
-import type { FireRow, Queryable } from './ledger.ts';
+import type { FireRow, FireState, Queryable } from './ledger.ts';
 import { STALE_AFTER_SECONDS } from './instances.ts';
 
 /** The columns of a fire without its result: a run's output stays out of the page's lists. */
@@ -11,18 +11,24 @@ const FIRE_COLUMNS = 'job_id, fire_time, run_id, manual, state, attempts, defini
 /** The result reduced to its message (at most 300 characters). */
 const MESSAGE_ONLY = `CASE WHEN result ? 'message' THEN jsonb_build_object('message', left(result->>'message', 300)) END AS result`;
 
+/** The states of a run that ended with a result (as previousFinalState reads them). */
+export const FINAL_STATES: readonly FireState[] = ['succeeded', 'failed', 'timed_out', 'partial'];
+/** A job whose last result is one of these is failing now. */
+export const FAILING_STATES: readonly FireState[] = ['failed', 'timed_out'];
+
 /**
- * The jobs failing now: their last run that ended with a result (succeeded, failed, timed out, partial) failed
- * or timed out. Read from the failures alone (the partial index fires_bad): each job's newest failure, and an
- * index probe for a success or partial run after it. Bounded by the failures kept, not by the runs.
+ * Job id → the state of its last run that ended with a result, for these jobs: one probe of the primary key
+ * each, newest first, whatever the number of runs kept. (Reading the failures instead, through fires_bad,
+ * cost more on a realistic ledger: their rows are spread over the whole table.)
  */
-export async function failingJobs(db: Queryable): Promise<Set<string>> {
-  const { rows } = await db.query<{ job_id: string }>(
-    `WITH bad AS (SELECT job_id, max(fire_time) AS at FROM jobsd.fires WHERE state IN ('failed', 'timed_out') GROUP BY job_id)
-     SELECT b.job_id FROM bad b
-      WHERE NOT EXISTS (SELECT 1 FROM jobsd.fires f WHERE f.job_id = b.job_id AND f.fire_time > b.at AND f.state IN ('succeeded', 'partial'))`,
+export async function lastResultStates(db: Queryable, jobIds: readonly string[]): Promise<Map<string, FireState>> {
+  if (jobIds.length === 0) return new Map();
+  const { rows } = await db.query<{ id: string; state: FireState }>(
+    `SELECT j.id, f.state FROM unnest($1::text[]) AS j(id)
+       CROSS JOIN LATERAL (SELECT state FROM jobsd.fires WHERE job_id = j.id AND state = ANY($2::text[]) ORDER BY fire_time DESC LIMIT 1) f`,
+    [jobIds, FINAL_STATES],
   );
-  return new Set(rows.map((r) => r.job_id));
+  return new Map(rows.map((r) => [r.id, r.state]));
 }
 
 /** The newest fire of each of these jobs (not a scheduled one), its result reduced to the message. */

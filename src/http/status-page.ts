@@ -5,9 +5,9 @@
 // a timeline each whose range fits the job or is chosen (`?range=1h|24h|7d`). Every database read is
 // bounded by the jobs on the page or is an aggregate (src/db/status-queries.ts).
 import type { BackfillProgress } from '../db/backfills.ts';
-import type { FireRow } from '../db/ledger.ts';
+import type { FireRow, FireState } from '../db/ledger.ts';
 import type { Pause } from '../db/pauses.ts';
-import type { AgentHeartbeat, BadFires } from '../db/status-queries.ts';
+import { FAILING_STATES, type AgentHeartbeat, type BadFires } from '../db/status-queries.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import { allSecrets, scrubText } from '../redact.ts';
@@ -84,8 +84,8 @@ export async function renderStatusPage(view: AgentView, nowMs: number, query: Li
   const failed: string[] = [];
   const jobs = view.jobs();
   const ids = jobs.map((d) => d.id);
-  const [failingAll, bad, pauses, backfills, agents] = await Promise.all([
-    orElse(view.failingJobs(), new Set<string>(), failed, 'failing jobs'),
+  const [states, bad, pauses, backfills, agents] = await Promise.all([
+    orElse(view.lastResultStates(ids), new Map<string, FireState>(), failed, 'last results'),
     orElse(view.badFires(nowMs - DAY_MS), new Map<string, BadFires>(), failed, 'failures'),
     orElse(view.pauses(), new Map<string, Pause>(), failed, 'pauses'),
     orElse(view.backfills(), [] as BackfillProgress[], failed, 'backfills'),
@@ -93,7 +93,7 @@ export async function renderStatusPage(view: AgentView, nowMs: number, query: Li
   ]);
   const errors = view.fileErrors();
   const loaded = new Set(ids);
-  const failingIds = new Set([...failingAll].filter((id) => loaded.has(id)));
+  const failingIds = new Set([...states].filter(([, state]) => FAILING_STATES.includes(state)).map(([id]) => id));
   const figures: Figures = { failing: failingIds, bad, paused: new Set([...pauses.keys()].filter((id) => loaded.has(id))), broken: errorsByFile(errors) };
   const failing = failingIds.size;
   let missed = 0;

@@ -20,8 +20,8 @@ export interface AgentView {
   lastRuns(): Promise<Map<string, FireRow>>;
   runs(id: string, limit: number): Promise<FireRow[]>;
   /** The status page's reads (src/db/status-queries.ts), bounded by the jobs asked for. */
-  /** The ids of the jobs whose last result failed or timed out (any job of the ledger). */
-  failingJobs(): Promise<Set<string>>;
+  /** Job id → the state of its last run that ended with a result. */
+  lastResultStates(ids: readonly string[]): Promise<Map<string, FireRow['state']>>;
   /** The newest fire of each of these jobs, its result reduced to the message. */
   lastRunsOf(ids: readonly string[]): Promise<Map<string, FireRow>>;
   /** Each job's fires for its timeline, newest first: at most `perJob`, since `sinceMs` when given. */

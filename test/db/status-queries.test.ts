@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
 import { migrate } from '../../src/db/migrate.ts';
-import { badFiresSince, failingJobs, lastFiresOf, timelineFiresOf } from '../../src/db/status-queries.ts';
+import { badFiresSince, FAILING_STATES, lastFiresOf, lastResultStates, timelineFiresOf } from '../../src/db/status-queries.ts';
 import { freshDatabase } from '../helpers/db.ts';
 
 const HOUR = 3_600_000;
@@ -33,7 +33,11 @@ test('failing now, missed and failed in the last day, and a page of timelines', 
         [job, states, states.length],
       );
     }
-    assert.deepEqual([...(await failingJobs(pool))].sort(), ['failed-last', 'running-after-failure', 'timed-out-then-skipped']);
+    const states = await lastResultStates(pool, [...Object.keys(LEDGER), 'no-runs']);
+    const failing = [...states].filter(([, s]) => FAILING_STATES.includes(s)).map(([id]) => id).sort();
+    assert.deepEqual(failing, ['failed-last', 'running-after-failure', 'timed-out-then-skipped']);
+    assert.equal(states.get('partial-after-failure'), 'partial');
+    assert.equal(states.has('no-runs'), false);
 
     const bad = await badFiresSince(pool, Date.now() - 24 * HOUR);
     assert.deepEqual(bad.get('timed-out-then-skipped'), { missed: 1, failed: 1 });

@@ -29,7 +29,7 @@ const view: AgentView = {
   jobs: () => [job], job: (id) => (id === 'backup' ? job : undefined), fileErrors: () => [],
   nextFire: () => Date.parse('2026-11-27T11:00:00Z'),
   lastRuns: async () => new Map([['backup', row]]), runs: async () => [row],
-  failingJobs: async () => new Set(['backup']), lastRunsOf: async () => new Map([['backup', row]]), timelines: async () => new Map([['backup', [row]]]),
+  lastResultStates: async () => new Map([['backup', row.state]]), lastRunsOf: async () => new Map([['backup', row]]), timelines: async () => new Map([['backup', [row]]]),
   badFires: async () => new Map([['backup', { missed: 0, failed: 1 }]]),
   agents: async () => [
     { name: 'test:1', hostname: 'h', role: 'all', version: '0.0.0', jobs: 1, heartbeatAgeSeconds: 4, stale: false },
