@@ -1,7 +1,7 @@
 // The status page's reads of the ledger and the instances registry, each bounded by the jobs on the page
 // or by aggregate SQL, never by the number of runs kept: per job an index probe of the primary key
 // (job_id, fire_time), and the last 24 hours' failures through the partial index of failed, timed out and
-// missed fires, fires_bad (migration 005).
+// missed fires, fires_bad (migration 006).
 
 import type { FireRow, FireState, Queryable } from './ledger.ts';
 import { STALE_AFTER_SECONDS } from './instances.ts';
