@@ -11,6 +11,7 @@ import { throughputBenchmark } from './throughput.ts';
 import { plannerBenchmark } from './planner.ts';
 import { failoverBenchmark } from './failover.ts';
 import { agentsBenchmark } from './agents.ts';
+import { statusPageBenchmark } from './status-page.ts';
 
 export interface BenchmarkOptions {
   quick: boolean;
@@ -22,7 +23,7 @@ export interface Benchmark {
   run: (options: BenchmarkOptions) => Promise<string>;
 }
 
-const BENCHMARKS: Benchmark[] = [plannerBenchmark, precisionBenchmark, reloadBenchmark, throughputBenchmark, idleBenchmark, agentsBenchmark, pipelinesBenchmark, failoverBenchmark];
+const BENCHMARKS: Benchmark[] = [plannerBenchmark, precisionBenchmark, reloadBenchmark, throughputBenchmark, idleBenchmark, agentsBenchmark, pipelinesBenchmark, failoverBenchmark, statusPageBenchmark];
 const DOC = path.join(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 
 function machine(): string {

@@ -6,13 +6,14 @@ import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import type { Catalog } from './catalog/catalog.ts';
 import type { AgentConfig } from './config.ts';
-import { fireHistory, lastFires, recentFires } from './db/ledger.ts';
+import { fireHistory, lastFires } from './db/ledger.ts';
 import type { AgentView } from './http/view.ts';
 import { fileErrorView } from './http/api.ts';
 import { deleteJobFile, writeJobFile } from './files/api-writes.ts';
 import { agentLoadOptions } from './scheduling.ts';
 import type { Dispatcher } from './queue/dispatcher.ts';
 import { activePauses } from './db/pauses.ts';
+import { agentHeartbeats, badFiresSince, lastFiresOf, lastResultStates, timelineFiresOf } from './db/status-queries.ts';
 import { backfillsInProgress } from './db/backfills.ts';
 import { pauseJob, resumeJob } from './queue/pause.ts';
 import { enqueueFire } from './queue/enqueue-batch.ts';
@@ -49,6 +50,23 @@ async function untilLoaded(done: () => boolean): Promise<boolean> {
 /** How long the readiness probe waits for the database. */
 const PROBE_TIMEOUT_MS = 2_000;
 
+/** What the view reads from the database alone (the status page's benchmark uses it with no agent around). */
+export type DatabaseReads = Pick<AgentView, 'lastRuns' | 'runs' | 'pauses' | 'backfills' | 'lastResultStates' | 'lastRunsOf' | 'timelines' | 'badFires' | 'agents'>;
+
+export function databaseReads(pool: pg.Pool): DatabaseReads {
+  return {
+    lastRuns: () => lastFires(pool),
+    runs: (id, limit) => fireHistory(pool, id, limit),
+    pauses: () => activePauses(pool),
+    backfills: () => backfillsInProgress(pool),
+    lastResultStates: (ids) => lastResultStates(pool, ids),
+    lastRunsOf: (ids) => lastFiresOf(pool, ids),
+    timelines: (ids, perJob, sinceMs) => timelineFiresOf(pool, ids, perJob, sinceMs),
+    badFires: (sinceMs) => badFiresSince(pool, sinceMs),
+    agents: () => agentHeartbeats(pool),
+  };
+}
+
 export function agentView(parts: AgentViewParts): AgentView {
   const { config, pool, boss, catalog, ticker, dispatcher, workers, metrics } = parts;
   const readiness = async (): Promise<string | null> => {
@@ -72,9 +90,7 @@ export function agentView(parts: AgentViewParts): AgentView {
     job: (id) => catalog.get(id),
     fileErrors: () => catalog.fileErrors(),
     nextFire: (id) => ticker.nextFires().get(id)?.fireTimeMs,
-    lastRuns: () => lastFires(pool),
-    runs: (id, limit) => fireHistory(pool, id, limit),
-    recentRuns: (sinceMs, limit) => recentFires(pool, sinceMs, limit),
+    ...databaseReads(pool),
     runNow: async (def) => {
       const fireTimeMs = Date.now();
       const runId = fireId(def.id, fireTimeMs);
@@ -82,10 +98,8 @@ export function agentView(parts: AgentViewParts): AgentView {
       if (outcome === 'queued') workers.wake(queueFor(def.overlap).name);
       return { run_id: runId, fire_time: new Date(fireTimeMs).toISOString(), state: outcome === 'queued' ? 'queued' : outcome === 'duplicate' ? 'duplicate' : 'skipped' };
     },
-    pauses: () => activePauses(pool),
     pause: (def, { untilMs, reason }) => pauseJob(pool, boss, { jobId: def.id, ...(untilMs !== undefined ? { untilMs } : {}), ...(reason !== undefined ? { reason } : {}), by: 'operator' }),
     resume: (def) => resumeJob(pool, def.id),
-    backfills: () => backfillsInProgress(pool),
     writeJob: async (id, text, format) => {
       const written = writeJobFile(config.jobsDir, id, text, format, agentLoadOptions(config), catalog.get(id)?.file);
       if (!written.ok) return { status: written.status, body: { error: { code: written.status === 409 ? 'conflict' : 'invalid_job', message: written.message }, ...(written.errors ? { errors: written.errors.map(fileErrorView) } : {}) } };

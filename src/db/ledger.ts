@@ -55,12 +55,6 @@ export async function fireHistory(db: Queryable, jobId: string, limit: number): 
   return result.rows;
 }
 
-/** Every job's fires since `sinceMs`, newest first (the status page's timelines). */
-export async function recentFires(db: Queryable, sinceMs: number, limit: number): Promise<FireRow[]> {
-  const result = await db.query<FireRow>('SELECT * FROM jobsd.fires WHERE fire_time >= $1 ORDER BY fire_time DESC LIMIT $2', [new Date(sinceMs), limit]);
-  return result.rows;
-}
-
 /** The final state of the job's last finished run before `fireTimeMs` (for recovery notifications). */
 export async function previousFinalState(db: Queryable, jobId: string, fireTimeMs: number): Promise<string | undefined> {
   const result = await db.query<{ state: string }>(

@@ -11,6 +11,9 @@ import { bearerMatches } from './auth.ts';
 import { hostProblem } from './host-check.ts';
 import { HttpError, integerParam, pathSegment, requestUrl } from './request.ts';
 import { renderStatusPage } from './status-page.ts';
+import { renderJobPage, renderMissingJobPage } from './job-page.ts';
+import { parseListQuery } from './job-list.ts';
+import { parseRange } from './timeline.ts';
 import type { AgentView } from './view.ts';
 
 export interface HttpOptions {
@@ -193,8 +196,15 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
     const [last, pauses] = await Promise.all([view.lastRuns().catch(() => new Map()), view.pauses().catch(() => new Map())]);
     return json(res, 200, { ...jobView(def, view.nextFire(id), last.get(id), pauses.get(id)), definition: definitionView(def) });
   }
-  if (path === '/') return send(res, 200, 'text/html; charset=utf-8', await renderStatusPage(view, Date.now()));
-  throw new HttpError(404, 'not_found', `nothing at ${path}: try /, /healthz, /readyz, /metrics, /api/jobs, /api/files`);
+  if (path === '/') return send(res, 200, 'text/html; charset=utf-8', await renderStatusPage(view, Date.now(), parseListQuery(url)));
+  const pageMatch = /^\/jobs\/([^/]+)$/.exec(path);
+  if (pageMatch) {
+    const id = pathSegment(pageMatch[1]!);
+    const def = view.job(id);
+    if (!def) return send(res, 404, 'text/html; charset=utf-8', renderMissingJobPage(id));
+    return send(res, 200, 'text/html; charset=utf-8', await renderJobPage(view, def, Date.now(), parseRange(url.searchParams.get('range'))));
+  }
+  throw new HttpError(404, 'not_found', `nothing at ${path}: try /, /jobs/ID, /healthz, /readyz, /metrics, /api/jobs, /api/files`);
 }
 
 export async function startHttp(options: HttpOptions): Promise<HttpEndpoint> {

@@ -1,158 +1,140 @@
-// GET /: one server-rendered page, no front-end build: file errors on top, then each job with its
-// schedule, next fire (in its zone and UTC), last result, and an SVG timeline of its recent runs (colour by
-// state; lateness and duration in each run's hover title). It reloads itself every 10 s.
-// The timeline window reaches back to the oldest of each job's last TIMELINE_RUNS runs (at most TIMELINE_HOURS).
-import type { FireRow } from '../db/ledger.ts';
-import type { Pause } from '../db/pauses.ts';
+// GET /: the status page, server-rendered, no front-end build. On top a summary (jobs failing now, fires
+// missed and runs failed in the last 24 h, jobs paused, file errors, agents up), each a link to the list
+// filtered by it; file errors and backfills; then the jobs matching the search (`?q=`), a page of them
+// (`?page=`) with relative times (the exact instant on hover), a marker on a job whose file is broken, and
+// a timeline each whose range fits the job or is chosen (`?range=1h|24h|7d`). Every database read is
+// bounded by the jobs on the page or is an aggregate (src/db/status-queries.ts).
 import type { BackfillProgress } from '../db/backfills.ts';
-import { isOnceFire, latenessFrom } from '../queue/fire-id.ts';
-import { formatFileError } from '../definitions/errors.ts';
-import { instantView } from './api.ts';
-import type { AgentView } from './view.ts';
+import type { FireRow, FireState } from '../db/ledger.ts';
+import type { Pause } from '../db/pauses.ts';
+import { FAILING_STATES, type AgentHeartbeat, type BadFires } from '../db/status-queries.ts';
+import { formatFileError, type FileError } from '../definitions/errors.ts';
+import type { JobDefinition } from '../definitions/types.ts';
+import { allSecrets, scrubText } from '../redact.ts';
 import { describeTrigger } from '../schedule/describe.ts';
-import { scrubText, allSecrets } from '../redact.ts';
+import { escapeHtml, pageShell, relativeText, spanText, timeHtml } from './html.ts';
+import { brokenNote, pausedNote, rangeLinks } from './markers.ts';
+import { errorsByFile, FILTERS, listHref, PAGE_SIZE, selectJobs, shownDescription, type Figures, type ListQuery } from './job-list.ts';
+import { legendHtml, RANGE_RUNS_CAP, RANGES, ranAtMs, stateHtml, timelineHtml, TIMELINE_RUNS, type Range } from './timeline.ts';
+import type { AgentView } from './view.ts';
 
-export const TIMELINE_HOURS = 6;
-const WIDTH = 720;
-const HEIGHT = 22;
+const DAY_MS = 86_400_000;
 
-export const STATE_COLOURS: Record<string, string> = {
-  succeeded: '#2e9d4f',
-  failed: '#d93b3b',
-  timed_out: '#e8772e',
-  partial: '#d9b02b',
-  cancelled: '#7d7d7d',
-  skipped: '#c4c4c4',
-  missed: '#8a4fd1',
-  running: '#2f7fd9',
-  queued: '#8fbbe8',
-  scheduled: '#8fbbe8',
-};
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function ago(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 90) return `${s} s`;
-  if (s < 5400) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
-}
-
-/** When a run happened: its start, else its fire time (a one-time job's fire time is an identity before 2005, not a time). */
-function ranAtMs(row: FireRow): number {
-  return (row.started_at ?? row.enqueued_at ?? row.fire_time).getTime();
-}
-
-function runTitle(row: FireRow): string {
-  const fire = row.fire_time.getTime();
-  const started = row.started_at?.getTime();
-  const finished = row.finished_at?.getTime();
-  const parts = [`${row.state}${row.manual ? ' (manual)' : ''}`, isOnceFire(fire) ? 'once' : `fire ${row.fire_time.toISOString()}`];
-  if (started !== undefined && !row.manual) parts.push(`lateness ${started - latenessFrom(fire, row.due_at?.getTime())} ms`);
-  if (started !== undefined && finished !== undefined) parts.push(`duration ${((finished - started) / 1000).toFixed(3)} s`);
-  if (row.instance) parts.push(`on ${row.instance}`);
-  const message = typeof row.result?.message === 'string' ? row.result.message : '';
-  if (message) parts.push(message.slice(0, 200));
-  return parts.join(' · ');
-}
-
-/** The SVG timeline of one job's runs over [fromMs, toMs]: a bar per run (start → end), a tick per fire that did not run. */
-export function timelineSvg(rows: readonly FireRow[], fromMs: number, toMs: number, secrets: readonly string[] = []): string {
-  const x = (ms: number) => Math.max(0, Math.min(WIDTH, ((ms - fromMs) / (toMs - fromMs)) * WIDTH));
-  const marks = rows.map((row) => {
-    const colour = STATE_COLOURS[row.state] ?? '#999';
-    const title = `<title>${escapeHtml(scrubText(runTitle(row), allSecrets(secrets)))}</title>`;
-    const start = row.started_at?.getTime() ?? row.fire_time.getTime();
-    const end = row.finished_at?.getTime() ?? (row.state === 'running' ? toMs : start);
-    const x0 = x(start);
-    const width = Math.max(3, x(end) - x0);
-    const ran = row.started_at !== null;
-    return ran
-      ? `<rect class="run ${row.state}" data-state="${row.state}" x="${x0.toFixed(1)}" y="3" width="${width.toFixed(1)}" height="${HEIGHT - 6}" rx="1.5" fill="${colour}">${title}</rect>`
-      : `<rect class="run ${row.state}" data-state="${row.state}" x="${(x0 - 1).toFixed(1)}" y="6" width="2" height="${HEIGHT - 12}" fill="${colour}">${title}</rect>`;
+/** The database's answer, or `fallback` and a note that it did not answer (the page still renders). */
+function orElse<T>(promise: Promise<T>, fallback: T, failed: string[], what: string): Promise<T> {
+  return promise.catch((error: unknown) => {
+    failed.push(`${what}: ${(error as Error).message}`);
+    return fallback;
   });
-  const hours = Array.from({ length: 5 }, (_, i) => {
-    const at = toMs - ((i + 1) * (toMs - fromMs)) / 6;
-    return `<line x1="${x(at).toFixed(1)}" x2="${x(at).toFixed(1)}" y1="0" y2="${HEIGHT}" stroke="#e3e3e3"/>`;
-  });
-  return `<svg class="timeline" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="recent runs"><rect width="${WIDTH}" height="${HEIGHT}" fill="#fafafa"/>${hours.join('')}${marks.join('')}</svg>`;
 }
 
-const STYLE = `
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
-h1{font-size:1.3em;margin:0 0 .2em} .meta{color:#666;margin-bottom:1em}
-table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee;vertical-align:top}
-th{font-weight:600;color:#555;font-size:.9em} .id{font-weight:600} .desc,.utc,.msg{color:#666;font-size:.9em}
-.paused{color:#8a5a00;font-size:.9em}
-.backfill{margin:.5em 0;padding:.4em .6em;border-left:3px solid #2a6fdb;background:#f2f6fd}
-.state{display:inline-block;padding:0 .45em;border-radius:3px;color:#fff;font-size:.85em}
-.errors{background:#fdecec;border:1px solid #e5a3a3;padding:.6em 1em;margin-bottom:1em} .errors pre{margin:.2em 0;white-space:pre-wrap}
-.legend span{margin-right:.8em;font-size:.85em} .legend i{display:inline-block;width:.8em;height:.8em;margin-right:.25em;vertical-align:-1px}
-.disabled{opacity:.55}`;
-
-/** Runs per job the timeline shows at most; the window shrinks to them so that short runs stay visible. */
-export const TIMELINE_RUNS = 60;
-const MIN_WINDOW_MS = 60_000;
-
-function spanText(ms: number): string {
-  return ms >= 5_400_000 ? `${Math.round(ms / 3_600_000)} hours` : ms >= 90_000 ? `${Math.round(ms / 60_000)} minutes` : `${Math.round(ms / 1000)} seconds`;
+interface Summary {
+  failing: number;
+  missed: number;
+  failed: number;
+  paused: number;
+  fileErrors: number;
+  agents: AgentHeartbeat[];
 }
 
-/** A paused job's marker: until when (or until resumed), by whom, why. */
-function pausedNote(pause: Pause | undefined, nowMs: number): string {
-  if (!pause) return '';
-  const until = pause.untilMs === undefined ? 'until resumed' : `for ${ago(pause.untilMs - nowMs)} more`;
-  return `<div class="paused" data-paused="true"><strong>paused</strong> ${escapeHtml(until)} · by ${escapeHtml(pause.by)}${pause.reason ? `: ${escapeHtml(pause.reason)}` : ''}</div>`;
+/** The summary's figures count every job: each links to the list it counts, without the search. */
+function summaryHtml(s: Summary, query: ListQuery): string {
+  const item = (key: string, count: number, label: string, href: string, bad: boolean) =>
+    `<li class="${bad && count > 0 ? 'bad' : ''}" data-summary="${key}"><a href="${escapeHtml(href)}"${query.filter === key ? ' aria-current="true"' : ''}><span class="count">${count}</span><span class="label">${label}</span></a></li>`;
+  const up = s.agents.filter((a) => !a.stale).length;
+  const stale = s.agents.length - up;
+  return `<ul class="summary" aria-label="summary">
+${item('failing', s.failing, 'jobs failing now', listHref(query, { q: '', filter: 'failing', page: 1 }), true)}
+${item('missed', s.missed, 'fires missed (24 h)', listHref(query, { q: '', filter: 'missed', page: 1 }), true)}
+${item('failed', s.failed, 'runs failed (24 h)', listHref(query, { q: '', filter: 'failed', page: 1 }), true)}
+${item('paused', s.paused, 'jobs paused', listHref(query, { q: '', filter: 'paused', page: 1 }), false)}
+${item('broken', s.fileErrors, 'file errors', listHref(query, { q: '', filter: 'broken', page: 1 }), true)}
+<li class="${stale || up === 0 ? 'bad' : ''}" data-summary="agents"><a href="#agents"><span class="count">${up}</span><span class="label">agents up${stale ? ` · <span class="stale">${stale} stale</span>` : ''}</span></a></li>
+</ul>`;
 }
 
-export async function renderStatusPage(view: AgentView, nowMs: number): Promise<string> {
-  const [last, recent, pauses, backfills] = await Promise.all([
-    view.lastRuns().catch(() => new Map<string, FireRow>()),
-    view.pauses().catch(() => new Map<string, Pause>()),
-    view.recentRuns(nowMs - TIMELINE_HOURS * 3_600_000, 5_000).catch(() => [] as FireRow[]),
-    view.backfills().catch(() => [] as BackfillProgress[]),
-  ]).then(([l, p, r, b]) => [l, r, p, b] as const);
-  const byJob = new Map<string, FireRow[]>();
-  for (const row of recent) {
-    const rows = byJob.get(row.job_id) ?? [];
-    if (rows.length < TIMELINE_RUNS) byJob.set(row.job_id, [...rows, row]);
-  }
-  // One window for every row: back to the oldest run shown (at most TIMELINE_HOURS, at least a minute).
-  const oldest = Math.min(nowMs - MIN_WINDOW_MS, ...[...byJob.values()].map((rows) => ranAtMs(rows.at(-1)!) - 2_000));
-  const fromMs = Math.max(nowMs - TIMELINE_HOURS * 3_600_000, oldest);
-  const errors = view.fileErrors();
-  const rows = view.jobs().map((def) => {
-    const next = def.enabled ? instantView(view.nextFire(def.id), def.schedule.timezone) : null;
-    const run = last.get(def.id);
-    const state = run ? `<span class="state" style="background:${STATE_COLOURS[run.state] ?? '#999'}">${escapeHtml(run.state)}</span>` : '—';
-    const message = typeof run?.result?.message === 'string' ? scrubText(run.result.message, allSecrets(def.secrets)) : '';
-    return `<tr class="job${def.enabled ? '' : ' disabled'}" data-job="${escapeHtml(def.id)}">
-<td><div class="id">${escapeHtml(def.id)}</div>${def.description ? `<div class="desc">${escapeHtml(scrubText(def.description, allSecrets(def.secrets)))}</div>` : ''}</td>
-<td>${escapeHtml(def.enabled ? describeTrigger(def.schedule) : `disabled · ${describeTrigger(def.schedule)}`)}${pausedNote(pauses.get(def.id), nowMs)}<div class="desc">${escapeHtml(def.task.type)} · overlap ${escapeHtml(def.overlap)}</div></td>
-<td class="next">${next ? `${escapeHtml(next.local)}<div class="utc">${escapeHtml(next.utc)} UTC · in ${ago(Date.parse(next.utc) - nowMs)}</div>` : '—'}</td>
-<td class="last">${state}${run ? ` <span class="utc">${ago(nowMs - ranAtMs(run))} ago</span>` : ''}${message ? `<div class="msg">${escapeHtml(message.slice(0, 160))}</div>` : ''}</td>
-<td>${timelineSvg(byJob.get(def.id) ?? [], fromMs, nowMs, def.secrets)}</td>
+function agentsHtml(agents: readonly AgentHeartbeat[]): string {
+  const rows = agents.map(
+    (a) => `<tr data-agent="${escapeHtml(a.name)}"><td data-label="agent" class="id">${escapeHtml(a.name)}</td><td data-label="role">${escapeHtml(a.role)}</td><td data-label="version" class="nowrap">${escapeHtml(a.version)}</td><td data-label="jobs" class="num">${a.jobs}</td>
+<td data-label="heartbeat" class="nowrap">${spanText(a.heartbeatAgeSeconds * 1000)} ago${a.stale ? ' <span class="stale">stale</span>' : ''}</td></tr>`,
+  );
+  return `<h2 id="agents">Agents</h2>
+<table class="cards"><thead><tr><th>Agent</th><th>Role</th><th>Version</th><th>Jobs</th><th>Last heartbeat</th></tr></thead><tbody>
+${rows.join('\n') || '<tr><td colspan="5">no agent registered</td></tr>'}
+</tbody></table>`;
+}
+
+function jobRow(def: JobDefinition, view: AgentView, run: FireRow | undefined, timeline: readonly FireRow[], pause: Pause | undefined, broken: FileError[] | undefined, range: Range, nowMs: number): string {
+  const zone = def.schedule.timezone;
+  const nextMs = def.enabled ? view.nextFire(def.id) : undefined;
+  const secrets = allSecrets(def.secrets);
+  const message = typeof run?.result?.message === 'string' ? scrubText(run.result.message, secrets) : '';
+  const description = shownDescription(def);
+  const jobHref = `/jobs/${encodeURIComponent(def.id)}`;
+  return `<tr class="job${def.enabled ? '' : ' disabled'}" data-job="${escapeHtml(def.id)}">
+<td data-label="job"><div class="id"><a href="${escapeHtml(jobHref)}">${escapeHtml(def.id)}</a></div>${description ? `<div class="desc">${escapeHtml(description)}</div>` : ''}${brokenNote(broken)}</td>
+<td data-label="schedule">${escapeHtml(def.enabled ? describeTrigger(def.schedule) : `disabled · ${describeTrigger(def.schedule)}`)}${pausedNote(pause, nowMs)}<div class="desc">${escapeHtml(def.task.type)} · overlap ${escapeHtml(def.overlap)}</div></td>
+<td data-label="next fire" class="next">${nextMs !== undefined ? timeHtml(nextMs, zone, nowMs) : '—'}</td>
+<td data-label="last run" class="last">${run ? `<span class="nowrap">${stateHtml(run.state)} ${timeHtml(ranAtMs(run), zone, nowMs)}</span>` : '—'}${message ? `<div class="msg">${escapeHtml(message.slice(0, 160))}</div>` : ''}</td>
+<td data-label="runs">${timelineHtml(timeline, range, nowMs, def.secrets)}</td>
 </tr>`;
-  });
-  const legend = Object.entries(STATE_COLOURS)
-    .filter(([s]) => s !== 'scheduled')
-    .map(([s, c]) => `<span><i style="background:${c}"></i>${s}</span>`)
-    .join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>jobsd · ${escapeHtml(view.instance)}</title><style>${STYLE}</style></head>
-<body>
-<h1>jobsd</h1>
-<div class="meta">${escapeHtml(view.instance)} · version ${escapeHtml(view.version)} · ${view.jobs().length} jobs · ${errors.length} file errors · ${new Date(nowMs).toISOString()} · refreshes every 10 s</div>
-${backfills.map((b) => `<div class="backfill" data-backfill="${escapeHtml(b.jobId)}"><strong>backfill of ${escapeHtml(b.jobId)}</strong> ${new Date(b.fromMs).toISOString()} → ${new Date(b.toMs).toISOString()}: ${b.done}/${b.total} done${b.failed ? `, ${b.failed} failed` : ''}, started ${ago(nowMs - b.startedAtMs)} ago</div>`).join('')}
-${errors.length ? `<div class="errors" id="file-errors"><strong>${errors.length} job file(s) fail to load</strong> (the last good version of each keeps running)${errors.map((e) => `<pre>${escapeHtml(formatFileError(e))}</pre>`).join('')}</div>` : ''}
-<table id="jobs"><thead><tr><th>Job</th><th>Schedule</th><th>Next fire</th><th>Last result</th><th>Runs over the last ${spanText(nowMs - fromMs)} (hover for details)</th></tr></thead>
+}
+
+export async function renderStatusPage(view: AgentView, nowMs: number, query: ListQuery = { q: '', page: 1, range: 'runs' }): Promise<string> {
+  const failed: string[] = [];
+  const jobs = view.jobs();
+  const ids = jobs.map((d) => d.id);
+  const [states, bad, pauses, backfills, agents] = await Promise.all([
+    orElse(view.lastResultStates(ids), new Map<string, FireState>(), failed, 'last results'),
+    orElse(view.badFires(nowMs - DAY_MS), new Map<string, BadFires>(), failed, 'failures'),
+    orElse(view.pauses(), new Map<string, Pause>(), failed, 'pauses'),
+    orElse(view.backfills(), [] as BackfillProgress[], failed, 'backfills'),
+    orElse(view.agents(), [] as AgentHeartbeat[], failed, 'agents'),
+  ]);
+  const errors = view.fileErrors();
+  const loaded = new Set(ids);
+  const failingIds = new Set([...states].filter(([, state]) => FAILING_STATES.includes(state)).map(([id]) => id));
+  const figures: Figures = { failing: failingIds, bad, paused: new Set([...pauses.keys()].filter((id) => loaded.has(id))), broken: errorsByFile(errors) };
+  const failing = failingIds.size;
+  let missed = 0;
+  let failedRuns = 0;
+  for (const [id, b] of bad) {
+    if (!loaded.has(id)) continue;
+    missed += b.missed;
+    failedRuns += b.failed;
+  }
+  const { matched, pages, page, shown } = selectJobs(jobs, query, figures);
+  const shownIds = shown.map((d) => d.id);
+  const since = RANGES[query.range];
+  const [last, timelines] = await Promise.all([
+    orElse(view.lastRunsOf(shownIds), new Map<string, FireRow>(), failed, 'last runs'),
+    orElse(view.timelines(shownIds, since === undefined ? TIMELINE_RUNS : RANGE_RUNS_CAP, since === undefined ? undefined : nowMs - since), new Map<string, FireRow[]>(), failed, 'timelines'),
+  ]);
+  const rows = shown.map((def) => jobRow(def, view, last.get(def.id), timelines.get(def.id) ?? [], pauses.get(def.id), figures.broken.get(def.file), query.range, nowMs));
+
+  const filterNote = query.filter ? ` · showing ${escapeHtml(FILTERS[query.filter])} <a href="${escapeHtml(listHref(query, { filter: undefined, page: 1 }))}">(show all)</a>` : '';
+  const pager =
+    pages > 1
+      ? `<nav class="pages" aria-label="pages">${page > 1 ? `<a rel="prev" href="${escapeHtml(listHref(query, { page: page - 1 }))}">← previous</a>` : ''}<span>page ${page} of ${pages}</span>${page < pages ? `<a rel="next" href="${escapeHtml(listHref(query, { page: page + 1 }))}">next →</a>` : ''}</nav>`
+      : '';
+  const first = matched === 0 ? 0 : (page - 1) * PAGE_SIZE + 1;
+  const body = `<header><h1>jobsd</h1>
+<div class="meta">${escapeHtml(view.instance)} · version ${escapeHtml(view.version)} · ${jobs.length} jobs · <time datetime="${new Date(nowMs).toISOString()}">${new Date(nowMs).toISOString().slice(0, 19).replace('T', ' ')} UTC</time> · refreshes every 10 s</div></header>
+<main>
+${failed.length ? `<div class="errors" role="alert"><strong>The database did not answer</strong>: ${escapeHtml(failed.join('; '))}</div>` : ''}
+${summaryHtml({ failing, missed, failed: failedRuns, paused: figures.paused.size, fileErrors: errors.length, agents }, query)}
+${backfills.map((b) => `<div class="backfill" data-backfill="${escapeHtml(b.jobId)}"><strong>backfill of ${escapeHtml(b.jobId)}</strong> ${new Date(b.fromMs).toISOString()} → ${new Date(b.toMs).toISOString()}: ${b.done}/${b.total} done${b.failed ? `, ${b.failed} failed` : ''}, started ${relativeText(b.startedAtMs, nowMs)}</div>`).join('')}
+${errors.length ? `<div class="errors" id="file-errors"><strong>${errors.length} job file error(s)</strong> (a job whose file is broken keeps running its last good version)${errors.map((e) => `<pre>${escapeHtml(formatFileError(e))}</pre>`).join('')}</div>` : ''}
+<div class="tools"><form method="get" action="/" role="search"><label for="q" class="muted">Search</label><input type="search" id="q" name="q" value="${escapeHtml(query.q)}" placeholder="id or description">${query.filter ? `<input type="hidden" name="filter" value="${query.filter}">` : ''}${query.range !== 'runs' ? `<input type="hidden" name="range" value="${query.range}">` : ''}<button type="submit">Search</button></form>
+${rangeLinks(query.range, (range) => listHref(query, { range }))}</div>
+<p class="muted" id="shown">${matched === 0 ? 'no job matches' : `jobs ${first}–${first + shown.length - 1} of ${matched}`}${query.q ? ` matching “${escapeHtml(query.q)}”` : ''}${filterNote}</p>
+<table id="jobs" class="cards"><thead><tr><th>Job</th><th>Schedule</th><th>Next fire</th><th>Last run</th><th>Runs (hover for details)</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody></table>
-<p class="legend">${legend}</p>
-</body></html>
-`;
+${pager}
+<p class="legend">${legendHtml()}</p>
+${agentsHtml(agents)}
+</main>`;
+  return pageShell(`jobsd · ${view.instance}`, body);
 }

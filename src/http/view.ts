@@ -5,6 +5,7 @@ import type { FileError } from '../definitions/errors.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Pause } from '../db/pauses.ts';
 import type { BackfillProgress } from '../db/backfills.ts';
+import type { AgentHeartbeat, BadFires } from '../db/status-queries.ts';
 
 export type ManualRun = { run_id: string; fire_time: string; state: 'queued' | 'skipped' | 'duplicate' };
 
@@ -18,8 +19,17 @@ export interface AgentView {
   nextFire(id: string): number | undefined;
   lastRuns(): Promise<Map<string, FireRow>>;
   runs(id: string, limit: number): Promise<FireRow[]>;
-  /** Fires of every job since `sinceMs`, newest first, at most `limit`. */
-  recentRuns(sinceMs: number, limit: number): Promise<FireRow[]>;
+  /** The status page's reads (src/db/status-queries.ts), bounded by the jobs asked for. */
+  /** Job id → the state of its last run that ended with a result. */
+  lastResultStates(ids: readonly string[]): Promise<Map<string, FireRow['state']>>;
+  /** The newest fire of each of these jobs, its result reduced to the message. */
+  lastRunsOf(ids: readonly string[]): Promise<Map<string, FireRow>>;
+  /** Each job's fires for its timeline, newest first: at most `perJob`, since `sinceMs` when given. */
+  timelines(ids: readonly string[], perJob: number, sinceMs?: number): Promise<Map<string, FireRow[]>>;
+  /** Job id → missed fires and failed runs since `sinceMs`. */
+  badFires(sinceMs: number): Promise<Map<string, BadFires>>;
+  /** The agents registered in the database, with their heartbeat's age. */
+  agents(): Promise<AgentHeartbeat[]>;
   runNow(def: JobDefinition): Promise<ManualRun>;
   /** The pauses in force, by job id (every replica's: they are in the database). */
   pauses(): Promise<Map<string, Pause>>;

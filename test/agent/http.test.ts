@@ -1,6 +1,7 @@
 // The HTTP endpoint of a real agent: the JSON API, a manual run over HTTP, the metrics after some runs, and
 // the status page in a real browser (Debian's Chromium driven by playwright-core), with a screenshot (to a
-// temporary file; the README's is `npm run screenshot`, scripts/status-page-screenshot.ts).
+// temporary file; the README's are `npm run screenshot`, scripts/status-page-screenshot.ts). The pages in
+// full, at both widths and in dark mode: test/agent/status-page.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,8 +107,10 @@ describe('HTTP endpoint of a running agent', () => {
       assert.match(title ?? '', /succeeded · fire .* · lateness \d+ ms · duration [\d.]+ s/);
       const colour = await tick.locator('svg.timeline rect.run.succeeded').first().getAttribute('fill');
       assert.equal(colour, '#2e9d4f');
-      assert.match(await page.locator('tr.job[data-job="report"] td.next').innerText(), /T03:00:00\.000\+0[12]:00/);
-      // Tests write only to temporary directories: docs/status-page.png is `npm run screenshot`'s.
+      // The next fire as a relative time, the exact instant in the job's zone and UTC on hover.
+      assert.match(await page.locator('tr.job[data-job="report"] td.next').innerText(), /^in \d+ (s|min|h)$/);
+      assert.match(String(await page.locator('tr.job[data-job="report"] td.next time').getAttribute('title')), / 03:00:00 \+0[12]:00 Europe\/Berlin · .* 0[12]:00:00 UTC$/);
+      // Tests write only to temporary directories: docs/screenshots/ is `npm run screenshot`'s.
       const shot = path.join(mkdtempSync(path.join(tmpdir(), 'jobsd-http-')), 'status-page.png');
       await page.screenshot({ path: shot });
       assert.ok(statSync(shot).size > 10_000, 'a screenshot of the page');

@@ -59,7 +59,7 @@ test('the agent is "jobsd" in ps; history says which runs were manual; list show
 
   const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
   const setupRow = page.slice(page.indexOf('data-job="setup"'));
-  assert.match(setupRow.slice(0, setupRow.indexOf('</tr>')), /<td class="last">.*succeeded.*<span class="utc">\d+ s ago<\/span>/, 'the status page: seconds ago, not 427389.1 h');
+  assert.match(setupRow.slice(0, setupRow.indexOf('</tr>')), /<td [^>]*class="last">.*succeeded.*<time [^>]*>\d+ s ago<\/time>/, 'the status page: seconds ago, not 427389.1 h');
 
   const list = await runCli(['list', '--jobs-dir', dir, '--database-url', url]);
   assert.equal(list.code, 0, list.stderr);

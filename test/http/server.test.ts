@@ -28,7 +28,13 @@ const view: AgentView = {
   instance: 'test:1', version: '0.0.0',
   jobs: () => [job], job: (id) => (id === 'backup' ? job : undefined), fileErrors: () => [],
   nextFire: () => Date.parse('2026-11-27T11:00:00Z'),
-  lastRuns: async () => new Map([['backup', row]]), runs: async () => [row], recentRuns: async () => [row],
+  lastRuns: async () => new Map([['backup', row]]), runs: async () => [row],
+  lastResultStates: async () => new Map([['backup', row.state]]), lastRunsOf: async () => new Map([['backup', row]]), timelines: async () => new Map([['backup', [row]]]),
+  badFires: async () => new Map([['backup', { missed: 0, failed: 1 }]]),
+  agents: async () => [
+    { name: 'test:1', hostname: 'h', role: 'all', version: '0.0.0', jobs: 1, heartbeatAgeSeconds: 4, stale: false },
+    { name: 'gone:2', hostname: 'h', role: 'all', version: '0.0.0', jobs: 1, heartbeatAgeSeconds: 300, stale: true },
+  ],
   runNow: async (def) => { manualRuns.push(def.id); return { run_id: 'm-1', fire_time: '2026-11-27T10:30:00.000Z', state: nextState }; },
   readiness: async () => ready, metrics: async () => 'jobsd_up 1\n',
   pauses: async () => new Map(), pause: async () => { throw new Error('not used here: test/http/pause.test.ts runs a real agent'); }, resume: async () => false, backfills: async () => [],
@@ -87,6 +93,29 @@ describe('HTTP endpoint', () => {
     const page = await (await fetch(`${http.url}/`)).text();
     assert.match(page, /exit code 1 \(\[redacted\] rejected\)/, 'the last result message is shown, scrubbed');
     assert.doesNotMatch(page, /hunter22|s3cr3t-from-file/);
+    const jobPage = await fetch(`${http.url}/jobs/backup`);
+    assert.equal(jobPage.status, 200);
+    const jobHtml = await jobPage.text();
+    assert.match(jobHtml, /login with \[redacted\] failed/, "the job's page shows the run's output tail, scrubbed");
+    assert.match(jobHtml, /&#34;DB_PASSWORD&#34;: &#34;\[redacted\]&#34;/, 'and its definition, redacted');
+    assert.doesNotMatch(jobHtml, /hunter22|s3cr3t-from-file|visible/);
+  });
+
+  it("the status page's summary counts agents up and marks the stale ones", async () => {
+    const page = await (await fetch(`${http.url}/`)).text();
+    assert.match(page, /data-summary="agents"><a href="#agents"><span class="count">1<\/span><span class="label">agents up · <span class="stale">1 stale<\/span>/);
+    assert.match(page, /<tr data-agent="gone:2">.*5 min ago <span class="stale">stale<\/span>/s);
+    assert.match(page, /data-summary="failing"><a href="\/\?filter=failing"><span class="count">1</);
+    assert.match(page, /data-summary="failed"><a href="\/\?filter=failed"><span class="count">1</);
+  });
+
+  it('an unknown job has a page saying so (404), its id escaped', async () => {
+    const res = await fetch(`${http.url}/jobs/%3Cscript%3Ealert(1)%3C%2Fscript%3E`);
+    assert.equal(res.status, 404);
+    assert.match(String(res.headers.get('content-type')), /^text\/html/);
+    const html = await res.text();
+    assert.match(html, /No job "&#60;script&#62;alert\(1\)&#60;\/script&#62;"/);
+    assert.doesNotMatch(html, /<script>alert/);
   });
 
   it('POST /api/jobs/:id/run: 404 without a configured token, 401 with a wrong one, 202 with the right one', async () => {

@@ -69,6 +69,18 @@ describe('a running agent and the secrets it knows', () => {
     assert.doesNotMatch(runs, new RegExp(SHARED));
     assert.match(runs, /\[redacted\]/);
   });
+
+  it("neither the status page nor a job's page shows a secret: output tail, definition, descriptions", async () => {
+    const leaker = await (await fetch(`${base}/jobs/leaker`)).text();
+    assert.match(leaker, /<pre class="output"[^>]*>\[redacted\]\n<\/pre>/, "the leaker's output tail, scrubbed");
+    const holder = await (await fetch(`${base}/jobs/holder`)).text();
+    assert.match(holder, /&#34;UPSTREAM_KEY&#34;: &#34;\[redacted\]&#34;/, "the holder's definition, its environment hidden");
+    const status = await (await fetch(`${base}/`)).text();
+    // (needs-pg's own command line holds PGPASSWORD's value, as its file says: not a secret of the agent's page.)
+    for (const [name, page] of Object.entries({ leaker, holder, status })) {
+      assert.doesNotMatch(page, new RegExp([SHARED, ...Object.values(AGENT_ENV).map((v) => v.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))].join('|')), name);
+    }
+  });
 });
 
 describe("a job file's ${VAR} and the agent's own settings", () => {
