@@ -11,7 +11,7 @@ test('migrations apply once, even when replicas start together', async () => {
     assert.deepEqual(results.flat().sort(), migrations().map((m) => m.name).sort(), 'each migration applied by exactly one caller');
     assert.deepEqual(await migrate(pool), []);
     const tables = await pool.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'jobsd' ORDER BY 1");
-    assert.deepEqual(tables.rows.map((r) => r.table_name), ['backfills', 'fires', 'instance_jobs', 'instances', 'migrations', 'pauses']);
+    assert.deepEqual(tables.rows.map((r) => r.table_name), ['backfills', 'dispatcher', 'fires', 'instance_jobs', 'instances', 'migrations', 'pauses']);
   } finally {
     await pool.end();
   }
