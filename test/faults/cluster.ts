@@ -107,7 +107,8 @@ export async function bossState(cluster: Cluster, runId: string): Promise<string
 /** Waits until the job's first fire is completed in pg-boss (nothing fails it over after that); returns its ledger rows. */
 export async function awaitCompleted(cluster: Cluster, job: string, timeoutMs = 90_000): Promise<LedgerRow[]> {
   return pollUntil(async () => {
-    const rows = await ledger(cluster.url, job);
-    return rows[0] && (await bossState(cluster, rows[0].run_id)) === 'completed' ? rows : undefined;
+    const first = await ledger(cluster.url, job);
+    // Read again once pg-boss says completed: the rows read before may predate the end written just before it.
+    return first[0] && (await bossState(cluster, first[0].run_id)) === 'completed' ? ledger(cluster.url, job) : undefined;
   }, { timeoutMs, intervalMs: 250, what: `${job} to complete in pg-boss` });
 }
