@@ -4,7 +4,7 @@
 // refuses for its data (an error of the fire, not of the connection) fails alone: the others of its
 // batch are enqueued one by one, and it is recorded `failed` with the reason.
 
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Outage, type MissedJob } from './outage.ts';
 import { lastScheduledFires } from '../db/ledger.ts';
 import { recordNotRun } from '../db/fire-transitions.ts';
 import type { JobDefinition } from '../definitions/types.ts';
@@ -18,7 +18,6 @@ import { queueFor } from './queues.ts';
 import { fireId } from './fire-id.ts';
 import { recallFire } from './recall.ts';
 
-const PROBE_MS = 2_000;
 
 export interface DispatcherContext extends CatchUpContext {
   /** The clock fires are judged by (the database's); defaults to the local clock. */
@@ -41,12 +40,8 @@ export class Dispatcher {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Jobs whose fire queued ahead is being taken back: their next dispatches wait for it. */
   private readonly recalls = new Map<string, Promise<void>>();
-  /**
-   * Jobs whose fires could not be enqueued during an outage: the first such fire minus 1 ms, and the
-   * fires themselves (those later than the catch-up's `now` are enqueued as they are).
-   */
-  private readonly pending = new Map<string, { definition: JobDefinition; sinceMs: number; fires: Fire[] }>();
-  private outageSince: number | undefined;
+  /** A database outage in progress: the jobs that missed fires meanwhile (src/queue/outage.ts). */
+  private readonly outages: Outage;
   /** Fires refused ahead of their time, waiting to be enqueued when due, by `refusedKey`. */
   private readonly refused = new Map<string, NodeJS.Timeout>();
   private stopped = false;
@@ -56,6 +51,7 @@ export class Dispatcher {
   constructor(ctx: DispatcherContext) {
     this.ctx = ctx;
     this.now = ctx.now ?? Date.now;
+    this.outages = new Outage(ctx.pool, ctx.logger, (jobs, downMs) => this.back(jobs, downMs));
     if (ctx.lease) {
       this.lease = new DispatchLease({
         pool: ctx.pool,
@@ -72,11 +68,12 @@ export class Dispatcher {
 
   /** Whether the database is currently unreachable (for /readyz). */
   get outage(): boolean {
-    return this.outageSince !== undefined;
+    return this.outages.active;
   }
 
   stop(): void {
     this.stopped = true;
+    this.outages.stop();
     this.lease?.stop();
     for (const timer of this.refused.values()) clearTimeout(timer);
     this.refused.clear();
@@ -91,7 +88,7 @@ export class Dispatcher {
    */
   tick(fire: Fire): void {
     if (this.stopped) return;
-    if (this.lease && !this.lease.mine && this.outageSince === undefined && fire.dueAtMs > this.now()) return this.lease.hold(fire);
+    if (this.lease && !this.lease.mine && !this.outages.active && fire.dueAtMs > this.now()) return this.lease.hold(fire);
     this.dispatch(fire, false, false, true);
   }
 
@@ -107,7 +104,7 @@ export class Dispatcher {
       void recalling.then(() => this.dispatch(fire, manual, onTime, ticked));
       return;
     }
-    if (this.outageSince !== undefined) return this.remember(definition, fire.fireTimeMs, manual ? undefined : fire);
+    if (this.outages.active) return this.outages.remember(definition, fire.fireTimeMs, manual ? undefined : fire);
     // Manual runs answer their caller, and a due `replace` fire cancels the active run first: both go one
     // by one. A `replace` fire not due yet is queued ahead with the others (refused if there is a run to replace).
     if (manual || (queueFor(definition.overlap).cancelBeforeSend && (onTime || fire.dueAtMs <= this.now()))) return this.enqueueOne(fire, manual, !manual && (onTime || ticked));
@@ -175,8 +172,8 @@ export class Dispatcher {
     const all = this.batch;
     this.batch = [];
     if (all.length === 0) return;
-    if (this.outageSince !== undefined) {
-      for (const { fire } of all) this.remember(fire.definition, fire.fireTimeMs, fire);
+    if (this.outages.active) {
+      for (const { fire } of all) this.outages.remember(fire.definition, fire.fireTimeMs, fire);
       return;
     }
     const now = this.now();
@@ -228,8 +225,8 @@ export class Dispatcher {
       else if (fires[0]) this.recordUnqueueable(fires[0], err);
       return;
     }
-    for (const fire of fires) this.remember(fire.definition, fire.fireTimeMs, manual ? undefined : fire);
-    this.startOutage(err);
+    for (const fire of fires) this.outages.remember(fire.definition, fire.fireTimeMs, manual ? undefined : fire);
+    this.outages.begin(err);
   }
 
   /** One fire of a batch that failed for its data, as a batch of its own. */
@@ -259,7 +256,7 @@ export class Dispatcher {
   /** The ticker found fires long past due: the process was paused. */
   late(definition: JobDefinition, sinceMs: number, nowMs: number): void {
     this.ctx.logger.warn({ job: definition.id, since: new Date(sinceMs + 1).toISOString(), behind_ms: nowMs - sinceMs }, 'fires found long past due (was the agent paused?): applying catch-up');
-    if (this.outageSince !== undefined) return this.remember(definition, sinceMs + 1);
+    if (this.outages.active) return this.outages.remember(definition, sinceMs + 1);
     this.run(definition, sinceMs, nowMs, 'the agent was paused');
   }
 
@@ -278,45 +275,20 @@ export class Dispatcher {
     if (def.schedule.trigger.kind === 'once') return this.dispatch({ definition: def, fireTimeMs: sinceMs + 1, dueAtMs: nowMs });
     catchUp(this.ctx, def, sinceMs, nowMs, why).catch((err: unknown) => {
       if (isDataError(err)) return this.ctx.logger.error({ job: def.id, err }, 'catch-up failed: the database refused the job\'s data; the other jobs are not affected');
-      this.remember(def, sinceMs + 1);
-      this.startOutage(err);
+      this.outages.remember(def, sinceMs + 1);
+      this.outages.begin(err);
     });
   }
 
-  private remember(definition: JobDefinition, fireTimeMs: number, fire?: Fire): void {
-    const known = this.pending.get(definition.id);
-    const fires = (known?.fires ?? []).filter((f) => f.definition.hash === definition.hash);
-    if (fire && !fires.some((f) => f.fireTimeMs === fire.fireTimeMs)) fires.push(fire);
-    this.pending.set(definition.id, { definition, sinceMs: Math.min(known?.sinceMs ?? Infinity, fireTimeMs - 1), fires });
-  }
-
-  private startOutage(err: unknown): void {
-    if (this.outageSince !== undefined || this.stopped) return;
-    this.outageSince = Date.now();
-    this.ctx.logger.error({ err }, "database unreachable: fires are not enqueued now; each job's catch-up policy applies to them when it is back");
-    void this.probe();
-  }
-
-  private async probe(): Promise<void> {
-    while (!this.stopped) {
-      await sleep(PROBE_MS);
-      try {
-        await this.ctx.pool.query('SELECT 1');
-      } catch {
-        continue;
-      }
-      const now = this.now();
-      const jobs = [...this.pending.values()];
-      this.pending.clear();
-      this.ctx.logger.info({ down_ms: now - (this.outageSince ?? now), jobs: jobs.length }, 'database reachable again: catching up');
-      this.outageSince = undefined;
-      for (const { definition, sinceMs, fires } of jobs) {
-        this.run(definition, sinceMs, now, 'the database was unreachable');
-        // Handed over ahead of their time during the outage and not due by the catch-up's `now` (the
-        // catch-up leaves those, a jittered one past its nominal time too): enqueued as the ticker handed them over.
-        for (const fire of fires) if (fire.dueAtMs > now) this.dispatch(fire);
-      }
-      return;
+  /** The database answers again: each job's catch-up up to now, and the fires handed over meanwhile. */
+  private back(jobs: MissedJob[], downMs: number): void {
+    const now = this.now();
+    this.ctx.logger.info({ down_ms: downMs, jobs: jobs.length }, 'database reachable again: catching up');
+    for (const { definition, sinceMs, fires } of jobs) {
+      this.run(definition, sinceMs, now, 'the database was unreachable');
+      // Handed over ahead of their time during the outage and not due by the catch-up's `now` (the
+      // catch-up leaves those, a jittered one past its nominal time too): enqueued as the ticker handed them over.
+      for (const fire of fires) if (fire.dueAtMs > now) this.dispatch(fire);
     }
   }
 }
