@@ -1,11 +1,12 @@
 // More agents, same load: SQL statements and PostgreSQL CPU per fire with 1, 2 and 4 agents on one database
 // and one jobs.d (pg_stat_statements, every statement counted; CPU of the server's processes from /proc), and
 // the statements and server CPU of the same agents idle, per agent.
+import { descendants, parentOf } from './proc.ts';
 import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,30 +21,13 @@ const ROOT = path.resolve(import.meta.dirname, '..');
  * the backends that have exited included (their parent's cutime and cstime).
  */
 export function postgresCpuMs(): number {
-  const procs = new Map<number, { ppid: number; comm: string; own: number; children: number }>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // ended meanwhile
-    }
-    const close = stat.lastIndexOf(')');
-    const f = stat.slice(close + 2).split(' ');
-    // utime, stime, cutime, cstime (fields 14–17), in clock ticks of 1/100 s
-    procs.set(Number(entry), { ppid: Number(f[1]), comm: stat.slice(stat.indexOf('(') + 1, close), own: (Number(f[11]) + Number(f[12])) * 10, children: (Number(f[13]) + Number(f[14])) * 10 });
-  }
-  const ours = (pid: number) => {
-    for (let p = procs.get(pid)?.ppid; p !== undefined && p > 1; p = procs.get(p)?.ppid) if (p === process.pid) return true;
-    return false;
-  };
+  const procs = descendants();
   let ms = 0;
-  for (const [pid, p] of procs) {
-    if (!p.comm.startsWith('postgres') || !ours(pid)) continue;
-    ms += p.own;
+  for (const p of procs) {
+    if (!p.comm.startsWith('postgres')) continue;
+    ms += p.ownMs;
     // The postmaster's reaped children are backends; a backend's own children (none) would not be.
-    if (procs.get(p.ppid)?.comm.startsWith('postgres') !== true) ms += p.children;
+    if (parentOf(procs, p)?.comm.startsWith('postgres') !== true) ms += p.childrenMs;
   }
   return ms;
 }

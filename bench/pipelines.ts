@@ -2,8 +2,9 @@
 // VictoriaMetrics) and vm-extract (VictoriaMetrics → PostgreSQL) at two sizes, so that memory can be seen
 // to stay flat as the number of samples grows; next to the baselines measured in the same run: one import
 // request per source record, and one INSERT round trip per sample (the original service's loader).
+import { descendants } from './proc.ts';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -188,29 +189,11 @@ async function settle(vmUrl: string): Promise<number> {
  * around a run, what the peers spent on it.
  */
 function peerCpu(): { vm: number; pg: number } {
-  const procs = new Map<number, { ppid: number; comm: string; cpu: number }>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // ended meanwhile
-    }
-    const close = stat.lastIndexOf(')');
-    const f = stat.slice(close + 2).split(' ');
-    // utime, stime, cutime, cstime (fields 14–17), in clock ticks of 1/100 s
-    procs.set(Number(entry), { ppid: Number(f[1]), comm: stat.slice(stat.indexOf('(') + 1, close), cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100 });
-  }
-  const ours = (pid: number) => {
-    for (let p = procs.get(pid)?.ppid; p !== undefined && p > 1; p = procs.get(p)?.ppid) if (p === process.pid) return true;
-    return false;
-  };
   const cpu = { vm: 0, pg: 0 };
-  for (const [pid, p] of procs) {
-    if (!ours(pid)) continue;
-    if (p.comm.startsWith('victoria')) cpu.vm += p.cpu;
-    else if (p.comm.startsWith('postgres')) cpu.pg += p.cpu;
+  for (const p of descendants()) {
+    const seconds = (p.ownMs + p.childrenMs) / 1000;
+    if (p.comm.startsWith('victoria')) cpu.vm += seconds;
+    else if (p.comm.startsWith('postgres')) cpu.pg += seconds;
   }
   return cpu;
 }
