@@ -20,6 +20,7 @@ import { spawnAhead, type HeldCommand } from './command-ahead.ts';
 import type { Lease } from './fetch-loop.ts';
 import { LeaseLost } from './lease-lost.ts';
 import type { LeaseWatchdog } from './lease-watchdog.ts';
+import type { Spawner } from './spawner.ts';
 import { lostLeaseKillGraceMs } from '../definitions/lease.ts';
 import type { EndsInFlight } from './until-written.ts';
 import type { DefinitionVersions } from '../catalog/versions.ts';
@@ -49,6 +50,8 @@ export interface AttemptOptions extends AttemptHooks {
   ends: EndsInFlight;
   /** Kills the process groups of runs whose lease this agent stopped renewing (it may be paused). */
   watchdog?: LeaseWatchdog;
+  /** Forks the commands off the agent's event loop (src/workers/spawner.ts). */
+  spawner?: Spawner;
   /** Where a queued fire's reference (job id, definition hash) is resolved to the definition it runs. */
   definitions: DefinitionVersions;
   /** Pauses announced lately: a run held until due, of a job paused meanwhile, does not start. */
@@ -115,7 +118,7 @@ export class Attempts {
       this.watch(pgid, lease, lostLeaseKillGraceMs(lease.leaseMs, killGraceMs));
     };
     try {
-      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, onGroup, ...(databaseUrl ? { databaseUrl } : {}), ...(urgent ? { urgent } : {}), ...(data.upstream ? { upstream: data.upstream } : {}) };
+      const ctx: RunContext = { runId: data.runId, fireTimeMs, attempt, instance, signal, logger, onGroup, ...(this.options.spawner ? { spawner: this.options.spawner } : {}), ...(databaseUrl ? { databaseUrl } : {}), ...(urgent ? { urgent } : {}), ...(data.upstream ? { upstream: data.upstream } : {}) };
       // A run claimed ahead of its time (src/queue/ahead.ts) starts when it is due; a command's
       // process is spawned meanwhile, so that starting it then costs a write to a pipe.
       const dueMs = data.dueAt ? Date.parse(data.dueAt) : fireTimeMs;

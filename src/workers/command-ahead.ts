@@ -6,7 +6,6 @@
 // At the start the process, its program and its cwd are checked again; if any changed, the run spawns
 // anew (README, "Commands spawned ahead").
 import { statSync } from 'node:fs';
-import type { Writable } from 'node:stream';
 import type { Logger } from '../log.ts';
 import { resolveProgram } from './death-signal.ts';
 import { argvOf, commandEnv, launch, type CommandJob, type Gate, type Launched } from './command-launch.ts';
@@ -77,10 +76,10 @@ export async function spawnAhead(def: CommandJob, ctx: RunContext): Promise<Held
     outputDir,
     taken: false,
     async discard() {
-      launched.child.stdio[3]?.destroy();
+      launched.child.closeGate();
       signalGroup(launched.pid, 'SIGKILL');
       await launched.exited.catch(() => {});
-      for (const stream of launched.child.stdio) stream?.destroy();
+      launched.child.release();
       await removeOutputDir(outputDir);
     },
   };
@@ -105,7 +104,7 @@ function stillValid(def: CommandJob, held: HeldCommand): boolean {
 export async function startHeld(def: CommandJob, held: HeldCommand, log: Logger): Promise<Launched | undefined> {
   held.taken = true;
   if (stillValid(def, held)) {
-    (held.launched.child.stdio[3] as Writable).end('\n');
+    held.launched.child.openGate();
     return held.launched;
   }
   log.info({ pid: held.launched.pid }, 'the process spawned ahead is gone, or its program or cwd changed: spawning the command now');

@@ -1,13 +1,13 @@
 // Spawning a `command` task's process: its environment, its argv, and the problems that stop it from
 // starting (a missing program or cwd), as messages a person can act on. What happens once it runs is
 // src/workers/command.ts; spawning it ahead of its time is src/workers/command-ahead.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
 import type { CommandTask, JobDefinition } from '../definitions/types.ts';
 import { withoutAgentSettings } from '../files/agent-env.ts';
 import { resolveProgram, withDeathSignal } from './death-signal.ts';
 import { withLimits } from './limits.ts';
+import { spawnDirect, type CommandProcess } from './spawner.ts';
 import { isoUtc, type RunContext } from './result.ts';
 
 export type CommandJob = JobDefinition & { task: CommandTask };
@@ -60,7 +60,7 @@ function spawnProblem(program: string, err: unknown): string {
 }
 
 /** Resolves with undefined once the child has started, or with the spawn error. */
-function started(child: ChildProcess): Promise<Error | undefined> {
+function started(child: CommandProcess): Promise<Error | undefined> {
   return new Promise((resolve) => {
     child.once('spawn', () => resolve(undefined));
     child.once('error', (err) => resolve(err));
@@ -74,7 +74,7 @@ export function argvOf(task: CommandTask): string[] {
 
 /** A command's process, spawned: its own process group's leader. */
 export interface Launched {
-  child: ChildProcess;
+  child: CommandProcess;
   pid: number;
   program: string;
   exited: Promise<[number | null, NodeJS.Signals | null]>;
@@ -94,7 +94,7 @@ export async function launch(def: CommandJob, ctx: RunContext, outputDir: string
   const [program, ...args] = argvOf(task);
   if (program === undefined || program === '') return { problem: 'empty command' };
 
-  let child: ChildProcess;
+  let child: CommandProcess;
   try {
     const env = commandEnv(def, ctx, outputDir);
     // prlimit sets the limits and execs the command; inside the gate, so the waiting shell has none.
@@ -104,19 +104,15 @@ export async function launch(def: CommandJob, ctx: RunContext, outputDir: string
     if (limited[0] !== program && resolveProgram(program, env, task.cwd) === undefined) return { problem: spawnProblem(program, Object.assign(new Error('not found'), { code: 'ENOENT' })) };
     const [file, fileArgs] = gate ? gate(...limited) : limited;
     const argv = withDeathSignal(file, fileArgs, env, task.cwd);
-    child = spawn(argv.program, argv.args, {
-      cwd: task.cwd,
-      env,
-      detached: true, // its own process group, so signals reach the whole tree
-      stdio: gate ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
-    });
+    // Forked by the spawn helper where the agent has one (src/workers/spawner.ts); in its own process
+    // group either way, so that signals reach the whole tree.
+    const request = { file: argv.program, args: argv.args, cwd: task.cwd, env, gate: gate !== undefined };
+    child = ctx.spawner ? ctx.spawner.spawn(request) : spawnDirect(request);
   } catch (err) {
     return { problem: spawnProblem(program, err) };
   }
   const exited = once(child, 'exit') as Launched['exited'];
   exited.catch(() => {}); // an 'error' after a failed spawn rejects it; handled below
-  // The gate's write fails (EPIPE) if the held process was killed meanwhile: its exit tells the run.
-  child.stdio[3]?.on('error', () => {});
   const spawnError = await started(child);
   if (spawnError !== undefined || child.pid === undefined) {
     return { problem: spawnProblem(program, spawnError ?? new Error('no pid')) };

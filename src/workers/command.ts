@@ -100,7 +100,7 @@ async function supervise(def: CommandJob, ctx: RunContext, launched: Launched, s
     });
     return { stream, lines, closed: once(stream, 'close').catch(() => {}) };
   });
-  log.debug({ pid, program, spawned_ahead: spawnedAhead }, 'command started');
+  log.debug({ pid, program, spawned_ahead: spawnedAhead, ...(child.helperPid !== undefined ? { spawn_helper: child.helperPid } : {}) }, 'command started');
 
   let stopReason: StopReason | undefined;
   let stopStartedMs = 0;
@@ -167,7 +167,7 @@ async function supervise(def: CommandJob, ctx: RunContext, launched: Launched, s
     s.stream.destroy();
     s.lines.end();
   }
-  child.stdio[3]?.destroy(); // the gate of a command spawned ahead
+  child.closeGate(); // the gate of a command spawned ahead
   // Read once the group is gone (or given up on): nothing of the command's writes them any more. Only the
   // files its email attaches are read; the others are listed.
   const attach = def.notify?.email?.attach;

@@ -19,6 +19,7 @@ import { FetchLoop, type Lease } from './fetch-loop.ts';
 import { QueueChecker } from './queue-checker.ts';
 import { EndsInFlight } from './until-written.ts';
 import { LeaseWatchdog } from './lease-watchdog.ts';
+import { Spawner } from './spawner.ts';
 import { QUEUES, queueNamed } from '../queue/queues.ts';
 import { WakeTimes } from './wake-times.ts';
 import { Attempts, type AttemptHooks } from './attempt.ts';
@@ -67,6 +68,8 @@ export class QueueWorkers {
   private readonly listener: QueueListener;
   private readonly attempts: Attempts;
   private readonly watchdog: LeaseWatchdog;
+  /** Forks the commands in a helper process, off this event loop. */
+  private readonly spawner: Spawner;
   /** Ends of runs not yet written (the database did not answer): nothing new is claimed meanwhile. */
   readonly ends = new EndsInFlight(() => {
     for (const loop of this.loops.values()) loop.resume();
@@ -88,7 +91,8 @@ export class QueueWorkers {
     this.wakes = new WakeTimes(this.now, (queue) => this.wake(queue));
     this.pauses = new PauseNotices(this.now);
     this.watchdog = new LeaseWatchdog(options.logger);
-    this.attempts = new Attempts({ ...options, now: this.now, ends: this.ends, watchdog: this.watchdog, pauses: this.pauses });
+    this.spawner = new Spawner(options.logger);
+    this.attempts = new Attempts({ ...options, now: this.now, ends: this.ends, watchdog: this.watchdog, spawner: this.spawner, pauses: this.pauses });
     for (const spec of Object.values(QUEUES)) {
       this.completions.set(spec.name, coalesce((jobs: Job<FireData>[]) => options.boss.complete(spec.name, jobs)));
     }
@@ -123,6 +127,7 @@ export class QueueWorkers {
   }
 
   async start(): Promise<void> {
+    this.spawner.prepare();
     for (const spec of Object.values(QUEUES)) {
       this.loops.set(
         spec.name,
@@ -191,6 +196,7 @@ export class QueueWorkers {
     } finally {
       this.ends.stop(); // an end still unwritten now is given up (logged): the agent exits
       this.watchdog.stop();
+      this.spawner.stop();
     }
   }
 

@@ -1,6 +1,7 @@
 // The result of one run (design §4): stored in the ledger, printed by `jobsd exec` and `history --json`.
 import type { Logger } from '../log.ts';
 import type { JobDefinition } from '../definitions/types.ts';
+import type { Spawner } from './spawner.ts';
 
 export const RUN_STATUSES = [
   'succeeded',
@@ -52,6 +53,8 @@ export interface RunContext {
   onGroup?: (pgid: number) => void;
   /** A chained job's fire: the upstream run that fired it (`schedule.after`). */
   upstream?: UpstreamRun;
+  /** Forks the commands (the spawn helper, src/workers/spawner.ts); without it the agent forks them itself. */
+  spawner?: Spawner;
 }
 
 /** The upstream run of a chained job's fire (src/runs/chains.ts). */

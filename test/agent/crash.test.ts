@@ -1,4 +1,4 @@
-// SIGKILL an agent in the middle of a 10 s run: its command dies with it (Linux), the run is retried on
+// SIGKILL an agent in the middle of a 10 s run: its command (and the spawn helper that forked it) dies with it (Linux), the run is retried on
 // the other agent after the missed heartbeat, and no fire of any other job is lost or doubled.
 
 import assert from 'node:assert/strict';
@@ -25,6 +25,9 @@ test('a run of a SIGKILLed agent is retried on the other after its heartbeat is 
   const killedAt = Date.now();
   await a.stop('SIGKILL');
   await pollUntil(async () => !(await processAlive(Number(started.pid))), { timeoutMs: 3_000, what: "agent-a's sleep to die with it" });
+  // It was forked by agent-a's spawn helper (README, "The spawn helper"), which dies with agent-a too.
+  assert.equal(typeof started.spawn_helper, 'number', 'the command was forked by the spawn helper');
+  await pollUntil(async () => !(await processAlive(Number(started.spawn_helper))), { timeoutMs: 3_000, what: "agent-a's spawn helper to die with it" });
 
   const [row] = await pollUntil(async () => {
     const rows = await ledger(url, 'ten');

@@ -6,12 +6,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { spawnAhead, type HeldCommand } from '../../src/workers/command-ahead.ts';
 import { runCommand } from '../../src/workers/command.ts';
 import { processAlive } from '../../src/workers/process-group.ts';
-import { commandJob, runContext } from '../helpers/definitions.ts';
+import { commandJob } from '../helpers/definitions.ts';
 import { pollUntil } from '../helpers/poll.ts';
+import { spawnPaths } from '../helpers/spawn-paths.ts';
 
 /** A job that records it ran (a marker file), prints its run id and pid, and exits 3. */
 function markingJob(): { def: ReturnType<typeof commandJob>; marker: string } {
@@ -33,7 +34,11 @@ async function parkedAtGate(held: HeldCommand): Promise<void> {
   );
 }
 
-describe('spawnAhead', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
+for (const way of spawnPaths()) describe(`spawnAhead, ${way.name}`, { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
+  const runContext = way.runContext;
+  before(way.before);
+  after(way.after);
+
   it('spawns a process that runs the command only when started, as the same process', async () => {
     const { def, marker } = markingJob();
     const ctx = runContext({ runId: 'r-ahead' });
@@ -79,7 +84,7 @@ describe('spawnAhead', { skip: process.platform !== 'linux' && 'reads /proc' }, 
     const held = (await spawnAhead(def, runContext()))!;
     await parkedAtGate(held);
     const exit = once(held.launched.child, 'exit');
-    held.launched.child.stdio[3]!.destroy();
+    held.launched.child.closeGate();
     assert.deepEqual(await exit, [125, null]);
     assert.equal(existsSync(marker), false);
     await held.discard();

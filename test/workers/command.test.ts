@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { runCommand } from '../../src/workers/command.ts';
 import { processAlive } from '../../src/workers/process-group.ts';
-import { commandJob, memoryLogger, runContext } from '../helpers/definitions.ts';
+import { commandJob, memoryLogger } from '../helpers/definitions.ts';
 import { pollUntil } from '../helpers/poll.ts';
+import { spawnPaths } from '../helpers/spawn-paths.ts';
 
 /** The pid a script printed on a line of its own. */
 function echoedPid(output: unknown): number {
@@ -12,7 +13,11 @@ function echoedPid(output: unknown): number {
   return Number(match[1]);
 }
 
-describe('runCommand', () => {
+for (const way of spawnPaths()) describe(`runCommand, ${way.name}`, () => {
+  const runContext = way.runContext;
+  before(way.before);
+  after(way.after);
+
   it('runs argv without a shell, logs each line and passes JOBSD_* variables', async () => {
     const { logger, entries } = memoryLogger();
     const script = 'echo "$JOBSD_JOB_ID|$JOBSD_RUN_ID|$JOBSD_FIRE_TIME|$JOBSD_ATTEMPT|$JOBSD_INSTANCE|$JOBSD_JOB_FILE"; echo oops >&2';

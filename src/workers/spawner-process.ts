@@ -1,0 +1,134 @@
+// The spawn helper: a small Node process that forks the agent's commands, so that the fork (which copies
+// the forking process's page tables: about 1 ms for this process, 3–10 ms for an agent of 200–560 MB) is
+// not paid on the agent's event loop (README, "The spawn helper"). The agent side is src/workers/spawner.ts.
+//
+// It imports nothing of the project and only node:child_process, to stay small. Over its IPC channel
+// (advanced serialization: Buffers pass as they are) it takes
+//   { t: 'spawn', id, file, args, cwd, env, gate }   spawn detached (its own process group), stdin ignored,
+//                                                     stdout and stderr piped, and with `gate` a pipe on fd 3
+//   { t: 'gate', id }                                 write a line to fd 3 and close it (start a held command)
+//   { t: 'drop', id, fd }                             close that pipe (the agent stopped reading, or a gate unused)
+// and answers
+//   { t: 'spawned', id, pid } | { t: 'error', id, code, message }
+//   { t: 'out', id, fd, data } | { t: 'closed', id, fd } | { t: 'exit', id, code, signal }
+// A child's output is read while what the agent has not yet been sent stays under a bound; past it every
+// child's reading pauses (the child then waits on its write, as it would on a slow agent).
+//
+// It ignores the terminal's and the service manager's signals (Ctrl-C reaches the whole foreground group):
+// it ends when the agent does. When its channel closes (the agent exited or was killed) it kills the process
+// group of every command still running and exits; where util-linux setpriv exists the agent also starts it
+// with a parent-death signal, and it starts the commands with theirs (src/workers/death-signal.ts).
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+
+process.title = 'jobsd-spawner';
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(signal, () => {});
+
+/** Output read but not yet handed to the channel, past which reading pauses. */
+const UNSENT_LIMIT = 1 << 20;
+
+interface Entry {
+  child: ChildProcess;
+  pid?: number;
+  streams: Map<number, Readable>;
+  gate?: Writable;
+}
+
+const children = new Map<number, Entry>();
+let unsent = 0;
+let paused = false;
+
+function send(message: Record<string, unknown>, bytes = 0): void {
+  if (!process.connected) return;
+  unsent += bytes;
+  process.send!(message, undefined, {}, () => {
+    unsent -= bytes;
+    if (paused && unsent < UNSENT_LIMIT / 2) {
+      paused = false;
+      for (const entry of children.values()) for (const stream of entry.streams.values()) stream.resume();
+    }
+  });
+  if (!paused && unsent >= UNSENT_LIMIT) {
+    paused = true;
+    for (const entry of children.values()) for (const stream of entry.streams.values()) stream.pause();
+  }
+}
+
+function start(id: number, file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, gate: boolean): void {
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, { cwd, env, detached: true, stdio: gate ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    send({ t: 'error', id, code: (err as NodeJS.ErrnoException).code, message: (err as Error).message });
+    return;
+  }
+  const entry: Entry = { child, streams: new Map() };
+  children.set(id, entry);
+  child.once('error', (err: NodeJS.ErrnoException) => {
+    if (entry.pid !== undefined) return; // after the spawn: a kill that failed; the exit tells the rest
+    children.delete(id);
+    for (const stream of child.stdio) stream?.destroy();
+    send({ t: 'error', id, code: err.code, message: err.message });
+  });
+  child.once('spawn', () => {
+    entry.pid = child.pid;
+    send({ t: 'spawned', id, pid: child.pid });
+    for (const fd of [1, 2]) {
+      const stream = child.stdio[fd] as Readable;
+      entry.streams.set(fd, stream);
+      stream.on('data', (data: Buffer) => send({ t: 'out', id, fd, data }, data.length));
+      stream.on('error', () => {});
+      stream.once('close', () => {
+        entry.streams.delete(fd);
+        send({ t: 'closed', id, fd });
+        forgetIfDone(id, entry);
+      });
+      if (paused) stream.pause();
+    }
+    if (gate) {
+      entry.gate = child.stdio[3] as Writable;
+      entry.gate.on('error', () => {}); // EPIPE: the held process was killed meanwhile; its exit tells
+    }
+  });
+  child.once('exit', (code, signal) => {
+    entry.gate?.destroy();
+    entry.gate = undefined;
+    send({ t: 'exit', id, code, signal });
+    forgetIfDone(id, entry);
+  });
+}
+
+function forgetIfDone(id: number, entry: Entry): void {
+  if (entry.streams.size === 0 && (entry.child.exitCode !== null || entry.child.signalCode !== null)) children.delete(id);
+}
+
+process.on('message', (m: { t: string; id: number; fd?: number; file?: string; args?: string[]; cwd?: string; env?: NodeJS.ProcessEnv; gate?: boolean }) => {
+  if (m.t === 'spawn') return start(m.id, m.file!, m.args!, m.cwd!, m.env!, m.gate === true);
+  const entry = children.get(m.id);
+  if (!entry) return;
+  if (m.t === 'gate') {
+    entry.gate?.end('\n');
+    entry.gate = undefined;
+  } else if (m.t === 'drop') {
+    if (m.fd === 3) {
+      entry.gate?.destroy();
+      entry.gate = undefined;
+    } else {
+      entry.streams.get(m.fd!)?.destroy();
+    }
+  }
+});
+
+process.on('disconnect', () => {
+  for (const entry of children.values()) {
+    if (entry.pid === undefined) continue;
+    try {
+      process.kill(-entry.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  process.exit(0);
+});
+
+send({ t: 'ready' });
