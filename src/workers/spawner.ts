@@ -63,6 +63,8 @@ class HelperProcess extends EventEmitter implements CommandProcess {
   readonly stderr: Readable;
   readonly helperPid: number | undefined;
   private gateOpen: boolean;
+  /** How many of stdout and stderr the helper has said are closed. */
+  private closed = 0;
   private readonly id: number;
   private readonly post: (message: Record<string, unknown>) => void;
 
@@ -118,6 +120,7 @@ class HelperProcess extends EventEmitter implements CommandProcess {
         if (!this.streamOf(m.fd).destroyed) this.streamOf(m.fd).push(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
         return false;
       case 'closed':
+        this.closed++;
         this.streamOf(m.fd).push(null);
         return this.done();
       case 'exit':
@@ -150,7 +153,7 @@ class HelperProcess extends EventEmitter implements CommandProcess {
   }
 
   private done(): boolean {
-    return (this.exitCode !== null || this.signalCode !== null) && this.stdout.readableEnded && this.stderr.readableEnded;
+    return (this.exitCode !== null || this.signalCode !== null) && this.closed === 2;
   }
 }
 

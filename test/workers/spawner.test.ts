@@ -1,0 +1,78 @@
+// The spawn helper (src/workers/spawner.ts): the process that forks the agent's commands, off its event
+// loop. What a command sees and what the run reports are the same as when the agent forks it (the command
+// tests run both ways, test/helpers/spawn-paths.ts); these are the helper's own cases: it is the parent,
+// output of any size arrives whole, and a helper that dies takes its commands with it and is replaced.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { runCommand } from '../../src/workers/command.ts';
+import { processAlive } from '../../src/workers/process-group.ts';
+import { Spawner } from '../../src/workers/spawner.ts';
+import { commandJob, memoryLogger, runContext } from '../helpers/definitions.ts';
+import { pollUntil } from '../helpers/poll.ts';
+
+function commOf(pid: number): string {
+  return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+}
+
+describe('the spawn helper', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
+  const { logger, entries } = memoryLogger();
+  const spawner = new Spawner(logger);
+  before(async () => assert.equal(await spawner.ready(), true));
+  after(() => spawner.stop());
+
+  it('is the parent of the commands it forks, which run as they would when the agent forks them', async () => {
+    const def = commandJob({ task: { command: ['sh', '-c', 'cat /proc/$PPID/comm; pwd; echo "$GREETING"; exit 4'], cwd: '/tmp', env: { GREETING: 'hello there' } } });
+    const result = await runCommand(def, runContext({ spawner, logger }));
+    assert.equal(result.status, 'failed');
+    assert.equal(result.message, 'exit code 4');
+    assert.equal(result.details.output_tail, 'jobsd-spawner\n/tmp\nhello there\n');
+    const started = entries.find((e) => e.msg === 'command started' && e.pid === result.details.pid);
+    assert.equal(typeof started?.spawn_helper, 'number');
+    assert.equal(commOf(Number(started!.spawn_helper)), 'jobsd-spawner');
+  });
+
+  it('hands over output of any size whole and in order, stdout and stderr apart', async () => {
+    // 40 MB on stdout, far past what the helper reads ahead of the agent (1 MiB), and a line on stderr.
+    const script = 'seq 1 5000000; echo done >&2';
+    const expected = createHash('sha256').update(spawnSync('sh', ['-c', 'seq 1 5000000'], { maxBuffer: 1 << 30 }).stdout).digest('hex');
+    const child = spawner.spawn({ file: '/bin/sh', args: ['-c', script], cwd: '/tmp', env: { PATH: process.env.PATH }, gate: false });
+    const hash = createHash('sha256');
+    child.stdout.on('data', (chunk: Buffer) => hash.update(chunk));
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    await Promise.all([new Promise((resolve) => child.stdout.once('close', resolve)), new Promise((resolve) => child.stderr.once('close', resolve))]);
+    assert.equal(await exited, 0);
+    assert.equal(hash.digest('hex'), expected);
+    assert.equal(stderr, 'done\n');
+    assert.equal(child.helperPid !== undefined, true, 'forked by the helper');
+  });
+
+  it('a helper killed while its command runs: the command group is killed, the run ends killed by SIGKILL, a new helper forks the next', async () => {
+    const { logger: runLogger, entries: runEntries } = memoryLogger();
+    // A command with a child of its own in its group: both must go.
+    const def = commandJob({ task: { command: ['sh', '-c', 'sleep 60 & echo $!; wait'] } });
+    const running = runCommand(def, runContext({ spawner, logger: runLogger }));
+    const started = await pollUntil(() => runEntries.find((e) => e.msg === 'command started'), { what: 'the command to start' });
+    const background = Number(await pollUntil(() => runEntries.find((e) => e.stream === 'stdout')?.msg, { what: 'the background pid' }));
+    const helperPid = Number(started.spawn_helper);
+    process.kill(helperPid, 'SIGKILL');
+
+    const result = await running;
+    assert.equal(result.status, 'failed');
+    assert.equal(result.message, 'killed by signal SIGKILL');
+    assert.equal(await processAlive(Number(started.pid)), false, 'the command is gone');
+    assert.equal(await processAlive(background), false, 'and the process it started in its group');
+    assert.ok(entries.some((e) => e.msg === 'the spawn helper exited: the commands it had spawned are killed, and the next command starts a new helper' && e.commands_killed === 1));
+
+    assert.equal(await spawner.ready(), true, 'a new helper starts');
+    const next = await runCommand(commandJob({ task: { command: ['sh', '-c', 'cat /proc/$PPID/comm'] } }), runContext({ spawner, logger: runLogger }));
+    assert.equal(next.status, 'succeeded');
+    assert.equal(next.details.output_tail, 'jobsd-spawner\n');
+    const nextStarted = runEntries.filter((e) => e.msg === 'command started').at(-1);
+    assert.notEqual(nextStarted?.spawn_helper, helperPid);
+  });
+});
