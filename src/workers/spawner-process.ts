@@ -8,7 +8,7 @@
 //                                                     stdout and stderr piped, and with `gate` a pipe on fd 3
 //   { t: 'gate', id }                                 write a line to fd 3 and close it (start a held command)
 //   { t: 'drop', id, fd }                             close that pipe (the agent stopped reading, or a gate unused)
-// and answers
+// and answers, the messages of one turn of its event loop together ({ t: 'batch', batch: [...] })
 //   { t: 'spawned', id, pid } | { t: 'error', id, code, message }
 //   { t: 'out', id, fd, data } | { t: 'closed', id, fd } | { t: 'exit', id, code, signal }
 // A child's output is read while what the agent has not yet been sent stays under a bound; past it every
@@ -38,20 +38,52 @@ const children = new Map<number, Entry>();
 let unsent = 0;
 let paused = false;
 
+/** Messages of this turn of the event loop, sent together once it ends: one write for many. */
+let outgoing: Array<Record<string, unknown>> = [];
+let outgoingBytes = 0;
+
 function send(message: Record<string, unknown>, bytes = 0): void {
   if (!process.connected) return;
+  if (outgoing.length === 0) setImmediate(flush);
+  outgoing.push(message);
+  outgoingBytes += bytes;
   unsent += bytes;
-  process.send!(message, undefined, {}, () => {
+  if (!paused && unsent >= UNSENT_LIMIT) {
+    paused = true;
+    for (const entry of children.values()) for (const stream of entry.streams.values()) stream.pause();
+  }
+}
+
+function flush(): void {
+  const batch = outgoing;
+  const bytes = outgoingBytes;
+  outgoing = [];
+  outgoingBytes = 0;
+  if (!process.connected) return;
+  process.send!({ t: 'batch', batch }, undefined, {}, () => {
     unsent -= bytes;
     if (paused && unsent < UNSENT_LIMIT / 2) {
       paused = false;
       for (const entry of children.values()) for (const stream of entry.streams.values()) stream.resume();
     }
   });
-  if (!paused && unsent >= UNSENT_LIMIT) {
-    paused = true;
-    for (const entry of children.values()) for (const stream of entry.streams.values()) stream.pause();
-  }
+}
+
+/**
+ * Spawns wait their turn, one per turn of the event loop: a fork holds this process until the child has
+ * exec'd (libuv waits to learn whether the exec failed), 1–10 ms on a busy machine, and what arrives
+ * meanwhile (a held command's start, output) is handled between two spawns, not after all of them.
+ */
+const spawns: Array<() => void> = [];
+
+function queueSpawn(spawnOne: () => void): void {
+  spawns.push(spawnOne);
+  if (spawns.length === 1) setImmediate(nextSpawn);
+}
+
+function nextSpawn(): void {
+  spawns.shift()?.();
+  if (spawns.length > 0) setImmediate(nextSpawn);
 }
 
 function start(id: number, file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, gate: boolean): void {
@@ -103,7 +135,7 @@ function forgetIfDone(id: number, entry: Entry): void {
 }
 
 process.on('message', (m: { t: string; id: number; fd?: number; file?: string; args?: string[]; cwd?: string; env?: NodeJS.ProcessEnv; gate?: boolean }) => {
-  if (m.t === 'spawn') return start(m.id, m.file!, m.args!, m.cwd!, m.env!, m.gate === true);
+  if (m.t === 'spawn') return queueSpawn(() => start(m.id, m.file!, m.args!, m.cwd!, m.env!, m.gate === true));
   const entry = children.get(m.id);
   if (!entry) return;
   if (m.t === 'gate') {

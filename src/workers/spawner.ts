@@ -63,8 +63,8 @@ class HelperProcess extends EventEmitter implements CommandProcess {
   readonly stderr: Readable;
   readonly helperPid: number | undefined;
   private gateOpen: boolean;
-  /** How many of stdout and stderr the helper has said are closed. */
-  private closed = 0;
+  /** Which of stdout and stderr the helper has said are closed. */
+  private readonly closedFds = new Set<number>();
   private readonly id: number;
   private readonly post: (message: Record<string, unknown>) => void;
 
@@ -82,7 +82,7 @@ class HelperProcess extends EventEmitter implements CommandProcess {
     return new ReadableStream({
       read() {},
       destroy: (err, callback) => {
-        this.post({ t: 'drop', id: this.id, fd });
+        if (!this.closedFds.has(fd)) this.post({ t: 'drop', id: this.id, fd }); // the helper still reads it
         callback(err);
       },
     });
@@ -120,7 +120,7 @@ class HelperProcess extends EventEmitter implements CommandProcess {
         if (!this.streamOf(m.fd).destroyed) this.streamOf(m.fd).push(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
         return false;
       case 'closed':
-        this.closed++;
+        this.closedFds.add(m.fd);
         this.streamOf(m.fd).push(null);
         return this.done();
       case 'exit':
@@ -153,7 +153,7 @@ class HelperProcess extends EventEmitter implements CommandProcess {
   }
 
   private done(): boolean {
-    return (this.exitCode !== null || this.signalCode !== null) && this.closed === 2;
+    return (this.exitCode !== null || this.signalCode !== null) && this.closedFds.size === 2;
   }
 }
 
@@ -205,7 +205,7 @@ export class Spawner {
       if (!helper) return false;
       if (this.isReady) return true;
       this.ref(helper, true); // what is awaited here keeps the process alive
-      const [m] = (await Promise.race([once(helper, 'message'), once(helper, 'exit').then(() => [undefined])])) as [FromHelper | undefined];
+      const [m] = (await Promise.race([once(helper, 'message'), once(helper, 'exit').then(() => [undefined])])) as [{ t: 'batch' } | undefined];
       this.refWhileRunning(helper);
       if (m === undefined && this.failedStarts >= MAX_FAILED_STARTS) return false;
     }
@@ -247,16 +247,18 @@ export class Spawner {
     }
     this.helper = helper;
     this.isReady = false;
-    helper.on('message', (m: FromHelper) => {
-      if (m.t === 'ready') {
-        this.isReady = true;
-        this.failedStarts = 0;
-        return;
-      }
-      const child = this.running.get(m.id);
-      if (child?.heard(m)) {
-        this.running.delete(m.id);
-        this.refWhileRunning(helper);
+    helper.on('message', (message: { t: 'batch'; batch: FromHelper[] }) => {
+      for (const m of message.batch) {
+        if (m.t === 'ready') {
+          this.isReady = true;
+          this.failedStarts = 0;
+          continue;
+        }
+        const child = this.running.get(m.id);
+        if (child?.heard(m)) {
+          this.running.delete(m.id);
+          this.refWhileRunning(helper);
+        }
       }
     });
     helper.on('error', (err) => this.logger.warn({ error: err.message }, 'the spawn helper failed'));
