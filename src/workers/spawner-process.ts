@@ -55,6 +55,7 @@ function send(message: Record<string, unknown>, bytes = 0): void {
 }
 
 function flush(): void {
+  if (outgoing.length === 0) return;
   const batch = outgoing;
   const bytes = outgoingBytes;
   outgoing = [];
@@ -82,6 +83,7 @@ function queueSpawn(spawnOne: () => void): void {
 }
 
 function nextSpawn(): void {
+  flush(); // what the last spawn had to say ('spawned'), before this one holds the loop
   spawns.shift()?.();
   if (spawns.length > 0) setImmediate(nextSpawn);
 }

@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.ts';
 import { withDeathSignal } from './death-signal.ts';
@@ -179,13 +180,15 @@ export function spawnDirect(request: SpawnRequest): CommandProcess {
   });
 }
 
-/** Spawns commands through the helper once it is ready, and by itself until then. */
-export class Spawner {
+/** One helper process, started again when it exits (up to MAX_FAILED_STARTS times in a row at its start). */
+class Helper {
   private helper: ChildProcess | undefined;
   private isReady = false;
   private failedStarts = 0;
   private nextId = 1;
   private readonly running = new Map<number, HelperProcess>();
+  /** Spawns asked of it and not yet answered: the spawner gives the next to the helper with the fewest. */
+  pending = 0;
   private stopped = false;
   private readonly logger: Logger;
 
@@ -193,9 +196,12 @@ export class Spawner {
     this.logger = logger;
   }
 
-  /** Starts the helper ahead of the first command (the agent's workers start). */
   prepare(): void {
     this.startHelper();
+  }
+
+  get usable(): boolean {
+    return this.helper !== undefined && this.isReady;
   }
 
   /** Starts the helper if it is not running; true once it is ready, false where there can be none. */
@@ -211,16 +217,18 @@ export class Spawner {
     }
   }
 
-  /** Spawns `request`; a failure to spawn arrives as the process's 'error' event, or is thrown. */
+  /** Spawns `request` (the helper is usable); a failure to spawn arrives as the process's 'error' event. */
   spawn(request: SpawnRequest): CommandProcess {
-    const helper = this.startHelper();
-    if (!helper || !this.isReady) return spawnDirect(request);
+    const helper = this.helper!;
     const id = this.nextId++;
     const post = (message: Record<string, unknown>): void => {
       if (this.helper === helper && helper.connected) helper.send(message);
     };
     const child = new HelperProcess(id, post, request.gate, helper.pid);
     this.running.set(id, child);
+    this.pending++;
+    child.once('spawn', () => this.pending--);
+    child.once('error', () => this.pending--);
     this.refWhileRunning(helper);
     post({ t: 'spawn', id, ...request });
     return child;
@@ -281,6 +289,7 @@ export class Spawner {
       else this.logger.warn(fields, 'the spawn helper exited: the commands it had spawned are killed, and the next command starts a new helper');
     }
     for (const child of orphans) child.orphaned();
+    this.pending = 0;
   }
 
   /** The helper keeps the agent alive only while it has commands running (an idle agent may exit). */
@@ -297,5 +306,47 @@ export class Spawner {
       helper.unref();
       channel?.unref?.();
     }
+  }
+}
+
+/**
+ * How many helpers an agent runs: a fork holds its helper until the child has exec'd, so one helper forks
+ * one command at a time, a few milliseconds each on a busy machine; one per core, up to 4, fork in parallel.
+ */
+export function helperCount(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+/** Spawns commands through the helpers once they are ready, and by itself until then. */
+export class Spawner {
+  private readonly helpers: Helper[];
+
+  constructor(logger: Logger, count = helperCount()) {
+    this.helpers = Array.from({ length: count }, () => new Helper(logger));
+  }
+
+  /** Starts the helpers ahead of the first command (the agent's workers start). */
+  prepare(): void {
+    for (const helper of this.helpers) helper.prepare();
+  }
+
+  /** Starts the helpers that are not running; true once all are ready, false where there can be none. */
+  async ready(): Promise<boolean> {
+    return (await Promise.all(this.helpers.map((helper) => helper.ready()))).every(Boolean);
+  }
+
+  /** Spawns `request`; a failure to spawn arrives as the process's 'error' event, or is thrown. */
+  spawn(request: SpawnRequest): CommandProcess {
+    let chosen: Helper | undefined;
+    for (const helper of this.helpers) {
+      if (!helper.usable) helper.prepare(); // one that exited starts again
+      else if (chosen === undefined || helper.pending < chosen.pending) chosen = helper;
+    }
+    return chosen ? chosen.spawn(request) : spawnDirect(request);
+  }
+
+  /** Ends the helpers (the agent is stopping; its commands have ended or been given up). */
+  stop(): void {
+    for (const helper of this.helpers) helper.stop();
   }
 }
