@@ -237,7 +237,7 @@ class Helper {
   /** Ends the helper (the agent is stopping; its commands have ended or been given up). */
   stop(): void {
     this.stopped = true;
-    this.helper?.disconnect();
+    if (this.helper?.connected) this.helper.disconnect();
   }
 
   private startHelper(): ChildProcess | undefined {
