@@ -61,6 +61,9 @@ interface ActiveRun {
   urgent: AbortController;
 }
 
+/** How long the start waits for the spawn helpers at most. */
+const SPAWNER_START_WAIT_MS = 5_000;
+
 export class QueueWorkers {
   private readonly options: QueueWorkersOptions;
   private readonly loops = new Map<string, FetchLoop<FireData>>();
@@ -127,7 +130,9 @@ export class QueueWorkers {
   }
 
   async start(): Promise<void> {
-    this.spawner.prepare();
+    // The spawn helpers, ready before the first claim, so that every command is forked by one (a helper
+    // that does not start in time leaves the agent forking commands itself until it has).
+    await Promise.race([this.spawner.ready(), sleep(SPAWNER_START_WAIT_MS, false, { ref: false })]);
     for (const spec of Object.values(QUEUES)) {
       this.loops.set(
         spec.name,

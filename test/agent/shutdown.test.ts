@@ -11,7 +11,7 @@ import { freshDatabase } from '../helpers/db.ts';
 import { jobsDir, ledger, startAgent } from '../helpers/agent.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { tcpRelay } from '../helpers/tcp-relay.ts';
-import { groupAlive } from '../../src/workers/process-group.ts';
+import { groupAlive, processAlive } from '../../src/workers/process-group.ts';
 
 test('a run still active after the grace period is given back and finished by the other agent', async (t) => {
   const url = await freshDatabase('shutdown');
@@ -26,6 +26,10 @@ test('a run still active after the grace period is given back and finished by th
   t.after(() => b.stop('SIGKILL'));
   assert.equal(await a.stop('SIGTERM'), 0, 'exit 0 after giving the run back');
   assert.ok(a.logs.some((l) => String(l.msg).startsWith('grace period over')));
+  // The spawn helper that forked the command (README, "The spawn helper") ends with the agent.
+  const helper = Number(a.logs.find((l) => l.msg === 'command started')?.spawn_helper);
+  assert.ok(helper > 1, 'the command was forked by a spawn helper');
+  await pollUntil(async () => !(await processAlive(helper)), { timeoutMs: 3_000, what: "agent-a's spawn helper to end with it" });
   const [row] = await pollUntil(async () => {
     const rows = await ledger(url, 'long');
     return rows[0]?.state === 'succeeded' ? rows : undefined;
