@@ -27,7 +27,7 @@ import { queueDepths } from './queue/depth.ts';
 import { FAILURE_STATES, Notifier } from './runs/notify.ts';
 import { pauseAfterFailures } from './runs/pause-after-failures.ts';
 import { fireDownstream, UnfiredChains, UNFIRED_SWEEP_MS, type ChainContext } from './runs/chains.ts';
-import { createBoss, ensureQueues } from './queue/boss.ts';
+import { createBoss, ensureQueues, IDLE_CONNECTION_MS } from './queue/boss.ts';
 import { enqueueLeadMs } from './queue/ahead.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
 import { queueFor } from './queue/queues.ts';
@@ -72,7 +72,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<A
     databaseUrl = embedded.url;
   }
   // One connection stays open: the heartbeat every 30 s would otherwise reconnect (and authenticate) each time.
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, min: 1, connectionTimeoutMillis: 5_000, query_timeout: STATEMENT_READ_TIMEOUT_MS, application_name: `jobsd ${config.instance}` });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, min: 1, idleTimeoutMillis: IDLE_CONNECTION_MS, connectionTimeoutMillis: 5_000, query_timeout: STATEMENT_READ_TIMEOUT_MS, application_name: `jobsd ${config.instance}` });
   let closing = false;
   // A database restart drops every connection at once: one line per 30 s, not one per connection.
   let lastConnectionError = 0;

@@ -29,6 +29,14 @@ const bossClock = {
 
 const readTimeout = { query_timeout: STATEMENT_READ_TIMEOUT_MS };
 
+/**
+ * How long an agent's pools keep an idle connection (pg's default is 10 s). Under load the connections a
+ * burst needs beyond the usual were closed 10 s later and opened again at a later burst: a new backend
+ * (fork, authentication, cold caches, pg-boss's session statements) each time, about a tenth of
+ * PostgreSQL's CPU per fire with 4 agents (`npm run bench -- agents`), and more with each agent's pools.
+ */
+export const IDLE_CONNECTION_MS = 60_000;
+
 export function createBoss(connectionString: string, applicationName: string): PgBoss {
   return new PgBoss({
     connectionString,
@@ -36,6 +44,8 @@ export function createBoss(connectionString: string, applicationName: string): P
     schema: BOSS_SCHEMA,
     application_name: applicationName,
     max: 8,
+    // Handed to pg.Pool too; pg-boss's typings omit it.
+    ...({ idleTimeoutMillis: IDLE_CONNECTION_MS } as object),
     // A statement cut off without its connection closing fails, and its connection is discarded
     // (pg-boss hands its options to pg.Pool; its typings omit pg's query_timeout).
     ...(readTimeout as object),
