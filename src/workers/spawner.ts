@@ -9,6 +9,7 @@
 // unwatched) and each run ends as killed by SIGKILL; the next command starts a new helper.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
+import { accessSync, constants } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
 import { availableParallelism } from 'node:os';
@@ -18,6 +19,25 @@ import { withDeathSignal } from './death-signal.ts';
 import { signalGroup } from './process-group.ts';
 
 const HELPER = fileURLToPath(new URL('./spawner-process.ts', import.meta.url));
+/**
+ * The Node binary the helper runs on: the agent's own, through /proc/PID/exe on Linux, which reaches it
+ * also where its path does not (an agent started under another user from a checkout closed to it, a
+ * binary replaced since the start).
+ */
+function nodeBinary(): string {
+  if (process.platform === 'linux') {
+    // The agent's pid, not `self`: setpriv execs it, and its own `self` would be setpriv.
+    const exe = `/proc/${process.pid}/exe`;
+    try {
+      accessSync(exe, constants.X_OK);
+      return exe;
+    } catch {
+      // no /proc: the path it was started by
+    }
+  }
+  return process.execPath;
+}
+
 /** A helper that exits this many times in a row without having spawned anything is not started again. */
 const MAX_FAILED_STARTS = 3;
 
@@ -211,7 +231,8 @@ class Helper {
       if (!helper) return false;
       if (this.isReady) return true;
       this.ref(helper, true); // what is awaited here keeps the process alive
-      const [m] = (await Promise.race([once(helper, 'message'), once(helper, 'exit').then(() => [undefined])])) as [{ t: 'batch' } | undefined];
+      const gone = (): [undefined] => [undefined];
+      const [m] = (await Promise.race([once(helper, 'message').catch(gone), once(helper, 'exit').then(gone, gone)])) as [{ t: 'batch' } | undefined];
       this.refWhileRunning(helper);
       if (m === undefined && this.failedStarts >= MAX_FAILED_STARTS) return false;
     }
@@ -246,7 +267,7 @@ class Helper {
     try {
       // The helper dies with the agent where it can (a parent-death signal), and otherwise when its
       // channel closes. Its own process group: Ctrl-C and a signal to the agent's group do not reach it.
-      const argv = withDeathSignal(process.execPath, ['--max-old-space-size=32', '--max-semi-space-size=1', HELPER], process.env, process.cwd());
+      const argv = withDeathSignal(nodeBinary(), ['--max-old-space-size=32', '--max-semi-space-size=1', HELPER], process.env, process.cwd());
       helper = spawn(argv.program, argv.args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced', detached: true });
     } catch (err) {
       this.failedStarts++;
@@ -269,7 +290,16 @@ class Helper {
         }
       }
     });
-    helper.on('error', (err) => this.logger.warn({ error: err.message }, 'the spawn helper failed'));
+    helper.on('error', (err) => {
+      if (helper.pid !== undefined) {
+        this.logger.warn({ error: err.message }, 'the spawn helper failed');
+        return;
+      }
+      // It could not be started at all (EACCES, ENOENT): no exit follows, and trying again would fail the same way.
+      this.failedStarts = MAX_FAILED_STARTS;
+      this.logger.warn({ error: err.message }, 'the spawn helper could not start: commands are forked by the agent');
+      this.helperExited(helper, null, null);
+    });
     helper.once('exit', (code, signal) => this.helperExited(helper, code, signal));
     this.refWhileRunning(helper);
     return helper;
@@ -283,7 +313,8 @@ class Helper {
     if (!wasReady) this.failedStarts++;
     const orphans = [...this.running.values()];
     this.running.clear();
-    if (!this.stopped) {
+    const neverStarted = helper.pid === undefined; // said when its error came
+    if (!this.stopped && !neverStarted) {
       const fields = { exit_code: code, signal, commands_killed: orphans.length };
       if (this.failedStarts >= MAX_FAILED_STARTS) this.logger.warn(fields, 'the spawn helper keeps exiting at its start: commands are spawned by the agent from now on');
       else this.logger.warn(fields, 'the spawn helper exited: the commands it had spawned are killed, and the next command starts a new helper');

@@ -70,6 +70,9 @@ test('as an unprivileged user, jobs.d read-only as a ConfigMap: runs, then SIGTE
   await pollUntil(() => logs.some((l) => l.msg === 'jobsd started') || child.exitCode !== null, { timeoutMs: 30_000, what: 'agent started' });
   assert.ok(logs.some((l) => l.msg === 'jobsd started'), `the agent did not start: ${stderr}`);
   assert.equal(logs.find((l) => l.msg === 'jobsd started')!.jobs, 2, 'both ConfigMap files loaded');
+  // The spawn helpers start too, on the agent's own binary (/proc/PID/exe), also where the user cannot reach
+  // its path (a checkout closed to others: before, the agent did not start at all).
+  assert.deepEqual(logs.filter((l) => String(l.msg).startsWith('the spawn helper')).map((l) => l.msg), [], 'no spawn helper problem');
 
   // Two manual runs, through the queue, while the agent runs.
   for (const id of ['short', 'long']) {
