@@ -176,6 +176,11 @@ function roleRows(byCount: Window[][]): string[] {
   return roles.map((role) => `| ${role} | ${byCount.map((ws) => `${cpu(ws, role).toFixed(3)} (${n(ws, role, 'backends')}/${n(ws, role, 'opened')})`).join(' | ')} |`);
 }
 
+/** The header of a table with a column per agent count. */
+function byCountHeader(first: string, counts: readonly number[]): string[] {
+  return [`| ${first} | ${counts.map((n) => `${n} agent${n > 1 ? 's' : ''}`).join(' | ')} |`, `| --- | ${counts.map(() => '---:').join(' | ')} |`];
+}
+
 export const agentsBenchmark: Benchmark = {
   name: 'agents',
   title: 'More agents, same load: SQL statements and PostgreSQL CPU per fire with 1, 2 and 4 agents',
@@ -268,8 +273,7 @@ export const agentsBenchmark: Benchmark = {
       'PostgreSQL CPU ms per fire by process (/proc of each, its role from `pg_stat_activity`; medians), with',
       '(processes at the end of the window / processes opened during it); an agent\'s roles summed over the agents:',
       '',
-      `| process | ${counts.map((n) => `${n} agent${n > 1 ? 's' : ''}`).join(' | ')} |`,
-      `| --- | ${counts.map(() => '---:').join(' | ')} |`,
+      ...byCountHeader('process', counts),
       ...roleRows(byCount),
       '',
       `Idle (10 jobs firing once a day), over ${idleMs / 1000} s:`,
@@ -280,8 +284,7 @@ export const agentsBenchmark: Benchmark = {
       '',
       'Statements under load, by statement (the most time first): calls per fire / µs of execution and planning per fire (medians):',
       '',
-      `| statement | ${counts.map((n) => `${n} agent${n > 1 ? 's' : ''}`).join(' | ')} |`,
-      `| --- | ${counts.map(() => '---:').join(' | ')} |`,
+      ...byCountHeader('statement', counts),
       ...statementRows(byCount),
     ].join('\n');
   },

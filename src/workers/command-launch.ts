@@ -7,7 +7,7 @@ import type { CommandTask, JobDefinition } from '../definitions/types.ts';
 import { withoutAgentSettings } from '../files/agent-env.ts';
 import { resolveProgram, withDeathSignal } from './death-signal.ts';
 import { withLimits } from './limits.ts';
-import { spawnDirect, type CommandProcess } from './spawner.ts';
+import { spawnDirect, type CommandProcess } from './spawned-process.ts';
 import { isoUtc, type RunContext } from './result.ts';
 
 export type CommandJob = JobDefinition & { task: CommandTask };
