@@ -1,40 +1,80 @@
 // Fires queued ahead of their time. Enqueueing a fire (one transaction) and claiming it (one more
 // statement) take milliseconds that a fire decided at its instant would start late by. So the ticker
-// enqueues a fire ENQUEUE_LEAD_MS ahead, with pg-boss's `startAfter` set CLAIM_AHEAD_MS before it is due
-// (COMMAND_CLAIM_AHEAD_MS for a command): a worker claims it then, holds it, and starts it at its due
-// time. A command's process is spawned while it is held, and started with a write to a pipe. An edit or removal of the job before
-// then takes the fire back (src/queue/recall.ts).
+// enqueues a fire ENQUEUE_LEAD_MS ahead, with pg-boss's `startAfter` set CLAIM_AHEAD_MS before it is due: a
+// worker claims it then, holds it, and starts it at its due time. A `command` is queued further ahead, up
+// to COMMAND_ENQUEUE_LEAD_MS, and claimable CLAIM_AHEAD_MS after it is queued: its process is spawned while
+// the run is held, and started with a write to a pipe. An edit or removal of the job before it is claimed
+// takes the fire back (src/queue/recall.ts).
 //
 // The overlap rules still decide at the fire instant. `allow` has none. With `skip` and `queue`, a fire
 // the queue policy refuses ahead of time (an earlier run still holds the job) is not recorded: it is
 // enqueued again at its due time, when the earlier run may have ended. A fire it accepts holds the job's
 // slot from then on, as it would from its instant. `replace` is queued ahead the same way when nothing
 // is queued or running (its queue is `exclusive`); otherwise it is refused ahead of time and enqueued
-// when due, cancelling the run it replaces then, not earlier.
+// when due, cancelling the run it replaces then, not earlier. So that the run of the fire before has
+// usually ended by then, a command whose overlap has rules is queued no earlier than half its gap to that fire.
 //
 // pg-boss does not notify for a job whose start is in the future, so the enqueuing agent notifies
 // itself, with the times the queued runs become claimable: `<queue>@<ms>,<ms>` on pg-boss's channel
 // (its own notifications carry the bare queue name).
 
-import type { JobDefinition } from '../definitions/types.ts';
+import type { JobDefinition, Schedule } from '../definitions/types.ts';
+import { nextFire } from '../schedule/next.ts';
 
 /** How long before a fire is due the ticker enqueues it. */
 export const ENQUEUE_LEAD_MS = 500;
 /** How long before a fire is due a worker may claim it; it starts the run at the due time. */
 export const CLAIM_AHEAD_MS = 100;
 /**
- * The same for a `command` task: the worker spawns its process while it holds the run (a spawn
- * forks the agent: about 10 ms each, spent before the fire rather than after it).
+ * How long before a `command` fire is due the ticker enqueues it, at most. Its worker spawns the process
+ * while it holds the run: 200 commands due at one instant on a 2-core machine took 400–600 ms to spawn
+ * (docs/benchmarks.md, "Commands queued further ahead").
  */
-export const COMMAND_CLAIM_AHEAD_MS = 400;
+export const COMMAND_ENQUEUE_LEAD_MS = 950;
+/** How long before a `command` fire is due a worker may claim it, at most. */
+export const COMMAND_CLAIM_AHEAD_MS = COMMAND_ENQUEUE_LEAD_MS - CLAIM_AHEAD_MS;
 
-export function enqueueLeadMs(_definition: JobDefinition): number {
-  return ENQUEUE_LEAD_MS;
+/**
+ * The shortest time there can be between the due times of the fire at `fireTimeMs` and of the one before
+ * it: the interval, or for a cron with a seconds field the gap to the next fire (a cron of minutes fires at
+ * most once a minute), less the jitter. Pure.
+ */
+function shortestGapMs(schedule: Schedule, fireTimeMs: number): number {
+  const { trigger } = schedule;
+  const seconds = (expression: string) => expression.trim().split(/\s+/).length === 6;
+  let gapMs = Number.POSITIVE_INFINITY;
+  if (trigger.kind === 'every') gapMs = trigger.intervalMs;
+  else if ((trigger.kind === 'cron' && seconds(trigger.expression)) || (trigger.kind === 'crons' && trigger.crons.some((c) => seconds(c.expression)))) {
+    const next = nextFire(schedule, fireTimeMs);
+    if (next !== null) gapMs = next - fireTimeMs;
+  } else if (trigger.kind === 'cron' || trigger.kind === 'crons') gapMs = 60_000;
+  return gapMs - schedule.jitterMs;
 }
 
-/** When a fire queued ahead becomes claimable. */
-export function claimableAt(definition: JobDefinition, dueAtMs: number): number {
-  return dueAtMs - (definition.task.type === 'command' ? COMMAND_CLAIM_AHEAD_MS : CLAIM_AHEAD_MS);
+/** How long before the fire at `fireTimeMs` is due the ticker enqueues it. Pure. */
+export function enqueueLeadMs(definition: JobDefinition, fireTimeMs: number): number {
+  if (definition.task.type !== 'command') return ENQUEUE_LEAD_MS;
+  if (definition.overlap === 'allow') return COMMAND_ENQUEUE_LEAD_MS;
+  const half = shortestGapMs(definition.schedule, fireTimeMs) / 2;
+  return Math.round(Math.min(COMMAND_ENQUEUE_LEAD_MS, Math.max(ENQUEUE_LEAD_MS, half)));
+}
+
+/** A fire as the ticker hands it over: `leadMs` before it is due (none: when due). */
+interface AheadFire {
+  definition: JobDefinition;
+  dueAtMs: number;
+  leadMs?: number;
+}
+
+/** When the ticker hands the fire over. */
+export function handoverAt(fire: AheadFire): number {
+  return fire.dueAtMs - (fire.leadMs ?? 0);
+}
+
+/** When a fire queued ahead becomes claimable: CLAIM_AHEAD_MS before it is due, a command's once it is queued. */
+export function claimableAt(fire: AheadFire): number {
+  const aheadMs = fire.definition.task.type === 'command' ? Math.max(CLAIM_AHEAD_MS, (fire.leadMs ?? ENQUEUE_LEAD_MS) - CLAIM_AHEAD_MS) : CLAIM_AHEAD_MS;
+  return fire.dueAtMs - aheadMs;
 }
 
 /**

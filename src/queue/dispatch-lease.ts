@@ -5,7 +5,7 @@
 // The holder is named in jobsd.dispatcher (one row, with a token that grows at each change of holder).
 // The holder enqueues each tick's fires as before, and the same transaction sends a confirmation on
 // pg-boss's channel (delivered to every agent's listening connection at commit, so only once the fires
-// are recorded): the range of handover instants it dispatched (a fire is handed over ENQUEUE_LEAD_MS before
+// are recorded): the range of handover instants it dispatched (a fire is handed over its lead before
 // it is due; the ticker hands fires over in that order, so the ranges of two ticks do not overlap), and the fires it did not decide in that transaction (refused ahead of their time: decided
 // when due) or decided at their due time. A standby holds each fire the ticker hands it, and drops it
 // once a confirmation covers it. A fire still unconfirmed CONFIRM_GRACE_MS after its handover (or after
@@ -22,7 +22,7 @@
 import type pg from 'pg';
 import type { Logger } from '../log.ts';
 import type { Fire } from '../ticker/ticker.ts';
-import { ENQUEUE_LEAD_MS } from './ahead.ts';
+import { handoverAt } from './ahead.ts';
 import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
 
 /**
@@ -40,8 +40,6 @@ const RECENT_MS = 5_000;
 const MAX_PAYLOAD = 7_900;
 
 const fireKey = (jobId: string, fireTimeMs: number) => `${jobId}:${fireTimeMs}`;
-/** When the ticker hands a fire over (ahead of its due time). */
-const handoverAt = (fire: Fire) => fire.dueAtMs - ENQUEUE_LEAD_MS;
 
 /** What a holder's transaction tells the standbys. */
 export interface Confirmation {

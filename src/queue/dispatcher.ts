@@ -9,7 +9,7 @@ import { lastScheduledFires } from '../db/ledger.ts';
 import { recordNotRun } from '../db/fire-transitions.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Fire } from '../ticker/ticker.ts';
-import { claimableAt, ENQUEUE_LEAD_MS } from './ahead.ts';
+import { claimableAt, handoverAt } from './ahead.ts';
 import { catchUp, type CatchUpContext } from './catchup.ts';
 import type { EnqueueOutcome } from './enqueue.ts';
 import { enqueueFires, type EnqueueConfirm } from './enqueue-batch.ts';
@@ -184,7 +184,7 @@ export class Dispatcher {
     if (batch.length === 0) return;
     const fires = batch.map((b) => b.fire);
     const requests = fires.map((f, i) => {
-      const claimableAtMs = !batch[i]!.onTime && f.dueAtMs > now ? claimableAt(f.definition, f.dueAtMs) : undefined;
+      const claimableAtMs = !batch[i]!.onTime && f.dueAtMs > now ? claimableAt(f) : undefined;
       return { definition: f.definition, fireTimeMs: f.fireTimeMs, dueAtMs: f.dueAtMs, instance: this.ctx.instance, ...(claimableAtMs !== undefined ? { claimableAtMs } : {}) };
     });
     const enqueued = enqueueFires(this.ctx.pool, this.ctx.boss, requests, this.lease?.mine ? this.confirm(confirmationOf(all, lateReplace)) : undefined).then(
@@ -232,7 +232,7 @@ export class Dispatcher {
   /** One fire of a batch that failed for its data, as a batch of its own. */
   private enqueueAlone(fire: Fire): void {
     const now = this.now();
-    const claimableAtMs = fire.dueAtMs > now ? claimableAt(fire.definition, fire.dueAtMs) : undefined;
+    const claimableAtMs = fire.dueAtMs > now ? claimableAt(fire) : undefined;
     const request = { definition: fire.definition, fireTimeMs: fire.fireTimeMs, dueAtMs: fire.dueAtMs, instance: this.ctx.instance, ...(claimableAtMs !== undefined ? { claimableAtMs } : {}) };
     enqueueFires(this.ctx.pool, this.ctx.boss, [request]).then(
       ([outcome]) => this.settled(fire, outcome!, claimableAtMs),
@@ -300,7 +300,7 @@ export class Dispatcher {
 function confirmationOf<B extends { fire: Fire; onTime: boolean; ticked: boolean }>(batch: B[], apart: (b: B) => boolean): Confirmation {
   const key = (b: B) => ({ jobId: b.fire.definition.id, fireTimeMs: b.fire.fireTimeMs });
   const ranged = batch.filter((b) => b.ticked && !b.onTime);
-  const handovers = ranged.map((b) => b.fire.dueAtMs - ENQUEUE_LEAD_MS);
+  const handovers = ranged.map((b) => handoverAt(b.fire));
   return {
     ...(ranged.length ? { range: { fromMs: Math.min(...handovers), toMs: Math.max(...handovers) } } : {}),
     decided: batch.filter((b) => b.onTime && !apart(b)).map(key),

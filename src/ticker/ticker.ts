@@ -15,6 +15,8 @@ export interface Fire {
   fireTimeMs: number;
   /** When it is due: the fire time plus its jitter. */
   dueAtMs: number;
+  /** How long before it is due the ticker hands it over (`leadMs`); none: when due. */
+  leadMs?: number;
 }
 
 export interface TickerOptions {
@@ -31,9 +33,9 @@ export interface TickerOptions {
   lateAfterMs?: number;
   /**
    * How long before its due time a job's fire is dispatched (0 by default): fires that are queued
-   * ahead are claimed by a worker shortly before their time and started at it (overlap: allow).
+   * ahead are claimed by a worker shortly before their time and started at it (src/queue/ahead.ts).
    */
-  leadMs?: (definition: JobDefinition) => number;
+  leadMs?: (definition: JobDefinition, fireTimeMs: number) => number;
   /**
    * A fire dispatched ahead whose job was then edited or removed before it was due: it must be taken back
    * (the edit applies to it, or the job is gone). An edited job's fire at the same time is dispatched
@@ -157,9 +159,10 @@ export class Ticker {
       fireTimeMs = nextFire(schedule, step < MAX_PENDING_STEPS ? fireTimeMs : afterMs);
     }
     if (fireTimeMs === null) return;
-    const fire: Fire = { definition, fireTimeMs, dueAtMs: due(fireTimeMs) };
+    const leadMs = this.options.leadMs?.(definition, fireTimeMs) ?? 0;
+    const fire: Fire = { definition, fireTimeMs, dueAtMs: due(fireTimeMs), ...(leadMs > 0 ? { leadMs } : {}) };
     this.current.set(definition.id, fire);
-    this.heap.push(fire.dueAtMs - (this.options.leadMs?.(definition) ?? 0), fire);
+    this.heap.push(fire.dueAtMs - leadMs, fire);
   }
 
   private arm(): void {

@@ -3,8 +3,9 @@
 // when the job is removed, taken back when it is edited; a fire the overlap policy refuses ahead of time
 // is left to be decided when due. The notification format is pinned both ways.
 import assert from 'node:assert/strict';
+import type { Schedule } from '../../src/definitions/types.ts';
 import { test } from 'node:test';
-import { CLAIM_AHEAD_MS, COMMAND_CLAIM_AHEAD_MS, claimableAt, enqueueLeadMs, ENQUEUE_LEAD_MS, parseWakePayload, wakePayload } from '../../src/queue/ahead.ts';
+import { CLAIM_AHEAD_MS, COMMAND_CLAIM_AHEAD_MS, COMMAND_ENQUEUE_LEAD_MS, claimableAt, enqueueLeadMs, ENQUEUE_LEAD_MS, handoverAt, parseWakePayload, wakePayload } from '../../src/queue/ahead.ts';
 import { cancelQueuedRuns } from '../../src/queue/cancel.ts';
 import { recallFire } from '../../src/queue/recall.ts';
 import { enqueueFires } from '../../src/queue/enqueue-batch.ts';
@@ -15,14 +16,33 @@ import { commandJob, httpJob } from '../helpers/definitions.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { queueDatabase } from '../helpers/queue.ts';
 
-test('fires are queued ahead in every overlap mode; a command is claimable earlier than other tasks', () => {
+test('fires are queued ahead in every overlap mode; a command further ahead, and claimable once queued', () => {
+  const every = (intervalMs: number, jitterMs = 0): Schedule => ({ ...commandJob().schedule, trigger: { kind: 'every' as const, intervalMs, anchorMs: 0 }, jitterMs });
+  const cron = (expression: string): Schedule => ({ ...commandJob().schedule, trigger: { kind: 'cron' as const, expression, source: expression } });
+  const at = 60_000;
   for (const overlap of ['allow', 'skip', 'queue', 'replace'] as const) {
-    assert.equal(enqueueLeadMs(commandJob({ id: 'x', overlap })), ENQUEUE_LEAD_MS, overlap);
-    assert.equal(claimableAt(httpJob({ id: 'x', overlap }), 10_000), 10_000 - CLAIM_AHEAD_MS, overlap);
-    // A command is claimed earlier: its process is spawned while the run is held.
-    assert.equal(claimableAt(commandJob({ id: 'x', overlap }), 10_000), 10_000 - COMMAND_CLAIM_AHEAD_MS, overlap);
+    const http = httpJob({ id: 'x', overlap, schedule: every(1000) });
+    assert.equal(enqueueLeadMs(http, at), ENQUEUE_LEAD_MS, overlap);
+    assert.equal(claimableAt({ definition: http, dueAtMs: at, leadMs: ENQUEUE_LEAD_MS }), at - CLAIM_AHEAD_MS, overlap);
   }
-  assert.ok(COMMAND_CLAIM_AHEAD_MS < ENQUEUE_LEAD_MS, 'claimable after it is enqueued');
+  // A command is queued (and claimable) earlier: its process is spawned while the run is held.
+  const lead = (overlap: 'allow' | 'skip' | 'queue' | 'replace', schedule: Schedule) => enqueueLeadMs(commandJob({ id: 'x', overlap, schedule }), at);
+  assert.equal(lead('allow', every(1000)), COMMAND_ENQUEUE_LEAD_MS, 'allow: no earlier run to wait for');
+  for (const overlap of ['skip', 'queue', 'replace'] as const) {
+    // Queued no earlier than half the gap to the fire before, which by then has usually ended.
+    assert.equal(lead(overlap, every(1000)), ENQUEUE_LEAD_MS, `${overlap}, every 1s`);
+    assert.equal(lead(overlap, every(1500)), 750, `${overlap}, every 1.5s`);
+    assert.equal(lead(overlap, every(2000)), COMMAND_ENQUEUE_LEAD_MS, `${overlap}, every 2s`);
+    assert.equal(lead(overlap, every(3000, 2000)), ENQUEUE_LEAD_MS, `${overlap}, every 3s with a jitter of 2s: dues 1s apart`);
+    assert.equal(lead(overlap, cron('*/5 * * * *')), COMMAND_ENQUEUE_LEAD_MS, `${overlap}, a cron of minutes`);
+    assert.equal(lead(overlap, cron('* * * * * *')), ENQUEUE_LEAD_MS, `${overlap}, a cron of every second`);
+    assert.equal(lead(overlap, cron('*/3 * * * * *')), COMMAND_ENQUEUE_LEAD_MS, `${overlap}, a cron of every 3 seconds`);
+  }
+  const command = commandJob({ id: 'x', overlap: 'allow' });
+  assert.equal(claimableAt({ definition: command, dueAtMs: at, leadMs: COMMAND_ENQUEUE_LEAD_MS }), at - COMMAND_CLAIM_AHEAD_MS);
+  assert.equal(claimableAt({ definition: command, dueAtMs: at, leadMs: ENQUEUE_LEAD_MS }), at - ENQUEUE_LEAD_MS + CLAIM_AHEAD_MS);
+  assert.equal(handoverAt({ definition: command, dueAtMs: at, leadMs: COMMAND_ENQUEUE_LEAD_MS }), at - COMMAND_ENQUEUE_LEAD_MS);
+  assert.ok(COMMAND_CLAIM_AHEAD_MS < COMMAND_ENQUEUE_LEAD_MS, 'claimable after it is enqueued');
 });
 
 test('overlap replace: a fire is queued ahead when there is nothing to replace, refused ahead (to cancel when due) when there is', async () => {
@@ -89,7 +109,7 @@ test('a fire queued ahead is not claimable before its time, wakes every replica 
     await listener.start();
     const def = commandJob({ id: 'ahead-job', overlap: 'allow' });
     const due = Date.now() + 60_000;
-    const claimable = claimableAt(def, due)!;
+    const claimable = claimableAt({ definition: def, dueAtMs: due, leadMs: COMMAND_ENQUEUE_LEAD_MS });
     assert.deepEqual(await enqueueFires(pool, boss, [{ definition: def, fireTimeMs: due, dueAtMs: due, instance: 'test', claimableAtMs: claimable }]), ['queued']);
     assert.deepEqual(await boss.fetch(QUEUES.allow.name), [], 'not claimable a minute early');
     const { rows } = await pool.query<{ start_after: Date; state: string; due_at: string }>(
