@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
 import type { CommandTask, JobDefinition } from '../definitions/types.ts';
 import { withoutAgentSettings } from '../files/agent-env.ts';
-import { resolveProgram, withDeathSignal } from './death-signal.ts';
+import { resolveProgram } from './death-signal.ts';
 import { withLimits } from './limits.ts';
 import { spawnDirect, type CommandProcess } from './spawned-process.ts';
 import { isoUtc, type RunContext } from './result.ts';
@@ -103,10 +103,9 @@ export async function launch(def: CommandJob, ctx: RunContext, outputDir: string
     // prlimit would report a missing program as its own failure (exit 127): report it as spawn would.
     if (limited[0] !== program && resolveProgram(program, env, task.cwd) === undefined) return { problem: spawnProblem(program, Object.assign(new Error('not found'), { code: 'ENOENT' })) };
     const [file, fileArgs] = gate ? gate(...limited) : limited;
-    const argv = withDeathSignal(file, fileArgs, env, task.cwd);
     // Forked by the spawn helper where the agent has one (src/workers/spawner.ts); in its own process
-    // group either way, so that signals reach the whole tree.
-    const request = { file: argv.program, args: argv.args, cwd: task.cwd, env, gate: gate !== undefined };
+    // group either way, so that signals reach the whole tree, and killed when the agent dies.
+    const request = { file, args: fileArgs, cwd: task.cwd, env, gate: gate !== undefined };
     child = ctx.spawner ? ctx.spawner.spawn(request) : spawnDirect(request);
   } catch (err) {
     return { problem: spawnProblem(program, err) };

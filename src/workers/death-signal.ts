@@ -1,8 +1,10 @@
 // On Linux, a command should die with the agent: if the agent is killed (SIGKILL, OOM), its child
 // must not run on unnoticed while another replica retries the run. Node cannot set the child's
-// parent-death signal (prctl PR_SET_PDEATHSIG) itself, so the child is started through util-linux's
-// `setpriv --pdeathsig KILL`, which sets it and then execs the program. Processes the command
-// started in the background do not inherit it (the kernel clears it on fork); see README.
+// parent-death signal (prctl PR_SET_PDEATHSIG) itself, so a command the agent forks is started through
+// util-linux's `setpriv --pdeathsig KILL`, which sets it and then execs the program. Processes the
+// command started in the background do not inherit it (the kernel clears it on fork); see README. A
+// command a spawn helper forks needs none: the helper itself gets a death signal (SIGUSR2), at which it
+// kills the process group of every command it forked (src/workers/spawner-process.ts).
 
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
@@ -62,10 +64,10 @@ function searchProgram(program: string, env: NodeJS.ProcessEnv, cwd: string): st
   return undefined;
 }
 
-/** The argv that starts `program args` so that it receives SIGKILL when the agent dies, where possible. */
-export function withDeathSignal(program: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): { program: string; args: string[] } {
+/** The argv that starts `program args` so that it receives `signal` when the agent dies, where possible. */
+export function withDeathSignal(program: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, signal: 'KILL' | 'USR2' = 'KILL'): { program: string; args: string[] } {
   if (!setprivAvailable()) return { program, args };
   const resolved = resolveProgram(program, env, cwd);
   if (resolved === undefined) return { program, args }; // let spawn report the missing program
-  return { program: SETPRIV, args: ['--pdeathsig', 'KILL', '--', resolved, ...args] };
+  return { program: SETPRIV, args: ['--pdeathsig', signal, '--', resolved, ...args] };
 }

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
+import { withDeathSignal } from './death-signal.ts';
 import { signalGroup } from './process-group.ts';
 
 export interface SpawnRequest {
@@ -145,9 +146,10 @@ export class HelperProcess extends EventEmitter implements CommandProcess {
   }
 }
 
-/** A process the agent spawned itself (no helper yet, or none possible). */
+/** A process the agent spawned itself (no helper yet, or none possible), with its death signal. */
 export function spawnDirect(request: SpawnRequest): CommandProcess {
-  const child = spawn(request.file, request.args, {
+  const argv = withDeathSignal(request.file, request.args, request.env, request.cwd);
+  const child = spawn(argv.program, argv.args, {
     cwd: request.cwd,
     env: request.env,
     detached: true, // its own process group, so signals reach the whole tree

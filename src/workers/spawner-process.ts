@@ -15,9 +15,10 @@
 // child's reading pauses (the child then waits on its write, as it would on a slow agent).
 //
 // It ignores the terminal's and the service manager's signals (Ctrl-C reaches the whole foreground group):
-// it ends when the agent does. When its channel closes (the agent exited or was killed) it kills the process
-// group of every command still running and exits; where util-linux setpriv exists the agent also starts it
-// with a parent-death signal, and it starts the commands with theirs (src/workers/death-signal.ts).
+// it ends when the agent does. When the agent dies (its parent-death signal, SIGUSR2, where util-linux
+// setpriv exists: src/workers/death-signal.ts) or its channel closes, it kills the process group of every
+// command still running or held, and exits. So the commands need no death signal of their own (one exec
+// less for each), and what they started in the background goes with them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 
@@ -153,7 +154,8 @@ process.on('message', (m: { t: string; id: number; fd?: number; file?: string; a
   }
 });
 
-process.on('disconnect', () => {
+/** The agent is gone: nothing it started may run on unwatched. */
+function killAllAndExit(): never {
   for (const entry of children.values()) {
     if (entry.pid === undefined) continue;
     try {
@@ -163,6 +165,8 @@ process.on('disconnect', () => {
     }
   }
   process.exit(0);
-});
+}
+process.on('SIGUSR2', killAllAndExit);
+process.on('disconnect', killAllAndExit);
 
 send({ t: 'ready' });

@@ -104,9 +104,10 @@ class Helper {
     if (this.helper || this.stopped || this.failedStarts >= MAX_FAILED_STARTS) return this.helper;
     let helper: ChildProcess;
     try {
-      // The helper dies with the agent where it can (a parent-death signal), and otherwise when its
-      // channel closes. Its own process group: Ctrl-C and a signal to the agent's group do not reach it.
-      const argv = withDeathSignal(nodeBinary(), ['--max-old-space-size=32', '--max-semi-space-size=1', HELPER], process.env, process.cwd());
+      // The helper ends with the agent, killing its commands' groups first: at its parent-death signal
+      // (SIGUSR2, where setpriv exists), and when its channel closes. Its own process group: Ctrl-C and a
+      // signal to the agent's group do not reach it.
+      const argv = withDeathSignal(nodeBinary(), ['--max-old-space-size=32', '--max-semi-space-size=1', HELPER], process.env, process.cwd(), 'USR2');
       helper = spawn(argv.program, argv.args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced', detached: true });
     } catch (err) {
       this.failedStarts++;

@@ -1,14 +1,18 @@
 // The spawn helper (src/workers/spawner.ts): the process that forks the agent's commands, off its event
 // loop. What a command sees and what the run reports are the same as when the agent forks it (the command
 // tests run both ways, test/helpers/spawn-paths.ts); these are the helper's own cases: it is the parent,
-// output of any size arrives whole, and a helper that dies takes its commands with it and is replaced.
+// output of any size arrives whole, a helper that dies takes its commands with it and is replaced, and an
+// agent that dies takes the helper and every command it forked.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { runCommand } from '../../src/workers/command.ts';
-import { processAlive } from '../../src/workers/process-group.ts';
+import { processAlive, signalGroup } from '../../src/workers/process-group.ts';
 import { Spawner } from '../../src/workers/spawner.ts';
 import { commandJob, memoryLogger, runContext } from '../helpers/definitions.ts';
 import { pollUntil } from '../helpers/poll.ts';
@@ -74,5 +78,44 @@ describe('the spawn helper', { skip: process.platform !== 'linux' && 'reads /pro
     assert.equal(next.details.output_tail, 'jobsd-spawner\n');
     const nextStarted = runEntries.filter((e) => e.msg === 'command started').at(-1);
     assert.notEqual(nextStarted?.spawn_helper, helperPid);
+  });
+
+  it('an agent killed: its helper kills every command it forked, held or running, and what each started in its group', async (t) => {
+    // The agent is a process of its own here (no lease watchdog), SIGKILLed as the fault tests do it.
+    const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-spawner-agent-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const script = path.join(dir, 'agent.mjs');
+    const src = (file: string) => JSON.stringify(pathToFileURL(path.resolve(import.meta.dirname, '../../src', file)).href);
+    writeFileSync(
+      script,
+      `import { Spawner } from ${src('workers/spawner.ts')};
+import { createLogger } from ${src('log.ts')};
+const spawner = new Spawner(createLogger({ level: 'silent' }), 1);
+if (!(await spawner.ready())) throw new Error('no helper');
+const env = { PATH: process.env.PATH };
+const running = spawner.spawn({ file: '/bin/sh', args: ['-c', 'sleep 300 & echo $!; wait'], cwd: '/tmp', env, gate: false });
+const held = spawner.spawn({ file: '/bin/sh', args: ['-c', 'read -r _ <&3 || exit 125; exec "$@" 3<&-', 'jobsd-gate', 'sleep', '300'], cwd: '/tmp', env, gate: true });
+const background = new Promise((resolve) => {
+  let out = '';
+  running.stdout.on('data', (chunk) => (out += chunk).endsWith('\\n') && resolve(Number(out)));
+});
+const [pid] = await Promise.all([background, new Promise((resolve) => held.once('spawn', resolve))]);
+console.log(JSON.stringify({ helper: running.helperPid, running: running.pid, background: pid, held: held.pid }));
+setInterval(() => {}, 1000);
+`,
+    );
+    const agent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => agent.kill('SIGKILL'));
+    let out = '';
+    agent.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const pids = await pollUntil(() => (out.includes('\n') ? (JSON.parse(out) as Record<string, number>) : undefined), { timeoutMs: 10_000, what: 'the pids' });
+    t.after(() => {
+      for (const pid of [pids.running, pids.held]) if (pid) signalGroup(pid, 'SIGKILL'); // left over by a failure
+    });
+    for (const [what, pid] of Object.entries(pids)) assert.equal(await processAlive(pid), true, `${what} runs`);
+    assert.equal(commOf(pids.helper!), 'jobsd-spawner');
+
+    agent.kill('SIGKILL');
+    for (const [what, pid] of Object.entries(pids)) await pollUntil(async () => !(await processAlive(pid)), { timeoutMs: 5_000, what: `${what} (${pid}) to end with the agent` });
   });
 });
