@@ -6,13 +6,13 @@ import { test } from 'node:test';
 import { processAlive } from '../../src/workers/process-group.ts';
 import { runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
-import { jobsDir, ledger, startAgent } from '../helpers/agent.ts';
+import { HOURLY, jobsDir, ledger, startAgent } from '../helpers/agent.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
 test('a run of a SIGKILLed agent is retried on the other after its heartbeat is missed; nothing else is lost or doubled', async (t) => {
   const url = await freshDatabase('crash');
   const dir = jobsDir({
-    'ten.yaml': 'schedule: every 1h\ntimeout: 5m\nretry: { attempts: 1, delay: 1s }\ntask: { type: command, command: ["sleep", "10"] }\n',
+    'ten.yaml': `${HOURLY}\ntimeout: 5m\nretry: { attempts: 1, delay: 1s }\ntask: { type: command, command: ["sleep", "10"] }\n`,
     'tick.yaml': 'schedule: every 1s\ntask: { type: command, command: ["true"] }\n',
   });
   const a = await startAgent({ name: 'agent-a', jobsDir: dir, databaseUrl: url, args: ['--role', 'worker'] });

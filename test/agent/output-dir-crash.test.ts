@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { processAlive } from '../../src/workers/process-group.ts';
-import { jobsDir, startAgent } from '../helpers/agent.ts';
+import { HOURLY, jobsDir, startAgent } from '../helpers/agent.ts';
 import { runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { pollUntil } from '../helpers/poll.ts';
@@ -15,7 +15,7 @@ test('the output directory of a run whose agent was SIGKILLed is removed by the 
   const url = await freshDatabase('output-crash');
   const base = mkdtempSync(path.join(tmpdir(), 'jobsd-output-crash-'));
   const dir = jobsDir({
-    'long.yaml': 'schedule: every 1h\ntimeout: 5m\ntask: { type: command, command: ["sh", "-c", "echo partial > \\"$JOBSD_OUTPUT_DIR/report.csv\\"; exec sleep 60"] }\n',
+    'long.yaml': `${HOURLY}\ntimeout: 5m\ntask: { type: command, command: ["sh", "-c", "echo partial > \\"$JOBSD_OUTPUT_DIR/report.csv\\"; exec sleep 60"] }\n`,
   });
   const outputDirs = () => readdirSync(base).filter((name) => name.startsWith('jobsd-output-'));
   const a = await startAgent({ name: 'output-a', jobsDir: dir, databaseUrl: url, env: { TMPDIR: base } });

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { processAlive } from '../../src/workers/process-group.ts';
 import { runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
-import { jobsDir, ledger, startAgent } from '../helpers/agent.ts';
+import { HOURLY, jobsDir, ledger, startAgent } from '../helpers/agent.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
 test('overlap skip across two agents: a 2.5 s job firing every second never overlaps; the rest is skipped', async (t) => {
@@ -39,7 +39,7 @@ test('a command past its timeout is killed with its children, retried per its po
   const { writeFileSync } = await import('node:fs');
   writeFileSync(
     path.join(dir, 'stuck.yaml'),
-    `schedule: every 1h\ntimeout: 1s\nretry: { attempts: 1, delay: 1s, backoff: 1 }\ntask:\n  type: command\n  kill_grace: 1s\n  command: "sleep 30 & echo $! >> ${pids}; wait"\n`,
+    `${HOURLY}\ntimeout: 1s\nretry: { attempts: 1, delay: 1s, backoff: 1 }\ntask:\n  type: command\n  kill_grace: 1s\n  command: "sleep 30 & echo $! >> ${pids}; wait"\n`,
   );
   const a = await startAgent({ name: 'agent-a', jobsDir: dir, databaseUrl: url });
   t.after(() => a.stop('SIGKILL'));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
-import { jobsDir, ledger, startAgent, type AgentProcess } from '../helpers/agent.ts';
+import { HOURLY, jobsDir, ledger, startAgent, type AgentProcess } from '../helpers/agent.ts';
 import { COMMAND_CLAIM_AHEAD_MS } from '../../src/queue/ahead.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
@@ -110,7 +110,7 @@ test('a ConfigMap-style ..data symlink swap reloads the changed jobs and removes
 
 test('removing a job cancels its queued runs and pending retries', async (t) => {
   const url = await freshDatabase('remove');
-  const dir = jobsDir({ 'flaky.yaml': 'schedule: every 1h\nretry: { attempts: 3, delay: 5m }\ntask: { type: command, command: ["false"] }\n' });
+  const dir = jobsDir({ 'flaky.yaml': `${HOURLY}\nretry: { attempts: 3, delay: 5m }\ntask: { type: command, command: ["false"] }\n` });
   const agent = await startAgent({ name: 'agent-a', jobsDir: dir, databaseUrl: url });
   t.after(() => agent.stop('SIGKILL'));
   const queued = await runCli(['run', 'flaky', '--jobs-dir', dir, '--database-url', url]);

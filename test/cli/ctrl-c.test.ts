@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { jobsDir, startAgent, type AgentProcess } from '../helpers/agent.ts';
+import { HOURLY, jobsDir, startAgent, type AgentProcess } from '../helpers/agent.ts';
 import { runCli } from '../helpers/cli.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
@@ -25,7 +25,7 @@ test('Ctrl-C during an active run on the embedded database: the run finishes and
   const marks = path.join(work, 'marks');
   const dataDir = path.join(work, 'data');
   const dir = jobsDir({
-    'slow.yaml': `schedule: every 1h\ntask: { type: command, command: ["sh", "-c", "echo start >> ${marks}; sleep 2; echo end >> ${marks}"] }\n`,
+    'slow.yaml': `${HOURLY}\ntask: { type: command, command: ["sh", "-c", "echo start >> ${marks}; sleep 2; echo end >> ${marks}"] }\n`,
   });
   const args = ['--data-dir', dataDir, '--grace', '20'];
   const first = await startAgent({ name: 'ctrl-c', jobsDir: dir, args, detached: true });

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { jobsDir } from '../helpers/agent.ts';
+import { HOURLY, jobsDir } from '../helpers/agent.ts';
 import { ROOT } from '../helpers/cli.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
@@ -33,7 +33,7 @@ function groupAlive(pid: number): boolean {
 }
 
 test('exec: a second SIGINT kills a command that ignores SIGTERM without waiting for its kill_grace, exit 1', async (t) => {
-  const dir = jobsDir({ 'stubborn.yaml': 'schedule: every 1h\ntask:\n  type: command\n  command: ["sh", "-c", "trap \\"\\" TERM; sleep 60"]\n  kill_grace: 60s\n' });
+  const dir = jobsDir({ 'stubborn.yaml': `${HOURLY}\ntask:\n  type: command\n  command: ["sh", "-c", "trap \\"\\" TERM; sleep 60"]\n  kill_grace: 60s\n` });
   const exec = jobsd(['exec', path.join(dir, 'stubborn.yaml'), '--json']);
   t.after(() => exec.child.kill('SIGKILL'));
   const started = await pollUntil(() => /"pid":(\d+),"program":"sh"[^\n]*command started/.exec(exec.stderr()), { timeoutMs: 10_000, what: 'the command started' });

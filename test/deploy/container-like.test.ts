@@ -9,6 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { ROOT } from '../helpers/cli.ts';
+import { HOURLY } from '../helpers/agent.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
@@ -45,8 +46,8 @@ function configMapDir(files: Record<string, string>): string {
 test('as an unprivileged user, jobs.d read-only as a ConfigMap: runs, then SIGTERM finishes one run, hands one back, exits 0', async (t) => {
   const url = await freshDatabase('deploy');
   const jobs = configMapDir({
-    'short.yaml': 'schedule: every 1h\ntask: { type: command, command: ["sh", "-c", "sleep 2; echo short done"] }\n',
-    'long.yaml': 'schedule: every 1h\ntimeout: 1m\nretry: { attempts: 1, delay: 5m }\ntask: { type: command, command: ["sleep", "30"] }\n',
+    'short.yaml': `${HOURLY}\ntask: { type: command, command: ["sh", "-c", "sleep 2; echo short done"] }\n`,
+    'long.yaml': `${HOURLY}\ntimeout: 1m\nretry: { attempts: 1, delay: 5m }\ntask: { type: command, command: ["sleep", "30"] }\n`,
   });
   const data = mkdtempSync(path.join(tmpdir(), 'jobsd-data-'));
   if (asRoot) chownSync(data, NOBODY.uid, NOBODY.gid);

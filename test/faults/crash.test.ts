@@ -5,12 +5,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
+import { HOURLY } from '../helpers/agent.ts';
 import { awaitCompleted, awaitMark, markingJob, startCluster } from './cluster.ts';
 import { completedTwice, executions, ledgerDisagreements, overlaps } from './checker.ts';
 
 test('a SIGKILLed agent: its command dies with it, the retry runs elsewhere once, after the lease', async (t) => {
   const cluster = await startCluster(t, (marks) => ({
-    'crash.yaml': markingJob(marks, 4, 'schedule: every 1h\nlease: 10s\nretry: { attempts: 1, delay: 1s }'),
+    'crash.yaml': markingJob(marks, 4, `${HOURLY}\nlease: 10s\nretry: { attempts: 1, delay: 1s }`),
   }));
   const a = await cluster.startAgent('agent-a', ['--role', 'worker']);
   const queued = await runCli(['run', 'crash', '--jobs-dir', cluster.dir, '--database-url', cluster.url]);

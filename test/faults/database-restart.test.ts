@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { pollUntil } from '../helpers/poll.ts';
-import { ledger } from '../helpers/agent.ts';
+import { HOURLY, ledger } from '../helpers/agent.ts';
 import { awaitCompleted, awaitMark, markingJob, startCluster } from './cluster.ts';
 import { completedTwice, executions, ledgerDisagreements, overlaps } from './checker.ts';
 
@@ -13,7 +13,7 @@ const OUTAGE_MS = 10_000;
 
 test('a run that ends while PostgreSQL is down is recorded once, succeeded, and not run again', async (t) => {
   const cluster = await startCluster(t, (marks) => ({
-    'ends-in-outage.yaml': markingJob(marks, 2, 'schedule: every 1h\nretry: { attempts: 1, delay: 1s }'),
+    'ends-in-outage.yaml': markingJob(marks, 2, `${HOURLY}\nretry: { attempts: 1, delay: 1s }`),
   }));
   for (const name of ['agent-a', 'agent-b', 'agent-c']) await cluster.startAgent(name);
   const queued = await runCli(['run', 'ends-in-outage', '--jobs-dir', cluster.dir, '--database-url', cluster.url]);
@@ -62,7 +62,7 @@ test('no fire is lost across an outage: every second of an `every 1s, catchup: a
 
 test('every session terminated mid-run: the run is recorded once, nothing is retried or lost', async (t) => {
   const cluster = await startCluster(t, (marks) => ({
-    'mid-run.yaml': markingJob(marks, 3, 'schedule: every 1h\nretry: { attempts: 1, delay: 1s }'),
+    'mid-run.yaml': markingJob(marks, 3, `${HOURLY}\nretry: { attempts: 1, delay: 1s }`),
     'each-second.yaml': markingJob(marks, 0, 'schedule: { every: 1s, catchup: all }\noverlap: allow'),
   }));
   for (const name of ['agent-a', 'agent-b', 'agent-c']) await cluster.startAgent(name);
@@ -88,7 +88,7 @@ test('every session terminated mid-run: the run is recorded once, nothing is ret
 
 test('a restart longer than the lease: the run is stopped by its holder before the takeover, and retried once', async (t) => {
   const cluster = await startCluster(t, (marks) => ({
-    'long-outage.yaml': markingJob(marks, 30, 'schedule: every 1h\nlease: 10s\nretry: { attempts: 1, delay: 1s }'),
+    'long-outage.yaml': markingJob(marks, 30, `${HOURLY}\nlease: 10s\nretry: { attempts: 1, delay: 1s }`),
   }));
   for (const name of ['agent-a', 'agent-b']) await cluster.startAgent(name);
   const queued = await runCli(['run', 'long-outage', '--jobs-dir', cluster.dir, '--database-url', cluster.url]);

@@ -19,6 +19,13 @@ export interface AgentProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * An hourly schedule whose fires are half an hour from now (on a whole minute), for a job a test runs by hand or by a signal:
+ * `every 1h` alone fires on the hour, and that fire, queued up to 950 ms ahead, takes the job's overlap
+ * slot from a `jobsd run` made in that second (it is then skipped, as it should be).
+ */
+export const HOURLY = `schedule: { every: 1h, anchor: "${new Date(Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000).toISOString()}" }`;
+
 export function jobsDir(files: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-e2e-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);

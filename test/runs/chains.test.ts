@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { jobsDir, ledger, startAgent } from '../helpers/agent.ts';
+import { HOURLY, jobsDir, ledger, startAgent } from '../helpers/agent.ts';
 import { runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { pollUntil } from '../helpers/poll.ts';
@@ -64,7 +64,7 @@ describe('chained jobs', () => {
       'b.yaml': 'description: x\nschedule:\n  after: a\ntask: { type: command, command: "true" }\n',
       'c.yaml': 'schedule: { after: nope }\ntask: { type: command, command: "true" }\n',
       'd.yaml': 'schedule: { after: e, on: [failed, timed_out] }\ntask: { type: command, command: "true" }\n',
-      'e.yaml': 'schedule: every 1h\ntask: { type: command, command: "true" }\n',
+      'e.yaml': `${HOURLY}\ntask: { type: command, command: "true" }\n`,
     });
     const r = await runCli(['validate', dir]);
     assert.equal(r.code, 1);
@@ -87,7 +87,7 @@ describe('chained jobs', () => {
     const dir = jobsDir({});
     const marks = path.join(dir, 'marks');
     writeFileSync(marks, '');
-    writeFileSync(path.join(dir, 'up.yaml'), 'schedule: every 1h\nlease: 10s\ntask: { type: command, command: ["sleep", "120"] }\n');
+    writeFileSync(path.join(dir, 'up.yaml'), `${HOURLY}\nlease: 10s\ntask: { type: command, command: ["sleep", "120"] }\n`);
     writeFileSync(path.join(dir, 'cleanup.yaml'), `schedule: { after: up, on: [failed] }\ntask: { type: command, command: 'echo "$JOBSD_UPSTREAM_FIRE_TIME $JOBSD_UPSTREAM_STATUS $JOBSD_INSTANCE" >> ${marks}' }\n`);
     const a = await startAgent({ name: 'la', jobsDir: dir, databaseUrl: url, args: ['--role', 'worker'] });
     t.after(() => a.stop('SIGKILL'));
