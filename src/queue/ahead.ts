@@ -34,10 +34,14 @@ export const COMMAND_ENQUEUE_LEAD_MS = 950;
 /** How long before a `command` fire is due a worker may claim it, at most. */
 export const COMMAND_CLAIM_AHEAD_MS = COMMAND_ENQUEUE_LEAD_MS - CLAIM_AHEAD_MS;
 
+/** The longest lead a fire is queued with: gaps longer than twice it do not change a lead. */
+const LONGEST_GAP_THAT_MATTERS_MS = 2 * COMMAND_ENQUEUE_LEAD_MS;
+
 /**
- * The shortest time there can be between the due times of the fire at `fireTimeMs` and of the one before
- * it: the interval, or for a cron with a seconds field the gap to the next fire (a cron of minutes fires at
- * most once a minute), less the jitter. Pure.
+ * The shortest time there can be between the due time of the fire at `fireTimeMs` and that of a fire next
+ * to it, before or after: the interval, or for a cron with a seconds field the shorter of its gaps to the
+ * fires around it (`0,1 * * * * *` fires a second after one fire and 59 s before the next; a gap of two
+ * leads or more counts as that); a cron of minutes fires at most once a minute. Less the jitter. Pure.
  */
 function shortestGapMs(schedule: Schedule, fireTimeMs: number): number {
   const { trigger } = schedule;
@@ -47,17 +51,35 @@ function shortestGapMs(schedule: Schedule, fireTimeMs: number): number {
   else if ((trigger.kind === 'cron' && seconds(trigger.expression)) || (trigger.kind === 'crons' && trigger.crons.some((c) => seconds(c.expression)))) {
     const next = nextFire(schedule, fireTimeMs);
     if (next !== null) gapMs = next - fireTimeMs;
+    // The fire before, if it is near: at most a few steps (a cron's finest step is a second).
+    for (let t = nextFire(schedule, fireTimeMs - LONGEST_GAP_THAT_MATTERS_MS - 1); t !== null && t < fireTimeMs; t = nextFire(schedule, t)) {
+      gapMs = Math.min(gapMs, fireTimeMs - t);
+    }
   } else if (trigger.kind === 'cron' || trigger.kind === 'crons') gapMs = 60_000;
   return gapMs - schedule.jitterMs;
 }
 
-/** How long before the fire at `fireTimeMs` is due the ticker enqueues it. Pure. */
+/** With `allow`, how long before a fire is handed over the fire before it is due, at least. */
+const HANDOVER_MARGIN_MS = 50;
+
+/**
+ * How long before the fire at `fireTimeMs` is due the ticker enqueues it. Pure. With `allow`, a little less
+ * than the gap to the fire before: the ticker keeps one fire ahead per job (the one an edit takes back),
+ * so a fire is not handed over before the one before it is due.
+ */
 export function enqueueLeadMs(definition: JobDefinition, fireTimeMs: number): number {
   if (definition.task.type !== 'command') return ENQUEUE_LEAD_MS;
-  if (definition.overlap === 'allow') return COMMAND_ENQUEUE_LEAD_MS;
-  const half = shortestGapMs(definition.schedule, fireTimeMs) / 2;
-  return Math.round(Math.min(COMMAND_ENQUEUE_LEAD_MS, Math.max(ENQUEUE_LEAD_MS, half)));
+  const gapMs = shortestGapMs(definition.schedule, fireTimeMs);
+  const wanted = definition.overlap === 'allow' ? gapMs - HANDOVER_MARGIN_MS : gapMs / 2;
+  return Math.round(Math.min(COMMAND_ENQUEUE_LEAD_MS, Math.max(ENQUEUE_LEAD_MS, wanted)));
 }
+
+/**
+ * The rule of the leads above, as agents tell one another (DispatchLease): agents whose rules differ (a
+ * rolling upgrade) would read one another's hand-over ranges wrongly, so they confirm none of each other's
+ * fires by range, only by key, and each dispatches the rest itself (a duplicate is a no-op).
+ */
+export const HANDOVER_RULE = 'h2';
 
 /** A fire as the ticker hands it over: `leadMs` before it is due (none: when due). */
 interface AheadFire {

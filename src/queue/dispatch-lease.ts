@@ -22,7 +22,7 @@
 import type pg from 'pg';
 import type { Logger } from '../log.ts';
 import type { Fire } from '../ticker/ticker.ts';
-import { handoverAt } from './ahead.ts';
+import { HANDOVER_RULE, handoverAt } from './ahead.ts';
 import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
 
 /**
@@ -54,7 +54,7 @@ export interface Confirmation {
 export interface DispatchNotice {
   holder: string;
   token: number;
-  /** The holder's ticker's digest (Ticker.digest): a range confirms only fires of a standby that schedules the same. */
+  /** The holder's ticker's digest (Ticker.digest) and its hand-over rule (HANDOVER_RULE): a range confirms only fires of a standby that has the same. */
   digest: string;
   range?: { fromMs: number; toMs: number };
   decided: Set<string>;
@@ -131,6 +131,11 @@ export class DispatchLease {
     this.options = options;
   }
 
+  /** What this agent schedules, and by which hand-over rule: ranges confirm fires only between equals. */
+  private digest(): string {
+    return `${this.options.digest()}.${HANDOVER_RULE}`;
+  }
+
   /** Whether this agent dispatches the ticker's fires now. */
   get mine(): boolean {
     return this.holder === this.options.instance;
@@ -164,7 +169,7 @@ export class DispatchLease {
 
   /** The confirmation a holder's transaction sends, or undefined on a standby. */
   confirmation(c: Confirmation): string | undefined {
-    return this.mine ? confirmationPayload(this.options.instance, this.token, this.options.digest(), c) : undefined;
+    return this.mine ? confirmationPayload(this.options.instance, this.token, this.digest(), c) : undefined;
   }
 
   /** What the holder's transaction read of the row: a holder deposed meanwhile learns it here. */
@@ -202,7 +207,7 @@ export class DispatchLease {
     if (this.decided.has(key)) return;
     const h: Held = { fire, deadline: this.options.now() + this.graceMs(), untilDue: false };
     const at = handoverAt(fire);
-    const digest = this.options.digest();
+    const digest = this.digest();
     const range = this.ranges.findLast((r) => r.fromMs <= at && at <= r.toMs && r.digest === digest);
     if (range && range.undecided !== 'all' && !range.undecided.has(key)) return;
     if (range) this.untilDue(h);
@@ -236,7 +241,7 @@ export class DispatchLease {
     for (const [key, seenAt] of this.decided) if (seenAt < now - RECENT_MS) this.decided.delete(key);
     // A holder that schedules other jobs (or other versions: an edit it has not loaded yet, or a jobs.d that
     // differs) confirms none of this agent's fires by their instant: they are enqueued here too.
-    const range = n.range && n.digest === this.options.digest() ? n.range : undefined;
+    const range = n.range && n.digest === this.digest() ? n.range : undefined;
     if (n.range) this.ranges.push({ ...n.range, undecided: n.undecided, seenAt: now, digest: n.digest });
     for (const key of n.decided) this.decided.set(key, now);
     this.confirmDelayMs *= 0.9;

@@ -17,8 +17,10 @@
 // It ignores the terminal's and the service manager's signals (Ctrl-C reaches the whole foreground group):
 // it ends when the agent does. When the agent dies (its parent-death signal, SIGUSR2, where util-linux
 // setpriv exists: src/workers/death-signal.ts) or its channel closes, it kills the process group of every
-// command still running or held, and exits. So the commands need no death signal of their own (one exec
-// less for each), and what they started in the background goes with them.
+// command still running or held, and exits. So a command held at its gate needs no death signal of its
+// own (one exec less for each), and what it started in the background goes with it. Should the helper
+// itself be killed, a held command's gate closes and it exits unstarted; a command started due now has a
+// death signal of its own (the agent adds it: src/workers/spawner.ts), for the agent may not know its pid yet.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 
@@ -157,16 +159,22 @@ process.on('message', (m: { t: string; id: number; fd?: number; file?: string; a
 /** The agent is gone: nothing it started may run on unwatched. */
 function killAllAndExit(): never {
   for (const entry of children.values()) {
-    if (entry.pid === undefined) continue;
+    const pid = entry.child.pid; // set at the fork, before its 'spawn' event
+    if (pid === undefined) continue;
     try {
-      process.kill(-entry.pid, 'SIGKILL');
+      process.kill(-pid, 'SIGKILL');
     } catch {
       // gone already
     }
   }
   process.exit(0);
 }
-process.on('SIGUSR2', killAllAndExit);
+// SIGUSR2 is the death signal only when the agent is gone (this process has a new parent then): one sent
+// from outside, as `systemctl kill -s USR2` sends it to every process of the unit, is not.
+const agentPid = process.ppid;
+process.on('SIGUSR2', () => {
+  if (process.ppid !== agentPid) killAllAndExit();
+});
 process.on('disconnect', killAllAndExit);
 
 send({ t: 'ready' });

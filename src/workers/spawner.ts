@@ -77,9 +77,18 @@ class Helper {
     }
   }
 
-  /** Spawns `request` (the helper is usable); a failure to spawn arrives as the process's 'error' event. */
+  /**
+   * Spawns `request` (the helper is usable); a failure to spawn arrives as the process's 'error' event.
+   * A command started at once gets its own death signal (SIGKILL when the helper dies): should the helper
+   * be killed before this agent learns the pid, nothing else would stop it. A held one needs none: its
+   * gate closes with the helper.
+   */
   spawn(request: SpawnRequest): CommandProcess {
     const helper = this.helper!;
+    if (!request.gate) {
+      const argv = withDeathSignal(request.file, request.args, request.env, request.cwd);
+      request = { ...request, file: argv.program, args: argv.args };
+    }
     const id = this.nextId++;
     const post = (message: Record<string, unknown>): void => {
       if (this.helper === helper && helper.connected) helper.send(message);

@@ -4,13 +4,13 @@
 // output of any size arrives whole, a helper that dies takes its commands with it and is replaced, and an
 // agent that dies takes the helper and every command it forked.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { runCommand } from '../../src/workers/command.ts';
 import { processAlive, signalGroup } from '../../src/workers/process-group.ts';
 import { Spawner } from '../../src/workers/spawner.ts';
@@ -19,6 +19,50 @@ import { pollUntil } from '../helpers/poll.ts';
 
 function commOf(pid: number): string {
   return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+}
+
+/**
+ * An agent of its own (no lease watchdog there): a Spawner with one helper, a command running due now
+ * (`sleep 300 &` in its group) and one held at its gate. Its pids: the helper's, the two commands', the
+ * background sleep's. Faults are injected from outside, as the fault tests do.
+ */
+async function startAgentScript(t: TestContext): Promise<{ agent: ChildProcess; pids: Record<string, number> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-spawner-agent-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const script = path.join(dir, 'agent.mjs');
+  const src = (file: string) => JSON.stringify(pathToFileURL(path.resolve(import.meta.dirname, '../../src', file)).href);
+  writeFileSync(
+    script,
+    `import { Spawner } from ${src('workers/spawner.ts')};
+import { createLogger } from ${src('log.ts')};
+const spawner = new Spawner(createLogger({ level: 'silent' }), 1);
+if (!(await spawner.ready())) throw new Error('no helper');
+const env = { PATH: process.env.PATH };
+const running = spawner.spawn({ file: '/bin/sh', args: ['-c', 'sleep 300 & echo $!; wait'], cwd: '/tmp', env, gate: false });
+const held = spawner.spawn({ file: '/bin/sh', args: ['-c', 'read -r _ <&3 || exit 125; exec "$@" 3<&-', 'jobsd-gate', 'sleep', '300'], cwd: '/tmp', env, gate: true });
+const background = new Promise((resolve) => {
+  let out = '';
+  running.stdout.on('data', (chunk) => (out += chunk).endsWith('\\n') && resolve(Number(out)));
+});
+const [pid] = await Promise.all([background, new Promise((resolve) => held.once('spawn', resolve))]);
+console.log(JSON.stringify({ helper: running.helperPid, running: running.pid, background: pid, held: held.pid }));
+setInterval(() => {}, 1000);
+`,
+  );
+  const agent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    agent.kill('SIGCONT');
+    agent.kill('SIGKILL');
+  });
+  let out = '';
+  agent.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const pids = await pollUntil(() => (out.includes('\n') ? (JSON.parse(out) as Record<string, number>) : undefined), { timeoutMs: 10_000, what: 'the pids' });
+  t.after(() => {
+    for (const pid of [pids.running, pids.held, pids.background]) if (pid) signalGroup(pid, 'SIGKILL'); // left over by a failure
+  });
+  for (const [what, pid] of Object.entries(pids)) assert.equal(await processAlive(pid), true, `${what} runs`);
+  assert.equal(commOf(pids.helper!), 'jobsd-spawner');
+  return { agent, pids };
 }
 
 describe('the spawn helper', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
@@ -80,42 +124,33 @@ describe('the spawn helper', { skip: process.platform !== 'linux' && 'reads /pro
     assert.notEqual(nextStarted?.spawn_helper, helperPid);
   });
 
+  it('a SIGUSR2 from outside (systemctl kill -s USR2 reaches every process of the unit) is not the agent dying: the helper and its commands go on', async (t) => {
+    const first = spawner.spawn({ file: '/bin/sh', args: ['-c', 'exec sleep 60'], cwd: '/tmp', env: { PATH: process.env.PATH }, gate: false });
+    await new Promise((resolve) => first.once('spawn', resolve));
+    t.after(() => signalGroup(first.pid!, 'SIGKILL'));
+    process.kill(first.helperPid!, 'SIGUSR2');
+    // The next spawn goes through the same helper, after the signal was handled.
+    const next = await runCommand(commandJob({ task: { command: ['true'] } }), runContext({ spawner, logger }));
+    assert.equal(next.status, 'succeeded');
+    assert.equal(await processAlive(first.helperPid!), true, 'the helper runs');
+    assert.equal(await processAlive(first.pid!), true, 'its command runs');
+  });
+
   it('an agent killed: its helper kills every command it forked, held or running, and what each started in its group', async (t) => {
     // The agent is a process of its own here (no lease watchdog), SIGKILLed as the fault tests do it.
-    const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-spawner-agent-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const script = path.join(dir, 'agent.mjs');
-    const src = (file: string) => JSON.stringify(pathToFileURL(path.resolve(import.meta.dirname, '../../src', file)).href);
-    writeFileSync(
-      script,
-      `import { Spawner } from ${src('workers/spawner.ts')};
-import { createLogger } from ${src('log.ts')};
-const spawner = new Spawner(createLogger({ level: 'silent' }), 1);
-if (!(await spawner.ready())) throw new Error('no helper');
-const env = { PATH: process.env.PATH };
-const running = spawner.spawn({ file: '/bin/sh', args: ['-c', 'sleep 300 & echo $!; wait'], cwd: '/tmp', env, gate: false });
-const held = spawner.spawn({ file: '/bin/sh', args: ['-c', 'read -r _ <&3 || exit 125; exec "$@" 3<&-', 'jobsd-gate', 'sleep', '300'], cwd: '/tmp', env, gate: true });
-const background = new Promise((resolve) => {
-  let out = '';
-  running.stdout.on('data', (chunk) => (out += chunk).endsWith('\\n') && resolve(Number(out)));
-});
-const [pid] = await Promise.all([background, new Promise((resolve) => held.once('spawn', resolve))]);
-console.log(JSON.stringify({ helper: running.helperPid, running: running.pid, background: pid, held: held.pid }));
-setInterval(() => {}, 1000);
-`,
-    );
-    const agent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    t.after(() => agent.kill('SIGKILL'));
-    let out = '';
-    agent.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    const pids = await pollUntil(() => (out.includes('\n') ? (JSON.parse(out) as Record<string, number>) : undefined), { timeoutMs: 10_000, what: 'the pids' });
-    t.after(() => {
-      for (const pid of [pids.running, pids.held]) if (pid) signalGroup(pid, 'SIGKILL'); // left over by a failure
-    });
-    for (const [what, pid] of Object.entries(pids)) assert.equal(await processAlive(pid), true, `${what} runs`);
-    assert.equal(commOf(pids.helper!), 'jobsd-spawner');
-
+    const { agent, pids } = await startAgentScript(t);
     agent.kill('SIGKILL');
     for (const [what, pid] of Object.entries(pids)) await pollUntil(async () => !(await processAlive(pid)), { timeoutMs: 5_000, what: `${what} (${pid}) to end with the agent` });
+  });
+
+  it('a helper killed while its agent is paused: the command it forked due now ends at once, and its group when the agent resumes', async (t) => {
+    // The agent may not even know the command's pid yet (its answer still in the channel): the command's
+    // death signal, not the agent, ends it. The held command's gate closes with the helper.
+    const { agent, pids } = await startAgentScript(t);
+    agent.kill('SIGSTOP');
+    process.kill(pids.helper!, 'SIGKILL');
+    for (const what of ['running', 'held'] as const) await pollUntil(async () => !(await processAlive(pids[what]!)), { timeoutMs: 5_000, what: `${what} (${pids[what]}) to end with the helper, the agent paused` });
+    agent.kill('SIGCONT');
+    await pollUntil(async () => !(await processAlive(pids.background!)), { timeoutMs: 5_000, what: 'the background sleep, killed with its group by the agent' });
   });
 });
