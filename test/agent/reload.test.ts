@@ -3,13 +3,15 @@
 // Kubernetes ConfigMap-style `..data` symlink swap.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { HOURLY, jobsDir, ledger, startAgent, type AgentProcess } from '../helpers/agent.ts';
-import { COMMAND_CLAIM_AHEAD_MS } from '../../src/queue/ahead.ts';
+import { loadFileWithDefaults } from '../../src/definitions/directory.ts';
+import { claimableAt, enqueueLeadMs } from '../../src/queue/ahead.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
 const job = (seconds: number) => `schedule: every ${seconds}s\ntask: { type: command, command: ["true"] }\n`;
@@ -18,6 +20,20 @@ const job = (seconds: number) => `schedule: every ${seconds}s\ntask: { type: com
 function replaceFile(file: string, text: string): void {
   writeFileSync(`${file}.tmp`, text);
   renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * How long before its time a fire of the job `text` may be claimed (its process spawned, held until due):
+ * within it, an edit no longer takes the fire back. Read from the job as the agent loads it.
+ */
+function claimWindowMs(text: string): number {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'jobsd-window-')), 'job.yaml');
+  writeFileSync(file, text);
+  const loaded = loadFileWithDefaults(file, { env: {}, defaultTimezone: 'UTC' });
+  rmSync(path.dirname(file), { recursive: true });
+  assert.ok(loaded.ok, 'the job loads');
+  const dueAtMs = Date.now();
+  return dueAtMs - claimableAt({ definition: loaded.definition, dueAtMs, leadMs: enqueueLeadMs(loaded.definition, dueAtMs) });
 }
 
 /** How long the recall of a fire queued ahead may take after the agent logs the change (a database round trip). */
@@ -51,9 +67,9 @@ test('add, edit by rename, broken edit, delete: each is live within a second, th
   replaceFile(file, job(3));
   const changedLogAt = Date.parse(String((await logged(agent, 'job changed', 'pulse', at)).time));
   latencies.push(changedLogAt - at);
-  // A fire claimed before the change still runs: one due within COMMAND_CLAIM_AHEAD_MS of the change, or
+  // A fire claimed before the change still runs: one due within its claim window of the change, or
   // claimed while the recall (a round trip after the log line) was on its way.
-  const changedAt = changedLogAt + COMMAND_CLAIM_AHEAD_MS + RECALL_MS;
+  const changedAt = changedLogAt + claimWindowMs(job(1)) + RECALL_MS;
   await pollUntil(async () => (await firesAfter(url, 'pulse', changedAt)).length >= 2, { timeoutMs: 15_000, what: 'fires on the new schedule' });
   const offSchedule = (await firesAfter(url, 'pulse', changedAt)).filter((ms) => ms % 3000 !== 0);
   assert.deepEqual(offSchedule.map((ms) => `${ms - changedLogAt} ms after the change`), [], 'every 3 s now');
@@ -73,7 +89,7 @@ test('add, edit by rename, broken edit, delete: each is live within a second, th
   const clockFrom = Date.now();
   await pollUntil(async () => (await firesAfter(url, 'clock', clockFrom)).length >= 4, { timeoutMs: 10_000, what: 'the clock job keeps going' });
   // A fire a worker has already claimed (its process spawned, waiting for its time) still runs.
-  assert.deepEqual(await firesAfter(url, 'pulse', removedAt + COMMAND_CLAIM_AHEAD_MS + RECALL_MS), [], 'no fires after the delete');
+  assert.deepEqual(await firesAfter(url, 'pulse', removedAt + claimWindowMs(job(3)) + RECALL_MS), [], 'no fires after the delete');
   t.diagnostic(`file write → job live: ${latencies.join(' ms, ')} ms`);
   assert.equal(await agent.stop(), 0);
 });
@@ -103,7 +119,7 @@ test('a ConfigMap-style ..data symlink swap reloads the changed jobs and removes
   const changedAt = Date.parse(String((await logged(agent, 'job changed', 'a', at)).time));
   await logged(agent, 'job removed', 'b', at);
   // A fire already claimed when the change arrived (its process spawned, waiting for its time) still runs.
-  const swappedAt = changedAt + COMMAND_CLAIM_AHEAD_MS;
+  const swappedAt = changedAt + claimWindowMs(job(1)) + RECALL_MS;
   await pollUntil(async () => (await firesAfter(url, 'a', swappedAt)).length >= 2, { timeoutMs: 10_000, what: 'a on its new schedule' });
   assert.deepEqual((await firesAfter(url, 'a', swappedAt)).filter((ms) => ms % 2000 !== 0), [], 'fires of the old schedule after the change');
 });

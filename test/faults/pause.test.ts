@@ -24,7 +24,7 @@ test('a paused agent does not start the attempt it held once its lease has lapse
   // Dropped in once the agent runs (a start under load can take seconds): due a few seconds later.
   const at = soon();
   writeFileSync(path.join(cluster.dir, 'held.yaml'), markingJob(cluster.marksFile, 1, `schedule: { at: "${new Date(at).toISOString()}" }\n${LEASE}`));
-  // Claimed ahead (400 ms before its time for a command) and held until due: pause it then.
+  // Claimed ahead (up to 850 ms before its time for a command) and held until due: pause it then.
   await pollUntil(async () => (await cluster.query<{ state: string }>("SELECT state::text FROM pgboss.job WHERE data->>'jobId' = 'held'"))[0]?.state === 'active', { timeoutMs: 15_000, intervalMs: 10, what: 'the fire claimed ahead by agent-a' });
   assert.ok(Date.now() < at, 'paused before the fire was due');
   a.child.kill('SIGSTOP');
