@@ -34,7 +34,7 @@ export const COMMAND_ENQUEUE_LEAD_MS = 950;
 /** How long before a `command` fire is due a worker may claim it, at most. */
 export const COMMAND_CLAIM_AHEAD_MS = COMMAND_ENQUEUE_LEAD_MS - CLAIM_AHEAD_MS;
 
-/** The longest lead a fire is queued with: gaps longer than twice it do not change a lead. */
+/** The longest lead a fire is queued with: gaps (less the jitter) longer than twice it do not change a lead. */
 const LONGEST_GAP_THAT_MATTERS_MS = 2 * COMMAND_ENQUEUE_LEAD_MS;
 
 /**
@@ -52,26 +52,22 @@ function shortestGapMs(schedule: Schedule, fireTimeMs: number): number {
     const next = nextFire(schedule, fireTimeMs);
     if (next !== null) gapMs = next - fireTimeMs;
     // The fire before, if it is near: at most a few steps (a cron's finest step is a second).
-    for (let t = nextFire(schedule, fireTimeMs - LONGEST_GAP_THAT_MATTERS_MS - 1); t !== null && t < fireTimeMs; t = nextFire(schedule, t)) {
+    for (let t = nextFire(schedule, fireTimeMs - LONGEST_GAP_THAT_MATTERS_MS - schedule.jitterMs - 1); t !== null && t < fireTimeMs; t = nextFire(schedule, t)) {
       gapMs = Math.min(gapMs, fireTimeMs - t);
     }
   } else if (trigger.kind === 'cron' || trigger.kind === 'crons') gapMs = 60_000;
   return gapMs - schedule.jitterMs;
 }
 
-/** With `allow`, how long before a fire is handed over the fire before it is due, at least. */
-const HANDOVER_MARGIN_MS = 50;
-
 /**
- * How long before the fire at `fireTimeMs` is due the ticker enqueues it. Pure. With `allow`, a little less
- * than the gap to the fire before: the ticker keeps one fire ahead per job (the one an edit takes back),
- * so a fire is not handed over before the one before it is due.
+ * How long before the fire at `fireTimeMs` is due the ticker enqueues it. Pure. With `allow` a fire may be
+ * handed over before the one before it is due: the ticker keeps each until due (an edit takes back all).
  */
 export function enqueueLeadMs(definition: JobDefinition, fireTimeMs: number): number {
   if (definition.task.type !== 'command') return ENQUEUE_LEAD_MS;
-  const gapMs = shortestGapMs(definition.schedule, fireTimeMs);
-  const wanted = definition.overlap === 'allow' ? gapMs - HANDOVER_MARGIN_MS : gapMs / 2;
-  return Math.round(Math.min(COMMAND_ENQUEUE_LEAD_MS, Math.max(ENQUEUE_LEAD_MS, wanted)));
+  if (definition.overlap === 'allow') return COMMAND_ENQUEUE_LEAD_MS;
+  const half = shortestGapMs(definition.schedule, fireTimeMs) / 2;
+  return Math.round(Math.min(COMMAND_ENQUEUE_LEAD_MS, Math.max(ENQUEUE_LEAD_MS, half)));
 }
 
 /**

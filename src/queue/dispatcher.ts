@@ -148,7 +148,10 @@ export class Dispatcher {
     this.batch = this.batch.filter((b) => b.fire.definition.id !== definition.id || b.fire.fireTimeMs !== fire.fireTimeMs);
     // A standby held it for the holder, which takes it back itself (and enqueues it again after its own delete).
     if (this.lease && !this.lease.mine) return this.lease.forget(fire);
-    const done = Promise.allSettled([...this.inFlight])
+    // After the job's recall before it (an edit takes back each of its fires queued ahead): the job's next
+    // dispatch waits for the last one, so the last one waits for the others.
+    const before = this.recalls.get(definition.id);
+    const done = Promise.allSettled([...this.inFlight, ...(before ? [before] : [])])
       .then(() => recallFire(this.ctx.pool, this.ctx.boss, definition, fire.fireTimeMs))
       .then((taken) => {
         const fields = { job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() };

@@ -63,8 +63,12 @@ export class Ticker {
   private readonly heap = new MinHeap<Fire>();
   /** The one live entry per job; heap entries not identical to it are stale. */
   private readonly current = new Map<string, Fire>();
-  /** Per job, the fire last dispatched ahead of its time (stale once it is due). */
-  private readonly ahead = new Map<string, Fire>();
+  /**
+   * Per job, its fires dispatched ahead of their time, oldest first (each stale once it is due): more than
+   * one when a fire is handed over before the one before it is due (a command queued 950 ms ahead every
+   * second with a jitter, or any job whose jitter is most of its interval).
+   */
+  private readonly ahead = new Map<string, Fire[]>();
   /** Per scheduled job, its share of `digest()`. */
   private readonly shares = new Map<string, number>();
   private digestValue = 0;
@@ -82,9 +86,9 @@ export class Ticker {
     // in that window must not lose it (every replica reloads the same edit).
     const pending = this.current.get(definition.id);
     let from = pending && pending.fireTimeMs <= afterMs ? Math.min(afterMs, pending.fireTimeMs - 1) : afterMs;
-    const kept = this.ahead.get(definition.id);
+    const kept = this.ahead.get(definition.id)?.at(-1);
     const early = this.takeBack(definition.id, definition.hash);
-    const onItsWay = !early && kept !== undefined && this.ahead.get(definition.id) === kept;
+    const onItsWay = !early && kept !== undefined && this.ahead.get(definition.id)?.at(-1) === kept;
     if (early) from = Math.min(from, early.fireTimeMs - 1); // the new schedule decides that instant again
     else if (onItsWay) from = Math.max(from, kept.fireTimeMs);
     this.current.delete(definition.id);
@@ -119,15 +123,25 @@ export class Ticker {
     this.digestValue ^= value;
   }
 
-  /** Recalls the job's fire dispatched ahead and not yet due, unless it was dispatched with this definition. */
+  /**
+   * Recalls each of the job's fires dispatched ahead and not yet due, unless they were dispatched with this
+   * definition; returns the earliest recalled.
+   */
   private takeBack(id: string, hash?: string): Fire | undefined {
-    const early = this.ahead.get(id);
-    if (!early) return undefined;
-    if (early.definition.hash === hash && early.dueAtMs > this.options.now()) return undefined;
+    const now = this.options.now();
+    const early = this.ahead.get(id)?.filter((fire) => fire.dueAtMs > now) ?? [];
+    if (early.length > 0 && early.every((fire) => fire.definition.hash === hash)) {
+      this.ahead.set(id, early);
+      return undefined;
+    }
     this.ahead.delete(id);
-    if (early.dueAtMs <= this.options.now()) return undefined;
-    this.options.recall?.(early);
-    return early;
+    for (const fire of early) this.options.recall?.(fire);
+    return early[0];
+  }
+
+  private keepAhead(fire: Fire, now: number): void {
+    const id = fire.definition.id;
+    this.ahead.set(id, [...(this.ahead.get(id)?.filter((f) => f.dueAtMs > now) ?? []), fire]);
   }
 
   /** The next fire of every scheduled job. */
@@ -193,7 +207,7 @@ export class Ticker {
       try {
         if (late) this.options.late!(top.definition, top.fireTimeMs - 1, now);
         else {
-          if (top.dueAtMs > now) this.ahead.set(top.definition.id, top);
+          if (top.dueAtMs > now) this.keepAhead(top, now);
           this.options.dispatch(top);
         }
       } catch (error) {

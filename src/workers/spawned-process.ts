@@ -126,7 +126,8 @@ export class HelperProcess extends EventEmitter implements CommandProcess {
   /** The helper is gone: the process's group is killed, and it ends as killed by SIGKILL. */
   orphaned(): void {
     if (this.pid === undefined) {
-      this.emit('error', new Error('the spawn helper exited before the command was spawned'));
+      // It may have been forked, its pid not yet told: its own death signal ends it (src/workers/spawner.ts).
+      this.emit('error', new Error('the spawn helper exited before it told whether the command started (one that did was killed with the helper)'));
       return;
     }
     signalGroup(this.pid, 'SIGKILL');

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { jobsDir, startAgent } from '../helpers/agent.ts';
+import { HOURLY, HOURLY_ANCHOR, jobsDir, startAgent } from '../helpers/agent.ts';
 import { runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { pollUntil } from '../helpers/poll.ts';
@@ -23,7 +23,7 @@ test('with an agent up: its catalog (JOBSD_ENV, a broken file\'s last good versi
   const url = await freshDatabase('agent_catalog');
   const dir = jobsDir({
     'nightly.yaml': NIGHTLY,
-    'heartbeat.yaml': 'schedule: every 1h\ntask: { type: command, command: ["true"] }\n',
+    'heartbeat.yaml': `${HOURLY}\ntask: { type: command, command: ["true"] }\n`,
   });
   const elsewhere = mkdtempSync(path.join(tmpdir(), 'jobsd-elsewhere-')); // no jobs.d here
   const cli = (args: string[], env: Record<string, string> = {}) => runCli([...args, '--database-url', url], { cwd: elsewhere, env: { JOBSD_ENV: '', JOBSD_API_TOKEN: '', ...env } });
@@ -34,7 +34,7 @@ test('with an agent up: its catalog (JOBSD_ENV, a broken file\'s last good versi
   const list = await cli(['list', '--json']);
   assert.equal(list.code, 0, list.stderr);
   const listed = JSON.parse(list.stdout) as Listed;
-  assert.deepEqual(listed.jobs.map((j) => [j.id, j.schedule]), [['heartbeat', 'every 1h'], ['nightly', 'cron "0 5 * * *" in UTC']], 'the prod schedule');
+  assert.deepEqual(listed.jobs.map((j) => [j.id, j.schedule]), [['heartbeat', `every 1h from ${HOURLY_ANCHOR}`], ['nightly', 'cron "0 5 * * *" in UTC']], 'the prod schedule');
   assert.equal(listed.source, 'agents');
   assert.match(list.stderr, /^\(jobs as the live agents run them: prod-agent \(jobs dir \S+, JOBSD_ENV=prod\)\)$/m);
 
@@ -77,7 +77,7 @@ test('with no agent up: history, list and status start the embedded database for
   const work = mkdtempSync(path.join(tmpdir(), 'jobsd-no-agent-'));
   chmodSync(work, 0o755); // as root, the postgres user must reach it
   const dataDir = path.join(work, 'data');
-  const dir = jobsDir({ 'heartbeat.yaml': 'schedule: every 1h\ntask: { type: command, command: ["true"] }\n' });
+  const dir = jobsDir({ 'heartbeat.yaml': `${HOURLY}\ntask: { type: command, command: ["true"] }\n` });
   const agent = await startAgent({ name: 'embedded', jobsDir: dir, args: ['--data-dir', dataDir] });
   t.after(() => agent.stop('SIGKILL'));
   const run = await runCli(['run', 'heartbeat', '--wait', '--data-dir', dataDir, '--jobs-dir', dir]);
@@ -91,7 +91,7 @@ test('with no agent up: history, list and status start the embedded database for
   const list = await runCli(['list', '--data-dir', dataDir, '--jobs-dir', dir]);
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stderr, /\(no agent is running: jobs read from the files in \S+\)/);
-  assert.match(list.stdout, /^heartbeat\s+every 1h\s+\S+\s+succeeded/m);
+  assert.match(list.stdout, /^heartbeat\s+every 1h from \S+\s+\S+\s+succeeded/m);
   const status = await runCli(['status', '--json', '--data-dir', dataDir]);
   assert.equal(status.code, 0, status.stderr);
   assert.deepEqual((JSON.parse(status.stdout) as { instances: unknown[] }).instances, []);

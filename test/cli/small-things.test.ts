@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../../src/db/embedded.ts';
-import { jobsDir, ledger, startAgent } from '../helpers/agent.ts';
+import { HOURLY, jobsDir, ledger, startAgent } from '../helpers/agent.ts';
 import { ROOT, runCli } from '../helpers/cli.ts';
 import { freshDatabase } from '../helpers/db.ts';
 import { pollUntil } from '../helpers/poll.ts';
@@ -34,7 +34,7 @@ test('a reader that closes the pipe early (| head) ends the command quietly, exi
 test('the agent is "jobsd" in ps; history says which runs were manual; list shows descriptions; a one-time job shows when it ran', async (t) => {
   const url = await freshDatabase('small_things');
   const dir = jobsDir({
-    'report.yaml': 'description: The nightly sales report\nschedule: every 1h\ntask: { type: command, command: ["true"] }\n',
+    'report.yaml': `description: The nightly sales report\n${HOURLY}\ntask: { type: command, command: ["true"] }\n`,
     'setup.yaml': 'description: One-time setup\nschedule: "@once"\ntask: { type: command, command: ["true"] }\n',
   });
   const port = await freePort();

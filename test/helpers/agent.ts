@@ -24,7 +24,8 @@ export interface AgentProcess {
  * `every 1h` alone fires on the hour, and that fire, queued up to 950 ms ahead, takes the job's overlap
  * slot from a `jobsd run` made in that second (it is then skipped, as it should be).
  */
-export const HOURLY = `schedule: { every: 1h, anchor: "${new Date(Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000).toISOString()}" }`;
+export const HOURLY_ANCHOR = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000).toISOString();
+export const HOURLY = `schedule: { every: 1h, anchor: "${HOURLY_ANCHOR}" }`;
 
 export function jobsDir(files: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'jobsd-e2e-'));

@@ -45,28 +45,16 @@ test('fires are queued ahead in every overlap mode; a command further ahead, and
   assert.ok(COMMAND_CLAIM_AHEAD_MS < COMMAND_ENQUEUE_LEAD_MS, 'claimable after it is enqueued');
 });
 
-test('allow: a command fire is handed over after the fire before it is due (the ticker keeps one ahead per job)', () => {
-  const every = (intervalMs: number, jitterMs = 0): Schedule => ({ ...commandJob().schedule, trigger: { kind: 'every' as const, intervalMs, anchorMs: 0 }, jitterMs });
-  const lead = (schedule: Schedule) => enqueueLeadMs(commandJob({ id: 'x', overlap: 'allow', schedule }), 60_000);
-  assert.equal(lead(every(1000)), 950, 'every 1s: 50 ms after the fire before is due');
-  assert.equal(lead(every(1000, 300)), 650, 'every 1s with a jitter of 300 ms: dues 700 ms apart');
-  assert.equal(lead(every(1000, 800)), ENQUEUE_LEAD_MS, 'no less than any fire is queued ahead with');
-  for (const jitterMs of [0, 200, 400]) {
-    // The fire before's latest due time comes before this fire's hand-over at its earliest.
-    const l = lead(every(1000, jitterMs));
-    assert.ok(60_000 - l > 59_000 + jitterMs, `jitter ${jitterMs}: handed over at ${60_000 - l}, the fire before due by ${59_000 + jitterMs}`);
-  }
-});
-
 test('a cron with seconds: the lead follows the gap to the fire before as well as to the one after', () => {
-  const cron = (expression: string): Schedule => ({ ...commandJob().schedule, trigger: { kind: 'cron' as const, expression, source: expression } });
+  const cron = (expression: string, jitterMs = 0): Schedule => ({ ...commandJob().schedule, trigger: { kind: 'cron' as const, expression, source: expression }, jitterMs });
   const minute = Date.parse('2026-12-04T10:00:00Z');
-  const lead = (overlap: 'allow' | 'skip', at: number) => enqueueLeadMs(commandJob({ id: 'x', overlap, schedule: cron('0,1 * * * * *') }), at);
-  assert.equal(lead('skip', minute + 1000), ENQUEUE_LEAD_MS, 'at :01, a second after the fire at :00');
-  assert.equal(lead('skip', minute), ENQUEUE_LEAD_MS, 'at :00, a second before the fire at :01');
-  assert.equal(lead('allow', minute + 1000), 950, 'allow at :01: 50 ms after :00 is due');
-  const sparse = (at: number) => enqueueLeadMs(commandJob({ id: 'x', overlap: 'skip', schedule: cron('0,30 * * * * *') }), at);
-  assert.equal(sparse(minute + 30_000), COMMAND_ENQUEUE_LEAD_MS, '30 s apart both ways');
+  const lead = (expression: string, at: number, jitterMs = 0) => enqueueLeadMs(commandJob({ id: 'x', overlap: 'skip', schedule: cron(expression, jitterMs) }), at);
+  assert.equal(lead('0,1 * * * * *', minute + 1000), ENQUEUE_LEAD_MS, 'at :01, a second after the fire at :00');
+  assert.equal(lead('0,1 * * * * *', minute), ENQUEUE_LEAD_MS, 'at :00, a second before the fire at :01');
+  assert.equal(lead('0,30 * * * * *', minute + 30_000), COMMAND_ENQUEUE_LEAD_MS, '30 s apart both ways');
+  assert.equal(lead('0,3 * * * * *', minute + 3000), COMMAND_ENQUEUE_LEAD_MS, '3 s after the fire before: no nearer than two leads');
+  // With a jitter, the fire before may be due nearer than its nominal gap: 2 s less 1.5 s.
+  assert.equal(lead('0,2 * * * * *', minute + 2000, 1500), ENQUEUE_LEAD_MS, 'at :02 with a jitter of 1.5 s: the fire at :00 is looked for too');
 });
 
 test('overlap replace: a fire is queued ahead when there is nothing to replace, refused ahead (to cancel when due) when there is', async () => {

@@ -56,15 +56,17 @@ test('a range from a holder with another hand-over rule confirms nothing: the st
 test('a range from a holder with the same rule confirms the fires it covers', async () => {
   const { lease, enqueued, close } = await standby('lease-rule-same');
   try {
-    const fire = handedOver();
+    const fire = handedOver('x', 400);
     lease.hold(fire);
     const at = handoverAt(fire);
     lease.notice(confirmationPayload('old-agent', 99, `${TICKER_DIGEST}.${HANDOVER_RULE}`, { range: { fromMs: at - 1000, toMs: at + 10 }, decided: [], undecided: [] }));
-    // Confirmed: nothing is enqueued here, up to past the fire's due time and the longest grace.
+    // Confirmed: it is never enqueued here, neither at its grace after the hand-over nor after its due time.
     // One handed over after the range: unconfirmed, to know when the grace has passed.
     const other: Fire = { ...handedOver('y'), dueAtMs: fire.dueAtMs + 100, fireTimeMs: fire.fireTimeMs + 100, leadMs: 50 };
     lease.hold(other);
     await pollUntil(() => enqueued.length > 0 || undefined, { timeoutMs: 5_000, what: 'the unconfirmed fire to be enqueued' });
+    // Held until due would be a failure too: the covered fire's grace past its due time ends as well.
+    await pollUntil(() => Date.now() > fire.dueAtMs + 600 || undefined, { timeoutMs: 5_000, what: "past the covered fire's due time and grace" });
     assert.deepEqual(enqueued.map((f) => f.fireTimeMs), [other.fireTimeMs]);
   } finally {
     lease.stop();

@@ -180,3 +180,30 @@ test('a fire dispatched ahead is recalled when its job is edited or removed befo
   assert.deepEqual(recalled, ['v1@10', 'v2@15', v3], 'a removed job takes its fire back');
   ticker.stop();
 });
+
+test('fires handed over before the one before them is due are each kept, and an edit takes back every one', (t) => {
+  // A command every second queued 950 ms ahead with a jitter of 800 ms: the next fire can go out while
+  // the one before still waits for its due time.
+  t.after(() => mock.timers.reset());
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
+  const fires: Fire[] = [];
+  const recalled: Fire[] = [];
+  const ticker = new Ticker({ now: () => Date.now(), dispatch: (f) => fires.push(f), recall: (f) => recalled.push(f), leadMs: () => 950, logger: memoryLogger().logger });
+  ticker.start();
+  const job = every('jittery', 1);
+  const jittery = { ...job, overlap: 'allow' as const, schedule: { ...job.schedule, jitterMs: 800 } };
+  ticker.upsert(jittery);
+  // Run on until two fires are out and neither is due yet.
+  const outstanding = () => fires.filter((f) => f.dueAtMs > Date.now());
+  for (let i = 0; i < 600 && outstanding().length < 2; i++) mock.timers.tick(10);
+  const pending = outstanding();
+  assert.equal(pending.length, 2, 'two fires of the job out ahead at once');
+  ticker.upsert({ ...jittery, hash: 'v2' }); // edited
+  mock.timers.tick(0);
+  assert.deepEqual(recalled.map((f) => f.fireTimeMs), pending.map((f) => f.fireTimeMs), 'both taken back');
+  const again = fires.slice(-2);
+  assert.ok(again.every((f) => f.definition.hash === 'v2'), 'and dispatched again with the new definition');
+  assert.deepEqual(again.map((f) => f.fireTimeMs), pending.map((f) => f.fireTimeMs));
+  ticker.stop();
+});
+
