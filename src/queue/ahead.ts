@@ -36,6 +36,8 @@ export const COMMAND_CLAIM_AHEAD_MS = COMMAND_ENQUEUE_LEAD_MS - CLAIM_AHEAD_MS;
 
 /** The longest lead a fire is queued with: gaps (less the jitter) longer than twice it do not change a lead. */
 const LONGEST_GAP_THAT_MATTERS_MS = 2 * COMMAND_ENQUEUE_LEAD_MS;
+/** Fires looked at before the one being queued, at most: a jitter of hours on a cron of seconds would be thousands. */
+const MAX_LOOK_BACK_STEPS = 8;
 
 /**
  * The shortest time there can be between the due time of the fire at `fireTimeMs` and that of a fire next
@@ -51,9 +53,11 @@ function shortestGapMs(schedule: Schedule, fireTimeMs: number): number {
   else if ((trigger.kind === 'cron' && seconds(trigger.expression)) || (trigger.kind === 'crons' && trigger.crons.some((c) => seconds(c.expression)))) {
     const next = nextFire(schedule, fireTimeMs);
     if (next !== null) gapMs = next - fireTimeMs;
-    // The fire before, if it is near: at most a few steps (a cron's finest step is a second).
-    for (let t = nextFire(schedule, fireTimeMs - LONGEST_GAP_THAT_MATTERS_MS - schedule.jitterMs - 1); t !== null && t < fireTimeMs; t = nextFire(schedule, t)) {
-      gapMs = Math.min(gapMs, fireTimeMs - t);
+    // The fire before, if it is near enough to matter, stepping from the earliest instant it could be (a
+    // cron's finest step is a second, so a few steps; past MAX_LOOK_BACK_STEPS, taken as near).
+    let steps = 0;
+    for (let t = nextFire(schedule, fireTimeMs - LONGEST_GAP_THAT_MATTERS_MS - schedule.jitterMs - 1); t !== null && t < fireTimeMs && gapMs - schedule.jitterMs > 2 * ENQUEUE_LEAD_MS; t = nextFire(schedule, t)) {
+      gapMs = ++steps > MAX_LOOK_BACK_STEPS ? 0 : Math.min(gapMs, fireTimeMs - t);
     }
   } else if (trigger.kind === 'cron' || trigger.kind === 'crons') gapMs = 60_000;
   return gapMs - schedule.jitterMs;
@@ -75,7 +79,7 @@ export function enqueueLeadMs(definition: JobDefinition, fireTimeMs: number): nu
  * rolling upgrade) would read one another's hand-over ranges wrongly, so they confirm none of each other's
  * fires by range, only by key, and each dispatches the rest itself (a duplicate is a no-op).
  */
-export const HANDOVER_RULE = 'h2';
+export const HANDOVER_RULE = 'h3';
 
 /** A fire as the ticker hands it over: `leadMs` before it is due (none: when due). */
 interface AheadFire {

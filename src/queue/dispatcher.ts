@@ -40,6 +40,8 @@ export class Dispatcher {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Jobs whose fire queued ahead is being taken back: their next dispatches wait for it. */
   private readonly recalls = new Map<string, Promise<void>>();
+  /** Fires taken back by the ticker: one waiting for an earlier take-back of its job is dropped, not sent. */
+  private readonly takenBack = new WeakSet<Fire>();
   /** A database outage in progress: the jobs that missed fires meanwhile (src/queue/outage.ts). */
   private readonly outages: Outage;
   /** Fires refused ahead of their time, waiting to be enqueued when due, by `refusedKey`. */
@@ -101,7 +103,9 @@ export class Dispatcher {
     if (this.stopped) return;
     const recalling = this.recalls.get(definition.id);
     if (recalling) {
-      void recalling.then(() => this.dispatch(fire, manual, onTime, ticked));
+      void recalling.then(() => {
+        if (!this.takenBack.has(fire)) this.dispatch(fire, manual, onTime, ticked);
+      });
       return;
     }
     if (this.outages.active) return this.outages.remember(definition, fire.fireTimeMs, manual ? undefined : fire);
@@ -138,6 +142,7 @@ export class Dispatcher {
    */
   recall(fire: Fire): void {
     const { definition } = fire;
+    this.takenBack.add(fire); // waiting for an earlier take-back (two edits within one round trip): dropped
     // Refused ahead of its time and waiting to be enqueued when due: that wait is dropped.
     const waiting = this.refused.get(refusedKey(fire));
     if (waiting) {
@@ -148,20 +153,20 @@ export class Dispatcher {
     this.batch = this.batch.filter((b) => b.fire.definition.id !== definition.id || b.fire.fireTimeMs !== fire.fireTimeMs);
     // A standby held it for the holder, which takes it back itself (and enqueues it again after its own delete).
     if (this.lease && !this.lease.mine) return this.lease.forget(fire);
-    // After the job's recall before it (an edit takes back each of its fires queued ahead): the job's next
-    // dispatch waits for the last one, so the last one waits for the others.
-    const before = this.recalls.get(definition.id);
-    const done = Promise.allSettled([...this.inFlight, ...(before ? [before] : [])])
+    const own = Promise.allSettled([...this.inFlight])
       .then(() => recallFire(this.ctx.pool, this.ctx.boss, definition, fire.fireTimeMs))
       .then((taken) => {
         const fields = { job: definition.id, fire: new Date(fire.fireTimeMs).toISOString() };
         if (taken) this.ctx.logger.debug(fields, 'fire queued ahead taken back (the job changed)');
         else this.ctx.logger.debug(fields, 'no fire queued ahead to take back (already claimed: it runs as queued; or another replica took it back)');
       })
-      .catch((err: unknown) => this.ctx.logger.warn({ job: definition.id, err }, 'could not take back a fire queued before the edit'))
-      .finally(() => {
-        if (this.recalls.get(definition.id) === done) this.recalls.delete(definition.id);
-      });
+      .catch((err: unknown) => this.ctx.logger.warn({ job: definition.id, err }, 'could not take back a fire queued before the edit'));
+    // An edit takes back each of the job's fires queued ahead: the job's next dispatch waits for all of them.
+    const before = this.recalls.get(definition.id);
+    const done: Promise<void> = before ? Promise.all([before, own]).then(() => undefined) : own;
+    void done.finally(() => {
+      if (this.recalls.get(definition.id) === done) this.recalls.delete(definition.id);
+    });
     this.recalls.set(definition.id, done);
   }
 

@@ -79,6 +79,26 @@ test('a fire refused ahead of its time is enqueued when due, unless its job chan
     assert.deepEqual(states, ['edited@0:queued', `kept@${due - t}:skipped`, 'kept@0:queued'], 'the recalled fire was never enqueued');
   }));
 
+test('two edits within one take-back: the fire handed over between them is dropped, not queued with the superseded definition', () =>
+  withDispatcher('dispatch-two-edits', async ({ pool, dispatcher }) => {
+    const due = Date.now() + 30_000;
+    const v1 = { definition: httpJob({ id: 'job', overlap: 'allow' }), fireTimeMs: due, dueAtMs: due, leadMs: 500 };
+    const version = (hash: string, fireTimeMs = due) => ({ ...v1, fireTimeMs, dueAtMs: fireTimeMs, definition: { ...v1.definition, hash } });
+    dispatcher.dispatch(v1);
+    await pollUntil(async () => (await fireStates(pool, due)).length === 1 || undefined, { what: 'v1 queued ahead' });
+    // The file changes twice in quick succession, as the ticker sees it: each edit takes the fire back
+    // and hands it over anew; the second comes before the first take-back is done.
+    dispatcher.recall(v1);
+    const v2 = version('v2');
+    dispatcher.dispatch(v2); // waits for v1's take-back
+    dispatcher.recall(v2);
+    // The third version has no fire at that instant, only a later one.
+    await dispatcher.recalled('job');
+    dispatcher.dispatch(version('v3', due + 1000));
+    await pollUntil(async () => (await fireStates(pool, due)).includes('job@1000:queued') || undefined, { what: "v3's fire queued" });
+    assert.deepEqual(await fireStates(pool, due), ['job@1000:queued'], 'the fire of v2, taken back, was not queued');
+  }));
+
 test('replace: a fire refused ahead replaces the running run when due; an older fire does not cancel a newer one queued ahead', () =>
   withDispatcher('dispatch-replace', async (setup) => {
     const { pool, boss, dispatcher } = setup;
