@@ -62,7 +62,9 @@ test('overlap replace: each fire cancels the active run on the other agent, its 
     const next = rows.find((n) => n.fire_time.getTime() === r.fire_time.getTime() + 2000)!;
     assert.ok(next.started_at, 'the next fire ran');
     const cancelledAfter = r.finished_at!.getTime() - next.fire_time.getTime();
-    assert.ok(cancelledAfter >= 0 && cancelledAfter < 2500, `cancelled within the heartbeat refresh and kill grace of the new fire (${cancelledAfter} ms)`);
+    // The whole ledger in the message: a failure seen once in a full run (14 s) could not be reproduced alone.
+    const shown = rows.map((x) => [x.fire_time, x.state, x.started_at, x.finished_at, x.instance, x.attempts].map((v) => (v instanceof Date ? v.toISOString().slice(11, 23) : v)).join(' '));
+    assert.ok(cancelledAfter >= 0 && cancelledAfter < 2500, `cancelled within the heartbeat refresh and kill grace of the new fire (${cancelledAfter} ms):\n${shown.join('\n')}`);
     assert.equal(r.attempts, 1, 'a replaced run is not retried');
     assert.match(String(r.result?.message), /replaced by a newer fire/);
   }
