@@ -3,10 +3,8 @@
 // swap, or an event on the directory itself) re-checks every job file. A jobs directory that others
 // can write to (src/files/trust.ts) loads nothing new until it is fixed; what was loaded stays.
 
-import { createHash } from 'node:crypto';
-import { existsSync, opendirSync, readFileSync, statSync, type Dir, type Stats } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { directoryRefusal, listDirectory, type DirectoryListing } from '../definitions/directory.ts';
 import { formatFileError, type FileError } from '../definitions/errors.ts';
 import { loadDefaults, loadJobFile, type FileContent, type LoadOptions } from '../definitions/load.ts';
@@ -14,15 +12,13 @@ import { isDefaultsFile, isJobFileName } from '../files/names.ts';
 import type { ParsedDocument } from '../files/parse.ts';
 import { createOffThreadLoader, OFF_THREAD_BYTES, type OffThreadLoader } from '../definitions/off-thread.ts';
 import { DEFAULT_MAX_FILE_BYTES } from '../files/limits.ts';
-import { trustKey, type Ownership } from '../files/trust.ts';
 import type { Logger } from '../log.ts';
 import type { Catalog, CatalogChange, CatalogUpdate } from './catalog.ts';
 import { changeFields } from './changes.ts';
+import { listSuspects, readFingerprinted } from './file-check.ts';
 
 /** A first load of more jobs than this logs one summary line instead of a line per job. */
 const QUIET_FIRST_LOAD = 100;
-/** Directory entries looked at per slice of the periodic rescan; the event loop runs between slices. */
-const RESCAN_SLICE = 1_000;
 
 export interface ReloaderOptions {
   dir: string;
@@ -76,38 +72,6 @@ interface DefaultsState {
   file?: string;
 }
 
-/** sha256 of the bytes and of what decides whether the file is trusted (its o+w bit and owner). */
-function fingerprint(bytes: Buffer, owner: Ownership, salt: string): string {
-  return createHash('sha256')
-    .update(bytes)
-    .update(`\0${trustKey(owner)}\0`)
-    .update(salt)
-    .digest('hex');
-}
-
-type Read = { kind: 'gone' } | { kind: 'file'; hash: string; content: FileContent; signature: string } | { kind: 'same' } | { kind: 'unreadable' };
-
-/** What a stat says about a file's content, with the salt its fingerprint was taken with. */
-function signatureOf(stat: Stats, salt: string): string {
-  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mode}:${stat.uid}:${stat.mtimeMs}:${stat.ctimeMs}:${salt}`;
-}
-
-/** Reads a file, unless `known` is the signature it still has (then `same`); one over `maxBytes` is not read. */
-function read(file: string, salt: string, maxBytes: number, known?: string): Read {
-  try {
-    const stat = statSync(file); // follows symlinks: ConfigMap entries are links through ..data
-    if (!stat.isFile()) return { kind: 'gone' };
-    const signature = signatureOf(stat, salt);
-    if (known === signature) return { kind: 'same' };
-    const bytes = stat.size > maxBytes ? Buffer.from(signature) : readFileSync(file);
-    const content = { bytes: stat.size > maxBytes ? Buffer.alloc(0) : bytes, size: stat.size, mode: stat.mode, uid: stat.uid };
-    return { kind: 'file', hash: fingerprint(bytes, stat, salt), content, signature };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' ? { kind: 'gone' } : { kind: 'unreadable' };
-  }
-}
-
 export function createReloader({ dir, options, catalog, onChanges, logger, offThread = createOffThreadLoader() }: ReloaderOptions): Reloader {
   const root = path.resolve(dir);
   const stats: ReloadStats = { parsed: 0, checked: 0, rescans: 0, offThread: 0 };
@@ -126,7 +90,7 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
       defaults = { key: 'none' };
       return updates;
     }
-    const seen = read(file, '', maxBytes);
+    const seen = readFingerprinted(file, '', maxBytes);
     const key = seen.kind === 'file' ? seen.hash : 'unreadable';
     if (defaults?.file === file && defaults.key === key) return updates;
     const loaded = loadDefaults(file, options);
@@ -145,7 +109,7 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
 
   /** The catalog update for one job file, or nothing when its fingerprint is unchanged. */
   const check = (file: string, state: DefaultsState, trustStat = false): CatalogUpdate | undefined => {
-    const seen = read(file, state.key, maxBytes, trustStat && catalog.has(file) ? signatures.get(file) : undefined);
+    const seen = readFingerprinted(file, state.key, maxBytes, trustStat && catalog.has(file) ? signatures.get(file) : undefined);
     if (seen.kind === 'same') return undefined;
     stats.checked++;
     if (seen.kind === 'file') signatures.set(file, seen.signature);
@@ -273,40 +237,6 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
     return commit(updates);
   };
 
-  /** The files of the directory, and those whose stat is not that of their last read (or that are new). */
-  const suspects = async (state: DefaultsState): Promise<{ present: Set<string>; suspects: Set<string>; defaultsFile?: string }> => {
-    const present = new Set<string>();
-    const changed = new Set<string>();
-    let defaultsFile: string | undefined;
-    const handle: Dir = opendirSync(dir, { bufferSize: 256 });
-    const prefix = path.join(dir, '_').slice(0, -1); // path.join(dir, name) for a directory entry's name, without its cost
-    try {
-      for (let done = false; !done; await yieldToLoop()) {
-        for (let i = 0; i < RESCAN_SLICE; i++) {
-          const entry = handle.readSync();
-          if (entry === null) {
-            done = true;
-            break;
-          }
-          const file = prefix + entry.name;
-          if (isDefaultsFile(entry.name)) defaultsFile = defaultsFile === undefined || file < defaultsFile ? file : defaultsFile;
-          if (!isJobFileName(entry.name)) continue;
-          present.add(file);
-          const known = catalog.has(file) ? signatures.get(file) : undefined;
-          try {
-            const stat = statSync(file);
-            if (known === undefined || !stat.isFile() || signatureOf(stat, state.key) !== known) changed.add(file);
-          } catch {
-            changed.add(file);
-          }
-        }
-      }
-    } finally {
-      handle.closeSync();
-    }
-    return { present, suspects: changed, ...(defaultsFile ? { defaultsFile } : {}) };
-  };
-
   let rechecking: Promise<CatalogChange[]> | undefined;
   const recheck = (): Promise<CatalogChange[]> =>
     (rechecking ??= (async () => {
@@ -315,12 +245,12 @@ export function createReloader({ dir, options, catalog, onChanges, logger, offTh
       if (!state || unreadable || !existsSync(dir) || catalog.has(dir) || directoryRefusal(dir, options)) return loadAll({ trustStat: true });
       let found;
       try {
-        found = await suspects(state);
+        found = await listSuspects(dir, state.key, (file) => (catalog.has(file) ? signatures.get(file) : undefined));
       } catch {
         return loadAll({ trustStat: true }); // it could not be listed: loadAll says why
       }
       if (defaults !== state) return []; // _defaults changed meanwhile: every file was checked again since
-      const seen = found.defaultsFile === undefined ? undefined : read(found.defaultsFile, '', maxBytes);
+      const seen = found.defaultsFile === undefined ? undefined : readFingerprinted(found.defaultsFile, '', maxBytes);
       const key = seen === undefined ? 'none' : seen.kind === 'file' ? seen.hash : 'unreadable'; // as refreshDefaults keys it
       if (found.defaultsFile !== state.file || key !== state.key) return loadAll({ trustStat: true }); // every file is checked again
       stats.rescans++;

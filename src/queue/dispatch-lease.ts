@@ -18,12 +18,14 @@
 // committed the fire; two agents that both believe they hold the lease both enqueue, as before, and the
 // holder reads the row at each confirmation, so a deposed holder learns it at its next tick.
 // An idle holder costs no statement: liveness is judged at the fires themselves.
+// The notifications' text format is src/queue/dispatch-notice.ts.
 
 import type pg from 'pg';
 import type { Logger } from '../log.ts';
 import type { Fire } from '../ticker/ticker.ts';
 import { HANDOVER_RULE, handoverAt } from './ahead.ts';
 import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
+import { confirmationPayload, DISPATCH_PREFIX, fireKey, parseNotice, type Confirmation } from './dispatch-notice.ts';
 
 /**
  * How long after a fire's handover (or due time) a standby waits for the holder's confirmation, at least;
@@ -32,60 +34,8 @@ import { BOSS_SCHEMA, NOTIFY_CHANNEL_SQL } from './boss.ts';
  */
 export const CONFIRM_GRACE_MS = 300;
 const MAX_GRACE_MS = 2_000;
-/** Confirmations travel on pg-boss's channel with this prefix (no `@`: a wake-up payload is `queue@times`). */
-export const DISPATCH_PREFIX = '!dispatch ';
 /** How long a confirmation is kept for a fire this agent's ticker has not handed over yet. */
 const RECENT_MS = 5_000;
-/** PostgreSQL refuses a notification payload of 8,000 bytes or more. */
-const MAX_PAYLOAD = 7_900;
-
-const fireKey = (jobId: string, fireTimeMs: number) => `${jobId}:${fireTimeMs}`;
-
-/** What a holder's transaction tells the standbys. */
-export interface Confirmation {
-  /** Every fire handed over in [fromMs, toMs] was dispatched (none: only the keyed ones). */
-  range?: { fromMs: number; toMs: number };
-  /** Fires decided in this transaction (their due-time dispatch). */
-  decided: Array<{ jobId: string; fireTimeMs: number }>;
-  /** Fires in `range` but not decided in this transaction: decided when due. */
-  undecided: Array<{ jobId: string; fireTimeMs: number }>;
-}
-
-export interface DispatchNotice {
-  holder: string;
-  token: number;
-  /** The holder's ticker's digest (Ticker.digest) and its hand-over rule (HANDOVER_RULE): a range confirms only fires of a standby that has the same. */
-  digest: string;
-  range?: { fromMs: number; toMs: number };
-  decided: Set<string>;
-  /** `all`: the list did not fit; every fire covered is decided when due. */
-  undecided: Set<string> | 'all';
-}
-
-export function confirmationPayload(holder: string, token: number, digest: string, c: Confirmation): string {
-  const keys = (fires: Confirmation['decided']) => (fires.length ? fires.map((f) => fireKey(f.jobId, f.fireTimeMs)).join(',') : '-');
-  const head = `${DISPATCH_PREFIX}${encodeURIComponent(holder)} ${token} ${digest} ${c.range ? `${c.range.fromMs}~${c.range.toMs}` : '-'}`;
-  const full = `${head} ${keys(c.decided)} ${keys(c.undecided)}`;
-  if (full.length <= MAX_PAYLOAD) return full;
-  // Too long: no fire is confirmed by its key; the standbys enqueue those when due (a duplicate is a no-op).
-  return `${head} - *`;
-}
-
-export function parseNotice(payload: string): DispatchNotice | undefined {
-  if (!payload.startsWith(DISPATCH_PREFIX)) return undefined;
-  const [holder, token, digest, range, decided, undecided] = payload.slice(DISPATCH_PREFIX.length).split(' ');
-  if (holder === undefined || !Number.isFinite(Number(token))) return undefined;
-  const set = (s: string | undefined) => new Set(s && s !== '-' ? s.split(',') : []);
-  const [fromMs, toMs] = (range ?? '-').split('~').map(Number);
-  return {
-    holder: decodeURIComponent(holder),
-    token: Number(token),
-    digest: digest ?? '',
-    ...(Number.isFinite(fromMs) && Number.isFinite(toMs) ? { range: { fromMs: fromMs!, toMs: toMs! } } : {}),
-    decided: set(decided),
-    undecided: undecided === '*' ? 'all' : set(undecided),
-  };
-}
 
 export interface DispatchLeaseOptions {
   pool: pg.Pool;

@@ -9,15 +9,16 @@ import { lastScheduledFires } from '../db/ledger.ts';
 import { recordNotRun } from '../db/fire-transitions.ts';
 import type { JobDefinition } from '../definitions/types.ts';
 import type { Fire } from '../ticker/ticker.ts';
-import { claimableAt, handoverAt } from './ahead.ts';
+import { claimableAt } from './ahead.ts';
 import { catchUp, type CatchUpContext } from './catchup.ts';
 import type { EnqueueOutcome } from './enqueue.ts';
 import { enqueueFires, type EnqueueConfirm } from './enqueue-batch.ts';
-import { DispatchLease, type Confirmation } from './dispatch-lease.ts';
+import { DispatchLease } from './dispatch-lease.ts';
+import { confirmationOf, type Confirmation } from './dispatch-notice.ts';
+import { isDataError } from '../db/data-error.ts';
 import { queueFor } from './queues.ts';
 import { fireId } from './fire-id.ts';
 import { recallFire } from './recall.ts';
-
 
 export interface DispatcherContext extends CatchUpContext {
   /** The clock fires are judged by (the database's); defaults to the local clock. */
@@ -299,28 +300,4 @@ export class Dispatcher {
       for (const fire of fires) if (fire.dueAtMs > now) this.dispatch(fire);
     }
   }
-}
-
-/**
- * What a holder's batch confirms: the range of handover instants of the ticker's fires in it, the fires
- * decided at their due time, and those of the range that go one by one (a `replace` fire due meanwhile).
- */
-function confirmationOf<B extends { fire: Fire; onTime: boolean; ticked: boolean }>(batch: B[], apart: (b: B) => boolean): Confirmation {
-  const key = (b: B) => ({ jobId: b.fire.definition.id, fireTimeMs: b.fire.fireTimeMs });
-  const ranged = batch.filter((b) => b.ticked && !b.onTime);
-  const handovers = ranged.map((b) => handoverAt(b.fire));
-  return {
-    ...(ranged.length ? { range: { fromMs: Math.min(...handovers), toMs: Math.max(...handovers) } } : {}),
-    decided: batch.filter((b) => b.onTime && !apart(b)).map(key),
-    undecided: ranged.filter(apart).map(key),
-  };
-}
-
-/**
- * Whether PostgreSQL refused the statement for the data it carried (SQLSTATE classes 22 data exception,
- * 23 integrity constraint, 54 program limit) rather than because it could not be reached or answered.
- */
-export function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && /^(22|23|54)/.test(code);
 }

@@ -14,7 +14,7 @@ import { notifyQueue } from '../queue/boss.ts';
 import { CLAIM_AHEAD_MS, parseWakePayload, wakeTime } from '../queue/ahead.ts';
 import { QueueListener } from '../queue/listener.ts';
 import { PauseNotices } from '../queue/pause-notices.ts';
-import { DISPATCH_PREFIX } from '../queue/dispatch-lease.ts';
+import { DISPATCH_PREFIX } from '../queue/dispatch-notice.ts';
 import { FetchLoop, type Lease } from './fetch-loop.ts';
 import { QueueChecker } from './queue-checker.ts';
 import { EndsInFlight } from './until-written.ts';

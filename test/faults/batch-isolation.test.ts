@@ -2,7 +2,7 @@
 // the other fires of its tick were not enqueued, and the agent took the data error for an outage. Queued
 // fires now carry a reference, not the definition (issue 18 item 4), so the text never reaches the
 // database: every fire of the three jobs runs, and nothing is taken for an outage. (A fire the database
-// refuses for another reason is still recorded failed alone: src/queue/dispatcher.ts, isDataError.)
+// refuses for another reason is still recorded failed alone: src/db/data-error.ts, isDataError.)
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

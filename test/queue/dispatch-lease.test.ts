@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HANDOVER_RULE, handoverAt } from '../../src/queue/ahead.ts';
-import { confirmationPayload, DispatchLease } from '../../src/queue/dispatch-lease.ts';
+import { DispatchLease } from '../../src/queue/dispatch-lease.ts';
+import { confirmationPayload } from '../../src/queue/dispatch-notice.ts';
 import { createLogger } from '../../src/log.ts';
 import type { Fire } from '../../src/ticker/ticker.ts';
 import { commandJob } from '../helpers/definitions.ts';
