@@ -94,8 +94,15 @@ export async function startCluster(t: Pick<TestContext, 'after'>, jobs: (marksFi
 }
 
 /** Waits until a mark matching `pred` has been written. */
-export function awaitMark(cluster: Cluster, pred: (m: Mark) => boolean, what: string, timeoutMs = 30_000): Promise<Mark> {
-  return pollUntil(() => cluster.marks().find(pred), { timeoutMs, intervalMs: 20, what });
+export async function awaitMark(cluster: Cluster, pred: (m: Mark) => boolean, what: string, timeoutMs = 30_000): Promise<Mark> {
+  try {
+    return await pollUntil(() => cluster.marks().find(pred), { timeoutMs, intervalMs: 20, what });
+  } catch (error) {
+    // What the queue and the ledger say then, for a failure seen only under load.
+    const jobs = await cluster.query('SELECT name, state::text, retry_count, start_after, started_on, completed_on FROM pgboss.job ORDER BY created_on').catch((e: unknown) => String(e));
+    const fires = await cluster.query('SELECT job_id, fire_time, state, attempts, instance, started_at, finished_at FROM jobsd.fires ORDER BY fire_time').catch((e: unknown) => String(e));
+    throw new Error(`${(error as Error).message}\npg-boss: ${JSON.stringify(jobs)}\nledger: ${JSON.stringify(fires)}`, { cause: error });
+  }
 }
 
 /** The pg-boss state of a fire's job (its run id), or undefined when pg-boss has none. */
