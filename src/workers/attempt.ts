@@ -29,6 +29,7 @@ import { notRunResult } from '../db/not-run-result.ts';
 import type { RunContext, RunResult } from './result.ts';
 import { runTask } from './run-task.ts';
 import { StartGate } from './start-gate.ts';
+import { linkedSignal } from './linked-signal.ts';
 
 export interface AttemptHooks {
   /** Called when an attempt starts, with its lateness (metrics). */
@@ -100,12 +101,21 @@ export class Attempts {
    * `urgent` when the agent must stop now (a command's group is killed without its kill_grace).
    */
   async run(queue: string, job: Job<FireData>, lease: Lease, giveBack: AbortSignal, urgent?: AbortSignal): Promise<AttemptEnd> {
+    const linked = linkedSignal([lease.signal, giveBack]);
+    try {
+      return await this.attempt(queue, job, lease, giveBack, linked.signal, urgent);
+    } finally {
+      linked.dispose();
+    }
+  }
+
+  /** The attempt; `signal` is aborted with the claim or the give-back. */
+  private async attempt(queue: string, job: Job<FireData>, lease: Lease, giveBack: AbortSignal, signal: AbortSignal, urgent?: AbortSignal): Promise<AttemptEnd> {
     const { instance, logger, boss, databaseUrl } = this.options;
     const claim = lease.signal;
     const data = job.data;
     const fireTimeMs = Date.parse(data.fireTime);
     const attempt = job.retryCount + 1;
-    const signal = AbortSignal.any([claim, giveBack]);
     const fields = { job: data.jobId, run: data.runId, fire: data.fireTime, attempt };
     const def = await this.definitionOf(job, fields, signal);
     if (def === undefined) return this.undefinedJob(job, fields, signal);
@@ -148,17 +158,24 @@ export class Attempts {
       // written with its end, one update instead of two. A failed mark is logged, never a reason to run the
       // task twice.
       const startedAtMs = this.options.now();
+      // A manual run (at a chosen instant, too) is late from when it was queued, not from its fire time.
+      const latenessMs = startedAtMs - (data.manual ? dueMs : latenessFrom(fireTimeMs, dueMs));
+      logger.info({ ...fields, lateness_ms: Math.round(latenessMs * 10) / 10 }, 'run started');
+      // The task starts before the bookkeeping of its start (the metric, the mark's timer): runs released
+      // together by the gate each start sooner (docs/benchmarks.md, "The start of 100 runs due at one instant").
+      const running = runTask(def, ctx, held);
       let marking: Promise<void> | undefined;
       const mark = setTimeout(() => {
         marking = this.ledger
           .update(def.id, fireTimeMs, { state: 'running', attempts: attempt, instance, started: true, startedAtMs })
           .catch((err: unknown) => logger.warn({ ...fields, err }, 'could not mark the run running in the ledger; its end is still recorded'));
       }, RUNNING_MARK_MS);
-      // A manual run (at a chosen instant, too) is late from when it was queued, not from its fire time.
-      const latenessMs = this.options.now() - (data.manual ? dueMs : latenessFrom(fireTimeMs, dueMs));
-      logger.info({ ...fields, lateness_ms: Math.round(latenessMs * 10) / 10 }, 'run started');
-      if (!data.manual) this.options.onStart?.(data, latenessMs);
-      const result = await runTask(def, ctx, held).finally(() => clearTimeout(mark));
+      try {
+        if (!data.manual) this.options.onStart?.(data, latenessMs);
+      } catch (err) {
+        logger.error({ ...fields, err }, 'reporting the start of a run (metrics) failed');
+      }
+      const result = await running.finally(() => clearTimeout(mark));
       const givenBack = giveBack.aborted;
       if (!givenBack && claim.reason instanceof LeaseLost) {
         result.status = 'failed';

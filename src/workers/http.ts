@@ -2,6 +2,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { HttpTask, JobDefinition, StatusMatcher } from '../definitions/types.ts';
 import { OUTPUT_TAIL_BYTES, utf8Head } from './output-tail.ts';
+import { linkedSignal } from './linked-signal.ts';
 import { buildResult, formatMs, runFields, type Outcome, type RunContext, type RunResult } from './result.ts';
 
 export type HttpJob = JobDefinition & { task: HttpTask };
@@ -86,9 +87,9 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 
 export async function runHttp(def: HttpJob, ctx: RunContext): Promise<RunResult> {
   const { task } = def;
-  const log = ctx.logger.child(runFields(def, ctx));
   const method = task.method.toUpperCase();
-  const target = `${method} ${displayUrl(task.url)}`;
+  // For messages only: parsing the URL again is kept off the path to the request.
+  const target = () => `${method} ${displayUrl(task.url)}`;
   const timeoutMs = task.timeoutMs ?? def.timeoutMs;
   const startedMs = Date.now();
   const finish = (o: Omit<Outcome, 'startedMs' | 'completedMs'>): RunResult =>
@@ -96,18 +97,21 @@ export async function runHttp(def: HttpJob, ctx: RunContext): Promise<RunResult>
 
   if (ctx.signal?.aborted) return finish({ status: 'cancelled', message: 'cancelled before start' });
 
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(new Error('timeout')), Math.min(timeoutMs, MAX_TIMER_MS));
-  const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout.signal]) : timeout.signal;
+  const stop = linkedSignal([ctx.signal]);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop.abort(new Error('timeout'));
+  }, Math.min(timeoutMs, MAX_TIMER_MS));
   const { body, headers } = encodeBody(task);
   try {
-    log.debug({ method, url: displayUrl(task.url) }, 'http request');
+    if (ctx.logger.isLevelEnabled('debug')) ctx.logger.debug({ ...runFields(def, ctx), method, url: displayUrl(task.url) }, 'http request');
     const res = await request(task.url, {
       dispatcher: agent(),
       method,
       headers,
       body,
-      signal,
+      signal: stop.signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
@@ -131,14 +135,15 @@ export async function runHttp(def: HttpJob, ctx: RunContext): Promise<RunResult>
   } catch (err) {
     const details = { duration_ms: Date.now() - startedMs };
     const code = errorCode(err);
-    if (ctx.signal?.aborted) return finish({ status: 'cancelled', message: `${target} cancelled`, details });
-    if (timeout.signal.aborted || (code !== undefined && TIMEOUT_CODES.has(code))) {
-      return finish({ status: 'timed_out', message: `${target} timed out after ${formatMs(timeoutMs)}`, details });
+    if (ctx.signal?.aborted) return finish({ status: 'cancelled', message: `${target()} cancelled`, details });
+    if (timedOut || (code !== undefined && TIMEOUT_CODES.has(code))) {
+      return finish({ status: 'timed_out', message: `${target()} timed out after ${formatMs(timeoutMs)}`, details });
     }
     const reason = err instanceof Error ? err.message : String(err);
-    const message = `${target} failed: ${code !== undefined && !reason.includes(code) ? `${code} ` : ''}${reason}`;
+    const message = `${target()} failed: ${code !== undefined && !reason.includes(code) ? `${code} ` : ''}${reason}`;
     return finish({ status: 'failed', message, details: { ...details, error_code: code ?? null } });
   } finally {
     clearTimeout(timer);
+    stop.dispose();
   }
 }
