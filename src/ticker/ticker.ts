@@ -95,7 +95,7 @@ export class Ticker {
     this.share(definition.id, definition.enabled ? definition.hash : undefined);
     // With no fire of its own in hand (a start, a new job), the job's fires whose nominal time has passed
     // but whose jittered due time has not are still to come: the catch-up leaves them to the ticker.
-    if (definition.enabled) this.scheduleAfter(definition, from, !pending && !early && !onItsWay);
+    if (definition.enabled) this.scheduleAfter(definition, from, !pending && !early && !onItsWay, early?.fireTimeMs);
     this.arm();
   }
 
@@ -164,8 +164,10 @@ export class Ticker {
   /**
    * Arms the job's first fire after `afterMs`. `pending`: also a fire whose nominal time is at or before
    * `afterMs` but whose jittered due time is after it (the catch-up leaves such a fire to the ticker).
+   * `takenBack`: the fire time of a fire an edit took back; if the new definition's due time for it has
+   * passed while it was in hand (a lower jitter), it is due now, not found late (it is no missed fire).
    */
-  private scheduleAfter(definition: JobDefinition, afterMs: number, pending = false): void {
+  private scheduleAfter(definition: JobDefinition, afterMs: number, pending = false, takenBack?: number): void {
     const { schedule } = definition;
     const due = (fireMs: number) => fireMs + jitterDelay(definition.id, fireMs, schedule.jitterMs);
     let fireTimeMs = nextFire(schedule, pending && schedule.jitterMs >= 1 ? afterMs - schedule.jitterMs : afterMs);
@@ -174,7 +176,8 @@ export class Ticker {
     }
     if (fireTimeMs === null) return;
     const leadMs = this.options.leadMs?.(definition, fireTimeMs) ?? 0;
-    const fire: Fire = { definition, fireTimeMs, dueAtMs: due(fireTimeMs), ...(leadMs > 0 ? { leadMs } : {}) };
+    const dueAtMs = fireTimeMs === takenBack ? Math.max(due(fireTimeMs), this.options.now()) : due(fireTimeMs);
+    const fire: Fire = { definition, fireTimeMs, dueAtMs, ...(leadMs > 0 ? { leadMs } : {}) };
     this.current.set(definition.id, fire);
     this.heap.push(fire.dueAtMs - leadMs, fire);
   }

@@ -207,3 +207,30 @@ test('fires handed over before the one before them is due are each kept, and an 
   ticker.stop();
 });
 
+
+test('an edit that lowers the jitter of a fire taken back, whose new due time has passed, runs it now: it is not found late', (t) => {
+  t.after(() => mock.timers.reset());
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
+  const fires: Fire[] = [];
+  const recalled: Fire[] = [];
+  const late = mock.fn();
+  const ticker = new Ticker({ now: () => Date.now(), dispatch: (f) => fires.push(f), recall: (f) => recalled.push(f), late, leadMs: () => 500, logger: memoryLogger().logger });
+  ticker.start();
+  const job = every('spread', 60);
+  const spread = { ...job, hash: 'v1', schedule: { ...job.schedule, jitterMs: 50_000 } };
+  ticker.upsert(spread);
+  const first = ticker.nextFires().get('spread')!;
+  assert.ok(first.dueAtMs - first.fireTimeMs > 10_000, 'this job id jitters its fire by more than 10 s');
+  mock.timers.setTime(first.dueAtMs - 400); // handed over 500 ms ahead
+  mock.timers.tick(0);
+  assert.equal(fires.length, 1);
+  ticker.upsert({ ...spread, hash: 'v2', schedule: { ...spread.schedule, jitterMs: 0 } }); // no jitter now: due 10 s and more ago
+  mock.timers.tick(0);
+  assert.deepEqual(recalled.map((f) => f.fireTimeMs), [first.fireTimeMs]);
+  assert.equal(late.mock.callCount(), 0, 'not handed to catch-up as if the agent had been paused');
+  const again = fires.at(-1)!;
+  assert.equal(again.definition.hash, 'v2');
+  assert.equal(again.fireTimeMs, first.fireTimeMs, 'the same fire, with the new definition');
+  assert.equal(again.dueAtMs, Date.now(), 'due now');
+  ticker.stop();
+});
