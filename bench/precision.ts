@@ -227,16 +227,18 @@ export async function measureJobsd(url: string, jobs: number, seconds: number, t
 }
 
 /**
- * The in-process floor for the http rows: a Node timer heap (bench/peers/timer-floor.ts), `jobs` timers
- * each firing every second, each fire the same GET as jobsd's http rows; no database. In one process, or
- * split over `processes` as the jobs are over the agents.
+ * The in-process floor for the http rows (bench/peers/timer-floor.ts): `jobs` GETs every second, the same
+ * as jobsd's http rows, no database; from a timer per job (a Node timer heap), or from one timer per
+ * instant releasing them all (`per-instant`, as jobsd's start gate does). In one process, or split over
+ * `processes` as the jobs are over the agents.
  */
-export async function measureTimerFloor(target: string, jobs: number, seconds: number, processes = 1): Promise<Summary> {
-  const from = Math.ceil(Date.now() / 1000) + 2;
+export type FloorTimers = 'per-job' | 'per-instant';
+export async function measureTimerFloor(target: string, jobs: number, seconds: number, processes = 1, timers: FloorTimers = 'per-job'): Promise<Summary> {
+  const from = Math.ceil(Date.now() / 1000) + 4; // after the floor's two seconds of warm-up
   const each = Math.ceil(jobs / processes);
   const starts = await Promise.all(
     Array.from({ length: processes }, async (_, p) => {
-      const args = [path.join(ROOT, 'bench/peers/timer-floor.ts'), target, String(Math.min(each, jobs - p * each)), String(from * 1000), String(seconds), String(p * each)];
+      const args = [path.join(ROOT, 'bench/peers/timer-floor.ts'), target, String(Math.min(each, jobs - p * each)), String(from * 1000), String(seconds), String(p * each), timers];
       const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -327,10 +329,12 @@ export const precisionBenchmark: Benchmark = {
       const lightHttp = await jobsd(`jobsd, ${light} jobs, http GET`, light, http);
       const lightSkip = await jobsd(`jobsd, ${light} jobs, http GET, \`overlap: skip\` (the default)`, light, http, [], 'skip');
       const fullHttp = await jobsd(`jobsd, ${jobs} jobs, http GET, \`--concurrency 128\``, jobs, http, CONCURRENCY);
-      process.stderr.write(`  the in-process floor: ${jobs} timers in one Node process, http GET, every second for ${seconds} s\n`);
-      const timerFloor = await measureTimerFloor(http.target, jobs, seconds);
-      process.stderr.write(`  the in-process floor, split as the agents are: ${jobs / 2} timers in each of two Node processes, every second for ${seconds} s\n`);
-      const timerFloor2 = await measureTimerFloor(http.target, jobs, seconds, 2);
+      process.stderr.write(`  the in-process floor: one timer a second releasing ${jobs} http GETs in one Node process, for ${seconds} s\n`);
+      const timerFloor = await measureTimerFloor(http.target, jobs, seconds, 1, 'per-instant');
+      process.stderr.write(`  the in-process floor, split as the agents are: one timer a second releasing ${jobs / 2} GETs in each of two Node processes, for ${seconds} s\n`);
+      const timerFloor2 = await measureTimerFloor(http.target, jobs, seconds, 2, 'per-instant');
+      process.stderr.write(`  a timer heap: ${jobs} timers (one per job) in one Node process, http GET, every second for ${seconds} s\n`);
+      const timerHeap = await measureTimerFloor(http.target, jobs, seconds);
       const fullDate = await jobsd(`jobsd, ${jobs} jobs, \`date\` command, \`--concurrency 128\``, jobs, command, CONCURRENCY);
       const slowDate = await jobsd(`jobsd, ${jobs} jobs, \`date\` command, \`--concurrency 128\`, stdout on a pipe a slow reader drains`, jobs, command, CONCURRENCY, 'allow', 'slow-pipe');
       const floors: Array<[number, Summary]> = [];
@@ -356,9 +360,11 @@ export const precisionBenchmark: Benchmark = {
         'on two agents need `--concurrency` of at least 100. Each agent\'s stdout is written to a file, read as it grows, except',
         `in the row that says so: there it is a pipe that a slow reader drains, ${SLOW_READ_BYTES / 1024} KiB every ${SLOW_READ_MS} ms (${Math.round((SLOW_READ_BYTES / SLOW_READ_MS) * 1000 / 1024)} KiB/s, against the`,
         `${Math.round(slowDate.logBytesPerSecond / 1024)} KiB/s the two agents wrote on average, in a burst each second).`,
-        'The floors are what the machine allows, measured in the same run. For the http rows, the in-process floor: a Node timer',
-        'heap in one process (one timer per job, re-armed each second; no database, no exclusion, no queue) firing the same GETs',
-        'through an undici pool, lateness taken right before each request as jobsd\'s `run started` is (`bench/peers/timer-floor.ts`).',
+        'The floors are what the machine allows, measured in the same run. For the http rows, the in-process floor: one Node',
+        'process (no database, no exclusion, no queue) with one timer a second that issues the same GETs through an undici pool',
+        'in one callback, as jobsd\'s start gate releases the runs due at one instant; lateness taken right before each request,',
+        'as jobsd\'s `run started` is (`bench/peers/timer-floor.ts`). The timer heap row is the same process with one timer per',
+        'job re-armed each second (what a scheduler built on Node\'s timers does; it was this table\'s floor until 2026-12-04).',
         'For the command rows: a shell, spawned ahead and released by a timer, starting the same number of `date` processes at once.',
         `The peers are minute-grained: ${jobs} \`* * * * *\` schedules for ${minutes} minutes, lateness = the handler`,
         'starting minus the minute boundary. pg-boss with `cronWorkerIntervalSeconds: 1`, `cronMonitorIntervalSeconds: 1` and',
@@ -371,8 +377,9 @@ export const precisionBenchmark: Benchmark = {
         row(`jobsd, ${light} jobs, http GET (1 s)`, lightHttp),
         row(`jobsd, ${light} jobs, http GET, \`overlap: skip\` (the default) (1 s)`, lightSkip),
         row(`jobsd, ${jobs} jobs, http GET, \`--concurrency 128\` (1 s)`, fullHttp),
-        row(`the in-process floor: ${jobs} timers in one Node process, the same GETs, every second (no database)`, timerFloor),
-        row(`the in-process floor split as the agents are: ${jobs / 2} timers in each of two Node processes`, timerFloor2),
+        row(`the in-process floor: one timer a second releasing the same ${jobs} GETs, one Node process (no database)`, timerFloor),
+        row(`the in-process floor split as the agents are: ${jobs / 2} GETs a second from each of two Node processes`, timerFloor2),
+        row(`a timer heap: ${jobs} timers, one per job, re-armed each second, one Node process (no database)`, timerHeap),
         row(`jobsd, ${jobs} jobs, \`date\` command, \`--concurrency 128\` (1 s)`, fullDate),
         row(`jobsd, ${jobs} jobs, \`date\` command, \`--concurrency 128\`, stdout on a pipe a slow reader drains (1 s)`, slowDate),
         ...floors.map(([count, floor]) => row(`the machine's floor: a shell starting ${count} \`date\` processes at once, every second (no scheduler)`, floor)),
@@ -380,7 +387,7 @@ export const precisionBenchmark: Benchmark = {
         row('graphile-worker 0.18 crontab (1 min)', graphile),
         '',
         `Ratios in this run: ${jobs} http GETs, jobsd's p99 ${ratio(fullHttp.p99, timerFloor.p99)} the in-process floor's (p99.9 ${ratio(fullHttp.p999, timerFloor.p999)}),`,
-        `${ratio(fullHttp.p99, timerFloor2.p99)} the floor's split over two processes (p99.9 ${ratio(fullHttp.p999, timerFloor2.p999)});`,
+        `${ratio(fullHttp.p99, timerFloor2.p99)} the floor's split over two processes (p99.9 ${ratio(fullHttp.p999, timerFloor2.p999)}), ${ratio(fullHttp.p99, timerHeap.p99)} the timer heap's;`,
         `${jobs} commands, jobsd's p99 ${ratio(fullDate.p99, shellFloor.p99)} the shell floor's, ${ratio(slowDate.p99, shellFloor.p99)} with stdout on the slow pipe.`,
       ].join('\n');
     } finally {
