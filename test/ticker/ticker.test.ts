@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mock, test } from 'node:test';
+import { mock, test, type TestContext } from 'node:test';
 import type { JobDefinition } from '../../src/definitions/types.ts';
 import { Ticker, type Fire } from '../../src/ticker/ticker.ts';
 import { commandJob, memoryLogger } from '../helpers/definitions.ts';
@@ -21,6 +21,18 @@ function setup() {
   });
   ticker.start();
   return { ticker, fired };
+}
+
+/** A started ticker on mocked timers that hands fires over `leadMs` ahead, recording each fire dispatched, recalled, or found late. */
+function handingOver(t: TestContext, leadMs: number) {
+  t.after(() => mock.timers.reset());
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
+  const fires: Fire[] = [];
+  const recalled: Fire[] = [];
+  const late = mock.fn();
+  const ticker = new Ticker({ now: () => Date.now(), dispatch: (f) => fires.push(f), recall: (f) => recalled.push(f), late, leadMs: () => leadMs, logger: memoryLogger().logger });
+  ticker.start();
+  return { ticker, fires, recalled, late };
 }
 
 test('one timer fires every due job at its time, in order, and keeps going', (t) => {
@@ -184,12 +196,7 @@ test('a fire dispatched ahead is recalled when its job is edited or removed befo
 test('fires handed over before the one before them is due are each kept, and an edit takes back every one', (t) => {
   // A command every second queued 950 ms ahead with a jitter of 800 ms: the next fire can go out while
   // the one before still waits for its due time.
-  t.after(() => mock.timers.reset());
-  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
-  const fires: Fire[] = [];
-  const recalled: Fire[] = [];
-  const ticker = new Ticker({ now: () => Date.now(), dispatch: (f) => fires.push(f), recall: (f) => recalled.push(f), leadMs: () => 950, logger: memoryLogger().logger });
-  ticker.start();
+  const { ticker, fires, recalled } = handingOver(t, 950);
   const job = every('jittery', 1);
   const jittery = { ...job, overlap: 'allow' as const, schedule: { ...job.schedule, jitterMs: 800 } };
   ticker.upsert(jittery);
@@ -209,13 +216,7 @@ test('fires handed over before the one before them is due are each kept, and an 
 
 
 test('an edit that lowers the jitter of a fire taken back, whose new due time has passed, runs it now: it is not found late', (t) => {
-  t.after(() => mock.timers.reset());
-  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
-  const fires: Fire[] = [];
-  const recalled: Fire[] = [];
-  const late = mock.fn();
-  const ticker = new Ticker({ now: () => Date.now(), dispatch: (f) => fires.push(f), recall: (f) => recalled.push(f), late, leadMs: () => 500, logger: memoryLogger().logger });
-  ticker.start();
+  const { ticker, fires, recalled, late } = handingOver(t, 500);
   const job = every('spread', 60);
   const spread = { ...job, hash: 'v1', schedule: { ...job.schedule, jitterMs: 50_000 } };
   ticker.upsert(spread);
